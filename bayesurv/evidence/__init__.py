@@ -1,0 +1,1 @@
+"""Readers and validators for published evidence: curves, numbers at risk, reported effects, trial records."""

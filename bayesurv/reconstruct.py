@@ -1,0 +1,809 @@
+"""Individual patient data (IPD) from a digitized Kaplan-Meier curve and its numbers at risk.
+
+The model
+---------
+Within each numbers-at-risk (NAR) interval [T_i, T_{i+1}) the KM curve falls only at event
+times, by the factor (1 - d_j / n_j); censoring removes patients without moving the curve. The
+clicked curve fixes the size of every fall, the table fixes how many are still at risk at each
+T_i, and the censoring between is unobserved. Following Guyot et al. (BMC Med Res Methodol
+2012;12:9), censoring within an interval is spread evenly in time and the events at each click
+are ``d_j = round(n_j * (1 - S_j / KM_prev))``, with ``KM_prev`` the *reconstructed* KM before
+the click, so rounding errors never accumulate.
+
+What bayesurv does beyond Guyot (``method="bayesurv"``, the default; ``method="guyot"`` runs the
+original algorithm for comparison), each measured in ``benchmarks/reconstruction_accuracy.py``:
+
+* clicks are cleaned along the curve, in both axes (:func:`bayesurv.evidence.curves.clean_curve`),
+  so noise in time at a vertical drop does not split it into two half-drops;
+* the number censored in each interval is *solved*, not iterated: the count n_end(c) at risk at
+  the end of an interval falls as the number censored c rises, so a bisection finds the largest c
+  leaving at least n_{i+1} at risk, and the remaining gap from rounding (at most a few patients)
+  is censored after the interval's last event. It ends in O(log n) steps for any input (Guyot's
+  loop can cycle) and matches every number at risk exactly whenever the curve allows it;
+* numbers at risk the curve cannot support (more at risk at T_{i+1} than the drop allows even
+  with no censoring) are reported with the interval and the numbers, not silently overwritten;
+* after the last NAR time the censoring hazard of the preceding interval is carried forward
+  (Guyot assumes the average number censored per unit time of the whole follow-up, which
+  ignores that fewer patients remain at risk late), and a reported total of events is matched
+  exactly;
+* the reconstruction can be repeated with censoring times drawn at random within each interval
+  (``draws=``) to show how much the result depends on what the figure does not show; for small
+  arms this is the honest statement of uncertainty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bayesurv.errors import InputError
+from bayesurv.evidence.curves import CleanedCurve, check_at_risk, clean_curve
+from bayesurv.nonparametric import kaplan_meier, step_distance, step_median, step_rmst
+
+METHODS = ("bayesurv", "guyot")
+#: Guyot's loop is capped at this many updates per interval (the R code has no cap).
+GUYOT_MAX_ITER = 1000
+#: a NAR time with patients at risk may lie this far (fraction of the curve's time range)
+#: beyond the last click; the curve is then taken as flat up to it.
+NAR_OVERHANG = 0.10
+#: drops within this fraction of the time range before a NAR time may be moved onto it when
+#: the table cannot hold them otherwise (about 6 pixels on a 600-pixel-wide figure).
+BOUNDARY_TOLERANCE = 0.01
+
+
+@dataclass
+class Reconstruction:
+    """Reconstructed IPD and the accuracy report that goes with it."""
+
+    ipd: pd.DataFrame
+    report: dict
+    curve: CleanedCurve
+    at_risk: pd.DataFrame | None = None
+    draws: list[pd.DataFrame] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# the per-interval engine (bayesurv method)
+# --------------------------------------------------------------------------------------------
+def _round(x: float) -> int:
+    return int(np.floor(x + 0.5))
+
+
+def _events_given_censoring(levels, drop_times, cens_times, n_start, km_prev):
+    """Sequential Guyot step: events at each drop given censoring times; returns (d, km, n_end)."""
+    d = np.zeros(len(levels), dtype=int)
+    removed = 0
+    cens_before = np.searchsorted(cens_times, drop_times, side="left")
+    for j, level in enumerate(levels):
+        n_j = n_start - removed - cens_before[j]
+        if n_j <= 0 or km_prev <= 0:
+            continue
+        x = n_j * (1.0 - level / km_prev)
+        dj = min(max(_round(x), 0), n_j)
+        if dj:
+            d[j] = dj
+            removed += dj
+            km_prev *= 1.0 - dj / n_j
+    return d, km_prev, n_start - removed - len(cens_times)
+
+
+def _place(c: int, lo: float, hi: float, rng: np.random.Generator | None) -> np.ndarray:
+    if c <= 0:
+        return np.empty(0)
+    if rng is None:
+        return lo + (hi - lo) * np.arange(1, c + 1) / (c + 1)
+    return np.sort(rng.uniform(lo, hi, size=c))
+
+
+def _run(iv, c, n_start, km_prev, rng):
+    """Place c censorings in the interval and find the events; censorings beyond the patients
+    left after the last event are dropped (they can only be the latest ones)."""
+    cens = _place(c, iv.lo, iv.hi, rng)
+    d, km, n_end = _events_given_censoring(iv.levels, iv.drop_times, cens, n_start, km_prev)
+    if n_end < 0:
+        cens = cens[: cens.size + n_end]
+        n_end = 0
+    return cens, d, km, n_end
+
+
+@dataclass
+class _Interval:
+    lo: float
+    hi: float
+    drop_times: np.ndarray
+    levels: np.ndarray
+
+
+def _solve_interval(iv: _Interval, n_start: int, target: int, km_prev: float, rng):
+    """Largest censoring count leaving >= target at risk at iv.hi, then top up to exactly target."""
+
+    def run(c):
+        return _run(iv, c, n_start, km_prev, rng)
+
+    lo_c, hi_c = 0, max(n_start - target, 0)
+    best = run(0)
+    if best[3] < target:
+        return best, False
+    while lo_c < hi_c:  # invariant: n_end(lo_c) >= target
+        mid = (lo_c + hi_c + 1) // 2
+        trial = run(mid)
+        if trial[3] >= target:
+            lo_c, best = mid, trial
+        else:
+            hi_c = mid - 1
+    cens, d, km, n_end = best
+    gap = n_end - target
+    if gap > 0:  # rounding left a few too many at risk: censor them after the last event
+        last_event = iv.drop_times[d > 0].max(initial=iv.lo)
+        extra = _place(gap, max(last_event, iv.lo), iv.hi, None)
+        cens = np.sort(np.concatenate([cens, extra]))
+    return (cens, d, km, target), True
+
+
+def _censoring_hazard(cens_times, event_times, n_start, lo, hi) -> float:
+    """Censored per unit of person-time at risk in [lo, hi), from that interval's IPD."""
+    exits = np.concatenate([cens_times, event_times])
+    person_time = np.sum(np.clip(exits, lo, hi) - lo) + (n_start - exits.size) * (hi - lo)
+    return len(cens_times) / person_time if person_time > 0 else 0.0
+
+
+def _last_interval(iv: _Interval, n_start, km_prev, total_left, hazard, rng, warnings, span):
+    """Events and censoring after the last NAR time; everyone left is censored at the curve end."""
+
+    def run(c):
+        return _run(iv, c, n_start, km_prev, rng)
+
+    if total_left is not None:
+        # D(c) falls as c rises: find the smallest c with D(c) <= total_left
+        lo_c, hi_c = 0, n_start
+        if run(0)[1].sum() <= total_left:  # falls too little even uncensored: _reconcile says so
+            best = run(0)
+        else:
+            while lo_c < hi_c:
+                mid = (lo_c + hi_c) // 2
+                if run(mid)[1].sum() <= total_left:
+                    hi_c = mid
+                else:
+                    lo_c = mid + 1
+            best = run(lo_c)
+            cens, d, km, n_end = best
+            delta = total_left - int(d.sum())
+            if delta > 0 and lo_c > 0:  # rounding jumped past the total: one censoring less
+                best = run(lo_c - 1)
+                cens, d, km, n_end = best
+                delta = total_left - int(d.sum())
+            d = _adjust_events(d, delta, iv, n_start, cens)
+            best = (cens, d, km, n_start - int(d.sum()) - len(cens))
+        return best
+    if hazard is None:  # one interval, no table: nothing says when patients were censored
+        return run(0)
+    c, best = 0, run(0)
+    for _ in range(20):  # fixed point: c = hazard x person-time at risk in the interval
+        cens, d, _, _ = best
+        ev = np.repeat(iv.drop_times, d)
+        exits = np.concatenate([cens, ev])
+        pt = np.sum(np.clip(exits, iv.lo, iv.hi) - iv.lo) + (n_start - exits.size) * span
+        new_c = min(_round(hazard * pt), n_start)
+        if new_c == c:
+            break
+        c, best = new_c, run(new_c)
+    return best
+
+
+def _adjust_events(d, delta, iv: _Interval, n_start, cens):
+    """Move a reported total's last few events (|delta| small) onto the latest drops."""
+    d = d.copy()
+    if delta == 0:
+        return d
+    order = np.argsort(-iv.drop_times)
+    for j in order:
+        if delta == 0:
+            break
+        if delta < 0 and d[j] > 0:
+            take = min(d[j], -delta)
+            d[j] -= take
+            delta += take
+        elif delta > 0 and iv.levels[j] < (iv.levels[j - 1] if j > 0 else 1.0) - 1e-12:
+            at_risk = n_start - d[iv.drop_times < iv.drop_times[j]].sum()
+            at_risk -= np.searchsorted(cens, iv.drop_times[j], side="left")
+            add = int(min(delta, max(at_risk - d[j], 0)))
+            d[j] += add
+            delta -= add
+    return d
+
+
+def _snap(step_t, step_s, step_upper, which, to):
+    """Move the points ``which`` to time ``to``, merging them with a point already there."""
+    t = np.where(which, to, step_t)
+    uniq, inv = np.unique(t, return_inverse=True)
+    lvl = np.full(uniq.size, np.inf)
+    up = np.full(uniq.size, -np.inf)
+    np.minimum.at(lvl, inv, step_s)
+    np.maximum.at(up, inv, step_upper)
+    return uniq, lvl, up
+
+
+def _engine(step_t, step_s, step_upper, nar_t, nar_n, t_end, total_events, rng, warnings):
+    """The bayesurv method. Returns drop times, events per drop, censoring times, NAR achieved,
+    and the step curve actually used (drops a hair before a NAR time may be moved onto it)."""
+    snapped: list[str] = []
+    m = len(nar_t)
+    bounds = np.append(nar_t, t_end)
+    ev_t, ev_d, cens_all, achieved = [], [], [], [int(nar_n[0])]
+    km_prev, n_start, events_so_far = 1.0, int(nar_n[0]), 0
+    hazard = None
+    for i in range(m):
+        lo, hi = bounds[i], bounds[i + 1]
+        last = i == m - 1
+        mask = (step_t >= lo) & ((step_t <= hi) if last else (step_t < hi)) & (step_t > 0)
+        iv = _Interval(lo, hi, step_t[mask], step_s[mask])
+        if not last:
+            target = int(nar_n[i + 1])
+            (cens, d, km, n_end), ok = _solve_interval(iv, n_start, target, km_prev, rng)
+            near = mask & (step_t >= hi - BOUNDARY_TOLERANCE * t_end)
+            if not ok and near.any():
+                # drops clicked a hair before a NAR time are events at it (integer-valued times
+                # tie with the table's times, and click noise puts half of them just before)
+                step_t, step_s, step_upper = _snap(step_t, step_s, step_upper, near, hi)
+                snapped.append(f"{int(near.sum())} drop(s) just before {hi:g}")
+                mask = (step_t >= lo) & (step_t < hi) & (step_t > 0)
+                iv = _Interval(lo, hi, step_t[mask], step_s[mask])
+                (cens, d, km, n_end), ok = _solve_interval(iv, n_start, target, km_prev, rng)
+            if not ok:
+                warnings.append(
+                    f"numbers at risk the curve cannot support: in [{lo:g}, {hi:g}) the curve falls "
+                    f"from {_level_before(step_t, step_s, lo):.3f} to "
+                    f"{_level_before(step_t, step_s, hi):.3f}, which with {n_start} at risk means "
+                    f"at least {n_start - n_end} events, leaving at most {n_end} at risk at "
+                    f"{hi:g}, but the table says {target}; the curve was followed ({n_end} at "
+                    "risk), so check the clicks near this interval and the table"
+                )
+            hazard = _censoring_hazard(cens, np.repeat(iv.drop_times, d), n_start, lo, hi)
+        else:
+            total_left = None if total_events is None else int(total_events) - events_so_far
+            cens, d, km, n_end = _last_interval(
+                iv,
+                n_start,
+                km_prev,
+                None if total_left is None else max(total_left, 0),
+                hazard if m > 1 else None,
+                rng,
+                warnings,
+                hi - lo,
+            )
+        ev_t.append(iv.drop_times)
+        ev_d.append(d)
+        cens_all.append(cens)
+        events_so_far += int(d.sum())
+        km_prev, n_start = km, int(n_end)
+        if not last:
+            achieved.append(n_start)
+    cens = np.sort(np.concatenate(cens_all + [np.full(n_start, t_end)]))
+    drop_t, d = np.concatenate(ev_t), np.concatenate(ev_d)
+    if snapped:
+        warnings.append(
+            "moved onto the numbers-at-risk time (the table cannot hold them otherwise): "
+            + "; ".join(snapped)
+        )
+    if total_events is not None and int(d.sum()) != int(total_events):
+        d, cens = _reconcile(drop_t, step_t, step_s, d, cens, int(nar_n[0]), bounds, total_events)
+        if int(d.sum()) != int(total_events):
+            warnings.append(
+                f"the curve allows {int(d.sum())} events, not the {int(total_events)} reported; "
+                "check the total and the clicks"
+            )
+    return drop_t, d, cens, (step_t, step_s, step_upper)
+
+
+def _reconcile(drop_t, step_t, step_s, d, cens, n0, bounds, total):
+    """Match a reported total of events exactly while keeping every number at risk.
+
+    An excess event becomes a censoring at the same time (the patient still leaves then); a
+    missing event takes the place of the next censoring in the same numbers-at-risk interval.
+    Each change goes where the rounding of events was closest to going the other way.
+    """
+    d = d.copy()
+    cens = np.sort(cens)
+    levels = step_s[np.searchsorted(step_t, drop_t)]
+    for _ in range(abs(int(d.sum()) - int(total))):
+        delta = int(total) - int(d.sum())
+        if delta == 0:
+            break
+        cum_d = np.concatenate([[0], np.cumsum(d)[:-1]])
+        n_j = n0 - cum_d - np.searchsorted(cens, drop_t, side="left")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factors = np.where(n_j > 0, 1 - d / np.maximum(n_j, 1), 1.0)
+        km_prev = np.concatenate([[1.0], np.cumprod(factors)[:-1]])
+        x = n_j * (1 - levels / np.where(km_prev > 0, km_prev, 1.0))
+        resid = x - d
+        if delta < 0:
+            cand = np.flatnonzero(d > 0)
+            if cand.size == 0:
+                break
+            j = cand[np.argmin(resid[cand])]
+            d[j] -= 1
+            cens = np.sort(np.append(cens, drop_t[j]))
+        else:
+            iv = np.searchsorted(bounds, drop_t, side="right") - 1
+            iv = np.clip(iv, 0, len(bounds) - 2)
+            hi = bounds[iv + 1]
+            last_iv = iv == len(bounds) - 2
+            k_next = np.searchsorted(cens, drop_t, side="left")
+            ok = (k_next < cens.size) & (n_j - d > 0)
+            ok &= np.where(
+                last_iv,
+                cens[np.minimum(k_next, cens.size - 1)] <= hi,
+                cens[np.minimum(k_next, cens.size - 1)] < hi,
+            )
+            cand = np.flatnonzero(ok)
+            if cand.size == 0:
+                break
+            j = cand[np.argmax(resid[cand])]
+            d[j] += 1
+            cens = np.delete(cens, k_next[j])
+    return d, cens
+
+
+def _event_times(drop_t, d, step_t, step_s, step_upper, bounds) -> np.ndarray:
+    """Times of the events at each drop. The part of a drop that the clicks show as vertical
+    (from ``upper`` to the level at that time) is placed at the click; the part between the
+    previous click's level and ``upper`` happened at unseen times since the previous click and
+    is spread evenly over that gap (never across a numbers-at-risk time). A sloped part worth
+    less than two events is taken as click noise."""
+    idx = np.searchsorted(step_t, drop_t)
+    prev_t = np.where(idx > 0, step_t[np.maximum(idx - 1, 0)], 0.0)
+    prev_s = np.where(idx > 0, step_s[np.maximum(idx - 1, 0)], 1.0)
+    lo = bounds[np.clip(np.searchsorted(bounds, drop_t, side="right") - 1, 0, None)]
+    start = np.maximum(prev_t, lo)
+    total_drop = prev_s - step_s[idx]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(total_drop > 0, (prev_s - step_upper[idx]) / total_drop, 0.0)
+    frac = np.clip(frac, 0.0, 1.0)
+    out = []
+    for t, dj, f, s0 in zip(drop_t, d, frac, start, strict=True):
+        if dj == 0:
+            continue
+        # a sloped part worth fewer than two events is within click noise: keep it at the click
+        k = _round(f * dj) if f * dj >= 1.75 else 0
+        if k == 0 or t <= s0:
+            out.append(np.full(dj, t))
+            continue
+        gap = t - s0
+        if k == dj:
+            out.append(s0 + gap * np.arange(1, k + 1) / k)
+        else:
+            out.append(np.concatenate([s0 + gap * np.arange(1, k + 1) / (k + 1), np.full(dj - k, t)]))
+    return np.concatenate(out) if out else np.empty(0)
+
+
+def _level_before(step_t, step_s, t):
+    idx = np.searchsorted(step_t, t, side="left") - 1
+    return float(step_s[idx]) if idx >= 0 else 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# Guyot et al. (2012), as published (for comparison)
+# --------------------------------------------------------------------------------------------
+def _guyot(t_s, s, nar_t, nar_n, total_events, warnings):
+    """Guyot's algorithm following the published R code line by line (1-based indices kept in
+    comments); the only change is a cap of GUYOT_MAX_ITER on each adjustment loop."""
+    n_t = len(t_s)
+    n_int = len(nar_t)
+    n_risk = np.array(nar_n, dtype=float)
+    lower = np.array([np.searchsorted(t_s, T, side="left") for T in nar_t])
+    upper = np.append(lower[1:] - 1, n_t - 1)
+    cen = np.zeros(n_t, dtype=int)
+    n_hat = np.full(n_t + 1, n_risk[0] + 1.0)
+    d = np.zeros(n_t, dtype=int)
+    km_hat = np.ones(n_t)
+    last_i = np.zeros(n_int, dtype=int)
+    n_censor = np.zeros(n_int, dtype=int)
+
+    def spread(i, c, lo_t, hi_t, idx_lo, idx_hi):
+        cen[idx_lo : idx_hi + 1] = 0
+        if c > 0:
+            cen_t = lo_t + np.arange(1, c + 1) * (hi_t - lo_t) / (c + 1)
+            breaks = t_s[idx_lo : idx_hi + 2] if idx_hi + 1 < n_t else t_s[idx_lo:]
+            counts, _ = np.histogram(cen_t, bins=breaks)
+            cen[idx_lo : idx_lo + counts.size] = counts
+
+    def forward(i, last):
+        n_hat[lower[i]] = n_risk[i]
+        for k in range(lower[i], upper[i] + 1):
+            if i == 0 and k == lower[i]:
+                d[k], km_hat[k] = 0, 1.0
+            else:
+                d[k] = _round(n_hat[k] * (1 - s[k] / km_hat[last])) if km_hat[last] != 0 else 0
+                km_hat[k] = km_hat[last] * (1 - d[k] / n_hat[k]) if n_hat[k] > 0 else km_hat[last]
+            n_hat[k + 1] = n_hat[k] - d[k] - cen[k]
+            if n_hat[k + 1] < 0:
+                n_hat[k + 1] = 0
+                cen[k] = int(n_hat[k] - d[k])
+            if d[k] != 0:
+                last = k
+        return last
+
+    for i in range(n_int - 1):
+        n_censor[i] = _round(n_risk[i] * s[lower[i + 1]] / s[lower[i]] - n_risk[i + 1])
+        it = 0
+        while True:
+            if n_censor[i] <= 0:
+                cen[lower[i] : upper[i] + 1] = 0
+                n_censor[i] = 0
+            else:
+                spread(i, n_censor[i], t_s[lower[i]], t_s[lower[i + 1]], lower[i], upper[i])
+            last = forward(i, last_i[i])
+            n_censor[i] += int(n_hat[lower[i + 1]] - n_risk[i + 1])
+            it += 1
+            over = n_hat[lower[i + 1]] > n_risk[i + 1]
+            under = n_hat[lower[i + 1]] < n_risk[i + 1] and n_censor[i] > 0
+            if not (over or under):
+                break
+            if it >= GUYOT_MAX_ITER:
+                warnings.append(
+                    f"Guyot's loop did not settle in [{nar_t[i]:g}, {nar_t[i + 1]:g}) after "
+                    f"{GUYOT_MAX_ITER} updates (the published code would run for ever)"
+                )
+                break
+        if n_hat[lower[i + 1]] < n_risk[i + 1]:
+            warnings.append(
+                f"Guyot overwrote the number at risk at {nar_t[i + 1]:g}: the table says "
+                f"{int(n_risk[i + 1])}, the curve allows {int(n_hat[lower[i + 1]])}"
+            )
+            n_risk[i + 1] = n_hat[lower[i + 1]]
+        last_i[i + 1] = last
+    # last interval: the average number censored per unit time of the earlier intervals
+    li = n_int - 1
+    if n_int > 1:
+        span_prev = t_s[upper[li - 1]] - t_s[lower[0]]
+        rate = n_censor[:li].sum() * (t_s[upper[li]] - t_s[lower[li]]) / span_prev
+        n_censor[li] = min(_round(rate), int(n_risk[li]))
+    else:
+        n_censor[li] = 0
+
+    def last_pass():
+        if n_censor[li] <= 0:
+            cen[lower[li] : upper[li]] = 0
+            n_censor[li] = 0
+        else:
+            spread(li, n_censor[li], t_s[lower[li]], t_s[upper[li]], lower[li], upper[li] - 1)
+            cen[upper[li]] = 0
+        return forward(li, last_i[li])
+
+    last_pass()
+    if total_events is not None:
+        sum_dl = d[: upper[li - 1] + 1].sum() if n_int > 1 else 0
+        if n_int > 1 and sum_dl >= total_events:
+            d[lower[li] : upper[li] + 1] = 0
+            cen[lower[li] : upper[li]] = 0
+        else:
+            sumd = d[: upper[li] + 1].sum()
+            it = 0
+            while (sumd > total_events) or (sumd < total_events and n_censor[li] > 0):
+                n_censor[li] = max(n_censor[li] + int(sumd - total_events), 0)
+                last_pass()
+                sumd = d[: upper[li] + 1].sum()
+                it += 1
+                if it >= GUYOT_MAX_ITER:
+                    warnings.append("Guyot's total-events loop did not settle")
+                    break
+    # IPD as the published code writes it: events at click times, censoring at the midpoints
+    # between clicks, everyone else censored at the last click
+    n = int(nar_n[0])
+    ev_t = np.repeat(t_s, d)
+    mids = (t_s[:-1] + t_s[1:]) / 2
+    cens_t = np.repeat(mids, cen[:-1])
+    rest = n - ev_t.size - cens_t.size
+    if rest < 0:
+        warnings.append(f"Guyot's reconstruction has {-rest} more patients than the arm; trimmed")
+        cens_t = cens_t[: max(cens_t.size + rest, 0)]
+        rest = 0
+    cens_t = np.concatenate([cens_t, np.full(rest, t_s[-1])])
+    return ev_t, cens_t
+
+
+def _classic_clean(raw_t, raw_s):
+    """Guyot's preprocessing: sort by time, force the curve non-increasing, start at (0, 1)."""
+    order = np.lexsort((-raw_s, raw_t))
+    t, s = raw_t[order], np.minimum.accumulate(raw_s[order])
+    if t[0] > 0 or s[0] < 1:
+        t, s = np.concatenate([[0.0], t]), np.concatenate([[1.0], s])
+    return t, s
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
+def reconstruct(
+    curve: pd.DataFrame | CleanedCurve,
+    at_risk: pd.DataFrame | None = None,
+    *,
+    total_events: int | None = None,
+    n: int | None = None,
+    method: str = "bayesurv",
+    percent: bool | None = None,
+    cumulative_incidence: bool = False,
+    draws: int = 0,
+    seed: int = 0,
+    time_unit: float | None = None,
+    source: str = "curve",
+    at_risk_source: str = "numbers at risk",
+) -> Reconstruction:
+    """Reconstruct IPD (``time``, ``event``) from a digitized KM curve and its numbers at risk.
+
+    Parameters
+    ----------
+    curve : digitized points (``time``, ``survival``; raw clicks are cleaned here) or a
+        :class:`~bayesurv.evidence.curves.CleanedCurve`.
+    at_risk : numbers-at-risk table (``time``, ``at_risk``) starting at time 0; optional.
+    total_events : the arm's reported number of events, matched exactly when given.
+    n : number of patients, needed when there is no numbers-at-risk table.
+    method : ``"bayesurv"`` (default) or ``"guyot"`` (the published algorithm, for comparison).
+    draws : repeat the reconstruction this many times with random censoring times within each
+        interval, to report how much the result depends on them (``bayesurv`` method only).
+    seed : seed for ``draws``.
+    time_unit : the resolution in which the trial recorded times (1 for whole weeks when the
+        axis is in weeks): event times are rounded to it. ``None`` detects whole units when the
+        drops sit on them (at least 20 drops, mean distance to a whole number, weighted by the
+        size of each drop, below 0.15 where 0.25 is expected by chance); ``0`` turns detection off.
+
+    Returns
+    -------
+    Reconstruction with ``.ipd`` (DataFrame ``time``, ``event``) and ``.report`` (dict).
+
+    Examples
+    --------
+    >>> clicks = pd.DataFrame({"time": [0, 2, 2, 5, 5, 9, 9, 12],
+    ...                        "survival": [1, 1, .9, .9, .75, .75, .6, .6]})
+    >>> nar = pd.DataFrame({"time": [0, 6], "at_risk": [20, 14]})
+    >>> r = reconstruct(clicks, nar, total_events=8)
+    >>> len(r.ipd), int(r.ipd["event"].sum()), r.report["at_risk"][1]["reconstructed"]
+    (20, 8, 14)
+    """
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    cleaned = (
+        curve
+        if isinstance(curve, CleanedCurve)
+        else clean_curve(
+            curve, source=source, percent=percent, cumulative_incidence=cumulative_incidence
+        )
+    )
+    warnings: list[str] = []
+    nar = _prepare_at_risk(cleaned, at_risk, n, at_risk_source, warnings)
+    if total_events is not None:
+        if total_events != int(total_events) or total_events < 0:
+            raise InputError(f"--total-events {total_events} is not a count; give a whole number.")
+        if total_events > nar["at_risk"].iloc[0]:
+            raise InputError(
+                f"--total-events {total_events} is more than the {nar['at_risk'].iloc[0]} "
+                "patients in the arm; check both numbers."
+            )
+    step_t, step_s, step_upper = cleaned.corners()
+    unit = _time_unit(step_t, step_s, time_unit, warnings)
+    t_end = max(float(step_t[-1]), float(nar["time"].iloc[-1]))
+    nar_t = nar["time"].to_numpy(dtype=float)
+    nar_n = nar["at_risk"].to_numpy(dtype=int)
+
+    def one(rng, warn):
+        if method == "guyot":
+            ct, cs = _classic_clean(
+                np.asarray(curve["time"], dtype=float) if not isinstance(curve, CleanedCurve)
+                else cleaned.time,
+                _raw_survival(curve, cleaned),
+            )
+            if ct[-1] < t_end:
+                ct, cs = np.append(ct, t_end), np.append(cs, cs[-1])
+            ev_t, cens_t = _guyot(ct, cs, nar_t, nar_n, total_events, warn)
+        else:
+            et, ed, cens_t, used = _engine(
+                step_t, step_s, step_upper, nar_t, nar_n, t_end, total_events, rng, warn
+            )
+            ev_t = _event_times(et, ed, *used, np.append(nar_t, t_end))
+            if unit:  # the trial recorded whole units: every time, events and censoring, is one
+                ev_t = np.maximum(np.round(ev_t / unit) * unit, unit)
+                cens_t = np.maximum(np.round(cens_t / unit) * unit, unit)
+        ipd = pd.DataFrame(
+            {
+                "time": np.concatenate([ev_t, cens_t]),
+                "event": np.concatenate([np.ones(ev_t.size, int), np.zeros(cens_t.size, int)]),
+            }
+        )
+        return ipd.sort_values(["time", "event"], ascending=[True, False], kind="stable").reset_index(
+            drop=True
+        )
+
+    ipd = one(None, warnings)
+    extra = []
+    if draws:
+        if method != "bayesurv":
+            raise InputError("draws= needs method='bayesurv'.")
+        rng = np.random.default_rng(seed)
+        extra = [one(rng, []) for _ in range(int(draws))]
+    report = accuracy_report(
+        ipd, cleaned, nar, total_events=total_events, method=method, warnings=warnings
+    )
+    if extra:
+        report["uncertainty"] = _uncertainty(extra, report["rmst"]["to"], nar_n[0], seed)
+    report["trust"] = _trust(nar, at_risk is not None, total_events, int(nar_n[0]))
+    return Reconstruction(ipd=ipd, report=report, curve=cleaned, at_risk=nar, draws=extra)
+
+
+def _time_unit(step_t, step_s, time_unit, warnings) -> float | None:
+    if time_unit is not None:
+        if time_unit < 0:
+            raise InputError(f"--time-unit {time_unit:g} is negative; give 0 (off) or a positive unit.")
+        return float(time_unit) or None
+    prev = np.concatenate([[1.0], step_s[:-1]])
+    size = prev - step_s
+    keep = (size > 1e-9) & (step_t > 0)
+    drops, size = step_t[keep], size[keep]
+    # clicks along a vertical drop make many tiny "drops": weigh each by its size, and count
+    # the drops that carry at least a tenth of the average
+    if np.sum(size >= 0.1 * size.mean()) < 20 or drops.max() < 10:
+        return None
+    dist = float(np.average(np.abs(drops - np.round(drops)), weights=size))
+    if dist < 0.15:
+        warnings.append(
+            f"the curve's drops sit on whole time units (mean distance {dist:.3f}, 0.25 "
+            "expected by chance): event times were rounded to whole units; pass --time-unit 0 "
+            "to keep them as clicked"
+        )
+        return 1.0
+    return None
+
+
+def _raw_survival(curve, cleaned: CleanedCurve):
+    if isinstance(curve, CleanedCurve):
+        return cleaned.survival
+    y = np.asarray(pd.to_numeric(curve["survival"]), dtype=float)
+    y = y / 100.0 if cleaned.scale == "percent" else y
+    if any("cumulative incidence" in line for line in cleaned.log):
+        y = 1.0 - y
+    return np.clip(y, 0.0, 1.0)
+
+
+def _prepare_at_risk(cleaned, at_risk, n, source, warnings) -> pd.DataFrame:
+    t_last = float(cleaned.time[-1])
+    if at_risk is None:
+        if n is None:
+            raise InputError(
+                "without a numbers-at-risk table the number of patients is needed; give --n "
+                "(or --at-risk NAR.csv)."
+            )
+        if n != int(n) or n <= 0:
+            raise InputError(f"--n {n} is not a number of patients; give a whole number > 0.")
+        return pd.DataFrame({"time": [0.0], "at_risk": [int(n)]})
+    nar = check_at_risk(at_risk, source=source)
+    if n is not None and int(n) != int(nar["at_risk"].iloc[0]):
+        raise InputError(
+            f"--n {n} disagrees with {source}, which has {nar['at_risk'].iloc[0]} at risk at time "
+            "0; give one of them."
+        )
+    beyond = nar["time"] > t_last
+    if beyond.any():
+        zero_tail = beyond & (nar["at_risk"] == 0)
+        if zero_tail.any():
+            warnings.append(
+                f"dropped numbers at risk of 0 after the last click (time {t_last:g}): "
+                + ", ".join(f"{t:g}" for t in nar.loc[zero_tail, "time"])
+            )
+            nar = nar[~zero_tail].reset_index(drop=True)
+        beyond = nar["time"] > t_last
+        if beyond.any():
+            t_far = float(nar.loc[beyond, "time"].max())
+            if t_far > t_last * (1 + NAR_OVERHANG):
+                k = int(np.flatnonzero(beyond.to_numpy())[-1])
+                raise InputError(
+                    f"{source}: time {t_far:g} (at risk {int(nar['at_risk'].iloc[k])}) is beyond "
+                    f"the curve, whose last point is at {t_last:g}; digitize the curve up to "
+                    f"{t_far:g} or remove that row."
+                )
+            warnings.append(
+                f"the last click is at {t_last:g} but the table goes to {t_far:g}; the curve is "
+                "taken as flat up to it"
+            )
+    return nar
+
+
+def _trust(nar, has_table, total_events, n) -> str:
+    parts = []
+    if not has_table:
+        parts.append(
+            "no numbers-at-risk table: when patients were censored is unknown, so the "
+            "reconstruction assumes "
+            + ("the censoring that matches the reported events, spread evenly over follow-up"
+               if total_events is not None else "no censoring before the curve ends")
+            + "; numbers at risk, RMST and hazard ratios from it can be biased"
+        )
+    elif len(nar) < 4:
+        parts.append(
+            f"only {len(nar)} numbers-at-risk times: censoring within the long intervals is "
+            "assumed even in time"
+        )
+    if n < 50:
+        parts.append(
+            f"small arm (n = {n}): each event moves the curve by at least 1/{n} = {1 / n:.3f}; "
+            "use draws= to see how much the result depends on the censoring times"
+        )
+    return "; ".join(parts) if parts else "numbers at risk at every printed time constrain the result"
+
+
+def _uncertainty(extra, tau, n, seed) -> dict:
+    med = np.array([_km_stats(x, tau)[0] for x in extra])
+    rmst = np.array([_km_stats(x, tau)[1] for x in extra])
+    ev = np.array([int(x["event"].sum()) for x in extra])
+
+    def rng95(a):
+        a = a[np.isfinite(a)]
+        if a.size == 0:
+            return [None, None]
+        return [float(np.quantile(a, 0.025)), float(np.quantile(a, 0.975))]
+
+    return {
+        "draws": len(extra),
+        "seed": seed,
+        "what": "random censoring times within each numbers-at-risk interval",
+        "median": rng95(med),
+        "rmst": rng95(rmst),
+        "events": [int(ev.min()), int(ev.max())],
+    }
+
+
+def _km_stats(ipd, tau):
+    km = kaplan_meier(ipd["time"], ipd["event"])
+    return step_median(km["time"], km["survival"]), step_rmst(km["time"], km["survival"], tau)
+
+
+def accuracy_report(
+    ipd: pd.DataFrame,
+    cleaned: CleanedCurve,
+    nar: pd.DataFrame,
+    *,
+    total_events: int | None = None,
+    method: str = "bayesurv",
+    warnings: list[str] | None = None,
+) -> dict:
+    """Compare the KM of reconstructed IPD with the cleaned clicks and the reported numbers.
+
+    The maximum is the absolute maximum of |KM - clicks| over [0, end of curve], both taken as
+    right-continuous step functions and compared at every jump of either from both sides; the
+    mean is the time-averaged absolute difference.
+    """
+    km = kaplan_meier(ipd["time"], ipd["event"])
+    ct, cs = cleaned.step()
+    upto = float(max(ct[-1], nar["time"].iloc[-1]))
+    sup, mean = step_distance(km["time"], km["survival"], ct, cs, upto=upto)
+    at_risk_rows = []
+    for t, n_rep in zip(nar["time"], nar["at_risk"], strict=True):
+        at_risk_rows.append(
+            {"time": float(t), "reported": int(n_rep), "reconstructed": int(np.sum(ipd["time"] >= t))}
+        )
+    tau = upto
+    return {
+        "method": method,
+        "n": {"reported": int(nar["at_risk"].iloc[0]), "reconstructed": int(len(ipd))},
+        "events": {
+            "reported": None if total_events is None else int(total_events),
+            "reconstructed": int(ipd["event"].sum()),
+        },
+        "at_risk": at_risk_rows,
+        "km_vs_clicks": {"max_abs_diff": sup, "mean_abs_diff": mean},
+        "median": {
+            "clicks": _nan_to_none(step_median(ct, cs)),
+            "reconstructed": _nan_to_none(step_median(km["time"], km["survival"])),
+        },
+        "rmst": {
+            "to": tau,
+            "clicks": step_rmst(ct, cs, tau),
+            "reconstructed": step_rmst(km["time"], km["survival"], tau),
+        },
+        "cleaning": {"scale": cleaned.scale, "log": list(cleaned.log), "changes": cleaned.changes},
+        "warnings": list(warnings or []),
+    }
+
+
+def _nan_to_none(x: float) -> float | None:
+    return None if not np.isfinite(x) else float(x)

@@ -1,0 +1,5 @@
+"""Shared test fixtures. Every random step is seeded per test."""
+
+import matplotlib
+
+matplotlib.use("Agg")

@@ -1,0 +1,96 @@
+"""The command line: reconstruct and demo, and one sentence with exit code 2 for bad input."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bayesurv import __version__
+from bayesurv.cli import app
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples" / "gbsg2"
+runner = CliRunner()
+
+
+def test_version_and_help():
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0 and __version__ in r.output
+    r = runner.invoke(app, ["--help"])
+    assert r.exit_code == 0 and "Kaplan-Meier" in r.output and "reconstruct" in r.output
+
+
+def test_reconstruct_writes_ipd_report_and_plot(tmp_path):
+    out = tmp_path / "ipd.csv"
+    plot = tmp_path / "rec.png"
+    r = runner.invoke(
+        app,
+        ["reconstruct", str(EXAMPLE / "clicks_tamoxifen.csv"), "--at-risk", str(EXAMPLE / "at_risk.csv"),
+         "--arm", "tamoxifen", "--total-events", "94", "--out", str(out), "--plot", str(plot)],
+    )
+    assert r.exit_code == 0, r.output
+    text = out.read_text().splitlines()
+    assert text[0] == "time,event,arm" and len(text) == 247
+    rep = json.loads(out.with_suffix(".report.json").read_text())
+    assert rep["n"] == {"reported": 246, "reconstructed": 246}
+    assert rep["events"] == {"reported": 94, "reconstructed": 94}
+    assert rep["km_vs_clicks"]["max_abs_diff"] < 0.03
+    assert rep["provenance"]["inputs"]["curve"]["sha256"]
+    assert "pymc" in rep["provenance"]["versions"]
+    assert plot.stat().st_size > 10_000
+    # nothing the user has is overwritten
+    before = out.read_bytes()
+    r = runner.invoke(
+        app, ["reconstruct", str(EXAMPLE / "clicks_tamoxifen.csv"), "--n", "246", "--out", str(out)]
+    )
+    assert r.exit_code == 2 and "already exists" in r.output and out.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "curve, extra, match",
+    [
+        ("time,survival\n", [], "no data rows"),
+        ("", [], "is empty"),
+        ("time,surv\n0,1\n1,0.9\n", [], "needs 'time' and 'survival'"),
+        ("time,survival\n0,1\n-2,0.9\n3,0.8\n", [], "time -2 is negative"),
+        ("time,survival\n0,100\n2,140\n3,80\n", [], "above 100%"),
+        ("time,survival\n0,1\n", [], "only 1 point"),
+        ("time,survival\n0,1\n2,0.9\n9,0.8\n", ["--at-risk", "NAR"], "numbers at risk rise"),
+        ("time,survival\n0,1\n2,0.9\n9,0.8\n", ["--at-risk", "FAR"], "beyond the curve"),
+    ],
+)
+def test_bad_input_is_one_sentence_exit_2_and_nothing_written(tmp_path, curve, extra, match):
+    c = tmp_path / "curve.csv"
+    c.write_text(curve)
+    (tmp_path / "nar.csv").write_text("time,at_risk\n0,50\n5,40\n8,45\n")
+    (tmp_path / "far.csv").write_text("time,at_risk\n0,50\n5,40\n30,20\n")
+    extra = [str(tmp_path / "nar.csv") if x == "NAR" else str(tmp_path / "far.csv") if x == "FAR" else x
+             for x in extra]
+    if "--at-risk" not in extra:
+        extra += ["--n", "50"]
+    out = tmp_path / "out.csv"
+    r = runner.invoke(app, ["reconstruct", str(c), "--out", str(out), *extra])
+    assert r.exit_code == 2
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and match in lines[0], r.output
+    assert "Traceback" not in r.output
+    assert not out.exists() and not out.with_suffix(".report.json").exists()
+
+
+def test_missing_file_is_one_sentence(tmp_path):
+    r = runner.invoke(app, ["reconstruct", str(tmp_path / "nope.csv"), "--n", "5", "--out", str(tmp_path / "o.csv")])
+    assert r.exit_code == 2 and "no such file" in r.output
+
+
+def test_demo_reconstructs_the_example_and_prints_the_hr(tmp_path):
+    out = tmp_path / "demo"
+    r = runner.invoke(app, ["demo", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "Cox hazard ratio" in r.output and "known truth" in r.output
+    assert (out / "ipd.csv").exists() and (out / "reconstruction_tamoxifen.png").exists()
+    r = runner.invoke(app, ["demo", "--out", str(out)])  # it may replace what it made
+    assert r.exit_code == 0
+    other = tmp_path / "mine"
+    other.mkdir()
+    r = runner.invoke(app, ["demo", "--out", str(other)])
+    assert r.exit_code == 2 and "not made by the demo" in r.output

@@ -1,0 +1,21 @@
+"""The examples in the docstrings run and give what they say."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "bayesurv.nonparametric",
+    "bayesurv.evidence.curves",
+    "bayesurv.reconstruct",
+    "bayesurv.emulate",
+    "bayesurv.provenance",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    mod = importlib.import_module(name)
+    res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.attempted > 0 and res.failed == 0
