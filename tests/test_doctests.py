@@ -11,6 +11,7 @@ MODULES = [
     "bayesurv.reconstruct",
     "bayesurv.emulate",
     "bayesurv.provenance",
+    "bayesurv.query",
 ]
 
 

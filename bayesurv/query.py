@@ -1,0 +1,402 @@
+"""Posterior probability statements, parsed safely (never ``eval``) and evaluated on draws.
+
+Grammar
+-------
+::
+
+    statement  := "P" "(" expr ")" | expr
+    expr       := and_expr ("or" and_expr)*
+    and_expr   := not_expr ("and" not_expr)*
+    not_expr   := "not" not_expr | comparison
+    comparison := arith (("<" | "<=" | ">" | ">=" | "==" | "!=") arith)*
+    arith      := term (("+" | "-") term)*
+    term       := unary (("*" | "/") unary)*
+    unary      := ("-" | "+") unary | power
+    power      := atom (("^" | "**") unary)?
+    atom       := NUMBER | STRING | NAME | NAME "(" [expr ("," expr)*] ")" | "(" expr ")"
+
+``NAME`` is a quantity stored in the result (``hr``, ``tau``, ``surv_diff`` ...), or one of the
+functions ``exp``, ``log``, ``abs``, ``min``, ``max``. A quantity with a ``time`` dimension
+called with a number is read at that time (linear interpolation between grid times;
+``surv_diff(60)``); a string argument picks a label of its other dimensions
+(``theta("AALL1731")``). Chained comparisons mean what they do in mathematics
+(``0.5 < hr < 0.8``). The probability is the share of posterior draws where the statement
+holds; its Monte Carlo standard error is sqrt(p (1 - p) / ESS) with the ESS of the indicator
+(ArviZ).
+
+Examples
+--------
+>>> import numpy as np, xarray as xr
+>>> rng = np.random.default_rng(1)
+>>> post = xr.Dataset({"hr": (("chain", "draw"), rng.lognormal(np.log(0.6), 0.1, (4, 500)))})
+>>> res = probability("P(hr < 0.8)", post)
+>>> round(res["probability"], 2), res["statement"]
+(1.0, 'P(hr < 0.8)')
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from bayesurv.errors import InputError
+
+SAMPLE_DIMS = ("chain", "draw")
+_FUNCS = {"exp": np.exp, "log": np.log, "abs": np.abs}
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)|(?P<str>\"[^\"]*\"|'[^']*')"
+    r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)|(?P<op>\*\*|<=|>=|==|!=|[-+*/^()<>,]))"
+)
+_COMPARE = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str
+    text: str
+    pos: int
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    out, pos = [], 0
+    text = text.rstrip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise InputError(
+                f"query {text!r}: cannot read {text[pos:].strip()[:12]!r} at character {pos + 1}; "
+                "use names, numbers, + - * / ^, comparisons, and/or/not and parentheses."
+            )
+        kind = m.lastgroup
+        out.append(_Tok(kind, m.group(kind), m.start(kind)))
+        pos = m.end()
+    out.append(_Tok("end", "", len(text)))
+    return out
+
+
+class _Parser:
+    """Recursive descent to a small AST of tuples."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.toks = _tokenize(text)
+        self.i = 0
+
+    def peek(self) -> _Tok:
+        return self.toks[self.i]
+
+    def take(self, text: str | None = None, kind: str | None = None) -> _Tok:
+        tok = self.peek()
+        if (text is not None and tok.text != text) or (kind is not None and tok.kind != kind):
+            want = repr(text) if text else kind
+            got = "the end" if tok.kind == "end" else repr(tok.text)
+            raise InputError(
+                f"query {self.text!r}: expected {want} at character {tok.pos + 1} but found {got}."
+            )
+        self.i += 1
+        return tok
+
+    def statement(self):
+        tok = self.peek()
+        nxt = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else tok
+        if tok.kind == "name" and tok.text == "P" and nxt.text == "(":
+            self.take("P")
+            self.take("(")
+            node = self.expr()
+            self.take(")")
+        else:
+            node = self.expr()
+        self.take(kind="end")
+        return node
+
+    def expr(self):
+        node = self.and_expr()
+        while self.peek().text == "or":
+            self.take("or")
+            node = ("or", node, self.and_expr())
+        return node
+
+    def and_expr(self):
+        node = self.not_expr()
+        while self.peek().text == "and":
+            self.take("and")
+            node = ("and", node, self.not_expr())
+        return node
+
+    def not_expr(self):
+        if self.peek().text == "not":
+            self.take("not")
+            return ("not", self.not_expr())
+        return self.comparison()
+
+    def comparison(self):
+        first = self.arith()
+        parts = []
+        while self.peek().text in _COMPARE:
+            op = self.take().text
+            parts.append((op, self.arith()))
+        if not parts:
+            return first
+        return ("compare", first, tuple(parts))
+
+    def arith(self):
+        node = self.term()
+        while self.peek().text in ("+", "-"):
+            op = self.take().text
+            node = (op, node, self.term())
+        return node
+
+    def term(self):
+        node = self.unary()
+        while self.peek().text in ("*", "/"):
+            op = self.take().text
+            node = (op, node, self.unary())
+        return node
+
+    def unary(self):
+        if self.peek().text in ("-", "+"):
+            op = self.take().text
+            inner = self.unary()
+            return ("neg", inner) if op == "-" else inner
+        return self.power()
+
+    def power(self):
+        node = self.atom()
+        if self.peek().text in ("^", "**"):
+            self.take()
+            node = ("^", node, self.unary())
+        return node
+
+    def atom(self):
+        tok = self.peek()
+        if tok.kind == "num":
+            self.take()
+            return ("num", float(tok.text))
+        if tok.kind == "str":
+            self.take()
+            return ("str", tok.text[1:-1])
+        if tok.text == "(":
+            self.take("(")
+            node = self.expr()
+            self.take(")")
+            return node
+        if tok.kind == "name" and tok.text not in ("and", "or", "not"):
+            self.take()
+            if self.peek().text == "(":
+                self.take("(")
+                args = []
+                if self.peek().text != ")":
+                    args.append(self.expr())
+                    while self.peek().text == ",":
+                        self.take(",")
+                        args.append(self.expr())
+                self.take(")")
+                return ("call", tok.text, tuple(args))
+            return ("name", tok.text)
+        got = "the end" if tok.kind == "end" else repr(tok.text)
+        raise InputError(
+            f"query {self.text!r}: expected a number, a name or '(' at character {tok.pos + 1} "
+            f"but found {got}."
+        )
+
+
+def parse(text: str):
+    """Parse a statement into an AST (nested tuples); raises InputError on bad syntax."""
+    if not text or not text.strip():
+        raise InputError("the query is empty; write a statement such as 'P(hr < 0.8)'.")
+    return _Parser(text).statement()
+
+
+class _Evaluator:
+    def __init__(self, text: str, quantities: xr.Dataset):
+        self.text = text
+        self.q = quantities
+
+    def names(self) -> list[str]:
+        return sorted(str(k) for k in self.q.data_vars)
+
+    def unknown(self, name: str):
+        raise InputError(
+            f"query {self.text!r}: unknown name {name!r}; the result has "
+            + ", ".join(self.names())
+            + (" (and the functions exp, log, abs, min, max)." if self.names() else ".")
+        )
+
+    def ev(self, node):
+        kind = node[0]
+        if kind == "num":
+            return node[1]
+        if kind == "str":
+            raise InputError(
+                f"query {self.text!r}: the text \"{node[1]}\" can only be an argument, e.g. "
+                f"theta(\"{node[1]}\")."
+            )
+        if kind == "name":
+            if node[1] not in self.q.data_vars:
+                self.unknown(node[1])
+            return self._check_scalar(self.q[node[1]], node[1])
+        if kind == "call":
+            return self.call(node[1], node[2])
+        if kind == "neg":
+            return -self.ev(node[1])
+        if kind in ("+", "-", "*", "/", "^"):
+            a, b = self.ev(node[1]), self.ev(node[2])
+            if kind == "+":
+                return a + b
+            if kind == "-":
+                return a - b
+            if kind == "*":
+                return a * b
+            if kind == "/":
+                return a / b
+            return a**b
+        if kind == "compare":
+            left = self.ev(node[1])
+            out = None
+            for op, right_node in node[2]:
+                right = self.ev(right_node)
+                res = _COMPARE[op](left, right)
+                out = res if out is None else (out & res)
+                left = right
+            return out
+        if kind in ("and", "or"):
+            a, b = self._bool(self.ev(node[1])), self._bool(self.ev(node[2]))
+            return (a & b) if kind == "and" else (a | b)
+        if kind == "not":
+            return ~self._bool(self.ev(node[1]))
+        raise AssertionError(kind)  # pragma: no cover
+
+    def _bool(self, x):
+        if isinstance(x, xr.DataArray) and x.dtype == bool:
+            return x
+        if isinstance(x, bool | np.bool_):
+            return x
+        raise InputError(
+            f"query {self.text!r}: 'and', 'or' and 'not' join comparisons (e.g. hr < 1 and "
+            "tau < 0.5), not numbers."
+        )
+
+    def call(self, name: str, args):
+        if name in _FUNCS:
+            if len(args) != 1:
+                raise InputError(f"query {self.text!r}: {name}() takes one argument.")
+            return _FUNCS[name](self.ev(args[0]))
+        if name in ("min", "max"):
+            vals = [self.ev(a) for a in args]
+            if len(vals) < 2:
+                raise InputError(f"query {self.text!r}: {name}() takes two or more arguments.")
+            out = vals[0]
+            for v in vals[1:]:
+                out = np.minimum(out, v) if name == "min" else np.maximum(out, v)
+            return out
+        if name not in self.q.data_vars:
+            self.unknown(name)
+        da = self.q[name]
+        for arg in args:
+            if arg[0] == "str":
+                da = self._select_label(da, name, arg[1])
+            else:
+                value = self.ev(arg)
+                if isinstance(value, xr.DataArray):
+                    raise InputError(
+                        f"query {self.text!r}: the argument of {name}() must be a number (a time) "
+                        "or a label in quotes."
+                    )
+                da = self._at_time(da, name, float(value))
+        return self._check_scalar(da, name)
+
+    def _at_time(self, da: xr.DataArray, name: str, t: float) -> xr.DataArray:
+        if "time" not in da.dims:
+            raise InputError(f"query {self.text!r}: {name} has no time dimension; use it without a time.")
+        grid = np.asarray(da["time"].values, dtype=float)
+        if t < grid.min() or t > grid.max():
+            raise InputError(
+                f"query {self.text!r}: {name}({t:g}) is outside the result's time grid "
+                f"({grid.min():g} to {grid.max():g}); re-run with that time in the grid."
+            )
+        return da.interp(time=t)
+
+    def _select_label(self, da: xr.DataArray, name: str, label: str) -> xr.DataArray:
+        for dim in da.dims:
+            if dim in SAMPLE_DIMS or dim == "time":
+                continue
+            labels = [str(v) for v in da[dim].values] if dim in da.coords else []
+            if label in labels:
+                return da.isel({dim: labels.index(label)})
+        have = {
+            d: [str(v) for v in da[d].values]
+            for d in da.dims
+            if d not in SAMPLE_DIMS and d != "time" and d in da.coords
+        }
+        listing = "; ".join(f"{d}: {', '.join(v)}" for d, v in have.items()) or "no labels"
+        raise InputError(f"query {self.text!r}: {name} has no label {label!r} ({listing}).")
+
+    def _check_scalar(self, da: xr.DataArray, name: str) -> xr.DataArray:
+        extra = [d for d in da.dims if d not in SAMPLE_DIMS]
+        if extra:
+            hints = []
+            for d in extra:
+                if d == "time":
+                    hints.append(f"a time, e.g. {name}(60)")
+                elif d in da.coords:
+                    hints.append(f"a {d} label, e.g. {name}(\"{da[d].values[0]}\")")
+                else:
+                    hints.append(f"its {d}")
+            raise InputError(
+                f"query {self.text!r}: {name} varies over {', '.join(extra)}; give " + " and ".join(hints) + "."
+            )
+        return da
+
+
+def _mcse(indicator: np.ndarray, p: float) -> float:
+    import arviz as az
+
+    if p <= 0.0 or p >= 1.0:
+        return 0.0
+    ess = float(az.ess(indicator.astype(float)[None, ...] if indicator.ndim == 1 else indicator.astype(float)))
+    return math.sqrt(p * (1.0 - p) / max(ess, 1.0))
+
+
+def probability(statement: str, quantities: xr.Dataset) -> dict:
+    """Posterior probability of ``statement`` over draws in ``quantities`` (dims chain, draw).
+
+    Returns ``{"statement", "probability", "mcse", "draws"}``.
+    """
+    node = parse(statement)
+    val = _Evaluator(statement, quantities).ev(node)
+    if not (isinstance(val, xr.DataArray) and val.dtype == bool):
+        raise InputError(
+            f"query {statement!r} is not a true/false statement about the posterior; compare "
+            "something, e.g. 'P(hr < 0.8)'."
+        )
+    arr = val.transpose(*[d for d in SAMPLE_DIMS if d in val.dims]).values
+    p = float(arr.mean())
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    return {
+        "statement": statement.strip(),
+        "probability": p,
+        "mcse": _mcse(arr, p),
+        "draws": int(arr.size),
+    }
+
+
+def quantities_from_tree(tree: xr.DataTree, groups=("posterior", "derived")) -> xr.Dataset:
+    """Merge the named groups of a result into one Dataset of queryable quantities."""
+    parts = [tree[g].to_dataset() for g in groups if g in tree.children]
+    if not parts:
+        raise InputError(
+            f"the result has none of the groups {', '.join(groups)}; is it a bayesurv result?"
+        )
+    return xr.merge(parts, compat="override", join="outer")

@@ -1,0 +1,113 @@
+"""The query grammar: it computes what a statistician reads in the statement, checked against
+numpy on the same draws, and refuses anything else in one sentence."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from bayesurv.errors import InputError
+from bayesurv.query import parse, probability
+
+
+@pytest.fixture(scope="module")
+def post():
+    rng = np.random.default_rng(20261124)
+    c, d = 4, 1000
+    hr = rng.lognormal(np.log(0.7), 0.25, (c, d))
+    tau = np.abs(rng.normal(0, 0.3, (c, d)))
+    time = np.array([12.0, 24.0, 60.0])
+    diff = rng.normal([0.05, 0.08, 0.12], 0.05, (c, d, 3))
+    theta = rng.normal([-0.5, -1.0], 0.3, (c, d, 2))
+    return xr.Dataset(
+        {
+            "hr": (("chain", "draw"), hr),
+            "tau": (("chain", "draw"), tau),
+            "surv_diff": (("chain", "draw", "time"), diff),
+            "theta": (("chain", "draw", "study"), theta),
+        },
+        coords={"time": time, "study": ["AALL1331", "AALL1731"]},
+    )
+
+
+@pytest.mark.parametrize(
+    "statement, numpy",
+    [
+        ("P(hr < 0.8)", lambda p: p["hr"] < 0.8),
+        ("hr < 0.8", lambda p: p["hr"] < 0.8),
+        ("P(hr < 0.8 and tau < 0.2)", lambda p: (p["hr"] < 0.8) & (p["tau"] < 0.2)),
+        ("P(hr < 0.5 or not tau < 0.2)", lambda p: (p["hr"] < 0.5) | ~(p["tau"] < 0.2)),
+        ("P(0.5 < hr <= 0.8)", lambda p: (p["hr"] > 0.5) & (p["hr"] <= 0.8)),
+        ("P(log(hr) + 2 * tau^2 > -0.1)", lambda p: np.log(p["hr"]) + 2 * p["tau"] ** 2 > -0.1),
+        ("P(surv_diff(60) > 0.10)", lambda p: p["surv_diff"].sel(time=60.0) > 0.10),
+        ("P(surv_diff(36) > 0.10)",
+         lambda p: p["surv_diff"].sel(time=24.0) * 2 / 3 + p["surv_diff"].sel(time=60.0) / 3 > 0.10),
+        ('P(theta("AALL1731") < theta("AALL1331"))',
+         lambda p: p["theta"].sel(study="AALL1731") < p["theta"].sel(study="AALL1331")),
+        ("P(-(hr - 1) > 0.2)", lambda p: -(p["hr"] - 1) > 0.2),
+        ("P(exp(-abs(log(hr))) > 0.75)", lambda p: np.exp(-np.abs(np.log(p["hr"]))) > 0.75),
+        ("P(max(hr, tau) < 0.9)", lambda p: np.maximum(p["hr"], p["tau"]) < 0.9),
+    ],
+)
+def test_statements_match_numpy(post, statement, numpy):
+    res = probability(statement, post)
+    assert res["probability"] == pytest.approx(float(numpy(post).mean()), abs=1e-12)
+    assert res["draws"] == 4000
+
+
+def test_monte_carlo_error_is_binomial_for_independent_draws(post):
+    res = probability("P(hr < 0.7)", post)
+    p = res["probability"]
+    # independent draws: ESS ~ 4000, so the MCSE is close to sqrt(p(1-p)/4000)
+    assert res["mcse"] == pytest.approx(np.sqrt(p * (1 - p) / 4000), rel=0.15)
+    assert probability("P(hr > 0)", post)["mcse"] == 0.0
+
+
+def test_the_parser_is_not_eval():
+    with pytest.raises(InputError):
+        parse("__import__('os').system('true')")
+    with pytest.raises(InputError):
+        parse("hr.__class__ < 1")  # no attribute access: a dot is not part of the grammar
+
+
+@pytest.mark.parametrize(
+    "statement, match",
+    [
+        ("P(hazard < 0.8)", "unknown name 'hazard'; the result has hr, surv_diff, tau, theta"),
+        ("P(hr < )", "expected a number, a name or '\\(' at character 8"),
+        ("P(hr < 0.8", "expected '\\)'"),
+        ("P(hr # 2)", "cannot read '# 2\\)'"),
+        ("P(surv_diff > 0.1)", "varies over time; give a time, e.g. surv_diff\\(60\\)"),
+        ("P(surv_diff(120) > 0.1)", "outside the result's time grid \\(12 to 60\\)"),
+        ('P(theta("E1910") < 0)', "no label 'E1910' \\(study: AALL1331, AALL1731\\)"),
+        ("P(hr + 1)", "not a true/false statement"),
+        ("P(hr and tau)", "join comparisons"),
+        ("", "empty"),
+        ("P(hr(12) < 1)", "has no time dimension"),
+    ],
+)
+def test_bad_queries_say_what_is_wrong(post, statement, match):
+    with pytest.raises(InputError, match=match) as err:
+        probability(statement, post)
+    assert "\n" not in str(err.value)
+
+
+def test_query_command_on_a_saved_result(tmp_path, post):
+    import json
+
+    from typer.testing import CliRunner
+
+    from bayesurv.cli import app
+
+    tree = xr.DataTree.from_dict({"posterior": post})
+    path = tmp_path / "result.nc"
+    tree.to_netcdf(path)
+    runner = CliRunner()
+    r = runner.invoke(app, ["query", str(path), "P(hr < 0.8)", "P(surv_diff(60) > 0.10)", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    assert rows[0]["probability"] == pytest.approx(float((post["hr"] < 0.8).mean()))
+    assert rows[1]["statement"] == "P(surv_diff(60) > 0.10)"
+    r = runner.invoke(app, ["query", str(path), "P(foo < 1)"])
+    assert r.exit_code == 2 and "unknown name 'foo'" in r.output
+    r = runner.invoke(app, ["query", str(tmp_path / "none.nc"), "P(hr < 1)"])
+    assert r.exit_code == 2 and "no such file" in r.output
