@@ -12,6 +12,7 @@ MODULES = [
     "bayesurv.emulate",
     "bayesurv.provenance",
     "bayesurv.query",
+    "bayesurv.report",
 ]
 
 
