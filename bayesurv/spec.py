@@ -1,0 +1,210 @@
+"""Analysis specifications: one TOML file per analysis in ``models/``, validated with pydantic.
+
+A spec says what to run, not how: which evidence files, which endpoints and arms, which model
+families (a grid is allowed), priors, horizon and discounting, life table, pooled syntheses and
+the questions to answer. ``bayesurv run models/NAME.toml`` executes it (:mod:`bayesurv.runner`).
+An unknown key, a missing file or an impossible value is refused in one sentence that names the
+file, the key and what is allowed.
+
+Example (``models/example.toml``)::
+
+    title = "My analysis"
+    seed = 1
+
+    [[survival]]
+    name = "EFS"
+    landmarks = "data/case_study/study_20120215_landmarks.csv"
+    events = "data/case_study/study_20120215_events.csv"
+    endpoint = "EFS"
+    families = ["weibull", "lognormal"]
+    cure = ["none", "mixture"]
+
+    [[pool]]
+    name = "EFS across trials"
+    effects = "data/effects_blinatumomab.csv"
+    where = { set = "pediatric", outcome = "event-free" }
+
+    [queries]
+    statements = ["P(pooled_hr < 0.8)"]
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bayesurv.errors import InputError
+
+FAMILIES = ("exponential", "weibull", "gompertz", "lognormal", "loglogistic", "gengamma")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sampling(_Strict):
+    """NUTS settings (nutpie)."""
+
+    draws: int = Field(1000, ge=100, le=100_000)
+    tune: int = Field(1000, ge=100, le=100_000)
+    chains: int = Field(4, ge=1, le=16)
+    target_accept: float = Field(0.9, gt=0.5, lt=1.0)
+
+
+class Cohort(_Strict):
+    """Who the patients are, for general-population mortality."""
+
+    life_table: str = Field(description="life table CSV (see bayesurv.lifetable)")
+    age_mean: float = Field(ge=0, le=110, description="mean age at entry, years")
+    age_sd: float = Field(0.0, ge=0, le=40, description="sd of age at entry, years")
+    age_min: float = Field(0.0, ge=0, le=110)
+    age_max: float = Field(110.0, ge=0, le=110)
+    male: float = Field(0.5, ge=0, le=1, description="proportion male")
+    year: int | None = Field(None, ge=1900, le=2100, description="calendar year of the rates")
+    smr: float = Field(1.0, gt=0, le=100, description="excess mortality of survivors")
+
+    @model_validator(mode="after")
+    def _ages(self):
+        if not self.age_min <= self.age_mean <= self.age_max:
+            raise ValueError("age_mean must lie between age_min and age_max")
+        return self
+
+
+class Survival(_Strict):
+    """Survival models of one endpoint, fitted to a trial's reported summaries."""
+
+    name: str
+    landmarks: str
+    events: str | None = None
+    endpoint: str
+    analyses: list[str] | None = None
+    families: list[Literal[FAMILIES]] = ["weibull"]
+    cure: list[Literal["none", "mixture"]] = ["none", "mixture"]
+    time_unit: Literal["days", "weeks", "months", "years"] = "months"
+    horizon_years: float = Field(60.0, gt=0, le=120)
+    discount: float = Field(0.035, ge=0, le=0.2, description="annual discount rate for life-years")
+    landmark_times: list[float] = [12.0, 24.0, 60.0, 120.0, 240.0]
+    cohort: Cohort | None = None
+
+    @field_validator("families", "cure")
+    @classmethod
+    def _nonempty(cls, v):
+        if not v:
+            raise ValueError("give at least one")
+        return v
+
+
+class Pool(_Strict):
+    """A hierarchical synthesis of reported hazard ratios."""
+
+    name: str
+    effects: str
+    where: dict[str, str] = {}
+    mu_prior: str = "normal(0, 4)"
+    tau_prior: str = "halfnormal(0.5)"
+    method: Literal["exact", "mcmc"] = "exact"
+    thresholds: list[float] = [1.0, 0.8]
+    sensitivity_tau_priors: list[str] = []
+
+    @field_validator("thresholds")
+    @classmethod
+    def _positive(cls, v):
+        if any(x <= 0 for x in v):
+            raise ValueError("hazard-ratio thresholds must be positive")
+        return v
+
+
+class Queries(_Strict):
+    statements: list[str] = []
+
+
+class AnalysisSpec(_Strict):
+    """The whole analysis."""
+
+    title: str
+    description: str = ""
+    seed: int = Field(ge=0, le=2**32 - 1)
+    sampling: Sampling = Sampling()
+    survival: list[Survival] = []
+    pool: list[Pool] = []
+    queries: Queries = Queries()
+
+    @model_validator(mode="after")
+    def _something(self):
+        if not self.survival and not self.pool:
+            raise ValueError("the spec runs nothing: add a [[survival]] or a [[pool]] section")
+        names = [s.name for s in self.survival] + [p.name for p in self.pool]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"section names must be unique; {', '.join(dup)} is used twice")
+        return self
+
+
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part + 1}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _message(err: ValidationError, path: Path) -> str:
+    e = err.errors()[0]
+    key = _loc(e["loc"])
+    kind = e["type"]
+    if kind == "extra_forbidden":
+        return f"{path}: unknown key '{key}'; check its spelling against bayesurv/spec.py (the allowed keys are listed there)."
+    if kind == "missing":
+        return f"{path}: '{key}' is missing; add it."
+    if kind == "literal_error":
+        allowed = e.get("ctx", {}).get("expected", "")
+        return f"{path}: '{key}' is {e.get('input')!r}; allowed: {allowed}."
+    msg = e["msg"].removeprefix("Value error, ")
+    where = f"'{key}'" if key else "the spec"
+    return f"{path}: {where}: {msg} (got {e.get('input')!r})." if key else f"{path}: {msg}."
+
+
+def load_spec(path: str | Path) -> tuple[AnalysisSpec, dict[str, Path]]:
+    """Read and validate a spec; return it and the resolved path of every file it names.
+
+    Relative file paths are taken from the current folder, then from the spec's folder and its
+    parent (so ``models/x.toml`` may name ``data/...``).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such spec; give a TOML file such as models/case_study.toml.")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path} is not valid TOML ({exc}).") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not a text file; a spec is TOML text.") from None
+    try:
+        spec = AnalysisSpec.model_validate(raw)
+    except ValidationError as err:
+        raise InputError(_message(err, path)) from None
+    files: dict[str, Path] = {}
+    bases = [Path.cwd(), path.parent, path.parent.parent]
+
+    def resolve(key: str, rel: str) -> None:
+        for base in bases:
+            cand = (base / rel).resolve()
+            if cand.exists():
+                files[key] = cand
+                return
+        raise InputError(f"{path}: '{key}' names {rel}, which does not exist; fix the path.")
+
+    for k, s in enumerate(spec.survival, start=1):
+        resolve(f"survival[{k}].landmarks", s.landmarks)
+        if s.events:
+            resolve(f"survival[{k}].events", s.events)
+        if s.cohort:
+            resolve(f"survival[{k}].cohort.life_table", s.cohort.life_table)
+    for k, p in enumerate(spec.pool, start=1):
+        resolve(f"pool[{k}].effects", p.effects)
+    return spec, files

@@ -1,0 +1,321 @@
+"""Treatment-effect waning: the treated arm's hazard returns to the control arm's over time.
+
+The waning weight ``w(t)`` in [0, 1] is the share of the treatment effect that remains at time
+``t`` (model units), with waning from ``t1`` to ``t2`` (``0 <= t1 < t2``)::
+
+    abrupt          w(t) = 1 for t < t1, 0 for t >= t1               (t2 not used)
+    linear_*        w(t) = 1 for t <= t1, (t2 - t) / (t2 - t1) between, 0 for t >= t2
+
+and the treated arm's hazard, from the unwaned control and treated hazards ``h_C``, ``h_T``::
+
+    abrupt          h(t) = h_T(t) before t1, h_C(t) from t1 on
+    linear_loghr    h(t) = h_T(t) before t1;  log h(t) = log h_C(t) + w(t) * b  from t1 on,
+                    b = log h_T(t1) - log h_C(t1)  (the log HR at t1 falls linearly to 0 at t2)
+    linear_hazard   h(t) = w(t) h_T(t) + (1 - w(t)) h_C(t)  (moves linearly from h_T to h_C)
+
+All three are continuous in the hazard except ``abrupt`` (a jump at ``t1``); under proportional
+hazards ``linear_loghr`` is the usual "HR wanes linearly to 1". The cumulative hazard
+``H(t) = integral_0^t h`` is computed by :func:`waned_cumhaz` from the two arms' *cumulative*
+hazards (integration by parts, then Gauss-Legendre on ``[t1, min(t, t2)]`` of a smooth
+integrand), which is exact for ``abrupt`` and accurate to rounding for smooth ``H``; it runs with
+NumPy and with PyTensor (``m`` = ``bayesurv.survival.families.NP``/``PT``, or numpy /
+pytensor.tensor). :func:`waned_curves` is the NumPy convenience on a time grid (hazards as
+callables or arrays on the grid; trapezoid on a grid that contains ``t1`` and ``t2``).
+
+Wiring into a PyMC model (family ``fam``, parameters ``pc``, ``pt_`` of the two arms)::
+
+    t1_ = np.float64(t1)      # not a Python float: PyTensor makes those float32 constants
+    b = fam.log_hazard(PT, t1_, **pt_) - fam.log_hazard(PT, t1_, **pc)
+    H = waned_cumhaz(PT, t, lambda s: fam.cum_hazard(PT, s, **pc),
+                     lambda s: fam.cum_hazard(PT, s, **pt_), scheme, t1, t2, loghr_t1=b)
+    log_h = waned_log_hazard(PT, t, fam.log_hazard(PT, t, **pc), fam.log_hazard(PT, t, **pt_),
+                             scheme, t1, t2, loghr_t1=b)
+    loglik = event * log_h - H            # treated arm; the control arm is unchanged
+
+Examples
+--------
+>>> waning_weight(np, np.array([0.0, 2.0, 3.5, 5.0, 9.0]), "linear_loghr", 2.0, 5.0).tolist()
+[1.0, 1.0, 0.5, 0.0, 0.0]
+>>> H = waned_cumhaz(np, 10.0, lambda s: 0.1 * s, lambda s: 0.05 * s, "abrupt", 4.0)
+>>> round(float(H), 10)            # 0.05 * 4 + 0.1 * 6
+0.8
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from bayesurv.errors import InputError
+
+SCHEMES = ("abrupt", "linear_loghr", "linear_hazard")
+#: Gauss-Legendre nodes for the waning interval in :func:`waned_cumhaz`
+N_NODES = 32
+
+
+def check_waning(
+    scheme: str, t1: float, t2: float | None = None
+) -> tuple[str, float, float | None]:
+    """Validate a waning specification; return ``(scheme, t1, t2)`` as ``numpy.float64``."""
+    if scheme not in SCHEMES:
+        raise InputError(
+            f"waning scheme {scheme!r} is not known; choose one of {', '.join(SCHEMES)}."
+        )
+    try:
+        t1 = float(t1)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"waning t1 {t1!r} is not a number; give the time waning starts."
+        ) from None
+    if not (math.isfinite(t1) and t1 >= 0):
+        raise InputError(
+            f"waning t1 {t1:g} is negative or not finite; give the time waning starts (>= 0, "
+            "in model time units)."
+        )
+    if scheme == "abrupt":
+        if t2 is not None:
+            raise InputError(
+                "waning t2 is given for the abrupt scheme, which uses t1 only; drop t2 or "
+                "choose linear_loghr or linear_hazard."
+            )
+        return scheme, np.float64(t1), None
+    if t2 is None:
+        raise InputError(
+            f"waning t2 is missing for the {scheme} scheme; give the time the effect is gone "
+            "(t2 > t1)."
+        )
+    t2 = float(t2)
+    if not (math.isfinite(t2) and t2 > t1):
+        raise InputError(
+            f"waning t2 {t2:g} is not after t1 {t1:g}; give t1 < t2 (the effect wanes from t1 "
+            "and is gone at t2)."
+        )
+    # np.float64, not float: PyTensor turns Python floats into float32 constants
+    return scheme, np.float64(t1), np.float64(t2)
+
+
+def _as_array(t):
+    """NumPy arrays for NumPy input; PyTensor variables pass through."""
+    return t if hasattr(t, "owner") else np.asarray(t, dtype=float)
+
+
+def _check_times(t) -> None:
+    if isinstance(t, np.ndarray) and (np.any(~np.isfinite(t)) or np.any(t < 0)):
+        raise InputError("waning: times must be finite and >= 0; check the time grid.")
+
+
+def _minimum(m, a, b):
+    return -m.maximum(-a, -b)
+
+
+def waning_weight(m, t, scheme: str, t1: float, t2: float | None = None):
+    """The share ``w(t)`` in [0, 1] of the treatment effect that remains at ``t``.
+
+    Examples
+    --------
+    >>> waning_weight(np, np.array([1.9, 2.0]), "abrupt", 2.0).tolist()
+    [1.0, 0.0]
+    """
+    scheme, t1, t2 = check_waning(scheme, t1, t2)
+    t = _as_array(t)
+    _check_times(t)
+    if scheme == "abrupt":
+        return m.where(t < t1, 1.0, 0.0) + 0.0 * t
+    return m.maximum(_minimum(m, (t2 - t) / (t2 - t1), 1.0), 0.0)
+
+
+def waned_log_hazard(
+    m,
+    t,
+    log_h_control,
+    log_h_treated,
+    scheme: str,
+    t1: float,
+    t2: float | None = None,
+    loghr_t1=None,
+):
+    """Log hazard of the treated arm with waning, elementwise in ``t``.
+
+    ``log_h_control``, ``log_h_treated``: the unwaned arms' log hazards at ``t`` (arrays or
+    tensors). ``loghr_t1`` (``linear_loghr`` only): ``log h_T(t1) - log h_C(t1)``.
+
+    Examples
+    --------
+    >>> lh = waned_log_hazard(np, np.array([1.0, 3.5]), np.log(0.1), np.log(0.05),
+    ...                       "linear_loghr", 2.0, 5.0, loghr_t1=np.log(0.5))
+    >>> np.exp(lh).round(6).tolist()           # HR 0.5 before t1, sqrt(0.5) half-way
+    [0.05, 0.070711]
+    """
+    scheme, t1, t2 = check_waning(scheme, t1, t2)
+    t = _as_array(t)
+    w = waning_weight(m, t, scheme, t1, t2)
+    if scheme == "abrupt":
+        return m.where(t < t1, log_h_treated, log_h_control)
+    if scheme == "linear_loghr":
+        if loghr_t1 is None:
+            raise InputError(
+                "waning linear_loghr needs loghr_t1, the log hazard ratio at t1 "
+                "(log h_T(t1) - log h_C(t1)); pass it."
+            )
+        return m.where(t < t1, log_h_treated, log_h_control + w * loghr_t1)
+    # linear_hazard: log(w h_T + (1 - w) h_C), computed stably
+    mx = m.maximum(log_h_treated, log_h_control)
+    return mx + m.log(w * m.exp(log_h_treated - mx) + (1.0 - w) * m.exp(log_h_control - mx))
+
+
+def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x, v = np.polynomial.legendre.leggauss(n)
+    return (x + 1.0) / 2.0, v / 2.0  # on [0, 1]
+
+
+def waned_cumhaz(
+    m,
+    t,
+    H_control: Callable,
+    H_treated: Callable,
+    scheme: str,
+    t1: float,
+    t2: float | None = None,
+    loghr_t1=None,
+    n_nodes: int = N_NODES,
+):
+    """Cumulative hazard of the treated arm with waning, from the arms' cumulative hazards.
+
+    ``H_control(s)``, ``H_treated(s)``: the unwaned cumulative hazards, callables that take an
+    array (or tensor) of times of any shape. With ``u = min(max(t, t1), t2)`` and
+    ``D = t2 - t1``::
+
+        H(t) = H_T(min(t, t1)) + M(u) + H_C(max(t, t2)) - H_C(t2)
+        linear_hazard: M(u) = w(u) H_T(u) - H_T(t1) + (1 - w(u)) H_C(u)
+                              + (1/D) int_{t1}^{u} (H_T - H_C) ds
+        linear_loghr:  M(u) = e^{b w(u)} H_C(u) - e^{b} H_C(t1)
+                              + (b/D) int_{t1}^{u} H_C(s) e^{b w(s)} ds
+
+    (integration by parts of the hazards in the module docstring; abrupt: ``M = 0`` and
+    ``t2 = t1``). The integrals use ``n_nodes`` Gauss-Legendre nodes: measured relative error
+    below 1e-15 for Weibull arms with ``t1 = 1``, 1e-8 with ``t1 = 0.01`` and 1e-6 with ``t1 = 0``
+    and shape 0.5 (a hazard infinite at 0 makes ``H`` non-smooth there).
+
+    Examples
+    --------
+    >>> H = waned_cumhaz(np, 5.0, lambda s: 0.1 * s, lambda s: 0.05 * s, "linear_hazard",
+    ...                  2.0, 4.0)
+    >>> round(float(H), 10)   # 0.05*2 + (0.05 + 0.1)/2 * 2 + 0.1 * 1
+    0.35
+    """
+    scheme, t1, t2 = check_waning(scheme, t1, t2)
+    t = _as_array(t)
+    _check_times(t)
+    lo = _minimum(m, t, t1)
+    if scheme == "abrupt":
+        return H_treated(lo) + H_control(m.maximum(t, t1)) - H_control(t1 + 0.0 * t)
+    D = t2 - t1
+    u = _minimum(m, m.maximum(t, t1), t2)
+    wu = (t2 - u) / D
+    x, v = _gauss_legendre(n_nodes)
+    s = t1 + (u[..., None] - t1) * x  # nodes on [t1, u], last axis
+    half = u - t1
+    t1_ = t1 + 0.0 * t
+    if scheme == "linear_hazard":
+        integral = half * ((H_treated(s) - H_control(s)) * v).sum(axis=-1)
+        mid = wu * H_treated(u) - H_treated(t1_) + (1.0 - wu) * H_control(u) + integral / D
+    else:
+        if loghr_t1 is None:
+            raise InputError(
+                "waning linear_loghr needs loghr_t1, the log hazard ratio at t1 "
+                "(log h_T(t1) - log h_C(t1)); pass it."
+            )
+        b = loghr_t1
+        ws = (t2 - s) / D
+        integral = half * (H_control(s) * m.exp(b * ws) * v).sum(axis=-1)
+        mid = m.exp(b * wu) * H_control(u) - m.exp(b) * H_control(t1_) + b * integral / D
+    return H_treated(lo) + mid + H_control(m.maximum(t, t2)) - H_control(t2 + 0.0 * t)
+
+
+def waned_curves(
+    t,
+    h_control,
+    h_treated,
+    scheme: str,
+    t1: float,
+    t2: float | None = None,
+    n_fine: int = 4000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Treated-arm hazard and cumulative hazard with waning on a time grid (NumPy).
+
+    ``t``: increasing grid starting at 0 (model units). ``h_control``, ``h_treated``: callables
+    of time, or arrays of the hazards on ``t``. Returns ``(h, H)`` on ``t``; ``h`` is
+    right-continuous (the control hazard at ``t1`` for ``abrupt``). ``H`` is the trapezoid rule
+    applied piece by piece: callables are evaluated on ``t`` plus ``n_fine`` equally spaced
+    points plus ``t1`` and ``t2``; arrays are used as given and then ``t1`` (and ``t2``) must be
+    grid points. For hazards infinite at 0 (e.g. Weibull shape < 1) use :func:`waned_cumhaz`.
+
+    Examples
+    --------
+    >>> h, H = waned_curves(np.linspace(0, 6, 7), lambda s: 0.1 + 0 * s, lambda s: 0.05 + 0 * s,
+    ...                     "abrupt", 3.0)
+    >>> h.round(6).tolist()[2:5], round(float(H[-1]), 12)
+    ([0.05, 0.1, 0.1], 0.45)
+    """
+    scheme, t1, t2 = check_waning(scheme, t1, t2)
+    t = np.asarray(t, dtype=float)
+    if t.ndim != 1 or t.size < 2 or t[0] != 0 or np.any(np.diff(t) <= 0):
+        raise InputError(
+            "waning: the time grid must be increasing and start at 0; give e.g. "
+            "numpy.linspace(0, horizon, n)."
+        )
+    _check_times(t)
+    ends = [t1] + ([t2] if t2 is not None else [])
+    if callable(h_control) != callable(h_treated):
+        raise InputError("waning: give both hazards as callables or both as arrays on the grid.")
+    if callable(h_control):
+        s = np.unique(
+            np.concatenate([t, np.linspace(0.0, t[-1], n_fine), [e for e in ends if e <= t[-1]]])
+        )
+        hc = np.asarray(h_control(s), dtype=float) + 0 * s
+        ht = np.asarray(h_treated(s), dtype=float) + 0 * s
+        b = float(np.log(h_treated(t1) / h_control(t1))) if scheme == "linear_loghr" else None
+    else:
+        s, hc, ht = t, np.asarray(h_control, dtype=float), np.asarray(h_treated, dtype=float)
+        if hc.shape != t.shape or ht.shape != t.shape:
+            raise InputError(
+                f"waning: the hazard arrays have shapes {hc.shape} and {ht.shape}, not that of "
+                f"the grid {t.shape}; give one hazard per grid time."
+            )
+        for e in ends:
+            if e < t[-1] and not np.any(np.isclose(t, e, rtol=0, atol=1e-12)):
+                raise InputError(
+                    f"waning: t = {e:g} is not a point of the time grid; add it so the "
+                    "cumulative hazard is exact at the change."
+                )
+        b = None
+        if scheme == "linear_loghr":
+            k = int(np.argmin(np.abs(t - t1)))
+            b = float(np.log(ht[k] / hc[k])) if t1 <= t[-1] else 0.0
+    if np.any(~np.isfinite(hc)) or np.any(~np.isfinite(ht)) or np.any(hc < 0) or np.any(ht < 0):
+        raise InputError(
+            "waning: a hazard is negative or not finite on the grid (e.g. infinite at 0); "
+            "use waned_cumhaz with the cumulative hazards instead."
+        )
+
+    def piece_of(x):  # 0 before t1, 1 while waning, 2 after (right-continuous)
+        after = x >= (t2 if t2 is not None else t1)
+        return np.where(x < t1, 0, np.where(after, 2, 1))
+
+    def value(p, x, hcj, htj):
+        if t2 is None:
+            w = np.where(p == 0, 1.0, 0.0)
+        else:
+            w = np.where(p == 0, 1.0, np.where(p == 1, (t2 - x) / (t2 - t1), 0.0))
+        if scheme == "linear_loghr":
+            return np.where(p == 0, htj, hcj * np.exp(b * w))
+        return w * htj + (1 - w) * hcj
+
+    piece = piece_of((s[:-1] + s[1:]) / 2)  # each interval lies inside one piece
+    left = value(piece, s[:-1], hc[:-1], ht[:-1])
+    right = value(piece, s[1:], hc[1:], ht[1:])
+    Hs = np.concatenate([[0.0], np.cumsum(np.diff(s) * (left + right) / 2)])
+    idx = np.searchsorted(s, t)
+    return value(piece_of(t), t, hc[idx], ht[idx]), Hs[idx]

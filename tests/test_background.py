@@ -1,0 +1,255 @@
+"""Background mortality of a cohort: closed forms, quadrature and R's survexp."""
+
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate
+
+from bayesurv.errors import InputError
+from bayesurv.lifetable import LifeTable, us_life_table
+from bayesurv.survival.background import (
+    background_hazard,
+    background_survival,
+    cohort_from_ages,
+    cohort_from_groups,
+    patient_background,
+    read_cohort,
+    relative_survival_loglik,
+)
+
+needs_r = pytest.mark.skipif(
+    shutil.which("Rscript") is None,
+    reason="needs R: Rscript with the survival package (apt-get install r-base-core "
+    "r-cran-survival); the stored R values in test_matches_stored_r_survexp still run",
+)
+
+# the cohort checked against R (ages at entry in years)
+AGES = [45.3, 62.7, 78.1, 55.0, 90.2, 101.5]
+SEXES = ["male", "female", "male", "female", "female", "male"]
+TIMES = [0.5, 5.0, 20.0, 40.0]
+FUTIME = [0.7, 3.2, 10.4, 25.0, 4.4, 12.0]
+# R 4.2.2, survival 3.5.3 (see R_SCRIPT below; the cohort enters on 2015-01-01 so that R uses
+# the 2014 column throughout: R reads the column of the calendar year of the last birthday):
+#   survexp(~1, data = df, ratetable = survexp.us, rmap = list(age = age, sex = sex,
+#           year = year), times = tt * 365.25)$surv
+R_MARGINAL = [0.9477080842011610, 0.6843965198293995, 0.3876164493740615, 0.0850215999836628]
+#   survexp(futime ~ 1, ..., method = "individual.h")
+R_INDIVIDUAL_H = [
+    0.00216845524745643,
+    0.02852010131948058,
+    0.88012475604513829,
+    0.37463725707842022,
+    0.75469551419680914,
+    9.27606114350261990,
+]
+
+R_SCRIPT = """
+library(survival)
+age <- c({ages}); sex <- c({sexes}); tt <- c({times})
+df <- data.frame(age = age * 365.25, sex = sex, year = as.Date("2015-01-01"))
+fit <- survexp(~1, data = df, ratetable = survexp.us,
+               rmap = list(age = age, sex = sex, year = year), times = tt * 365.25)
+cat(sprintf("%.17g", fit$surv), "\\n")
+df$futime <- c({futime}) * 365.25
+H <- survexp(futime ~ 1, data = df, ratetable = survexp.us,
+             rmap = list(age = age, sex = sex, year = year), method = "individual.h")
+cat(sprintf("%.17g", H), "\\n")
+"""
+
+
+def _const_table(rate, ages=(0, 130)):
+    a = np.arange(ages[0], ages[1] + 1)
+    return LifeTable.from_frame(
+        pd.DataFrame(
+            {
+                "age": np.tile(a, 2),
+                "sex": ["male"] * a.size + ["female"] * a.size,
+                "hazard": np.concatenate([np.full(a.size, rate[0]), np.full(a.size, rate[1])]),
+            }
+        )
+    )
+
+
+def test_constant_hazards_closed_form_marginal_survival_and_hazard():
+    lm, lf = 0.02, 0.05
+    lt = _const_table((lm, lf))
+    c = cohort_from_ages([50.0, 60.0, 70.0], ["male", "female", "female"])
+    t = np.array([0.0, 6.0, 60.0, 600.0])  # months
+    s = background_survival(t, c, lt, time_scale=12, smr=1.5)
+    ty = t / 12
+    exact = (np.exp(-1.5 * lm * ty) + 2 * np.exp(-1.5 * lf * ty)) / 3
+    np.testing.assert_allclose(s, exact, rtol=1e-13)
+    h = background_hazard(t, c, lt, time_scale=12, smr=1.5)
+    exact_h = (
+        1.5 / 12 * (lm * np.exp(-1.5 * lm * ty) + 2 * lf * np.exp(-1.5 * lf * ty)) / (3 * exact)
+    )
+    np.testing.assert_allclose(h, exact_h, rtol=1e-13)
+
+
+def test_two_level_table_closed_form():
+    # hazard 0.01 before 60, 0.05 from 60 on; entry at 55.5 -> switch after 4.5 years
+    a = np.arange(0, 111)
+    lt = LifeTable.from_frame(
+        pd.DataFrame({"age": a, "sex": "f", "hazard": np.where(a < 60, 0.01, 0.05)})
+    )
+    t = np.array([1.0, 4.5, 10.0, 80.0])
+    h, H = patient_background(t, np.full(4, 55.5), "female", lt)
+    np.testing.assert_allclose(
+        H, 0.01 * np.minimum(t, 4.5) + 0.05 * np.maximum(t - 4.5, 0), rtol=1e-13
+    )
+    np.testing.assert_array_equal(h, [0.01, 0.05, 0.05, 0.05])
+
+
+def test_marginal_hazard_is_minus_dlogS_and_matches_quadrature():
+    lt = us_life_table(2014)
+    c = cohort_from_ages(AGES, SEXES)
+    t = np.array([3.1, 17.6, 33.45])  # away from birthdays (hazard jumps)
+    eps = 1e-5
+    dlog = -(
+        np.log(background_survival(t + eps, c, lt)) - np.log(background_survival(t - eps, c, lt))
+    ) / (2 * eps)
+    np.testing.assert_allclose(background_hazard(t, c, lt), dlog, rtol=1e-6)
+    # each member's cumulative hazard equals scipy's quadrature of the piecewise hazard
+    for a0, s, ti in zip(AGES, SEXES, FUTIME, strict=True):
+        pts = np.arange(np.ceil(a0), a0 + ti)
+        q, _ = integrate.quad(
+            lambda a, s=s: float(lt.hazard(a, s)),
+            a0,
+            a0 + ti,
+            points=pts,
+            limit=200,
+            epsabs=0,
+            epsrel=1e-12,
+        )
+        assert patient_background(ti, a0, s, lt, smr=2.0)[1] == pytest.approx(2.0 * q, rel=1e-10)
+
+
+def test_matches_stored_r_survexp():
+    lt = us_life_table(2014)
+    s = background_survival(TIMES, cohort_from_ages(AGES, SEXES), lt)
+    np.testing.assert_allclose(s, R_MARGINAL, rtol=1e-12)
+    _, H = patient_background(np.array(FUTIME) * 12, AGES, SEXES, lt, time_scale=12)
+    np.testing.assert_allclose(H, R_INDIVIDUAL_H, rtol=1e-12)
+
+
+@needs_r
+def test_matches_live_r_survexp():
+    code = R_SCRIPT.format(
+        ages=", ".join(map(str, AGES)),
+        sexes=", ".join(f'"{s}"' for s in SEXES),
+        times=", ".join(map(str, TIMES)),
+        futime=", ".join(map(str, FUTIME)),
+    )
+    out = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, check=True)
+    marg, ind = ([float(v) for v in line.split()] for line in out.stdout.strip().splitlines())
+    lt = us_life_table(2014)
+    np.testing.assert_allclose(
+        background_survival(TIMES, cohort_from_ages(AGES, SEXES), lt), marg, rtol=1e-12
+    )
+    np.testing.assert_allclose(patient_background(FUTIME, AGES, SEXES, lt)[1], ind, rtol=1e-12)
+
+
+def test_age_groups_spread_uniformly():
+    lt = _const_table((0.02, 0.05))
+    g = pd.DataFrame(
+        {
+            "age_lower": [40, 60],
+            "age_upper": [50, 70],
+            "sex": ["male", "female"],
+            "proportion": [0.3, 0.7],
+        }
+    )
+    c = cohort_from_groups(g, nodes_per_year=2)
+    assert c.age.size == 40 and c.weight.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(
+        background_survival([10.0], c, lt), 0.3 * np.exp(-0.2) + 0.7 * np.exp(-0.5), rtol=1e-13
+    )
+    exact = cohort_from_groups(pd.DataFrame({"age": [61.2], "sex": ["m"], "proportion": [1.0]}))
+    assert exact.age.tolist() == [61.2] and exact.sex.tolist() == ["male"]
+
+
+def test_read_cohort(tmp_path):
+    p = tmp_path / "cohort.csv"
+    p.write_text(
+        "# baseline ages\nage_lower,age_upper,sex,proportion\n60,62,male,0.55\n60,61,female,0.45\n"
+    )
+    c = read_cohort(p)
+    assert c.age.tolist() == [60.5, 61.5, 60.5] and c.weight.sum() == pytest.approx(1.0)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("age,sex,proportion\n60,male,0.5\n70,female,0.4\n")
+    with pytest.raises(InputError, match="bad.csv: the proportions sum to 0.9, not 1"):
+        read_cohort(bad)
+
+
+def test_relative_survival_loglik_numpy_and_pytensor():
+    import pytensor.tensor as pt
+
+    ev, hb, Hb, H = (
+        np.array([1, 0]),
+        np.array([0.01, 0.02]),
+        np.array([0.05, 0.1]),
+        np.array([0.3, 0.4]),
+    )
+    lh = np.log([0.2, 0.1])
+    want = ev * np.log(hb + np.exp(lh)) - Hb - H
+    np.testing.assert_allclose(relative_survival_loglik(np, ev, hb, Hb, lh, H), want, rtol=1e-15)
+    x = pt.vector("x")
+    got = relative_survival_loglik(pt, ev, hb, Hb, x, H).eval({x: lh})
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "df, match",
+    [
+        (pd.DataFrame({"age": [50], "sex": ["m"], "proportion": [0.5]}), "sum to 0.5, not 1"),
+        (
+            pd.DataFrame({"age": [50, 60], "sex": ["m", "x"], "proportion": [0.5, 0.5]}),
+            "row 2: sex 'x'",
+        ),
+        (
+            pd.DataFrame({"age": [50, 60], "sex": "m", "proportion": [1.5, -0.5]}),
+            "row 2: proportion -0.5",
+        ),
+        (pd.DataFrame({"age": [250], "sex": "m", "proportion": [1.0]}), "row 1: age 250 is not"),
+        (
+            pd.DataFrame({"age_lower": [50], "age_upper": [40], "sex": "m", "proportion": [1.0]}),
+            "row 1: age_upper 40 is not above age_lower 50",
+        ),
+        (
+            pd.DataFrame({"age_lower": [50], "sex": "m", "proportion": [1.0]}),
+            "'age_upper' is missing",
+        ),
+        (
+            pd.DataFrame({"age": ["x"], "sex": "m", "proportion": [1.0]}),
+            "row 1: column 'age' holds 'x'",
+        ),
+    ],
+)
+def test_bad_cohort_tables(df, match):
+    with pytest.raises(InputError, match=match):
+        cohort_from_groups(df, source="cohort.csv")
+
+
+def test_bad_smr_and_times():
+    lt = us_life_table(2014)
+    c = cohort_from_ages([50.0], "male")
+    with pytest.raises(InputError, match="smr"):
+        background_survival([1.0], c, lt, smr=0.0)
+    with pytest.raises(InputError, match=">= 0"):
+        patient_background([-1.0], [50.0], "male", lt)
+    with pytest.raises(InputError, match="at least one age"):
+        cohort_from_ages([], "male")
+
+
+def test_docstring_examples():
+    import doctest
+    import importlib
+
+    res = doctest.testmod(
+        importlib.import_module("bayesurv.survival.background"),
+        optionflags=doctest.NORMALIZE_WHITESPACE,
+    )
+    assert res.attempted > 0 and res.failed == 0

@@ -1,0 +1,66 @@
+"""Analysis specs: a good one loads, and each kind of mistake is refused in one sentence that
+names the file, the key and what is allowed."""
+
+import pytest
+
+from bayesurv.errors import InputError
+from bayesurv.spec import load_spec
+
+GOOD = """
+title = "t"
+seed = 3
+[[survival]]
+name = "EFS"
+landmarks = "data/case_study/study_20120215_landmarks.csv"
+events = "data/case_study/study_20120215_events.csv"
+endpoint = "EFS"
+families = ["weibull", "lognormal"]
+[[pool]]
+name = "pool"
+effects = "data/effects_blinatumomab.csv"
+where = { set = "pediatric" }
+[queries]
+statements = ["P(hr < 1)"]
+"""
+
+
+def write(tmp_path, text):
+    p = tmp_path / "spec.toml"
+    p.write_text(text)
+    return p
+
+
+def test_good_spec_loads_and_resolves_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parent.parent)
+    spec, files = load_spec(write(tmp_path, GOOD))
+    assert spec.survival[0].families == ["weibull", "lognormal"]
+    assert spec.sampling.chains == 4
+    assert files["survival[1].landmarks"].exists() and files["pool[1].effects"].exists()
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (("seed = 3", "seed = 3\nsede = 4"), "unknown key 'sede'"),
+        (('families = ["weibull", "lognormal"]', 'families = ["weibul"]'),
+         "'survival\\[1\\].families\\[1\\]' is 'weibul'; allowed: 'exponential'"),
+        (("seed = 3", "seed = -1"), "'seed'"),
+        (('title = "t"', ""), "'title' is missing"),
+        (("data/effects_blinatumomab.csv", "data/nope.csv"), "'pool\\[1\\].effects' names data/nope.csv, which does not exist"),
+        (('name = "pool"', 'name = "EFS"'), "EFS is used twice"),
+        (("seed = 3", "seed = 3\n[sampling]\nchains = 0"), "'sampling.chains'"),
+    ],
+)
+def test_bad_specs(tmp_path, monkeypatch, change, match):
+    monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parent.parent)
+    text = GOOD.replace(*change)
+    with pytest.raises(InputError, match=match) as err:
+        load_spec(write(tmp_path, text))
+    assert "spec.toml" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_not_toml(tmp_path):
+    with pytest.raises(InputError, match="not valid TOML"):
+        load_spec(write(tmp_path, "title = \n"))
+    with pytest.raises(InputError, match="no such spec"):
+        load_spec(tmp_path / "missing.toml")
