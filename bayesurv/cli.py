@@ -65,8 +65,14 @@ def _guard(func):
             return func(*args, **kwargs)
         except InputError as exc:
             fail(str(exc))
-        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-            fail(f"{exc.filename}: {exc.strerror.lower()}; check the path.")
+        except (
+            FileNotFoundError,
+            IsADirectoryError,
+            NotADirectoryError,
+            FileExistsError,
+            PermissionError,
+        ) as exc:
+            fail(f"{exc.filename}: {(exc.strerror or 'cannot use this path').lower()}; check the path.")
 
     return wrapper
 
@@ -243,23 +249,45 @@ _DEMO_MARK = ".bayesurv-demo"
 @_guard
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo's results.")] = Path("results/demo"),
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the reconstruction draws.")] = 1,
+    draws: Annotated[Optional[int], typer.Option("--draws", help="Posterior draws per chain for the case study (default: the spec's).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
 ) -> None:
-    """Run the shipped example: reconstruct both arms of GBSG-2 from emulated clicks.
+    """Run the shipped case study and the reconstruction example.
 
-    The clicks are emulated from real trial IPD (GBSG-2, shipped by lifelines) and labelled so
-    in the files; the demo reconstructs each arm with its numbers at risk and total events,
-    reports accuracy against the clicks, and the Cox hazard ratio of the reconstruction.
+    1. The case study (models/case_study.toml): blinatumomab consolidation in high-risk
+       first-relapse paediatric B-ALL (study 20120215, final 5-year analysis): long-term EFS and
+       OS from the reported summaries with cure and general-population mortality; hazard ratios
+       pooled with COG AALL1331 and AALL1731 (adult trials as a sensitivity analysis);
+       subgroups; the committee's questions. Report: OUT/case_study/report.html.
+    2. Reconstruction of IPD from emulated clicks of a real trial's KM curves (GBSG-2, whose IPD
+       lifelines ships; labelled so in the files), with the known truth to compare.
     """
+    import warnings
+
     import pandas as pd
 
     from bayesurv.nonparametric import cox_hazard_ratio
+    from bayesurv.runner import MARK, run
 
     here = _example_dir()
     if out.exists() and not (out / _DEMO_MARK).exists():
         raise InputError(f"{out} exists and was not made by the demo; choose another --out.")
-    out.mkdir(parents=True, exist_ok=True)
+    spec = here.parent.parent.parent / "models" / "case_study.toml"
+    rec_dir = out / "reconstruction"
+    rec_dir.mkdir(parents=True, exist_ok=True)
     (out / _DEMO_MARK).write_text("made by bayesurv demo; it may replace this folder's files\n")
+    # 1. the case study
+    case_dir = out / "case_study"
+    if case_dir.exists() and not (case_dir / MARK).exists():
+        raise InputError(f"{case_dir} exists and was not made by bayesurv; choose another --out.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        summary = run(spec, case_dir, force=True, quiet=quiet, draws=draws)
+    typer.echo("Case study: the committee's questions")
+    for q in summary["queries"]:
+        typer.echo(f"  {q['statement']:<55s} {q['probability']:.3f} (MC error {q['mcse']:.3f})")
+    # 2. the reconstruction example
     totals = pd.read_csv(here / "events.csv", comment="#")
     ipds = []
     for _, row in totals.iterrows():
@@ -272,26 +300,26 @@ def demo(
         )
         command = {"command": "demo", "arm": arm, "seed": seed,
                    "inputs": {"curve": curve, "at_risk": here / "at_risk.csv"}}
-        write_reconstruction(rec, out / f"ipd_{arm}.csv", out / f"ipd_{arm}.report.json", arm,
-                             command, out / f"reconstruction_{arm}.png")
-        _print_report(rec.report, arm, out / f"ipd_{arm}.csv")
+        write_reconstruction(rec, rec_dir / f"ipd_{arm}.csv", rec_dir / f"ipd_{arm}.report.json", arm,
+                             command, rec_dir / f"reconstruction_{arm}.png")
+        if not quiet:
+            _print_report(rec.report, arm, rec_dir / f"ipd_{arm}.csv")
         ipd = rec.ipd.copy()
         ipd["arm"] = arm
         ipds.append(ipd)
     both = pd.concat(ipds, ignore_index=True)
-    both.to_csv(out / "ipd.csv", index=False, float_format="%.6g")
+    both.to_csv(rec_dir / "ipd.csv", index=False, float_format="%.6g")
     first = str(totals["arm"].iloc[0])
     hr = cox_hazard_ratio(both["time"], both["event"], (both["arm"] == first).astype(int))
-    typer.echo(
-        f"Cox hazard ratio {first} vs {totals['arm'].iloc[1]} from the reconstructed IPD: "
-        f"{hr['hr']:.3f} (95% CI {hr['lower']:.3f}-{hr['upper']:.3f})"
-    )
     truth = pd.read_csv(here / "truth.csv", comment="#").set_index("quantity")["value"]
     typer.echo(
-        f"Cox hazard ratio in the original IPD (known truth): {truth['hr']:.3f} "
-        f"(95% CI {truth['lower']:.3f}-{truth['upper']:.3f})"
+        f"Reconstruction example (GBSG-2, emulated clicks): Cox hazard ratio {first} vs "
+        f"{totals['arm'].iloc[1]} {hr['hr']:.3f} (95% CI {hr['lower']:.3f}-{hr['upper']:.3f}); "
+        f"in the original IPD (known truth) {truth['hr']:.3f} "
+        f"({truth['lower']:.3f}-{truth['upper']:.3f})"
     )
-    typer.echo(f"Results are in {out}/ (ipd.csv, per-arm reports and figures).")
+    typer.echo(f"Reconstruction results: {rec_dir}/")
+    typer.echo(f"Report: {case_dir / 'report.html'}")
 
 
 def _example_dir() -> Path:
@@ -349,6 +377,252 @@ def query(
     Console().print(tab)
 
 
+# --------------------------------------------------------------------------------------------
+# run
+# --------------------------------------------------------------------------------------------
+@app.command("run")
+@_guard
+def run_command(
+    spec: Annotated[Path, typer.Argument(help="Analysis specification (TOML), e.g. models/case_study.toml.")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default results/<spec name>).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a results folder that bayesurv wrote before.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress display (for scripts).")] = False,
+    draws: Annotated[Optional[int], typer.Option("--draws", help="Override the spec's draws (and tuning steps), e.g. for a quick look.")] = None,
+) -> None:
+    """Run an analysis specification end to end: fits, pools, queries, figures, summary.json and
+    a self-contained report.html. The same spec and seed give the same numbers."""
+    import warnings
+
+    from bayesurv.runner import run
+
+    target = out if out is not None else Path("results") / spec.stem
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        summary = run(spec, target, force=force, quiet=quiet, draws=draws)
+    if not quiet:
+        for q in summary["queries"]:
+            typer.echo(f"{q['statement']:<55s} {q['probability']:.3f} (MC error {q['mcse']:.3f})")
+    typer.echo(f"Report: {target / 'report.html'}")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
     sys.exit(0)
+
+
+@app.command("fit")
+@_guard
+def fit_command(
+    ipd: Annotated[Path, typer.Argument(help="IPD CSV: columns time,event (and an arm column).")],
+    family: Annotated[str, typer.Option(help="exponential, weibull, gompertz, lognormal, "
+                                        "loglogistic or gengamma.")] = ...,
+    json_out: Annotated[Path, typer.Option("--json", help="Summary JSON to write.")] = ...,
+    times: Annotated[str | None, typer.Option(help="Landmark times, e.g. 12,24,60.")] = None,
+    rmst_to: Annotated[float | None, typer.Option(help="RMST horizon (default: last time)")] = None,
+    arm_column: Annotated[str | None, typer.Option(help="Column naming two arms.")] = None,
+    effect: Annotated[str | None, typer.Option(help="ph, aft or separate (two arms).")] = None,
+    draws: Annotated[int, typer.Option(min=50, help="Posterior draws per chain.")] = 1000,
+    tune: Annotated[int, typer.Option(min=50, help="Warm-up draws per chain.")] = 1000,
+    chains: Annotated[int, typer.Option(min=1, help="Chains.")] = 4,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    netcdf: Annotated[Path | None, typer.Option(help="Also save the full result (NetCDF).")] = None,
+    force: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+) -> None:
+    """Fit one parametric family to IPD; write survival, RMST, median, mean (and HR) as JSON."""
+    import json as _json
+
+    import numpy as np
+    import pandas as pd
+
+    from bayesurv.survival.families import get_family
+    from bayesurv.survival.fit import fit, save, summarize
+
+    get_family(family)
+    refuse_overwrite(json_out, force)
+    if netcdf is not None:
+        refuse_overwrite(netcdf, force)
+    try:
+        table = pd.read_csv(ipd)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{ipd} is empty; give a CSV with columns time,event.") from None
+    grid = None
+    if times:
+        try:
+            grid = [float(x) for x in times.split(",") if x.strip()]
+        except ValueError:
+            raise InputError(f"--times {times!r} must be numbers separated by commas.") from None
+        if not grid or min(grid) < 0:
+            raise InputError(f"--times {times!r} must be non-negative numbers, e.g. 12,24,60.")
+    result = fit(table, family, seed=seed, arm_column=arm_column, effect=effect, times=grid,
+                 rmst_to=rmst_to, draws=draws, tune=tune, chains=chains, source=str(ipd),
+                 inputs={"ipd": ipd})
+
+    def rows(name):
+        df = summarize(result, name)
+        return [{k: (v if isinstance(v, str) else float(v)) for k, v in r.items()}
+                for r in df.to_dict("records")]
+
+    q = result["derived"]
+    two = "hazard_ratio" in q
+    out = {
+        "family": result.attrs["family"],
+        "effect": result.attrs["effect"],
+        "arms": _json.loads(result.attrs["arms"]),
+        "survival": rows("survival") if two else [
+            {k: v for k, v in r.items() if k != "arm"} for r in rows("survival")],
+        "rmst": {"to": float(q.attrs["rmst_to"]),
+                 **{k: v for k, v in rows("rmst")[0].items() if k != "arm"}},
+        "median": rows("median"),
+        "mean": rows("mean"),
+        "diagnostics": _json.loads(result.attrs["diagnostics"]),
+        "provenance": _json.loads(result.attrs["provenance"]),
+    }
+    if two:
+        out["rmst"] = {"to": float(q.attrs["rmst_to"]), "arms": rows("rmst"),
+                       "difference": rows("rmst_diff")[0]}
+        out["hazard_ratio"] = rows("hazard_ratio")
+        for key in ("hr", "time_ratio"):  # one ratio under PH / AFT
+            if key in q:
+                out[key] = rows(key)[0]
+    if "mean_note" in q.attrs:
+        out["mean_note"] = q.attrs["mean_note"]
+    def _finite(v):  # JSON has no inf/nan: an infinite median/mean is written "inf"
+        if isinstance(v, float) and not np.isfinite(v):
+            return "inf" if v > 0 else ("-inf" if v < 0 else None)
+        if isinstance(v, dict):
+            return {k: _finite(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [_finite(x) for x in v]
+        return v
+
+    json_out.write_text(_json.dumps(_finite(out), indent=2, allow_nan=False))
+    if netcdf is not None:
+        save(result, netcdf)
+    typer.echo(f"wrote {json_out}")
+
+
+@app.command("pool")
+@_guard
+def pool_command(
+    effects: Annotated[
+        Path, typer.Argument(help="EFFECTS.csv: study + hr,lower,upper (95% CI) or log_hr,se.")
+    ],
+    json_out: Annotated[Path, typer.Option("--json", help="Write the results here (JSON).")],
+    mu_prior: Annotated[
+        str, typer.Option("--mu-prior", help='Prior of the pooled log HR: "normal(m, s)" or flat.')
+    ] = "normal(0, 4)",
+    tau_prior: Annotated[
+        str,
+        typer.Option(
+            "--tau-prior",
+            help='Heterogeneity prior: "halfnormal(s)", "halfcauchy(s)", "uniform(a, b)", '
+            '"lognormal(m, s)" or "turner(mortality|composite, pharma-pharma|...)".',
+        ),
+    ] = "halfnormal(0.5)",
+    method: Annotated[
+        str, typer.Option("--method", help="exact (quadrature) or mcmc (PyMC + nutpie).")
+    ] = "exact",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (MCMC).")] = 1,
+    where: Annotated[
+        list[str] | None,
+        typer.Option("--where", help="Keep rows with COLUMN=VALUE (repeatable)."),
+    ] = None,
+    ci: Annotated[float, typer.Option("--ci", help="Interval level.")] = 0.95,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+) -> None:
+    """Pool reported hazard ratios with a Bayesian normal-normal hierarchical model."""
+    import json
+
+    from bayesurv.synthesis.pool import pool_file
+
+    refuse_overwrite(json_out, force)
+    doc = pool_file(effects, where=where, mu_prior=mu_prior, tau_prior=tau_prior,
+                    method=method, seed=seed, level=ci)
+    text = json.dumps(doc, indent=2, default=str)
+    json_out.write_text(text + "\n")
+    p = doc["pooled"]["hr"]
+    typer.echo(
+        f"pooled HR {p['median']:.2f} ({p['lower']:.2f} to {p['upper']:.2f}), "
+        f"P(HR < 1) = {doc['probabilities']['pooled_hr_lt_1']:.3f}; wrote {json_out}"
+    )
+
+
+@app.command("digitize")
+@_guard
+def digitize_command(
+    figure: Annotated[Path, typer.Argument(help="PNG, JPEG or PDF of a Kaplan-Meier figure.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (must not exist).")],
+    x_range: Annotated[
+        str | None, typer.Option("--x-range", help="Time at the frame's left,right: MIN,MAX.")
+    ] = None,
+    y_range: Annotated[
+        str | None,
+        typer.Option("--y-range", help="Survival at the frame's bottom,top (0-1 or 0-100)."),
+    ] = None,
+    arms: Annotated[
+        int | None, typer.Option("--arms", help="Number of curves to separate by colour.")
+    ] = None,
+    colors: Annotated[
+        str | None, typer.Option("--colors", help="The arms' line colours, e.g. '#1f77b4,#d62728'.")
+    ] = None,
+    page: Annotated[int | None, typer.Option("--page", help="Page of a PDF (1-based).")] = None,
+    x_calib: Annotated[
+        str | None,
+        typer.Option("--x-calib", help="Two x points as COLUMN:VALUE,COLUMN:VALUE (pixels)."),
+    ] = None,
+    y_calib: Annotated[
+        str | None, typer.Option("--y-calib", help="Two y points as ROW:VALUE,ROW:VALUE (pixels).")
+    ] = None,
+    crop: Annotated[
+        str | None,
+        typer.Option("--crop", help="Keep only this box of the image: LEFT,TOP,RIGHT,BOTTOM (pixels)."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Unused: digitizing is deterministic.")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Replace files in --out.")] = False,
+) -> None:
+    """Read the Kaplan-Meier curves of a figure: one time,survival CSV per arm.
+
+    Writes OUT/arm1.csv, arm2.csv, ... (survival as a proportion, both corners of every drop),
+    OUT/censor_marks.csv (arm,time,survival), OUT/overlay.png (what was read, over the figure)
+    and OUT/digitize.json (frame, calibration, colours).
+    """
+    import json
+
+    from bayesurv.digitize import digitize_file
+    from bayesurv.digitize.arms import parse_colors
+    from bayesurv.digitize.frame import parse_calib, parse_range
+
+    if x_range is None and x_calib is None:
+        raise InputError(f"{figure}: the time axis needs --x-range MIN,MAX (or --x-calib).")
+    if y_range is None and y_calib is None:
+        raise InputError(f"{figure}: the survival axis needs --y-range MIN,MAX (or --y-calib).")
+    box = None
+    if crop is not None:
+        try:
+            box = tuple(int(v) for v in crop.split(","))
+        except ValueError:
+            box = ()
+        if len(box) != 4:
+            raise InputError(f"--crop {crop!r} is not four pixel numbers; give LEFT,TOP,RIGHT,BOTTOM.")
+    result = digitize_file(
+        figure,
+        parse_range(x_range, "--x-range") if x_range is not None else None,
+        parse_range(y_range, "--y-range") if y_range is not None else None,
+        page=page,
+        crop=box,
+        n_arms=arms,
+        colors=parse_colors(colors) if colors is not None else None,
+        x_calib=parse_calib(x_calib, "--x-calib") if x_calib is not None else None,
+        y_calib=parse_calib(y_calib, "--y-calib") if y_calib is not None else None,
+    )
+    refuse_overwrite(out, force)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a folder for the digitized curves.")
+    out.mkdir(parents=True, exist_ok=True)
+    for name, curve in result.curves.items():
+        curve.to_csv(out / f"{name}.csv", index=False, float_format="%.6g")
+    result.censor_marks.to_csv(out / "censor_marks.csv", index=False, float_format="%.6g")
+    result.overlay.save(out / "overlay.png")
+    (out / "digitize.json").write_text(json.dumps(result.report, indent=2) + "\n")
+    names = ", ".join(f"{name} ({color})" for name, color in result.colors.items())
+    typer.echo(f"digitized {len(result.curves)} arm(s): {names}; wrote {out}")

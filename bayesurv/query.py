@@ -320,11 +320,16 @@ class _Evaluator:
         if "time" not in da.dims:
             raise InputError(f"query {self.text!r}: {name} has no time dimension; use it without a time.")
         grid = np.asarray(da["time"].values, dtype=float)
+        if grid.size == 1 and t == grid[0]:
+            return da.isel(time=0)
         if t < grid.min() or t > grid.max():
             raise InputError(
                 f"query {self.text!r}: {name}({t:g}) is outside the result's time grid "
                 f"({grid.min():g} to {grid.max():g}); re-run with that time in the grid."
             )
+        exact = np.flatnonzero(grid == t)
+        if exact.size:
+            return da.isel(time=int(exact[0]))
         return da.interp(time=t)
 
     def _select_label(self, da: xr.DataArray, name: str, label: str) -> xr.DataArray:

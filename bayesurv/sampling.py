@@ -40,11 +40,14 @@ def sample(
     cores: int | None = None,
     progress: bool = False,
     target_accept: float = 0.8,
+    adaptation: str = "diag",
 ) -> xr.DataTree:
     """Draw from the posterior of ``model`` (a ``pm.Model`` or a compiled nutpie model).
 
     Returns the ArviZ DataTree that nutpie produces (``posterior``, ``sample_stats``,
     ``warmup_*``). ``seed`` is required: every random step in bayesurv is seeded.
+    ``adaptation="low_rank"`` uses nutpie's low-rank mass-matrix adaptation, which samples
+    strongly correlated posteriors (survival families' shape and scale) far more efficiently.
     """
     compiled = compile_model(model) if isinstance(model, pm.Model) else model
     kwargs = dict(
@@ -55,6 +58,8 @@ def sample(
         progress_bar=progress,
         target_accept=target_accept,
     )
+    if adaptation != "diag":
+        kwargs["adaptation"] = adaptation
     if cores is not None:
         kwargs["cores"] = cores
     return nutpie.sample(compiled, **kwargs)

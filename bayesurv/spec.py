@@ -58,8 +58,9 @@ class Cohort(_Strict):
     """Who the patients are, for general-population mortality."""
 
     life_table: str = Field(description="life table CSV (see bayesurv.lifetable)")
-    age_mean: float = Field(ge=0, le=110, description="mean age at entry, years")
-    age_sd: float = Field(0.0, ge=0, le=40, description="sd of age at entry, years")
+    age_distribution: Literal["normal", "uniform"] = "normal"
+    age_mean: float | None = Field(None, ge=0, le=110, description="mean age at entry, years (normal)")
+    age_sd: float = Field(0.0, ge=0, le=40, description="sd of age at entry, years (normal)")
     age_min: float = Field(0.0, ge=0, le=110)
     age_max: float = Field(110.0, ge=0, le=110)
     male: float = Field(0.5, ge=0, le=1, description="proportion male")
@@ -68,8 +69,13 @@ class Cohort(_Strict):
 
     @model_validator(mode="after")
     def _ages(self):
-        if not self.age_min <= self.age_mean <= self.age_max:
-            raise ValueError("age_mean must lie between age_min and age_max")
+        if self.age_min >= self.age_max:
+            raise ValueError("age_min must be below age_max")
+        if self.age_distribution == "normal":
+            if self.age_mean is None:
+                raise ValueError("a normal age distribution needs age_mean (and age_sd)")
+            if not self.age_min <= self.age_mean <= self.age_max:
+                raise ValueError("age_mean must lie between age_min and age_max")
         return self
 
 
@@ -88,6 +94,7 @@ class Survival(_Strict):
     discount: float = Field(0.035, ge=0, le=0.2, description="annual discount rate for life-years")
     landmark_times: list[float] = [12.0, 24.0, 60.0, 120.0, 240.0]
     cohort: Cohort | None = None
+    base_case: str | None = Field(None, description="e.g. 'weibull-mixture'; default: best WAIC")
 
     @field_validator("families", "cure")
     @classmethod
@@ -103,6 +110,7 @@ class Pool(_Strict):
     name: str
     effects: str
     where: dict[str, str] = {}
+    exclude: dict[str, str] = {}
     mu_prior: str = "normal(0, 4)"
     tau_prior: str = "halfnormal(0.5)"
     method: Literal["exact", "mcmc"] = "exact"

@@ -80,17 +80,3 @@ def test_bad_input_is_one_sentence_exit_2_and_nothing_written(tmp_path, curve, e
 def test_missing_file_is_one_sentence(tmp_path):
     r = runner.invoke(app, ["reconstruct", str(tmp_path / "nope.csv"), "--n", "5", "--out", str(tmp_path / "o.csv")])
     assert r.exit_code == 2 and "no such file" in r.output
-
-
-def test_demo_reconstructs_the_example_and_prints_the_hr(tmp_path):
-    out = tmp_path / "demo"
-    r = runner.invoke(app, ["demo", "--out", str(out)])
-    assert r.exit_code == 0, r.output
-    assert "Cox hazard ratio" in r.output and "known truth" in r.output
-    assert (out / "ipd.csv").exists() and (out / "reconstruction_tamoxifen.png").exists()
-    r = runner.invoke(app, ["demo", "--out", str(out)])  # it may replace what it made
-    assert r.exit_code == 0
-    other = tmp_path / "mine"
-    other.mkdir()
-    r = runner.invoke(app, ["demo", "--out", str(other)])
-    assert r.exit_code == 2 and "not made by the demo" in r.output

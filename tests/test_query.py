@@ -111,3 +111,13 @@ def test_query_command_on_a_saved_result(tmp_path, post):
     assert r.exit_code == 2 and "unknown name 'foo'" in r.output
     r = runner.invoke(app, ["query", str(tmp_path / "none.nc"), "P(hr < 1)"])
     assert r.exit_code == 2 and "no such file" in r.output
+
+
+def test_a_single_time_point_is_read_exactly():
+    rng = np.random.default_rng(3)
+    ds = xr.Dataset({"surv_diff": (("chain", "draw", "time"), rng.normal(0.1, 0.05, (2, 300, 1)))},
+                    coords={"time": [24.0]})
+    res = probability("P(surv_diff(24) > 0)", ds)
+    assert res["probability"] == pytest.approx(float((ds["surv_diff"].isel(time=0) > 0).mean()))
+    with pytest.raises(InputError, match="outside the result's time grid"):
+        probability("P(surv_diff(12) > 0)", ds)

@@ -1,0 +1,393 @@
+"""Pool reported log hazard ratios hierarchically: one entry point, two solvers, one result.
+
+:func:`pool` takes a table of effects (``study, log_hr, se``, as returned by
+:func:`bayesurv.evidence.effects.read_effects`) and priors, solves the normal-normal model
+exactly (:mod:`~bayesurv.synthesis.normal_normal`, the default) or by MCMC
+(:mod:`~bayesurv.synthesis.model` with nutpie), and returns a :class:`PoolResult` whose
+:meth:`~PoolResult.summary` is the ``pool`` command's JSON contract (design.md): pooled log HR
+and HR, tau, the predictive effect of a new trial, shrunken study effects, P(HR < 1), and
+diagnostics. Intervals are equal-tailed (95% by default). :func:`sensitivity` tabulates the
+answers across heterogeneity priors.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayesurv.errors import InputError
+from bayesurv.provenance import provenance
+from bayesurv.synthesis import normal_normal
+from bayesurv.synthesis.priors import Prior, as_prior, parse_prior
+
+DEFAULT_MU_PRIOR = "normal(0, 4)"
+DEFAULT_TAU_PRIOR = "halfnormal(0.5)"
+
+
+class Draws:
+    """An empirical distribution of posterior draws with the mixture's interface."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values, dtype=float).ravel()
+
+    @property
+    def mean(self) -> float:
+        return float(self.values.mean())
+
+    @property
+    def sd(self) -> float:
+        return float(self.values.std(ddof=1))
+
+    def median(self) -> float:
+        return float(np.median(self.values))
+
+    def ppf(self, q):
+        return np.quantile(self.values, q)
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        a = (1 - level) / 2
+        lo, hi = np.quantile(self.values, [a, 1 - a])
+        return float(lo), float(hi)
+
+    def cdf(self, x):
+        x = np.asarray(x, dtype=float)
+        out = (self.values[None, :] <= np.atleast_1d(x)[:, None]).mean(axis=1)
+        return float(out[0]) if x.ndim == 0 else out
+
+
+def _summ(dist, level: float) -> dict[str, float]:
+    lo, hi = dist.interval(level)
+    return {"mean": float(dist.mean), "sd": float(dist.sd), "median": float(dist.median()),
+            "lower": float(lo), "upper": float(hi)}
+
+
+def _summ_log_and_hr(dist, level: float) -> dict[str, dict[str, float]]:
+    s = _summ(dist, level)
+    hr = {"median": math.exp(s["median"]), "lower": math.exp(s["lower"]),
+          "upper": math.exp(s["upper"])}
+    return {"log_hr": s, "hr": hr}
+
+
+@dataclass
+class PoolResult:
+    """Posterior of a hierarchical pool of log hazard ratios (exact or MCMC)."""
+
+    method: str
+    studies: list[str]
+    y: np.ndarray
+    se: np.ndarray
+    mu_prior: Prior
+    tau_prior: Prior
+    mu: object  # distribution of the pooled log HR
+    tau: object
+    theta_new: object  # predictive log HR of a new trial
+    theta: list  # shrunken log HR of each study
+    diagnostics: dict = field(default_factory=dict)
+    idata: xr.DataTree | None = None
+    exact: normal_normal.ExactPosterior | None = None
+    attrs: dict = field(default_factory=dict)
+
+    def dist(self, quantity: str):
+        """``"pooled"``, ``"predictive"``, ``"tau"`` or a study name."""
+        if quantity in ("pooled", "mu"):
+            return self.mu
+        if quantity in ("predictive", "theta_new"):
+            return self.theta_new
+        if quantity == "tau":
+            return self.tau
+        if quantity in self.studies:
+            return self.theta[self.studies.index(quantity)]
+        raise InputError(
+            f"{quantity!r} is not a pooled quantity; use pooled, predictive, tau or a study name."
+        )
+
+    def prob_hr_below(self, threshold: float, quantity: str = "pooled") -> float:
+        """``P(HR < threshold)`` for the pooled, predictive or a study's HR."""
+        if threshold <= 0:
+            raise InputError(f"HR threshold {threshold:g} must be positive.")
+        return float(self.dist(quantity).cdf(math.log(threshold)))
+
+    def probabilities(self, thresholds: Sequence[float] = (1.0, 0.8)) -> dict[str, float]:
+        out = {}
+        for t in thresholds:
+            tag = f"{t:g}".replace(".", "_")
+            out[f"pooled_hr_lt_{tag}"] = self.prob_hr_below(t, "pooled")
+            out[f"predictive_hr_lt_{tag}"] = self.prob_hr_below(t, "predictive")
+        return out
+
+    def summary(self, level: float = 0.95, thresholds: Sequence[float] = (1.0, 0.8)) -> dict:
+        """The JSON contract of ``bayesurv pool`` (plus the priors, method and level)."""
+        tau = _summ(self.tau, level)
+        if self.exact is not None:
+            tau["mode"] = self.exact.tau.mode()
+        return {
+            "method": self.method,
+            "level": level,
+            "priors": {"mu": self.mu_prior.as_dict(), "tau": self.tau_prior.as_dict()},
+            "pooled": _summ_log_and_hr(self.mu, level),
+            "tau": tau,
+            "predictive": _summ_log_and_hr(self.theta_new, level),
+            "studies": [
+                {"study": name,
+                 "observed": ({"log_hr": float(y), "se": float(s)} if np.isfinite(y) else None),
+                 **_summ_log_and_hr(th, level)}
+                for name, y, s, th in zip(self.studies, self.y, self.se, self.theta, strict=True)
+            ],
+            "probabilities": self.probabilities(thresholds),
+            "diagnostics": self.diagnostics,
+        }
+
+    def to_datatree(self, seed: int | None = None, draws: int = 4000) -> xr.DataTree:
+        """The result as an ArviZ DataTree (``posterior`` with ``mu, tau, theta[study],
+        theta_new``, ``observed_data``, ``constant_data``, provenance in ``attrs``).
+
+        MCMC results return their sampled tree; exact results are sampled independently from
+        the exact posterior (``seed`` required), in the same layout with one chain.
+        """
+        if self.idata is not None:
+            return self.idata
+        if self.exact is None or seed is None:
+            raise InputError("an exact result needs a seed to be drawn as a DataTree.")
+        d = self.exact.sample(np.random.default_rng(seed), draws)
+        coords = {"chain": [0], "draw": np.arange(draws), "study": self.studies}
+        post = xr.Dataset(
+            {"mu": (("chain", "draw"), d["mu"][None]), "tau": (("chain", "draw"), d["tau"][None]),
+             "theta": (("chain", "draw", "study"), d["theta"][None]),
+             "theta_new": (("chain", "draw"), d["theta_new"][None])},
+            coords=coords,
+        )
+        tree = xr.DataTree.from_dict({"posterior": post})
+        _add_data_groups(tree, self.y, self.se, self.studies)
+        tree.attrs["bayesurv_provenance"] = json.dumps(
+            provenance(seed=seed, method="exact (independent draws)", mu_prior=self.mu_prior.text,
+                       tau_prior=self.tau_prior.text), default=str)
+        return tree
+
+    def table(self, level: float = 0.95) -> pd.DataFrame:
+        """One row per study plus ``pooled`` and ``predictive``: observed and posterior log HR."""
+        rows = []
+        for name, y, s, th in zip(self.studies, self.y, self.se, self.theta, strict=True):
+            lo, hi = th.interval(level)
+            rows.append({"study": name, "kind": "study", "observed": y,
+                         "observed_lower": y - 1.959963984540054 * s,
+                         "observed_upper": y + 1.959963984540054 * s,
+                         "median": th.median(), "lower": lo, "upper": hi})
+        for name, d in (("pooled", self.mu), ("predictive", self.theta_new)):
+            lo, hi = d.interval(level)
+            rows.append({"study": name, "kind": name, "observed": np.nan,
+                         "observed_lower": np.nan, "observed_upper": np.nan,
+                         "median": d.median(), "lower": lo, "upper": hi})
+        return pd.DataFrame(rows)
+
+
+def _effects_arrays(effects) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    if isinstance(effects, pd.DataFrame):
+        for col in ("study", "log_hr", "se"):
+            if col not in effects.columns:
+                raise InputError(
+                    f"the effects table has no {col!r} column; read it with "
+                    "bayesurv.evidence.effects.read_effects."
+                )
+        return (effects["log_hr"].to_numpy(float), effects["se"].to_numpy(float),
+                effects["study"].astype(str).tolist())
+    y, s, labels = effects
+    return np.asarray(y, float), np.asarray(s, float), list(labels)
+
+
+def pool(
+    effects,
+    mu_prior: Prior | str | None = None,
+    tau_prior: Prior | str | None = None,
+    method: str = "exact",
+    seed: int | None = None,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    target_accept: float = 0.99,
+    parameterization: str = "auto",
+) -> PoolResult:
+    """Hierarchical pool of log hazard ratios.
+
+    Parameters
+    ----------
+    effects : a DataFrame with ``study, log_hr, se`` or a tuple ``(y, se, labels)``.
+    mu_prior, tau_prior : :class:`Prior` objects or strings (defaults ``normal(0, 4)`` and
+        ``halfnormal(0.5)``).
+    method : ``"exact"`` (quadrature) or ``"mcmc"`` (PyMC + nutpie; needs ``seed``).
+    seed, draws, tune, chains, target_accept : MCMC settings.
+    parameterization : ``"noncentred"``, ``"marginal"`` or ``"auto"`` (marginal when a study
+        is very precise; see :mod:`bayesurv.synthesis.model`).
+
+    Examples
+    --------
+    >>> r = pool(([-0.97, -0.36, -0.27], [0.28, 0.2, 0.21], ["a", "b", "c"]))
+    >>> 0.4 < math.exp(r.summary()["pooled"]["log_hr"]["median"]) < 0.9
+    True
+    """
+    y, s, labels = _effects_arrays(effects)
+    mu_p = as_prior(mu_prior, "mu", DEFAULT_MU_PRIOR)
+    tau_p = as_prior(tau_prior, "tau", DEFAULT_TAU_PRIOR)
+    if method == "exact":
+        post = normal_normal.solve(y, s, mu_p, tau_p, labels=labels)
+        x = post.tau.x
+        return PoolResult(
+            method="exact", studies=labels, y=y, se=s, mu_prior=mu_p, tau_prior=tau_p,
+            mu=post.mu(), tau=post.tau, theta_new=post.theta_new(),
+            theta=[post.theta(i) for i in range(y.size)],
+            diagnostics={"method": "exact quadrature over log tau", "nodes": int(x.size),
+                         "tau_range": [float(np.exp(x[0])), float(np.exp(x[-1]))]},
+            exact=post,
+        )
+    if method != "mcmc":
+        raise InputError(f"method {method!r} is not known; use exact or mcmc.")
+    if seed is None:
+        raise InputError("MCMC needs a seed; pass seed=... (--seed on the command line).")
+    from bayesurv.sampling import check, diagnostics, sample
+    from bayesurv.synthesis.model import add_study_effects, build_model, choose_parameterization
+
+    if parameterization == "auto":
+        parameterization = choose_parameterization(s, tau_p)
+    model = build_model(y, s, labels, mu_p, tau_p, parameterization=parameterization)
+    idata = sample(model, seed=seed, draws=draws, tune=tune, chains=chains,
+                   target_accept=target_accept)
+    if parameterization == "marginal":
+        add_study_effects(idata, y, s, labels, seed=seed + 1)
+    _add_data_groups(idata, y, s, labels)
+    idata.attrs["bayesurv_provenance"] = json.dumps(
+        provenance(seed=seed, mu_prior=mu_p.text, tau_prior=tau_p.text, draws=draws, tune=tune,
+                   chains=chains, target_accept=target_accept), default=str)
+    diag = check(diagnostics(idata, ["mu", "tau", "theta", "theta_new"]), "the pooled model")
+    post = idata["posterior"]
+    th = post["theta"]
+    return PoolResult(
+        method="mcmc", studies=labels, y=y, se=s, mu_prior=mu_p, tau_prior=tau_p,
+        mu=Draws(post["mu"].values), tau=Draws(post["tau"].values),
+        theta_new=Draws(post["theta_new"].values),
+        theta=[Draws(th.sel(study=name).values) for name in labels],
+        diagnostics={**diag.as_dict(), "problems": diag.problems,
+                     "parameterization": parameterization}, idata=idata,
+    )
+
+
+def _add_data_groups(idata: xr.DataTree, y, s, labels) -> None:
+    coords = {"study": labels}
+    idata["observed_data"] = xr.DataTree(
+        xr.Dataset({"y": ("study", np.asarray(y))}, coords=coords))
+    idata["constant_data"] = xr.DataTree(
+        xr.Dataset({"se": ("study", np.asarray(s))}, coords=coords))
+
+
+def sensitivity(
+    effects,
+    tau_priors: Mapping[str, Prior | str] | Sequence[Prior | str],
+    mu_prior: Prior | str | None = None,
+    thresholds: Sequence[float] = (1.0, 0.8),
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Pooled HR, tau and probabilities across heterogeneity priors (exact solver), one row each.
+
+    Examples
+    --------
+    >>> t = sensitivity(([-0.97, -0.36, -0.27], [0.28, 0.2, 0.21], ["a", "b", "c"]),
+    ...                 ["halfnormal(0.25)", "halfnormal(0.5)"])
+    >>> list(t.index)
+    ['halfnormal(0.25)', 'halfnormal(0.5)']
+    """
+    if not isinstance(tau_priors, Mapping):
+        tau_priors = {(p.text if isinstance(p, Prior) else str(p)): p for p in tau_priors}
+    rows = {}
+    for name, tp in tau_priors.items():
+        r = pool(effects, mu_prior=mu_prior, tau_prior=tp, method="exact")
+        s = r.summary(level=level, thresholds=thresholds)
+        rows[name] = {
+            "tau_prior": r.tau_prior.text,
+            "tau_median": s["tau"]["median"],
+            "tau_upper": s["tau"]["upper"],
+            "hr_median": s["pooled"]["hr"]["median"],
+            "hr_lower": s["pooled"]["hr"]["lower"],
+            "hr_upper": s["pooled"]["hr"]["upper"],
+            "new_hr_lower": s["predictive"]["hr"]["lower"],
+            "new_hr_upper": s["predictive"]["hr"]["upper"],
+            **s["probabilities"],
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "tau_prior_name"
+    return out
+
+
+def parse_where(items: Sequence[str] | None) -> dict[str, str]:
+    """``["outcome=os", "set=pediatric"]`` -> ``{"outcome": "os", "set": "pediatric"}``."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        col, sep, val = item.partition("=")
+        if not sep or not col.strip():
+            raise InputError(
+                f"--where {item!r}: write COLUMN=VALUE, e.g. --where outcome=overall."
+            )
+        out[col.strip()] = val.strip()
+    return out
+
+
+def pool_file(
+    path,
+    where: Sequence[str] | None = None,
+    mu_prior: str | None = None,
+    tau_prior: str | None = None,
+    method: str = "exact",
+    seed: int = 1,
+    level: float = 0.95,
+    draws: int = 1000,
+) -> dict:
+    """Read EFFECTS.csv, pool, and return the ``pool`` command's JSON document (no writing)."""
+    from bayesurv.evidence.effects import read_effects
+
+    if not 0 < level < 1:
+        raise InputError(f"--ci {level:g}: give a level between 0 and 1, e.g. 0.95.")
+    sel = parse_where(where)
+    mu_p = parse_prior(mu_prior or DEFAULT_MU_PRIOR, "mu", "--mu-prior")
+    tau_p = parse_prior(tau_prior or DEFAULT_TAU_PRIOR, "tau", "--tau-prior")
+    effects = read_effects(path, where_=sel or None)
+    result = pool(effects, mu_p, tau_p, method=method, seed=seed, draws=draws)
+    doc = result.summary(level=level)
+    doc["input"] = {"file": str(path), "where": sel, "n_studies": len(result.studies)}
+    doc["provenance"] = provenance(seed=seed, inputs={"effects": path})
+    return doc
+
+
+def pool_groups(path, by: Sequence[str], **pool_kwargs) -> dict[tuple[str, ...], PoolResult]:
+    """Pool each group of rows of EFFECTS.csv separately, e.g. subgroups of one trial by
+    ``("outcome", "factor")`` -- exchangeable subgroup effects for EFS and for OS at once.
+
+    Each group is validated on its own (row numbers refer to the file) and needs two rows.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> f = Path(__file__).parents[2] / "data" / "study_20120215_subgroups.csv"
+    >>> sorted(pool_groups(f, ["outcome", "factor"]))[:2]
+    [('EFS', 'age'), ('EFS', 'baseline MRD')]
+    """
+    from bayesurv.evidence.effects import read_effects
+
+    path = Path(path)
+    raw = pd.read_csv(path, comment="#", skipinitialspace=True, dtype=str,
+                      keep_default_na=False, na_values=[""])
+    missing = [c for c in by if c not in raw.columns]
+    if missing:
+        raise InputError(
+            f"{path.name}: there is no column {missing[0]!r} to group by; use one of "
+            f"{', '.join(raw.columns)}."
+        )
+    out = {}
+    for key, _ in raw.groupby(list(by), sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        eff = read_effects(path, where_=dict(zip(by, key, strict=True)))
+        out[tuple(str(k) for k in key)] = pool(eff, **pool_kwargs)
+    return out

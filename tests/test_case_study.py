@@ -1,0 +1,88 @@
+"""The shipped case study, end to end (`bayesurv demo`): the fitted models reproduce what was
+published, and the report is complete and opens in a browser."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from bayesurv.browser import chromium, render
+from bayesurv.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    r = CliRunner().invoke(app, ["demo", "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    return out, r.output
+
+
+def test_demo_prints_where_the_report_is(demo):
+    out, text = demo
+    assert f"Report: {out / 'case_study' / 'report.html'}" in text
+    assert "known truth" in text
+    assert (out / "reconstruction" / "ipd.csv").exists()
+
+
+def test_landmarks_at_60_months_within_the_published_cis(demo):
+    """Both arms, both endpoints, every model of the grid: the posterior median of S(60 months)
+    lies inside the published 95% CI (data/case_study/study_20120215_landmarks.csv)."""
+    out, _ = demo
+    s = json.loads((out / "case_study" / "summary.json").read_text())
+    for endpoint in ("EFS", "OS"):
+        for model, m in s["survival"][endpoint]["models"].items():
+            assert len(m["landmark_check"]) == 2
+            for row in m["landmark_check"]:
+                assert row["within_published_ci"], (endpoint, model, row)
+
+
+def test_pooled_and_trial_hrs_consistent_with_published(demo):
+    out, _ = demo
+    s = json.loads((out / "case_study" / "summary.json").read_text())
+    for name in ("EFS across paediatric trials", "OS across paediatric trials"):
+        ex = s["pool"][name]["exact"]
+        for st in ex["studies"]:
+            obs = np.exp(st["observed"]["log_hr"])
+            # each trial's shrunken HR interval overlaps the trial's published 95% CI
+            lo = np.exp(st["observed"]["log_hr"] - 1.96 * st["observed"]["se"])
+            hi = np.exp(st["observed"]["log_hr"] + 1.96 * st["observed"]["se"])
+            assert st["hr"]["lower"] < hi and st["hr"]["upper"] > lo, (name, st["study"])
+            assert lo < obs < hi
+        # the pooled HR lies between the smallest and largest published HR
+        obs = [np.exp(st["observed"]["log_hr"]) for st in ex["studies"]]
+        assert min(obs) <= ex["pooled"]["hr"]["median"] <= max(obs)
+        # MCMC and exact agree within 0.1 posterior sd on the pooled log HR
+        mc = s["pool"][name]["mcmc"]["pooled"]["log_hr"]
+        sd = (ex["pooled"]["log_hr"]["upper"] - ex["pooled"]["log_hr"]["lower"]) / 3.92
+        assert abs(mc["median"] - ex["pooled"]["log_hr"]["median"]) < 0.1 * sd
+    # study 20120215's own EFS result: published HR 0.38 (0.22-0.65)
+    ex = s["pool"]["EFS across paediatric trials"]["exact"]
+    st = next(x for x in ex["studies"] if x["study"] == "20120215")
+    assert 0.22 < st["hr"]["median"] < 0.65
+
+
+def test_queries_are_answered(demo):
+    out, _ = demo
+    s = json.loads((out / "case_study" / "summary.json").read_text())
+    assert len(s["queries"]) == 8
+    for q in s["queries"]:
+        assert 0.0 <= q["probability"] <= 1.0 and q["mcse"] >= 0.0
+    p = {q["statement"]: q["probability"] for q in s["queries"]}
+    assert p["P(efs_surv_diff(60) > 0.10)"] > 0.9  # published: 57.8% vs 27.6% at 5 years
+
+
+@pytest.mark.skipif(chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_case_study_report_opens_with_figures(demo, tmp_path):
+    out, _ = demo
+    html = (out / "case_study" / "report.html").read_text()
+    for needle in ("What this analysis rests on", "reported summaries only", "Diagnostics",
+                   "Questions the committee asked", "hierarchical synthesis", "Locatelli"):
+        assert needle in html, needle
+    errors = render(out / "case_study" / "report.html", tmp_path / "r.png", height=3000)
+    assert errors == []

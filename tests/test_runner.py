@@ -1,0 +1,120 @@
+"""`bayesurv run`: a spec runs end to end into a results folder, reproducibly, and the case
+study's fitted models reproduce what was published."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from bayesurv.browser import chromium, render
+from bayesurv.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SMALL = """
+title = "small"
+seed = 7
+[sampling]
+draws = 300
+tune = 300
+chains = 2
+[[survival]]
+name = "EFS"
+endpoint = "EFS"
+landmarks = "{root}/data/case_study/study_20120215_landmarks.csv"
+events = "{root}/data/case_study/study_20120215_events.csv"
+families = ["weibull"]
+cure = ["mixture"]
+horizon_years = 30
+landmark_times = [12, 60, 120]
+cohort = {{ life_table = "{root}/data/lifetables/survexp_us.csv", age_distribution = "uniform", age_min = 1, age_max = 17, year = 2014 }}
+[[pool]]
+name = "EFS pool"
+effects = "{root}/data/effects_blinatumomab.csv"
+where = {{ set = "pediatric", outcome = "event-free" }}
+[queries]
+statements = ["P(efs_pool_pooled_hr < 1)", "P(efs_surv_diff(60) > 0.10)"]
+"""
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("run")
+    spec = d / "small.toml"
+    spec.write_text(SMALL.format(root=ROOT))
+    r = CliRunner().invoke(app, ["run", str(spec), "--out", str(d / "out"), "--quiet"])
+    assert r.exit_code == 0, r.output
+    return d, spec
+
+
+def test_results_folder_has_everything(small_run):
+    d, _ = small_run
+    out = d / "out"
+    for name in ("summary.json", "report.html", "efs.nc", "efs_pool.nc", "efs/weibull-mixture.nc"):
+        assert (out / name).exists(), name
+    assert list((out / "figures").glob("*.png")) and list((out / "figures").glob("*.svg"))
+    s = json.loads((out / "summary.json").read_text())
+    assert s["survival"]["EFS"]["base_case"] == "weibull-mixture"
+    assert [q["statement"] for q in s["queries"]] == ["P(efs_pool_pooled_hr < 1)", "P(efs_surv_diff(60) > 0.10)"]
+    assert 0.9 < s["queries"][0]["probability"] <= 1.0
+    tree = xr.open_datatree(out / "efs.nc")
+    assert {"posterior", "derived", "sample_stats"} <= set(tree.children)
+    prov = json.loads(tree.attrs["bayesurv_provenance"])
+    assert prov["seed"] and "pymc" in prov["versions"] and prov["inputs"]
+
+
+def test_rerun_needs_force_and_reproduces_the_numbers(small_run):
+    d, spec = small_run
+    runner = CliRunner()
+    r = runner.invoke(app, ["run", str(spec), "--out", str(d / "out"), "--quiet"])
+    assert r.exit_code == 2 and "already exists" in r.output
+    r = runner.invoke(app, ["run", str(spec), "--out", str(d / "again"), "--quiet"])
+    assert r.exit_code == 0, r.output
+    a = json.loads((d / "out" / "summary.json").read_text())
+    b = json.loads((d / "again" / "summary.json").read_text())
+    assert a["queries"] == b["queries"]
+    assert a["survival"]["EFS"]["models"]["weibull-mixture"]["rmst_diff"] == b["survival"]["EFS"]["models"]["weibull-mixture"]["rmst_diff"]
+
+
+def test_query_command_reads_a_section_result(small_run):
+    d, _ = small_run
+    r = CliRunner().invoke(app, ["query", str(d / "out" / "efs.nc"), "P(surv_diff(60) > 0.10)",
+                                 "P(cure_diff > 0)", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    assert rows[1]["probability"] > 0.9
+
+
+def test_folder_not_written_by_bayesurv_is_never_replaced(small_run, tmp_path):
+    _, spec = small_run
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.docx").write_text("precious")
+    r = CliRunner().invoke(app, ["run", str(spec), "--out", str(mine), "--force", "--quiet"])
+    assert r.exit_code == 2 and "did not write" in r.output
+    assert (mine / "thesis.docx").read_text() == "precious"
+
+
+@pytest.mark.skipif(chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_report_opens_in_chromium_with_figures(small_run, tmp_path):
+    d, _ = small_run
+    shot = tmp_path / "report.png"
+    errors = render(d / "out" / "report.html", shot, height=4000)
+    assert errors == []
+    from PIL import Image
+
+    img = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    blue = (np.abs(img[..., 0] - 0x1F) < 40) & (np.abs(img[..., 1] - 0x5F) < 40) & (np.abs(img[..., 2] - 0x99) < 40)
+    assert blue.sum() > 3000  # the experimental arm's curve and band are drawn
+
+
+def test_bad_spec_is_one_sentence(tmp_path):
+    spec = tmp_path / "bad.toml"
+    spec.write_text('title = "x"\nseed = 1\nsurvivl = 3\n')
+    r = CliRunner().invoke(app, ["run", str(spec), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "unknown key 'survivl'" in r.output
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,102 @@
+"""The `bayesurv pool` command: JSON contract, and bad input -> one sentence, exit 2, no file."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bayesurv.cli import app
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+runner = CliRunner()
+
+
+def test_pool_writes_the_json_contract(tmp_path):
+    out = tmp_path / "out.json"
+    res = runner.invoke(app, ["pool", str(DATA / "effects_blinatumomab.csv"), "--where",
+                              "set=pediatric", "--where", "outcome=event-free", "--mu-prior",
+                              "normal(0, 4)", "--tau-prior", "halfnormal(0.5)", "--json",
+                              str(out)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    for key in ("mean", "median", "lower", "upper"):
+        assert key in doc["pooled"]["log_hr"] and key in doc["predictive"]["log_hr"]
+    for key in ("median", "lower", "upper"):
+        assert key in doc["pooled"]["hr"] and key in doc["tau"] and key in doc["predictive"]["hr"]
+    assert [s["study"] for s in doc["studies"]] == ["20120215", "AALL1331-HR/IR", "AALL1331-LR",
+                                                   "AALL1731"]
+    assert {"log_hr", "hr"} <= set(doc["studies"][0])
+    p = doc["probabilities"]
+    assert 0.5 < p["pooled_hr_lt_1"] <= 1 and 0.5 < p["predictive_hr_lt_1"] < p["pooled_hr_lt_1"]
+    assert doc["diagnostics"]["method"].startswith("exact")
+    assert doc["provenance"]["inputs"]["effects"]["sha256"]
+    lo, med, hi = (doc["pooled"]["hr"][k] for k in ("lower", "median", "upper"))
+    assert lo < med < hi
+
+
+@pytest.mark.slow
+def test_pool_mcmc_agrees_with_exact_via_cli(tmp_path):
+    args = ["pool", str(DATA / "effects_blinatumomab.csv"), "--where", "set=pediatric",
+            "--where", "outcome=overall", "--seed", "7"]
+    r1 = runner.invoke(app, [*args, "--json", str(tmp_path / "e.json")])
+    r2 = runner.invoke(app, [*args, "--method", "mcmc", "--json", str(tmp_path / "m.json")])
+    assert r1.exit_code == 0 and r2.exit_code == 0, r2.output
+    e = json.loads((tmp_path / "e.json").read_text())
+    m = json.loads((tmp_path / "m.json").read_text())
+    sd = e["pooled"]["log_hr"]["sd"]
+    assert abs(e["pooled"]["log_hr"]["mean"] - m["pooled"]["log_hr"]["mean"]) < 0.1 * sd
+    assert m["diagnostics"]["divergences"] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "the file is empty"),
+        ("study,hr,lower\nA,0.5,0.3\nB,0.6,0.4\n", "missing"),
+        ("study,hr,lower,upper\nA,0.5,0.8,0.3\nB,0.6,0.4,0.9\n", "row 1"),
+        ("study,hr,lower,upper\nA,0.5,0.3,0.8\nB,0,0.4,0.9\n", "row 2"),
+        ("study,hr,lower,upper\nA,0.5,0.3,0.8\nB,1.2,0.4,0.9\n", "outside its CI"),
+        ("study,hr,lower,upper\nA,0.5,0.3,0.8\nB,0.42,0.4,0.9\n", "not centred"),
+        ("study,hr,lower,upper\nA,0.5,0.3,0.8\nA,0.6,0.4,0.9\n", "more than once"),
+        ("study,hr,lower,upper\nA,0.5,0.3,0.8\n", "only 1 study"),
+    ],
+)
+def test_bad_input_exits_2_with_one_sentence_and_writes_nothing(tmp_path, text, fragment):
+    src = tmp_path / "effects.csv"
+    src.write_text(text)
+    out = tmp_path / "out.json"
+    res = runner.invoke(app, ["pool", str(src), "--json", str(out)])
+    assert res.exit_code == 2
+    assert fragment in res.output and "effects.csv" in res.output
+    assert "Traceback" not in res.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "fragment"),
+    [
+        ("--tau-prior", "__import__('os')", "not a prior for tau"),
+        ("--tau-prior", "halfnormal(0.5) + 1", "cannot read"),
+        ("--tau-prior", "normal(0, 1)", "not a prior for tau"),
+        ("--tau-prior", "halfnormal(-1)", "must be positive"),
+        ("--mu-prior", "halfcauchy(1)", "not a prior for mu"),
+        ("--method", "magic", "method 'magic'"),
+        ("--where", "outcome", "COLUMN=VALUE"),
+    ],
+)
+def test_bad_options_exit_2(tmp_path, option, value, fragment):
+    out = tmp_path / "out.json"
+    res = runner.invoke(app, ["pool", str(DATA / "study_20120215_subgroups.csv"), "--where",
+                              "outcome=EFS", "--where", "factor=age", option, value, "--json",
+                              str(out)])
+    assert res.exit_code == 2, res.output
+    assert fragment in res.output
+    assert not out.exists()
+
+
+def test_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "out.json"
+    out.write_text("keep")
+    res = runner.invoke(app, ["pool", str(DATA / "effects_blinatumomab.csv"), "--json", str(out)])
+    assert res.exit_code == 2 and out.read_text() == "keep"

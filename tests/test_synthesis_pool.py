@@ -1,0 +1,165 @@
+"""Pool results: summaries, probabilities, sensitivity across tau priors, subgroups, MAP prior,
+forest plot. Case-study numbers come from data/*.csv (copied from /work/shared/evidence)."""
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from scipy import stats
+
+from bayesurv.errors import InputError
+from bayesurv.evidence.effects import read_effects
+from bayesurv.plots.forest import forest
+from bayesurv.synthesis.map_prior import MapPrior, box_p, map_prior
+from bayesurv.synthesis.mixture import NormalMixture
+from bayesurv.synthesis.pool import pool, pool_groups, sensitivity
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def pediatric(outcome):
+    return read_effects(DATA / "effects_blinatumomab.csv",
+                        {"set": "pediatric", "outcome": outcome})
+
+
+def test_probabilities_are_consistent():
+    r = pool(pediatric("event-free"))
+    p = r.probabilities((1.0, 0.8))
+    assert p["pooled_hr_lt_0_8"] < p["pooled_hr_lt_1"]
+    assert p["predictive_hr_lt_1"] < p["pooled_hr_lt_1"]  # the predictive is wider
+    assert r.prob_hr_below(1.0) == pytest.approx(r.mu.cdf(0.0))
+    assert r.prob_hr_below(0.5, "AALL1731") == pytest.approx(r.dist("AALL1731").cdf(np.log(0.5)))
+    with pytest.raises(InputError):
+        r.prob_hr_below(0.0)
+    # shrinkage: every study's posterior median lies between its estimate and the pooled median
+    mu = r.mu.median()
+    for name, y in zip(r.studies, r.y, strict=True):
+        med = r.dist(name).median()
+        assert min(y, mu) - 1e-9 <= med <= max(y, mu) + 1e-9
+
+
+def test_sensitivity_table_across_heterogeneity_priors():
+    priors = {
+        "halfnormal(0.25)": "halfnormal(0.25)",
+        "halfnormal(0.5)": "halfnormal(0.5)",
+        "halfcauchy(0.5)": "halfcauchy(0.5)",
+        "Turner composite, pharma vs pharma": "turner(composite, pharma-pharma)",
+        "uniform(0, 2)": "uniform(0, 2)",
+    }
+    tab = sensitivity(pediatric("event-free"), priors)
+    assert list(tab.index) == list(priors)
+    assert {"pooled_hr_lt_1", "pooled_hr_lt_0_8", "predictive_hr_lt_1", "tau_median"} <= set(
+        tab.columns)
+    # more prior mass on large tau -> wider prediction interval
+    assert tab.loc["halfnormal(0.25)", "new_hr_upper"] < tab.loc["halfnormal(0.5)", "new_hr_upper"]
+    assert ((tab["pooled_hr_lt_1"] > 0) & (tab["pooled_hr_lt_1"] <= 1)).all()
+
+
+@pytest.mark.parametrize("outcome", ["EFS", "OS"])
+def test_subgroups_as_exchangeable_effects(outcome):
+    # Study 20120215 subgroups by age (two levels partition the patients), EFS and OS.
+    sub = read_effects(DATA / "study_20120215_subgroups.csv",
+                       {"outcome": outcome, "factor": "age"})
+    r = pool(sub, tau_prior="halfnormal(0.5)")
+    s = r.summary()
+    assert [x["study"] for x in s["studies"]] == ["age 1-9 years", "age <1 or >9 years"]
+    # shrinkage pulls the less precise subgroup (<1 or >9 years) further towards the pooled value
+    pulls = [abs(x["log_hr"]["median"] - x["observed"]["log_hr"]) / x["observed"]["se"] ** 2
+             for x in s["studies"]]
+    assert s["studies"][1]["observed"]["se"] > s["studies"][0]["observed"]["se"]
+    assert pulls[1] >= 0 and pulls[0] >= 0
+
+
+def test_map_prior_is_the_predictive_and_robustification_widens_it():
+    eff = pediatric("event-free")
+    hist = eff[eff["study"] != "20120215"]
+    m = map_prior(hist, tau_prior="halfnormal(0.5)", weight=0.2)
+    r = pool(hist, tau_prior="halfnormal(0.5)")
+    assert m.map.mean == pytest.approx(r.theta_new.mean)
+    assert m.robust.sd > m.map.sd
+    assert m.robust.weights[-1] == pytest.approx(0.2)
+    # 20120215 EFS (final 5-year) HR 0.38 [0.22, 0.65] as the "new" trial
+    y = np.log(0.38)
+    se = (np.log(0.65) - np.log(0.22)) / (2 * 1.959964)
+    c = m.conflict(y, se)
+    assert 0 < c["predictive_tail_p"] < 1 and 0 < c["box_p"] < 1
+    # a new trial close to the MAP centre lowers the weight of the vague component, one far away
+    # raises it
+    near = m.conflict(m.map.median(), 0.2)
+    far = m.conflict(np.log(4.0), 0.1)
+    assert near["robust_weight_posterior"] < 0.2 < far["robust_weight_posterior"]
+    assert far["predictive_tail_p"] < 0.01 < near["predictive_tail_p"]
+    with pytest.raises(InputError):
+        map_prior(hist, weight=1.0)
+
+
+def test_box_p_equals_the_two_sided_tail_for_a_normal_predictive():
+    # For a normal predictive N(0, 2) Box's p-value is 2 * (1 - Phi(|y| / sqrt(2))).
+    prior = MapPrior(map=NormalMixture.normal(0.0, 1.0), vague=NormalMixture.normal(0, 2),
+                     weight=0.0)
+    c = prior.conflict(2.5, 1.0)
+    ref = 2 * stats.norm.sf(2.5 / np.sqrt(2))
+    assert c["predictive_tail_p"] == pytest.approx(ref, rel=1e-9)
+    assert c["box_p"] == pytest.approx(ref, abs=1e-3)  # grid rule, accurate to ~1e-3
+    assert box_p(NormalMixture.normal(0, 1), 0.0) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_forest_plot(tmp_path):
+    r = pool(pediatric("overall"))
+    fig = forest(r)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == [*r.studies, "pooled", "new trial"]
+    fig.savefig(tmp_path / "forest.png")
+    assert (tmp_path / "forest.png").stat().st_size > 5000
+    plt.close(fig)
+
+
+def test_pool_groups_gives_efs_and_os_subgroup_pools():
+    res = pool_groups(DATA / "study_20120215_subgroups.csv", ["outcome", "factor"],
+                      tau_prior="halfnormal(0.5)")
+    assert sorted(res) == [("EFS", "age"), ("EFS", "baseline MRD"), ("OS", "age"),
+                           ("OS", "baseline MRD")]
+    os_mrd = res[("OS", "baseline MRD")]
+    assert os_mrd.studies == ["MRD negative", "MRD positive"]
+    # the imprecise MRD-positive OS subgroup (HR 0.09 [0.01, 0.71]) is pulled strongly towards
+    # the pooled value
+    med = os_mrd.dist("MRD positive").median()
+    assert np.log(0.09) < med < os_mrd.mu.median()
+    with pytest.raises(InputError, match="no column 'arm'"):
+        pool_groups(DATA / "study_20120215_subgroups.csv", ["arm"])
+
+
+def test_map_prior_few_component_form_is_close_to_the_exact_map():
+    m = map_prior(pediatric("event-free"), tau_prior="halfnormal(0.5)")
+    a = m.map_components(3)
+    assert a.weights.size == 3 and a.weights.sum() == pytest.approx(1.0)
+    assert a.mean == pytest.approx(m.map.mean, abs=1e-3)
+    assert a.sd == pytest.approx(m.map.sd, rel=1e-2)
+    for q in (0.025, 0.5, 0.975):
+        assert abs(a.ppf(q) - m.map.ppf(q)) < 0.05 * m.map.sd
+    d = m.as_dict()
+    assert d["robust_weight"] == 0.2 and len(d["map"]["weights"]) == 3
+
+
+def test_exact_result_as_datatree_matches_exact_summaries(tmp_path):
+    import xarray as xr
+
+    r = pool(pediatric("event-free"), tau_prior="halfcauchy(0.5)")
+    tree = r.to_datatree(seed=11, draws=20000)
+    tree.to_netcdf(tmp_path / "pool.nc")
+    back = xr.load_datatree(tmp_path / "pool.nc")
+    assert list(back["posterior"]["theta"].coords["study"].values) == r.studies
+    assert "bayesurv_provenance" in back.attrs
+    post = tree["posterior"]
+    assert post["theta"].dims == ("chain", "draw", "study")
+    assert list(post["theta"].coords["study"].values) == r.studies
+    assert "provenance" not in tree.attrs and "bayesurv_provenance" in tree.attrs
+    # independent draws: Monte Carlo error of a mean is sd / sqrt(20000) = 0.007 sd
+    for name, dist in [("mu", r.mu), ("tau", r.tau), ("theta_new", r.theta_new)]:
+        assert abs(float(post[name].mean()) - dist.mean) < 0.03 * dist.sd, name
+    for study in r.studies:
+        th = post["theta"].sel(study=study)
+        assert abs(float(th.mean()) - r.dist(study).mean) < 0.03 * r.dist(study).sd
+    with pytest.raises(InputError):
+        r.to_datatree()
