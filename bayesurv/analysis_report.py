@@ -52,6 +52,15 @@ def build_report(out: Path, spec, summary: dict, surv_fits: dict, pools: dict) -
             "(standard errors recovered from the CIs on the log scale); trials marked 'secondary' "
             "in the evidence table were taken from a summary of the publication, not the paper."
         )
+    rep.section("Reconstructed curves")
+    rep.text(
+        "No curve was reconstructed in this analysis: no Kaplan-Meier figure of these trials is "
+        "public in a form that can be digitized, so every survival result above rests on reported "
+        "summaries. bayesurv's reconstruction (bayesurv reconstruct, bayesurv digitize) is measured "
+        "on real trials with known truth in benchmarks/reconstruction_accuracy.py: on GBSG-2 and "
+        "Rossi arms of 200+ patients the reconstructed Kaplan-Meier curve is within 0.005 of the "
+        "truth on average and the Cox hazard ratio within 2%."
+    )
     # ---- evidence
     rep.section("Evidence")
     for name, fits in surv_fits.items():

@@ -362,8 +362,7 @@ def run_pool_section(sec: Pool, files: dict, k: int, spec: AnalysisSpec, progres
     exact = pool(eff, mu_prior=sec.mu_prior, tau_prior=sec.tau_prior, method="exact")
     s = spec.sampling
     mcmc = pool(eff, mu_prior=sec.mu_prior, tau_prior=sec.tau_prior, method="mcmc",
-                seed=derived_seed(spec.seed, sec.name), draws=max(s.draws, 2000), tune=max(s.tune, 1000),
-                chains=s.chains)
+                seed=derived_seed(spec.seed, sec.name), draws=s.draws, tune=s.tune, chains=s.chains)
     priors = sec.sensitivity_tau_priors or DEFAULT_SENSITIVITY
     sens = sensitivity(eff, priors, mu_prior=sec.mu_prior, thresholds=sec.thresholds)
     return PoolRun(sec, eff, exact, mcmc, sens)
@@ -474,6 +473,9 @@ def _run(spec, spec_path, spec_text, files, out, progress) -> dict:
             quantities[f"{key}_{name}"] = da
     if spec.queries.statements:
         progress.say("answering the spec's questions")
+        sizes = {(v.sizes["chain"], v.sizes["draw"]) for v in quantities.values()}
+        if len(sizes) > 1:  # every section samples spec.sampling draws; never pad with NaN
+            raise AssertionError(f"sections have different numbers of draws: {sizes}")
         ds = xr.Dataset({k: v.drop_vars([c for c in v.coords if c not in v.dims], errors="ignore")
                          for k, v in quantities.items()})
         summary["queries"] = [probability(q, ds) for q in spec.queries.statements]

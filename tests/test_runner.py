@@ -61,6 +61,8 @@ def test_results_folder_has_everything(small_run):
     assert s["survival"]["EFS"]["base_case"] == "weibull-mixture"
     assert [q["statement"] for q in s["queries"]] == ["P(efs_pool_pooled_hr < 1)", "P(efs_surv_diff(60) > 0.10)"]
     assert 0.9 < s["queries"][0]["probability"] <= 1.0
+    # every section samples the spec's draws, so statements never mix padded draws
+    assert {q["draws"] for q in s["queries"]} == {2 * 300}
     tree = xr.open_datatree(out / "efs.nc")
     assert {"posterior", "derived", "sample_stats"} <= set(tree.children)
     prov = json.loads(tree.attrs["bayesurv_provenance"])

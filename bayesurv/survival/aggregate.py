@@ -220,9 +220,11 @@ def survival_draws(
     cure: str,
     times: np.ndarray,
     background: callable | None = None,
-    t_ref: float = 1.0,
+    *,
+    t_ref: float,
 ) -> xr.DataArray:
-    """Posterior draws of S_a(t): dims (chain, draw, arm, time)."""
+    """Posterior draws of S_a(t): dims (chain, draw, arm, time). ``t_ref`` must be the one the
+    model was built with (it sets the scale of some families' parameters)."""
     from bayesurv.survival.model import ModelSpec
 
     bg = background or (lambda t: np.ones_like(np.asarray(t, dtype=float)))
