@@ -83,7 +83,9 @@ class SurvivalFit:
         return f"{self.family}-{self.cure}"
 
 
-def _reported_arms(sec: Survival, files: dict, k: int):
+def reported_arms(sec: Survival, files: dict, k: int):
+    """The reported summaries of survival section ``k`` (1-based) per arm: returns
+    ``({arm: ReportedArm}, landmarks, events)``, each checked."""
     from bayesurv.survival.aggregate import ARMS, ReportedArm, check_events, check_landmarks
 
     lm = pd.read_csv(files[f"survival[{k}].landmarks"], comment="#")
@@ -116,8 +118,9 @@ def _reported_arms(sec: Survival, files: dict, k: int):
     return arms, lm, ev
 
 
-def _background(sec: Survival, files: dict, k: int, scale: float):
-    """S_bg(t) as a function of model time, and a note saying what was assumed."""
+def background_function(sec: Survival, files: dict, k: int, scale: float):
+    """The cohort's general-population survival S_bg(t) as a function of model time (None
+    without a cohort), and a sentence saying what was assumed."""
     if sec.cohort is None:
         return None, "no general-population mortality (no cohort given)"
     from bayesurv.lifetable import read_life_table
@@ -216,8 +219,8 @@ def fit_survival_section(sec: Survival, files: dict, k: int, spec: AnalysisSpec,
     from bayesurv.survival.aggregate import build_reported_model, survival_draws
 
     scale = UNITS_PER_YEAR[sec.time_unit]
-    arms, lm, ev = _reported_arms(sec, files, k)
-    bg, bg_note = _background(sec, files, k, scale)
+    arms, lm, ev = reported_arms(sec, files, k)
+    bg, bg_note = background_function(sec, files, k, scale)
     t_ref = float(ev["median_followup"].median()) if len(ev) else float(lm["time"].median())
     horizon = sec.horizon_years * scale
     grid = np.unique(np.concatenate([np.linspace(0, horizon, 481), sec.landmark_times,
@@ -368,8 +371,8 @@ def run_pool_section(sec: Pool, files: dict, k: int, spec: AnalysisSpec, progres
     return PoolRun(sec, eff, exact, mcmc, sens)
 
 
-def pool_quantities(run: PoolRun) -> xr.Dataset:
-    post = run.mcmc.idata["posterior"].to_dataset()
+def pool_quantities(post: xr.Dataset) -> xr.Dataset:
+    """Queryable quantities of a pooled posterior (``mu``, ``tau``, ``theta_new``, ``theta``)."""
     out = xr.Dataset({
         "pooled_log_hr": post["mu"],
         "pooled_hr": np.exp(post["mu"]),
@@ -412,7 +415,7 @@ def run(spec_path: str | Path, out: str | Path | None = None, *, force: bool = F
     from bayesurv.evidence.effects import read_effects
 
     for k, sec in enumerate(spec.survival, start=1):
-        _reported_arms(sec, files, k)
+        reported_arms(sec, files, k)
     for k, sec in enumerate(spec.pool, start=1):
         read_effects(files[f"pool[{k}].effects"], sec.where or None, exclude_=sec.exclude or None)
     prepare_out(out, force)
@@ -428,6 +431,26 @@ def run(spec_path: str | Path, out: str | Path | None = None, *, force: bool = F
     summary["warnings"] = notes
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
     return summary
+
+
+def quantities_from_results(folder: str | Path) -> xr.Dataset:
+    """Every base-case section of a results folder as one Dataset of queryable quantities, named
+    ``<section key>_<quantity>`` as in the spec's queries."""
+    from bayesurv.query import quantities_from_tree
+
+    folder = Path(folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    out = {}
+    for kind in ("survival", "pool"):
+        for sec in summary.get(kind, {}).values():
+            tree = xr.open_datatree(folder / f"{sec['key']}.nc")
+            if kind == "survival":
+                ds = quantities_from_tree(tree, groups=("derived",))
+            else:
+                ds = pool_quantities(tree["posterior"].to_dataset())
+            for name, da in ds.data_vars.items():
+                out[f"{sec['key']}_{name}"] = da
+    return xr.Dataset(out)
 
 
 def _run(spec, spec_path, spec_text, files, out, progress) -> dict:
@@ -448,7 +471,7 @@ def _run(spec, spec_path, spec_text, files, out, progress) -> dict:
         best = base_case(fits)
         best.tree.attrs["base_case"] = "yes"
         best.tree.to_netcdf(out / f"{key}.nc")
-        _, _, ev = _reported_arms(sec, files, k)
+        _, _, ev = reported_arms(sec, files, k)
         max_fu = float(ev["max_followup"].max()) if len(ev) and ev["max_followup"].notna().any() else None
         summary["survival"][sec.name] = {
             "key": key, "base_case": best.label, "background": best.notes[0], "max_followup": max_fu,
@@ -469,7 +492,7 @@ def _run(spec, spec_path, spec_text, files, out, progress) -> dict:
             "sensitivity": pr.sensitivity.reset_index().to_dict(orient="records"),
             "studies": pr.effects["study"].tolist(),
         }
-        for name, da in pool_quantities(pr).data_vars.items():
+        for name, da in pool_quantities(pr.mcmc.idata["posterior"].to_dataset()).data_vars.items():
             quantities[f"{key}_{name}"] = da
     if spec.queries.statements:
         progress.say("answering the spec's questions")

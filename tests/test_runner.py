@@ -120,3 +120,14 @@ def test_bad_spec_is_one_sentence(tmp_path):
     r = CliRunner().invoke(app, ["run", str(spec), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "unknown key 'survivl'" in r.output
     assert not (tmp_path / "o").exists()
+
+
+def test_quantities_of_a_results_folder_answer_the_same_questions(small_run):
+    from bayesurv.query import probability
+    from bayesurv.runner import quantities_from_results
+
+    d, _ = small_run
+    s = json.loads((d / "out" / "summary.json").read_text())
+    ds = quantities_from_results(d / "out")
+    for q in s["queries"]:
+        assert probability(q["statement"], ds)["probability"] == pytest.approx(q["probability"])
