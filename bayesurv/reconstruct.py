@@ -97,12 +97,13 @@ def _place(c: int, lo: float, hi: float, rng: np.random.Generator | None) -> np.
     return np.sort(rng.uniform(lo, hi, size=c))
 
 
-def _run(iv, c, n_start, km_prev, rng):
-    """Place c censorings in the interval and find the events; censorings beyond the patients
-    left after the last event are dropped (they can only be the latest ones)."""
+def _run(iv, c, n_start, km_prev, rng, trim=True):
+    """Place c censorings in the interval and find the events; with ``trim``, censorings beyond
+    the patients left after the last event are dropped (they can only be the latest ones).
+    Without it a negative count at the end says that c is too many."""
     cens = _place(c, iv.lo, iv.hi, rng)
     d, km, n_end = _events_given_censoring(iv.levels, iv.drop_times, cens, n_start, km_prev)
-    if n_end < 0:
+    if n_end < 0 and trim:
         cens = cens[: cens.size + n_end]
         n_end = 0
     return cens, d, km, n_end
@@ -120,7 +121,7 @@ def _solve_interval(iv: _Interval, n_start: int, target: int, km_prev: float, rn
     """Largest censoring count leaving >= target at risk at iv.hi, then top up to exactly target."""
 
     def run(c):
-        return _run(iv, c, n_start, km_prev, rng)
+        return _run(iv, c, n_start, km_prev, rng, trim=False)
 
     lo_c, hi_c = 0, max(n_start - target, 0)
     best = run(0)
@@ -133,6 +134,13 @@ def _solve_interval(iv: _Interval, n_start: int, target: int, km_prev: float, rn
             lo_c, best = mid, trial
         else:
             hi_c = mid - 1
+    # neighbours of the largest feasible count can leave as many at risk while following the
+    # curve better (a drop to 0 needs its last patient): take the one whose KM ends nearest
+    # the curve's level at the end of the interval
+    level_end = float(iv.levels[-1]) if len(iv.levels) else km_prev
+    cands = [best] + [run(c) for c in range(max(lo_c - 2, 0), lo_c)]
+    cands = [x for x in cands if x[3] >= target]
+    best = min(cands, key=lambda x: (abs(x[2] - level_end), -len(x[0])))
     cens, d, km, n_end = best
     gap = n_end - target
     if gap > 0:  # rounding left a few too many at risk: censor them after the last event
@@ -426,7 +434,8 @@ def _guyot(t_s, s, nar_t, nar_n, total_events, warnings):
         return last
 
     for i in range(n_int - 1):
-        n_censor[i] = _round(n_risk[i] * s[lower[i + 1]] / s[lower[i]] - n_risk[i + 1])
+        ratio = s[lower[i + 1]] / s[lower[i]] if s[lower[i]] > 0 else 0.0  # (R gives NaN here)
+        n_censor[i] = _round(n_risk[i] * ratio - n_risk[i + 1])
         it = 0
         while True:
             if n_censor[i] <= 0:

@@ -116,6 +116,21 @@ def test_any_input_ends(gbsg2):
             assert len(r.ipd) == nar["at_risk"].iloc[0]
 
 
+def test_a_curve_that_falls_to_zero_before_a_nar_time():
+    # 10 patients: 4 events at 2, 2 censored before 5, 3 events at 5, the last at 8 (S = 0);
+    # the table prints 0 at risk at 8.5
+    clicks = pd.DataFrame({"time": [0, 2, 2, 5, 5, 8, 8, 9], "survival": [1, 1, .6, .6, .2, .2, 0, 0]})
+    nar = pd.DataFrame({"time": [0, 5, 8.5], "at_risk": [10, 4, 0]})
+    for method in ("bayesurv", "guyot"):
+        r = reconstruct(clicks, nar, method=method)
+        assert len(r.ipd) == 10, method
+    ev = r.ipd[r.ipd["event"] == 1]["time"].tolist()
+    r = reconstruct(clicks, nar)
+    assert r.ipd[r.ipd["event"] == 1]["time"].tolist() == [2, 2, 2, 2, 5, 5, 5, 8]
+    assert r.report["km_vs_clicks"]["max_abs_diff"] < 0.06  # 0.6 -> 0.2 with 4 at risk: 3 events
+    assert ev  # Guyot runs too (its published code would divide by S = 0)
+
+
 def test_total_events_matched_exactly_without_a_table(gbsg2):
     t, e, g = gbsg2
     a_t, a_e = t[g == 0], e[g == 0]
