@@ -310,7 +310,8 @@ def _reconcile(drop_t, step_t, step_s, d, cens, n0, bounds, total):
 
     An excess event becomes a censoring at the same time (the patient still leaves then); a
     missing event takes the place of the next censoring in the same numbers-at-risk interval.
-    Each change goes where the rounding of events was closest to going the other way.
+    Each change goes to a drop whose rounding went the other way, where it moves the curve's
+    area least (late drops: the KM moves by about S/n from there to the end).
     """
     d = d.copy()
     cens = np.sort(cens)
@@ -326,11 +327,17 @@ def _reconcile(drop_t, step_t, step_s, d, cens, n0, bounds, total):
         km_prev = np.concatenate([[1.0], np.cumprod(factors)[:-1]])
         x = n_j * (1 - levels / np.where(km_prev > 0, km_prev, 1.0))
         resid = x - d
+        # moving one event changes the KM by about S/n_j from that time to the end: prefer the
+        # change that costs the least area, among drops whose rounding went the other way
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cost = np.where(n_j > 0, km_prev / np.maximum(n_j, 1), np.inf) * (bounds[-1] - drop_t)
         if delta < 0:
             cand = np.flatnonzero(d > 0)
             if cand.size == 0:
                 break
-            j = cand[np.argmin(resid[cand])]
+            up = cand[resid[cand] < 0]
+            pool = up if up.size else cand
+            j = pool[np.argmin(cost[pool])]
             d[j] -= 1
             cens = np.sort(np.append(cens, drop_t[j]))
         else:
@@ -348,7 +355,9 @@ def _reconcile(drop_t, step_t, step_s, d, cens, n0, bounds, total):
             cand = np.flatnonzero(ok)
             if cand.size == 0:
                 break
-            j = cand[np.argmax(resid[cand])]
+            down = cand[resid[cand] > 0]
+            pool = down if down.size else cand
+            j = pool[np.argmin(cost[pool])]
             d[j] += 1
             cens = np.delete(cens, k_next[j])
     return d, cens
