@@ -3,6 +3,7 @@ and the prediction interval for a new trial, on the hazard-ratio scale (log axis
 
 from __future__ import annotations
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -28,7 +29,7 @@ def forest(result, level: float = 0.95, title: str | None = None, ax=None):
     pred = tab[tab["kind"] == "predictive"].iloc[0]
     n = len(studies)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.45 * (n + 3)))
+        fig, ax = plt.subplots(figsize=(7.5, 1.9 + 0.45 * (n + 3)))
     else:
         fig = ax.figure
     ys = np.arange(n)[::-1] + 3.0
@@ -48,10 +49,15 @@ def forest(result, level: float = 0.95, title: str | None = None, ax=None):
             label="prediction interval (new trial)")
     ax.axvline(1.0, color="0.3", lw=0.8, ls="--")
     ax.set_xscale("log")
+    lo_x, hi_x = ax.get_xlim()
+    ticks = [t for t in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10) if lo_x <= t <= hi_x]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_yticks([*ys, 1.5, 0.8], [*studies["study"], "pooled", "new trial"])
     ax.set_xlabel(f"hazard ratio (median and {level:.0%} interval)")
     ax.set_ylim(0.3, n + 3)
-    ax.legend(loc="upper right", fontsize="small", frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.6 / (n + 3)), ncol=2, fontsize="small",
+              frameon=False)
     ax.set_title(title or f"{result.method} pool; tau prior {result.tau_prior.text}")
     fig.tight_layout()
     return fig
