@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bayesurv.nonparametric import kaplan_meier, step_value
+
 
 def km_curve(time, event) -> tuple[np.ndarray, np.ndarray]:
     """Kaplan-Meier estimate: distinct event times and the survival just after each.
@@ -21,19 +23,15 @@ def km_curve(time, event) -> tuple[np.ndarray, np.ndarray]:
     >>> km_curve([1, 2, 2, 3], [1, 1, 0, 1])
     (array([1., 2., 3.]), array([0.75, 0.5 , 0.  ]))
     """
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=bool)
-    times = np.unique(time[event])
-    at_risk = (time[None, :] >= times[:, None]).sum(axis=1)
-    deaths = ((time[None, :] == times[:, None]) & event[None, :]).sum(axis=1)
-    return times, np.cumprod(1.0 - deaths / at_risk)
+    km = kaplan_meier(time, event)
+    km = km[km["events"] > 0]
+    return km["time"].to_numpy(float), km["survival"].to_numpy(float)
 
 
 def km_at(time, event, grid) -> np.ndarray:
     """Right-continuous Kaplan-Meier survival at the times ``grid``."""
-    times, surv = km_curve(time, event)
-    index = np.searchsorted(times, np.asarray(grid, dtype=float), side="right")
-    return np.r_[1.0, surv][index]
+    km = kaplan_meier(time, event)
+    return step_value(km["time"], km["survival"], grid)
 
 
 def render_km_figure(

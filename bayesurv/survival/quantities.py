@@ -172,16 +172,11 @@ def derived(
 # --------------------------------------------------------------------------------------------
 def kaplan_meier(time, event, grid) -> np.ndarray:
     """Kaplan-Meier S(t) evaluated on ``grid`` (right-continuous step function)."""
-    time = np.asarray(time, float)
-    event = np.asarray(event, float)
-    order = np.argsort(time, kind="stable")
-    t, d = time[order], event[order]
-    uniq, first = np.unique(t, return_index=True)
-    at_risk = len(t) - first
-    deaths = np.add.reduceat(d, first)
-    s = np.cumprod(1.0 - deaths / at_risk)
-    idx = np.searchsorted(uniq, np.asarray(grid, float), side="right") - 1
-    return np.where(idx >= 0, s[np.maximum(idx, 0)], 1.0)
+    from bayesurv.nonparametric import kaplan_meier as km_table
+    from bayesurv.nonparametric import step_value
+
+    km = km_table(time, event)
+    return step_value(km["time"], km["survival"], grid)
 
 
 def predictive_km(
