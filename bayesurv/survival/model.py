@@ -265,15 +265,33 @@ def build_model(spec: ModelSpec, data: dict[str, np.ndarray], arm_labels=None) -
         else:
             p_i = nat
         log_h, H = _effect_formulas(spec, fam, p_i, x, raw, model, overrides)
-        ll = d * log_h(lt) - H(lt)
+        if spec.effect == "ph":
+            # sum_i d_i log h(t_i) = sum over events of log h_0(t) + log_hr * (treated events):
+            # log h is evaluated at event times only, and the effect costs nothing per patient
+            lte = pm.Data("log_time_event", _log_time_event(data))
+            dx = pm.Data("events_treated", np.asarray(_events_treated(data)))
+            beta = model[spec.effect_name]
+            ll = fam.log_hazard(PT, pt.exp(lte), **p_i).sum() + beta * dx - H(lt).sum()
+        else:
+            ll = (d * log_h(lt) - H(lt)).sum()
         if spec.truncation:  # + H(entry); entry 0 adds nothing (its log is a finite stand-in)
-            ll = ll + e_pos * H(le)
-        pm.Potential("loglik", ll.sum())
+            ll = ll + (e_pos * H(le)).sum()
+        pm.Potential("loglik", ll)
     return model
 
 
 def _log_time(data) -> np.ndarray:
     return np.log(np.asarray(data["time"], dtype=float))
+
+
+def _log_time_event(data) -> np.ndarray:
+    return _log_time(data)[np.asarray(data["event"]) == 1]
+
+
+def _events_treated(data) -> float:
+    if "arm" not in data:
+        return 0.0
+    return float(np.sum(np.asarray(data["event"], dtype=float) * np.asarray(data["arm"], dtype=float)))
 
 
 def _log_entry(data) -> np.ndarray:
@@ -334,6 +352,9 @@ def compiled_model(spec: ModelSpec, data: dict[str, np.ndarray], arm_labels=None
     }
     if spec.n_arms == 2:
         new["arm_index"] = np.asarray(data["arm"], dtype=float)
+    if spec.effect == "ph":
+        new["log_time_event"] = _log_time_event(data)
+        new["events_treated"] = np.asarray(_events_treated(data))
     if spec.truncation:
         new["log_entry"] = _log_entry(data)
         new["entry_pos"] = (np.asarray(data["entry"]) > 0).astype(float)
