@@ -156,16 +156,12 @@ def background_function(sec: Survival, files: dict, k: int, scale: float):
     return bg, note
 
 
-def _trapz(y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return np.sum((y[..., 1:] + y[..., :-1]) / 2 * np.diff(x), axis=-1)
-
-
 def _derived(surv: xr.DataArray, scale: float, discount: float) -> xr.Dataset:
     t = surv["time"].values
     years = t / scale
     s = surv.values  # chain, draw, arm, time
-    rmst = _trapz(s, years)  # life-years to the horizon
-    disc = _trapz(s * (1 + discount) ** (-years), years)
+    rmst = np.trapezoid(s, years, axis=-1)  # life-years to the horizon
+    disc = np.trapezoid(s * (1 + discount) ** (-years), years, axis=-1)
     logs = np.log(np.clip(s, 1e-300, None))
     h = -np.gradient(logs, t, axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -192,31 +188,10 @@ def _derived(surv: xr.DataArray, scale: float, discount: float) -> xr.Dataset:
     )
 
 
-def _pointwise_loglik(surv_fn, arms) -> np.ndarray:
-    """Log-likelihood of each reported number at each draw: (chain, draw, n_obs)."""
-    from scipy import stats
-
-    from bayesurv.survival.aggregate import ARMS, _cloglog, _Z, followup_nodes
-
-    out = []
-    for a, arm in enumerate(ARMS):
-        rep = arms[arm]
-        for row in rep.landmarks.itertuples(index=False):
-            s = np.clip(surv_fn(np.array([row.time]))[..., a, 0], 1e-12, 1 - 1e-12)
-            se = (_cloglog(row.lower) - _cloglog(row.upper)) / (2 * _Z)
-            out.append(stats.norm.logpdf(_cloglog(row.survival), np.log(-np.log(s)), se))
-        for row in rep.events.itertuples(index=False):
-            nodes, w = followup_nodes(float(row.median_followup), getattr(row, "max_followup", None))
-            s = surv_fn(nodes)[..., a, :]
-            p = np.clip(np.sum(w * (1 - s), axis=-1), 1e-9, 1 - 1e-9)
-            out.append(stats.binom.logpmf(int(row.events), int(row.n), p))
-    return np.stack(out, axis=-1)
-
-
 def fit_survival_section(sec: Survival, files: dict, k: int, spec: AnalysisSpec, progress: Progress,
                          spec_text: str) -> list[SurvivalFit]:
     from bayesurv.sampling import check, diagnostics, sample
-    from bayesurv.survival.aggregate import build_reported_model, survival_draws
+    from bayesurv.survival.aggregate import build_reported_model, reported_loglik, survival_draws
 
     scale = UNITS_PER_YEAR[sec.time_unit]
     arms, lm, ev = reported_arms(sec, files, k)
@@ -250,7 +225,7 @@ def fit_survival_section(sec: Survival, files: dict, k: int, spec: AnalysisSpec,
                 derived["cure_fraction_control"] = post["cure_fraction_control"]
                 derived["cure_fraction_experimental"] = post["cure_fraction_experimental"]
                 derived["cure_diff"] = post["cure_fraction_experimental"] - post["cure_fraction_control"]
-            ll = _pointwise_loglik(surv_fn, arms)
+            ll = reported_loglik(surv_fn, arms)
             flat = ll.reshape(-1, ll.shape[-1])
             lppd = float(np.sum(np.log(np.mean(np.exp(flat), axis=0))))
             p_waic = float(np.sum(np.var(flat, axis=0, ddof=1)))

@@ -67,6 +67,13 @@ def _cloglog(s):
     return np.log(-np.log(s))
 
 
+def landmark_scale(lm: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each landmark estimate on the cloglog scale and its standard error from the 95% CI."""
+    y = _cloglog(lm["survival"].to_numpy(float))
+    se = (_cloglog(lm["lower"].to_numpy(float)) - _cloglog(lm["upper"].to_numpy(float))) / (2 * _Z)
+    return y, se
+
+
 def check_landmarks(df: pd.DataFrame, source: str = "landmarks") -> pd.DataFrame:
     """Validate landmark rows (``time, survival, lower, upper``), one sentence per problem."""
     need = ["time", "survival", "lower", "upper"]
@@ -194,8 +201,7 @@ def build_reported_model(
             if len(lm):
                 t = lm["time"].to_numpy(float)
                 s_model = model_s.surv(pt.as_tensor(t), a, bg(t))
-                y = _cloglog(lm["survival"].to_numpy(float))
-                se = (_cloglog(lm["lower"].to_numpy(float)) - _cloglog(lm["upper"].to_numpy(float))) / (2 * _Z)
+                y, se = landmark_scale(lm)
                 s_model = pt.clip(s_model, 1e-12, 1 - 1e-12)
                 pm.Normal(f"landmark_{arm}", mu=pt.log(-pt.log(s_model)), sigma=se, observed=y)
             if use_events:
@@ -205,6 +211,27 @@ def build_reported_model(
                     p_event = pt.clip(pt.sum(w * (1.0 - s_nodes)), 1e-9, 1 - 1e-9)
                     pm.Binomial(f"events_{arm}_{k}", n=int(row.n), p=p_event, observed=int(row.events))
     return model
+
+
+def reported_loglik(surv_fn, arms: dict[str, ReportedArm]) -> np.ndarray:
+    """The model's likelihood terms (see :func:`build_reported_model`) evaluated on posterior
+    draws, one per reported number: shape (chain, draw, n_reported). ``surv_fn(times)`` gives
+    S_a(t) with dims (chain, draw, arm, time)."""
+    from scipy import stats
+
+    out = []
+    for a, arm in enumerate(ARMS):
+        rep = arms[arm]
+        if len(rep.landmarks):
+            y, se = landmark_scale(rep.landmarks)
+            s = np.clip(surv_fn(rep.landmarks["time"].to_numpy(float))[..., a, :], 1e-12, 1 - 1e-12)
+            ll = stats.norm.logpdf(y, np.log(-np.log(s)), se)
+            out.extend(np.moveaxis(ll, -1, 0))
+        for row in rep.events.itertuples(index=False):
+            nodes, w = followup_nodes(float(row.median_followup), getattr(row, "max_followup", None))
+            p = np.clip(np.sum(w * (1 - surv_fn(nodes)[..., a, :]), axis=-1), 1e-9, 1 - 1e-9)
+            out.append(stats.binom.logpmf(int(row.events), int(row.n), p))
+    return np.stack(out, axis=-1)
 
 
 def natural_params_any(family, raw, log_ref):
