@@ -13,6 +13,12 @@ MODULES = [
     "bayesurv.provenance",
     "bayesurv.query",
     "bayesurv.report",
+    "bayesurv.survival.splines",
+    "bayesurv.survival.cure",
+    "bayesurv.survival.lifetime",
+    "bayesurv.survival.waning",
+    "bayesurv.survival.background",
+    "bayesurv.survival.external",
 ]
 
 

@@ -1,0 +1,448 @@
+"""Flexible hazards with fixed knots: M-spline, Royston-Parmar and piecewise exponential.
+
+Each model is two formulas of ``t`` -- ``log h(t)`` and ``H(t)`` -- written once with a math
+namespace ``m`` (:data:`~bayesurv.survival.families.NP` or ``PT``), like the parametric families.
+The knots are data chosen once from the observed times (:func:`choose_basis`); a
+:class:`HazardBasis` holds them, evaluates the basis arrays at any times with NumPy
+(:meth:`HazardBasis.design`) and creates the priors inside a PyMC model
+(:meth:`HazardBasis.add_priors`). ``rate`` below is ``events_per_time`` (events / exposure)
+when given, else ``log 2 / t_ref``.
+
+``mspline`` (survextrap, Jackson 2023): ``h(t) = eta sum_k p_k M_k(t)``,
+``H(t) = eta sum_k p_k I_k(t)``; ``M_k`` cubic M-splines on ``[0, U]`` (each integrates to 1),
+``I_k`` their integrals. Knots: ``df - 4`` interior knots at equally spaced quantiles of the
+event times (``df`` = 10 basis functions by default), upper boundary ``U`` = last observed time.
+Beyond ``U`` each ``M_k`` is held at its value at ``U``: the hazard is constant there (as
+survextrap). ``extra_knots`` keep the default knots, make the last observed time an interior
+knot and move ``U`` to the last extra knot, so the hazard may change after follow-up (driven by
+the prior there). ``p = softmax(c)``, ``c_1 = 0``, ``c_k = log(p0_k / p0_1) + sd (zE)_k`` with
+``p0`` the coefficients of a constant hazard (``p0_k = (t_{k+4} - t_k) / (4 U)``), ``z ~ N(0, 1)``
+(``smooth="iid"``, survextrap's exchangeable prior, or ``"rw"``: ``c`` a random walk);
+``sd ~ Gamma(2, 1)``; ``log eta ~ N(log(rate U), 2)`` (at ``p = p0`` the hazard is ``eta / U``).
+
+``rp`` (Royston-Parmar 2002, flexsurvspline): ``log H(t) = s(x)``, ``x = log t``,
+``s(x) = g0 + g1 (x - x0) + sum_j g_{j+1} v_j(x) / R^3`` with flexsurv's natural cubic basis
+``v_j(x) = (x - k_j)_+^3 - l_j (x - k_min)_+^3 - (1 - l_j) (x - k_max)_+^3``,
+``l_j = (k_max - k_j) / R``, ``R = k_max - k_min``, ``x0 = (k_min + k_max) / 2``; linear in ``x``
+outside ``[k_min, k_max]`` (Weibull tails). ``h(t) = H(t) s'(x) / t``. Boundary knots: the first
+and last event times; ``df - 1`` interior knots at centiles of the log event times (flexsurv's
+default; ``df`` = 3, two interior knots, by default); ``extra_knots`` add knots after the last
+observed time (itself made a knot), the last one the new upper boundary. The centring and the
+``R^3`` scaling make the priors scale-free: ``g0 ~ N(log(rate t0), 2.5)`` (``t0 = e^x0``),
+``g1 ~ N(1, 1)`` (the Weibull shape), ``g_j ~ N(0, 1)``; flexsurv's gammas are
+``g0 - g1 x0``, ``g1``, ``g_j / R^3``. Only ``g0, g1``: Weibull with shape ``g1``, scale
+``t0 exp(-g0 / g1)``. A non-monotone ``H`` (``s' <= 0``) has no hazard; the log hazard uses
+``log(e softplus(s' / e))``, ``e`` = 1e-3, equal to ``log s'`` to relative 1e-8 for
+``s' > 0.02`` and to ``s' / e + log e`` below zero: a steep but smooth, finite penalty whose
+gradient points back to monotone curves (a hard ``log max(s', e)`` is flat there; ``log s'`` is
+NaN, which NUTS would only see as a divergence). It acts where the likelihood looks (event
+times); curves drawn elsewhere can still show a non-monotone ``H``.
+
+``pwexp``: ``h(t) = lambda_k`` on ``[c_{k-1}, c_k)``, ``c_0 = 0``, the last interval open;
+``H(t) = sum_k lambda_k e_k(t)``, ``e_k(t) = clip(t - c_{k-1}, 0, c_k - c_{k-1})``. Cuts: at
+quantiles of the event times (``df`` = 6 intervals by default); ``extra_knots`` add cuts beyond
+follow-up, whose intervals are informed by the random-walk prior only. ``log lambda`` is a
+random walk: ``log lambda_1 ~ N(log rate, 2)``, steps ``sd z_k``, ``sd ~ HalfNormal(0.5)``.
+
+Beyond the last knot: mspline constant hazard, rp Weibull-like (log H linear in log t),
+pwexp the last rate.
+
+Examples
+--------
+>>> import numpy as np
+>>> rng = np.random.default_rng(1)
+>>> time = rng.weibull(1.5, 200) * 10.0
+>>> basis = choose_basis("pwexp", time, np.ones(200), df=3)
+>>> len(basis.knots), basis.sampled
+(2, ['pwexp_log_rate0', 'pwexp_sd', 'pwexp_z'])
+>>> raw = {"pwexp_log_rate0": np.array([np.log(0.1)]), "pwexp_sd": np.array([1.0]),
+...        "pwexp_z": np.zeros((1, 2))}
+>>> basis.cum_hazard(NP, basis.design(np.array([0.0, 5.0])), raw).round(6).tolist()
+[[0.0, 0.5]]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.interpolate import BSpline
+
+from bayesurv.errors import InputError
+from bayesurv.survival.families import NP
+
+SPLINE_KINDS = ("mspline", "rp", "pwexp")
+DEFAULT_DF = {"mspline": 10, "rp": 3, "pwexp": 6}
+SMOOTHS = {"mspline": ("iid", "rw"), "rp": ("",), "pwexp": ("rw",)}
+#: RP: width of the smooth floor on s'(log t) (see the module docstring)
+RP_FLOOR = 1e-3
+_UNBOUNDED = {
+    "Normal": ("mu", "sigma"),
+    "StudentT": ("nu", "mu", "sigma"),
+    "Cauchy": ("alpha", "beta"),
+    "Logistic": ("mu", "s"),
+}
+_POSITIVE = {
+    "HalfNormal": ("sigma",),
+    "HalfCauchy": ("beta",),
+    "Gamma": ("alpha", "beta"),
+    "Exponential": ("lam",),
+}
+
+
+def _asnp(m, x):
+    return np.asarray(x, dtype=float) if m.name == "numpy" else x
+
+
+def _log_softplus(m, y):
+    """log(log(1 + e^y)), finite for every y (= y below -30)."""
+    return m.where(y < -30.0, y, m.log(m.softplus(m.maximum(y, -30.0))))
+
+
+@dataclass(frozen=True)
+class HazardBasis:
+    """Knots (times, not log times) and the choices that fix the model; hashable.
+
+    ``knots``: mspline -- interior knots then the upper boundary (the lower boundary is 0);
+    rp -- both boundary knots and the interior knots; pwexp -- the cuts (after 0).
+    ``smooth``: mspline "iid" or "rw"; pwexp "rw"; rp "". ``follow_up``: last observed time.
+    """
+
+    kind: str
+    knots: tuple[float, ...]
+    smooth: str = ""
+    follow_up: float = 0.0
+
+    def __post_init__(self):
+        if self.kind not in SPLINE_KINDS:
+            raise InputError(
+                f"unknown spline kind {self.kind!r}; choose one of {', '.join(SPLINE_KINDS)}."
+            )
+        k = np.asarray(self.knots, dtype=float)
+        if k.ndim != 1 or not np.all(np.isfinite(k) & (k > 0)):
+            raise InputError(
+                f"{self.kind} knots must be finite times in (0, inf), got {list(self.knots)}."
+            )
+        if np.any(np.diff(k) <= 0):
+            raise InputError(
+                f"{self.kind} knots must be strictly increasing, got "
+                f"{list(self.knots)}; drop repeated knots or lower df."
+            )
+        need = {"mspline": 1, "rp": 2, "pwexp": 1}[self.kind]
+        if k.size < need:
+            raise InputError(f"{self.kind} needs at least {need} knot(s), got {k.size}.")
+        if self.smooth not in SMOOTHS[self.kind]:
+            raise InputError(
+                f"smooth={self.smooth!r} does not apply to {self.kind}; use one of "
+                f"{', '.join(repr(s) for s in SMOOTHS[self.kind])}."
+            )
+        object.__setattr__(self, "knots", tuple(float(v) for v in k))
+
+    # ---- sizes and names --------------------------------------------------------------------
+    @property
+    def n_basis(self) -> int:
+        """Basis functions (mspline), spline terms g0.. (rp) or intervals (pwexp)."""
+        n = len(self.knots)
+        return {"mspline": n + 3, "rp": n, "pwexp": n + 1}[self.kind]
+
+    @property
+    def sampled(self) -> list[str]:
+        if self.kind == "rp":
+            return ["rp_gamma0", "rp_gamma1"] + (["rp_gamma"] if self.n_basis > 2 else [])
+        if self.kind == "mspline":
+            return ["mspline_log_eta", "mspline_sd", "mspline_z"]
+        return ["pwexp_log_rate0", "pwexp_sd", "pwexp_z"]
+
+    @property
+    def vector_dims(self) -> dict[str, tuple[str, int]]:
+        """Vector parameters: name -> (dim name, length)."""
+        n = self.n_basis
+        return {
+            "mspline": {"mspline_z": ("mspline_coef", n - 1)},
+            "rp": {"rp_gamma": ("rp_basis", n - 2)} if n > 2 else {},
+            "pwexp": {"pwexp_z": ("pwexp_interval", n - 1)},
+        }[self.kind]
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "knots": list(self.knots),
+            "smooth": self.smooth,
+            "follow_up": self.follow_up,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> HazardBasis:
+        return cls(
+            str(d["kind"]),
+            tuple(d["knots"]),
+            str(d.get("smooth", "")),
+            float(d.get("follow_up", 0.0)),
+        )
+
+    # ---- knot-derived constants -------------------------------------------------------------
+    def _mspline_knots(self) -> np.ndarray:
+        U = self.knots[-1]
+        return np.r_[[0.0] * 4, self.knots[:-1], [U] * 4]
+
+    def _mspline_const(self) -> np.ndarray:
+        """p giving a constant hazard on [0, U]: sum_k p_k M_k = 1 / U (B-splines sum to 1)."""
+        tk = self._mspline_knots()
+        return (tk[4:] - tk[:-4]) / (4.0 * self.knots[-1])
+
+    def _rp_centre(self) -> tuple[float, float]:
+        lo, hi = np.log(self.knots[0]), np.log(self.knots[-1])
+        return (lo + hi) / 2.0, hi - lo
+
+    def _walk(self) -> np.ndarray:
+        """(K-1, K): z @ E adds z to c_2..c_K (iid) or their partial sums (random walk)."""
+        n = self.n_basis
+        if self.smooth == "rw":
+            return np.triu(np.ones((n - 1, n)), k=1)
+        return np.eye(n - 1, n, k=1)
+
+    # ---- NumPy basis arrays -----------------------------------------------------------------
+    def design(self, t) -> dict[str, np.ndarray]:
+        """Basis arrays at times ``t >= 0`` (1-D), rows = times."""
+        t = np.asarray(t, dtype=float).ravel()
+        if not np.all(np.isfinite(t) & (t >= 0)):
+            raise InputError("spline design times must be finite and >= 0.")
+        if self.kind == "mspline":
+            tk, U = self._mspline_knots(), self.knots[-1]
+            n = self.n_basis
+            scale = 4.0 / (tk[4:] - tk[:-4])
+            spl = BSpline(tk, np.diag(scale), 3)
+            ispl = spl.antiderivative()
+            tc = np.minimum(t, U)
+            M = spl(tc).reshape(t.size, n)
+            beyond = np.maximum(t - U, 0.0)[:, None]
+            I_ = ispl(tc).reshape(t.size, n) - ispl(0.0) + M * beyond
+            return {"M": M, "I": np.maximum(I_, 0.0)}
+        if self.kind == "rp":
+            x0, R = self._rp_centre()
+            kx = np.log(self.knots)
+            kmin, kmax, inner = kx[0], kx[-1], kx[1:-1]
+            pos = t > 0
+            logt = np.log(np.where(pos, t, self.knots[0]))
+            lam = (kmax - inner) / R
+
+            def cube(a, p):
+                return np.maximum(logt[:, None] - a, 0.0) ** p
+
+            V = cube(inner, 3) - lam * cube(kmin, 3) - (1 - lam) * cube(kmax, 3)
+            dV = 3 * (cube(inner, 2) - lam * cube(kmin, 2) - (1 - lam) * cube(kmax, 2))
+            return {
+                "x": logt - x0,
+                "logt": logt,
+                "V": V / R**3,
+                "dV": dV / R**3,
+                "pos": pos.astype(float),
+            }
+        c = np.r_[0.0, self.knots]
+        width = np.r_[np.diff(c), np.inf]
+        E = np.clip(t[:, None] - c, 0.0, width)
+        X = np.zeros_like(E)
+        X[np.arange(t.size), np.searchsorted(self.knots, t, side="right")] = 1.0
+        return {"E": E, "X": X}
+
+    # ---- priors -----------------------------------------------------------------------------
+    def default_priors(self, t_ref: float, events_per_time: float | None = None) -> dict:
+        rate = events_per_time if events_per_time else np.log(2.0) / t_ref
+        if not (np.isfinite(rate) and rate > 0 and np.isfinite(t_ref) and t_ref > 0):
+            raise InputError("t_ref and events_per_time must be positive numbers.")
+        lr = float(np.log(rate))
+        if self.kind == "mspline":
+            return {
+                "mspline_log_eta": {
+                    "dist": "Normal",
+                    "mu": lr + np.log(self.knots[-1]),
+                    "sigma": 2.0,
+                },
+                "mspline_sd": {"dist": "Gamma", "alpha": 2.0, "beta": 1.0},
+                "mspline_z": {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+            }
+        if self.kind == "rp":
+            out = {
+                "rp_gamma0": {"dist": "Normal", "mu": lr + self._rp_centre()[0], "sigma": 2.5},
+                "rp_gamma1": {"dist": "Normal", "mu": 1.0, "sigma": 1.0},
+                "rp_gamma": {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+            }
+            return {k: v for k, v in out.items() if k in self.sampled}
+        return {
+            "pwexp_log_rate0": {"dist": "Normal", "mu": lr, "sigma": 2.0},
+            "pwexp_sd": {"dist": "HalfNormal", "sigma": 0.5},
+            "pwexp_z": {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+        }
+
+    def check_priors(self, priors: dict | None) -> dict:
+        """Validated overrides (bayesurv's ``{"dist": ..., args}`` format) by sampled name."""
+        out = {}
+        for name, prior in (priors or {}).items():
+            if name not in self.sampled:
+                raise InputError(
+                    f"prior for unknown parameter {name!r}; the {self.kind} "
+                    f"parameters are {', '.join(self.sampled)}."
+                )
+            table = _POSITIVE if name.endswith("_sd") else _UNBOUNDED
+            dist = prior.get("dist") if isinstance(prior, dict) else None
+            if dist not in table:
+                raise InputError(
+                    f"prior for {name!r} must be a table with dist one of "
+                    f"{', '.join(table)}, e.g. {{dist='{next(iter(table))}', ...}}."
+                )
+            args = {k: float(v) for k, v in prior.items() if k != "dist"}
+            if set(args) != set(table[dist]):
+                raise InputError(
+                    f"prior for {name!r} ({dist}) needs exactly {', '.join(table[dist])}."
+                )
+            out[name] = {"dist": dist, **args}
+        return out
+
+    def add_priors(
+        self, t_ref: float, events_per_time: float | None = None, priors: dict | None = None
+    ) -> dict:
+        """Create the sampled variables in the current PyMC model; returns {name: tensor}."""
+        import pymc as pm
+
+        use = {**self.default_priors(t_ref, events_per_time), **self.check_priors(priors)}
+        model = pm.modelcontext(None)
+        vec = self.vector_dims
+        raw = {}
+        for name in self.sampled:
+            kw = {k: v for k, v in use[name].items() if k != "dist"}
+            if name in vec:
+                dim, size = vec[name]
+                if dim not in model.coords:
+                    model.add_coord(dim, np.arange(size))
+                kw["dims"] = dim
+            raw[name] = getattr(pm, use[name]["dist"])(name, **kw)
+        return raw
+
+    # ---- the two formulas -------------------------------------------------------------------
+    def _log_lambda(self, m, raw):
+        z = _asnp(m, raw["pwexp_z"])
+        return _asnp(m, raw["pwexp_log_rate0"]) + _asnp(m, raw["pwexp_sd"]) * (z @ self._walk())
+
+    def _mspline_weights(self, m, raw):
+        """exp(c - max c) and its sum: p = w / sum(w)."""
+        c0 = np.log(self._mspline_const())
+        c0 = c0 - c0[0]
+        c = c0 + _asnp(m, raw["mspline_sd"]) * (_asnp(m, raw["mspline_z"]) @ self._walk())
+        w = m.exp(c - c.max(axis=-1, keepdims=True))
+        return w, w.sum(axis=-1, keepdims=True)
+
+    def _rp_s(self, m, design, raw):
+        g0, g1 = _asnp(m, raw["rp_gamma0"]), _asnp(m, raw["rp_gamma1"])
+        s, ds = g0 + g1 * design["x"], g1 + 0.0 * design["x"]
+        if "rp_gamma" in raw and self.n_basis > 2:
+            g = _asnp(m, raw["rp_gamma"])
+            s, ds = s + g @ design["V"].T, ds + g @ design["dV"].T
+        return s, ds
+
+    def log_hazard(self, m, design: dict, raw: dict):
+        """log h at the design's times: (n,) with PyTensor, (..., n) with NumPy."""
+        if self.kind == "mspline":
+            w, tot = self._mspline_weights(m, raw)
+            return _asnp(m, raw["mspline_log_eta"]) + m.log(w @ design["M"].T) - m.log(tot)
+        if self.kind == "rp":
+            s, ds = self._rp_s(m, design, raw)
+            floor = np.log(RP_FLOOR) + _log_softplus(m, ds / RP_FLOOR)
+            return s + floor - design["logt"]
+        return self._log_lambda(m, raw) @ design["X"].T
+
+    def cum_hazard(self, m, design: dict, raw: dict):
+        """H at the design's times (0 at t = 0)."""
+        if self.kind == "mspline":
+            w, tot = self._mspline_weights(m, raw)
+            return m.exp(_asnp(m, raw["mspline_log_eta"])) * (w @ design["I"].T) / tot
+        if self.kind == "rp":
+            s, _ = self._rp_s(m, design, raw)
+            return design["pos"] * m.exp(s)
+        return m.exp(self._log_lambda(m, raw)) @ design["E"].T
+
+    def loglik(self, m, design: dict, raw: dict, event):
+        """Per-patient right-censored log-likelihood ``d log h(t) - H(t)``."""
+        return event * self.log_hazard(m, design, raw) - self.cum_hazard(m, design, raw)
+
+    def hazard_params(self, raw: dict) -> dict[str, np.ndarray]:
+        """NumPy: the interpretable coefficients (mspline eta, p; pwexp rates)."""
+        if self.kind == "mspline":
+            w, tot = self._mspline_weights(NP, raw)
+            return {"eta": np.exp(np.asarray(raw["mspline_log_eta"])), "p": w / tot}
+        if self.kind == "pwexp":
+            return {"rate": np.exp(self._log_lambda(NP, raw))}
+        return {k: np.asarray(v) for k, v in raw.items()}
+
+
+# ---- knots from data --------------------------------------------------------------------------
+def _quantile_knots(x: np.ndarray, n: int, what: str) -> np.ndarray:
+    """n knots at equally spaced inner quantiles of x; of the distinct values if x has ties."""
+    probs = np.arange(1, n + 1) / (n + 1)
+    q = np.quantile(x, probs)
+    if np.any(np.diff(q) <= 0):
+        q = np.quantile(np.unique(x), probs)
+    if np.any(np.diff(q) <= 0):
+        raise InputError(f"too few distinct event times for {n} {what}; lower df.")
+    return q
+
+
+def choose_basis(
+    kind: str,
+    time,
+    event,
+    *,
+    df: int | None = None,
+    knots=None,
+    extra_knots=None,
+    smooth: str | None = None,
+) -> HazardBasis:
+    """A :class:`HazardBasis` with default or given knots for the data ``time``, ``event``.
+
+    ``df``: mspline -- basis functions (>= 4, default 10); rp -- flexsurv's df = interior knots
+    + 1 (>= 1, default 3); pwexp -- intervals (>= 2, default 6). ``knots`` (times) replaces the
+    default knots entirely (same layout as :attr:`HazardBasis.knots`). ``extra_knots``: times
+    beyond the last observed time, added to the knots (see the module docstring).
+    """
+    if kind not in SPLINE_KINDS:
+        raise InputError(f"unknown spline kind {kind!r}; choose one of {', '.join(SPLINE_KINDS)}.")
+    time = np.asarray(time, dtype=float).ravel()
+    event = np.asarray(event, dtype=float).ravel()
+    if time.size == 0 or time.size != event.size or not np.all(np.isfinite(time) & (time > 0)):
+        raise InputError("time must be positive numbers, one per event indicator.")
+    follow = float(time.max())
+    ev = np.sort(time[event > 0])
+    df = DEFAULT_DF[kind] if df is None else int(df)
+    lowest = {"mspline": 4, "rp": 1, "pwexp": 2}[kind]
+    if df < lowest:
+        raise InputError(f"df for {kind} must be at least {lowest}, got {df}.")
+    n_par = {"mspline": df, "rp": df + 1, "pwexp": df}[kind]
+    if knots is None and ev.size < max(n_par, 2):
+        raise InputError(
+            f"{ev.size} events are too few for a {kind} with df={df}; "
+            f"lower df to at most {max(ev.size - (kind == 'rp'), 0)}."
+        )
+    if knots is not None:
+        kn = np.asarray(knots, dtype=float).ravel()
+    elif kind == "mspline":
+        kn = np.r_[_quantile_knots(ev, df - 4, "interior knots"), follow]
+        kn = kn[np.r_[np.diff(kn) > 0, True]]  # a last quantile equal to follow-up
+    elif kind == "rp":
+        if ev[-1] <= ev[0]:
+            raise InputError("rp needs at least two distinct event times.")
+        inner = _quantile_knots(np.log(ev), df - 1, "interior knots") if df > 1 else []
+        kn = np.r_[ev[0], np.exp(inner), ev[-1]]
+    else:
+        kn = _quantile_knots(ev, df - 1, "cuts")
+    if extra_knots is not None and len(np.atleast_1d(extra_knots)):
+        extra = np.sort(np.asarray(extra_knots, dtype=float).ravel())
+        if not np.all(np.isfinite(extra) & (extra > follow)):
+            raise InputError(
+                f"extra_knots must be times beyond the last observed time "
+                f"{follow:g}, got {extra.tolist()}."
+            )
+        if kind in ("mspline", "rp") and kn[-1] < follow:
+            kn = np.r_[kn, follow]
+        kn = np.r_[kn, extra]
+    if smooth is None:
+        smooth = {"mspline": "iid", "rp": "", "pwexp": "rw"}[kind]
+    return HazardBasis(kind, tuple(kn), smooth, follow)
