@@ -309,3 +309,87 @@ def identifiability(post, spec, derived, *, log_ref, follow_up, seed=1) -> list[
             f"cure fraction with {comp}: {r:+.2f}); treat the plateau as an assumption."
         )
     return notes
+
+
+def _q(da, ci=0.95) -> dict:
+    v = np.asarray(da.values, float).ravel()
+    lo, hi = (1 - ci) / 2, 1 - (1 - ci) / 2
+    return {
+        "median": float(np.median(v)),
+        "lower": float(np.quantile(v, lo)),
+        "upper": float(np.quantile(v, hi)),
+    }
+
+
+def longterm_summary(result: xr.DataTree, ci: float = 0.95) -> dict:
+    """Plain-Python summary of a :func:`bayesurv.survival.longterm.fit_longterm` result: cure
+    fractions, landmark survival against the KM, mean survival and life-years gained
+    (undiscounted and discounted), effects, identifiability notes, diagnostics, provenance.
+    Intervals are equal-tailed ``ci``; times are in years when the time unit is known."""
+    from bayesurv.survival import lifetime as L
+
+    der = result["derived"].to_dataset()
+    arms = json.loads(result.attrs["arms"])
+    ts = float(der.attrs["time_scale"])
+    one = len(arms) == 1
+    obs, const = result["observed_data"], result["constant_data"]
+    years = [y for y in L.LANDMARK_YEARS if y * ts <= der.attrs["horizon"] + 1e-9]
+    km = L.km_at(
+        obs["time"].values, const["time"].values, const["arm"].values, [y * ts for y in years]
+    )
+    table = L.landmark_table(
+        der["survival"], time_scale=ts, years=years, mean=der["mean_survival"], km=km, ci=ci
+    )
+
+    def by_arm(name):
+        rows = [{"arm": str(a), **_q(der[name].sel(arm=a), ci)} for a in der["arm"].values]
+        return {k: v for k, v in rows[0].items() if k != "arm"} if one else rows
+
+    out = {
+        "model": "longterm",
+        "family": result.attrs["family"],
+        "cure": result.attrs["cure"],
+        "effect": result.attrs["effect"],
+        "arms": arms,
+        "time_unit": der.attrs["time_unit"],
+        "follow_up": der.attrs["follow_up"],
+        "horizon_years": der.attrs["horizon"] / ts,
+        "life_table": result.attrs.get("life_table", ""),
+        "smr": float(result.attrs.get("smr", 1.0)),
+        "waning": json.loads(result.attrs.get("waning", "null")),
+        "landmarks": [
+            {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+            for r in table.to_dict("records")
+        ],
+        "mean_survival": by_arm("mean_survival"),
+        "mean_survival_discounted": by_arm("mean_survival_discounted"),
+        "discount": der.attrs["discount"],
+        "mean_units": der.attrs["mean_units"],
+    }
+    if "cure_fraction" in der:
+        out["cure_fraction"] = by_arm("cure_fraction")
+    if not one:
+        out["life_years_gained"] = _q(der["life_years_gained"], ci)
+        out["life_years_gained_discounted"] = _q(der["life_years_gained_discounted"], ci)
+        for name in ("hr", "time_ratio", "cure_diff"):
+            if name in der:
+                out[name] = _q(der[name], ci)
+    out["identifiability"] = json.loads(result.attrs.get("identifiability", "[]"))
+    out["diagnostics"] = json.loads(result.attrs["diagnostics"])
+    out["provenance"] = json.loads(result.attrs["provenance"])
+    return out
+
+
+def cycle_csv_table(result: xr.DataTree):
+    """The exported draws of S(t) at the model cycles as a tidy table (arm, draw, cycle, years,
+    survival) for a cost-effectiveness model; the fit must have been run with ``cycle=``."""
+    from bayesurv.errors import InputError
+    from bayesurv.survival import lifetime as L
+
+    der = result["derived"]
+    if "cycle_survival" not in der:
+        raise InputError(
+            "the fit has no cycle draws; fit with cycle='weekly', 'monthly' or 'yearly' (--cycle)."
+        )
+    c = der["cycle_survival"].transpose("cycle_draw", "arm", "cycle")
+    return L.tidy_cycles(c.values, c["arm"].values, c["cycle_years"].values)

@@ -186,18 +186,26 @@ def cycle_table(
         raise InputError("the number of exported draws must be at least 1.")
     pick = np.sort(np.random.default_rng(seed).choice(n, size=min(n_draws, n), replace=False))
     vals = stacked.values[pick]  # (draws, arm, time)
-    arms = [str(a) for a in surv["arm"].values]
-    t = surv["time"].values
+    return tidy_cycles(vals, surv["arm"].values, surv["time"].values / time_scale)
+
+
+def tidy_cycles(values: np.ndarray, arms, years) -> pd.DataFrame:
+    """Draws of S at the cycles, ``values`` (draw, arm, cycle), as a tidy table: ``arm, draw``
+    (numbered from 1), ``cycle`` (from 0), ``years``, ``survival``."""
+    arms = [str(a) for a in arms]
     d, a, c = np.meshgrid(
-        np.arange(len(pick)) + 1, np.arange(len(arms)), np.arange(t.size), indexing="ij"
+        np.arange(values.shape[0]) + 1,
+        np.arange(len(arms)),
+        np.arange(values.shape[2]),
+        indexing="ij",
     )
     return pd.DataFrame(
         {
             "arm": np.asarray(arms, dtype=object)[a.ravel()],
             "draw": d.ravel(),
             "cycle": c.ravel(),
-            "years": (t / time_scale)[c.ravel()],
-            "survival": vals.ravel(),
+            "years": np.asarray(years, float)[c.ravel()],
+            "survival": values.ravel(),
         }
     )
 

@@ -589,6 +589,10 @@ def fit_longterm(
     from bayesurv.sampling import check, diagnostics, sample
     from bayesurv.survival.fit import MAX_POINTWISE
 
+    if family not in _all_families():
+        raise InputError(
+            f"unknown family {family!r}; choose one of {', '.join(_all_families())}."
+        )
     data, cohort = prepare_longterm(
         ipd,
         arm_column=arm_column,

@@ -291,7 +291,8 @@ def _log_time_event(data) -> np.ndarray:
 def _events_treated(data) -> float:
     if "arm" not in data:
         return 0.0
-    return float(np.sum(np.asarray(data["event"], dtype=float) * np.asarray(data["arm"], dtype=float)))
+    event = np.asarray(data["event"], dtype=float)
+    return float(np.sum(event * np.asarray(data["arm"], dtype=float)))
 
 
 def _log_entry(data) -> np.ndarray:
