@@ -31,7 +31,6 @@ The MLEs are ours (tests/reference_mle.py); the Bayesian checks fit
 
 from __future__ import annotations
 
-import inspect
 import shutil
 import subprocess
 
@@ -185,13 +184,9 @@ def test_mle_curedata_matches_survextrap(curedata):
 
 
 def _fit_longterm(ipd, **kwargs):
-    """fit_longterm with the planned API; ``times``/``priors`` only where it takes them."""
-    from bayesurv.survival.longterm import fit_longterm  # ImportError until the module lands
+    """bayesurv's Weibull mixture-cure fit (no life table: the published models have none)."""
+    from bayesurv.survival.longterm import fit_longterm
 
-    params = inspect.signature(fit_longterm).parameters
-    for optional in ("times", "priors"):
-        if optional in kwargs and optional not in params:
-            kwargs.pop(optional)
     return fit_longterm(ipd, "weibull", cure="mixture", seed=1, **SAMPLING, **kwargs)
 
 
@@ -225,7 +220,7 @@ def test_bc_cure_fraction_matches_flexsurvcure_stata(bc, bc_mle):
     # dist="weibullPH"): cure fraction 0.384 (0.311, 0.462), matched by Stata
     # (flexsurvcure tests/testthat/test_match_stata.R); MLE SE on the probability scale 0.0388.
     res = _fit_longterm(bc[["time", "event"]], arm_column=None, cure_covariates=(),
-                        times=BC_TIMES, priors=VAGUE_PRIORS)
+                        priors=VAGUE_PRIORS)
     draws = _cure_draws(res)
     med, lo, hi = np.median(draws), *np.quantile(draws, [0.025, 0.975])
     assert abs(med - BC_CURE[0]) <= bc_mle.cure_fraction_se()
@@ -248,7 +243,7 @@ def test_curedata_pooled_recovers_truth(curedata):
     # survextrap's cure=TRUE fit: pcure 0.574; our MLE 0.575 (SE 0.034).
     mle = fit_cure_weibull_ph(curedata["t"], curedata["status"])
     res = _fit_longterm(curedata[["time", "event"]], arm_column=None, cure_covariates=(),
-                        times=CUREDATA_TIMES, priors=VAGUE_PRIORS)
+                        priors=VAGUE_PRIORS)
     draws = _cure_draws(res)
     truth = float(curedata_cure_fraction([0, 1]).mean())
     lo, hi = np.quantile(draws, [0.025, 0.975])
@@ -267,7 +262,6 @@ def test_curedata_by_arm_recovers_truth(curedata):
     mle = fit_cure_weibull_ph(curedata["t"], curedata["status"], x, x)
     ipd = curedata[["time", "event", "x"]]
     res = _fit_longterm(ipd, arm_column="x", effect="both", cure_covariates=(),
-                        times=CUREDATA_TIMES,
                         priors=VAGUE_PRIORS_ARMS)
     for arm, z in (("0", None), ("1", [1.0])):
         draws = _cure_draws(res, arm=arm)
