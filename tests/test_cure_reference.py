@@ -271,3 +271,53 @@ def test_curedata_by_arm_recovers_truth(curedata):
         assert abs(np.median(draws) - mle.cure_fraction(z)[0]) <= 2 * mle.cure_fraction_se(z)
         np.testing.assert_allclose(_survival_at(res, CUREDATA_TIMES, arm=arm),
                                    mle.survival(CUREDATA_TIMES, z, z), atol=0.02)
+
+
+@pytest.mark.slow
+def test_bc_nonmixture_matches_stata(bc):
+    # flexsurvcure(Surv(rectime, censrec) ~ 1, data=bc, link="logistic", dist="weibullPH",
+    # mixture=F) = Stata: logit pi -.5151878 (SE .1806544), tests/testthat/test_match_stata.R
+    from bayesurv.survival.longterm import fit_longterm
+
+    res = fit_longterm(bc[["time", "event"]], "weibull", cure="non-mixture", seed=2,
+                       priors=VAGUE_PRIORS, draws=1000, tune=1000, chains=4)
+    logit = np.log(_cure_draws(res) / (1 - _cure_draws(res)))
+    assert abs(np.median(logit) - STATA_NONMIX["est"][0]) <= STATA_NONMIX["se"][0]
+    # the likelihood is skewed in logit pi (as for the mixture model above), so the posterior is
+    # wider than the Wald SE; the MLE lies well inside it
+    lo, hi = np.quantile(logit, [0.025, 0.975])
+    assert lo < STATA_NONMIX["est"][0] < hi and hi - lo > 3.92 * STATA_NONMIX["se"][0]
+
+
+@pytest.mark.slow
+def test_bc_cure_covariates_match_flexsurvcure_vignette(bc):
+    # flexsurvcure(Surv(rectime, censrec) ~ group, data=bc, link="logistic", dist="weibullPH")
+    # (vignettes/flexsurvcure.html): theta 0.673 (0.584, 0.752) for the Good group, groupMedium
+    # -1.23 (SE 0.264), groupPoor -3.48 (SE 1.06). Our own MLE reproduces them
+    # (test_mle_bc_group_matches_vignette); here the Bayesian fit with vague priors.
+    from bayesurv.survival.longterm import fit_longterm
+
+    ipd = bc[["time", "event"]].assign(medium=(bc["group"] == "Medium").astype(float),
+                                       poor=(bc["group"] == "Poor").astype(float))
+    # N(0, 5) on the log odds ratios: vague against the SEs (0.26, 1.06) but proper enough that
+    # the Poor group's flat tail towards a cure fraction of 0 does not wander to -30
+    vague = {"cure_logit": VAGUE, "cure_coef": {"dist": "Normal", "mu": 0.0, "sigma": 5.0}}
+    res = fit_longterm(ipd, "weibull", cure="mixture", cure_covariates=["medium", "poor"],
+                       seed=3, priors=vague, draws=1000, tune=1000, chains=4, target_accept=0.95)
+    post = res["posterior"]
+    coef = post["cure_coef"].values.reshape(-1, 2)
+    assert abs(np.median(coef[:, 0]) - (-1.23)) <= 0.264
+    # Poor: almost no one cured; the likelihood is flat towards a cure fraction of 0, so the
+    # posterior median sits below the MLE (-3.48, SE 1.06) and the MLE inside the central 60%
+    lo, hi = np.quantile(coef[:, 1], [0.2, 0.8])
+    assert lo < -3.48 < hi
+    # cure fraction of the Good group (covariates 0): the intercept at the uncentred zero
+    zbar = ipd[["medium", "poor"]].mean().to_numpy()
+    good = 1 / (1 + np.exp(-(post["cure_logit"].values.ravel() - coef @ zbar)))
+    assert abs(np.median(good) - 0.673) <= 0.05
+    lo, hi = np.quantile(good, [0.025, 0.975])
+    assert abs(lo - 0.584) < 0.05 and abs(hi - 0.752) < 0.05
+    # the cohort's cure fraction averages the patients' own fractions
+    pi_i = 1 / (1 + np.exp(-(post["cure_logit"].values.ravel()[:, None]
+                              + coef @ (ipd[["medium", "poor"]].to_numpy() - zbar).T)))
+    np.testing.assert_allclose(_cure_draws(res), pi_i.mean(axis=1), rtol=1e-8)
