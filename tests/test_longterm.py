@@ -290,3 +290,25 @@ def test_bad_input_one_sentence(ipd, kwargs, match):
         fit_longterm(ipd, "weibull", arm_column="arm", seed=1, draws=50, tune=50, chains=1,
                      **kwargs)
     assert "\n" not in str(e.value)
+
+
+def test_uncertain_smr_scales_the_population_hazard_per_draw(ipd):
+    table = us_life_table(2014)
+    adults = ipd.assign(age=ipd["age"] + 50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit_longterm(adults, "exponential", arm_column="arm", seed=6, life_table=table,
+                           age_column="age", sex="female", time_unit="years", horizon=30.0,
+                           smr_prior={"dist": "LogNormal", "mu": float(np.log(1.5)),
+                                      "sigma": 0.1}, **FAST)
+    smr = res["posterior"]["smr"].values
+    assert smr.min() >= 1.0
+    assert np.median(smr) == pytest.approx(1.5, rel=0.1)  # the data say little: near the prior
+    der = res["derived"]
+    c, k = 1, 37
+    rate = float(np.exp(np.log(np.log(2)) - res["posterior"]["log_median"].values[c, k]))
+    t = der["time"].values
+    ages = np.round(adults["age"].to_numpy() / 0.25) * 0.25  # the model's age nodes
+    pop = background_survival(t, cohort_from_ages(ages, "female"), table, smr=float(smr[c, k]))
+    np.testing.assert_allclose(der["survival"].isel(arm=0, chain=c, draw=k).values,
+                               np.exp(-rate * t) * pop, rtol=1e-9)
