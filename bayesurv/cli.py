@@ -498,7 +498,8 @@ def fit_command(
             external_registry=external_registry, df=df, extra_knots=extra_knots,
             horizon_years=horizon_years, discount=discount, cycle=cycle, cycle_csv=cycle_csv,
             cycle_draws=cycle_draws, plots=plots, draws=draws, tune=tune, chains=chains,
-            seed=seed, netcdf=netcdf, force=force)
+            seed=seed, netcdf=netcdf, force=force, times=_numbers(times, "--times") if times else
+            None, rmst_to=rmst_to)
         return
     get_family(family)
     grid = None
@@ -621,7 +622,8 @@ def _fit_longterm_cli(table, ipd_path, family, *, json_out, cure_covariates, lif
         external_landmarks=read_landmarks(external_landmarks) if external_landmarks else None,
         external_registry=read_registry(external_registry) if external_registry else None,
         df=kw["df"], extra_knots=_numbers(extra_knots, "--extra-knots") if extra_knots else None,
-        horizon=horizon, discount=kw["discount"], cycle=cycle, cycle_draws=cycle_draws,
+        horizon=horizon, times=kw["times"], rmst_to=kw["rmst_to"], discount=kw["discount"],
+        cycle=cycle, cycle_draws=cycle_draws,
         draws=kw["draws"], tune=kw["tune"], chains=kw["chains"], source=str(ipd_path),
         inputs={"ipd": ipd_path})
     out = longterm_summary(result)

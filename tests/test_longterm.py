@@ -154,6 +154,9 @@ def test_derived_curves_follow_the_posterior_parameters(mixture_fit):
         quad = integrate.quad(lambda u: pi + (1 - pi) * np.exp(-((u / sc) ** sh)), 0, 40,
                               limit=200)[0]
         assert float(der["mean_survival"].isel(arm=0)[c, k]) == pytest.approx(quad, rel=1e-4)
+        tau = der.attrs["rmst_to"]
+        quad = integrate.quad(lambda u: pi + (1 - pi) * np.exp(-((u / sc) ** sh)), 0, tau)[0]
+        assert float(der["rmst"].isel(arm=0)[c, k]) == pytest.approx(quad, rel=1e-4)
     # cycle draws are posterior draws of the same curve
     cyc = der["cycle_survival"]
     assert cyc.sizes["cycle"] == 41 and float(cyc.isel(cycle=0).min()) == 1.0

@@ -39,6 +39,11 @@ def test_cure_fit_writes_the_contract(ipd_csv, tmp_path):
     assert r.exit_code == 0, r.output
     j = json.loads(out.read_text())
     assert j["model"] == "longterm" and j["cure"] == "mixture"
+    # the fit contract of design.md: survival rows, rmst, diagnostics
+    assert {r["time"] for r in j["survival"]} == {1.0, 2.0, 5.0, 10.0, 20.0}
+    assert set(j["survival"][0]) == {"arm", "time", "median", "lower", "upper"}
+    assert j["rmst"]["to"] == pytest.approx(j["follow_up"]) and len(j["rmst"]["arms"]) == 2
+    assert {"rhat_max", "ess_bulk_min", "divergences"} <= set(j["diagnostics"])
     arms = [row["arm"] for row in j["cure_fraction"]]
     assert arms == ["control", "treated"]
     for row in j["cure_fraction"]:
@@ -75,11 +80,13 @@ def test_one_arm_cure_fraction_is_one_interval(ipd_csv, tmp_path):
     out = tmp_path / "one.json"
     r = runner.invoke(app, ["fit", str(path), "--family", "weibull", "--cure", "non-mixture",
                             "--time-unit", "years", "--horizon-years", "30", "--json", str(out),
-                            *SMALL])
+                            "--times", "2.5,25", "--rmst-to", "10", *SMALL])
     assert r.exit_code == 0, r.output
     j = json.loads(out.read_text())
     assert set(j["cure_fraction"]) == {"median", "lower", "upper"}
     assert j["horizon_years"] == 30
+    assert [r["time"] for r in j["survival"]] == [2.5, 25.0]
+    assert j["rmst"]["to"] == 10 and j["rmst"]["lower"] < j["rmst"]["median"] < 10
 
 
 def _gappy_table(tmp_path):

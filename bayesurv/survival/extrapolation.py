@@ -130,8 +130,8 @@ def uncured_survival(post, spec, t, log_ref) -> np.ndarray:
     return np.exp(ls)
 
 
-def _grids(cohort, follow_up, horizon, waning, n_store=241, n_fine=2401):
-    extra = [follow_up]
+def _grids(cohort, follow_up, horizon, waning, times=(), rmst_to=None, n_store=241, n_fine=2401):
+    extra = [follow_up, *times] + ([rmst_to] if rmst_to else [])
     extra += [
         y * cohort.time_scale
         for y in (1, 2, 5, 10, 20, 30, 40, 50)
@@ -158,24 +158,30 @@ def longterm_derived(
     waning=None,
     cycle=None,
     cycle_draws=200,
+    times=(),
+    rmst_to=None,
     seed=1,
     chunk=200,
 ):
-    """The ``derived`` group: cohort curves, cure fractions, mean survival and life-years."""
+    """The ``derived`` group: cohort curves, cure fractions, mean survival and life-years, and
+    the RMST to ``rmst_to`` (default: the end of follow-up, model units)."""
     from bayesurv.survival import lifetime as L
 
-    store, fine = _grids(cohort, follow_up, horizon, waning)
+    rmst_to = float(follow_up if rmst_to is None else min(rmst_to, horizon))
+    store, fine = _grids(cohort, follow_up, horizon, waning, times, rmst_to)
     cyc_t = L.cycle_times(cycle, cohort.time_scale, horizon) if cycle else None
     if cycle:
         fine = np.unique(np.concatenate([fine, cyc_t]))
         cidx = np.searchsorted(fine, cyc_t)
     idx = np.searchsorted(fine, store)
+    upto = fine <= rmst_to
     n_draws = post.sizes["chain"] * post.sizes["draw"]
     A = spec.n_arms
     S_st = np.empty((n_draws, A, store.size))
     h_st = np.empty((n_draws, A, store.size))
     pi = np.empty((n_draws, A))
     means = {0.0: np.empty((n_draws, A)), float(discount): np.empty((n_draws, A))}
+    rmst = np.empty((n_draws, A))
     fine_da = xr.DataArray(np.zeros(fine.size), dims="time", coords={"time": fine})
     pick = None
     if cycle:
@@ -192,6 +198,7 @@ def longterm_derived(
         for r in means:
             da = xr.DataArray(S, dims=("sample", "arm", "time"), coords={"time": fine_da.time})
             means[r][sl] = L.mean_survival(da, time_scale=cohort.time_scale, discount=r).values
+        rmst[sl] = np.trapezoid(S[..., upto], fine[upto], axis=-1)
         if cycle:
             mine = pick[(pick >= sl.start) & (pick < sl.stop)]
             if mine.size:
@@ -216,6 +223,8 @@ def longterm_derived(
         ds["cure_fraction"] = arr(pi, ("chain", "draw", "arm"))
     ds["mean_survival"] = arr(means[0.0], ("chain", "draw", "arm"))
     ds["mean_survival_discounted"] = arr(means[float(discount)], ("chain", "draw", "arm"))
+    ds["rmst"] = arr(rmst, ("chain", "draw", "arm"))
+    ds["rmst"].attrs["horizon"] = rmst_to
     if A == 2:
         ds["surv_diff"] = ds["survival"].isel(arm=1, drop=True) - ds["survival"].isel(
             arm=0, drop=True
@@ -226,6 +235,7 @@ def longterm_derived(
         for name in ("mean_survival", "mean_survival_discounted"):
             out = name.replace("mean_survival", "life_years_gained")
             ds[out] = ds[name].isel(arm=1, drop=True) - ds[name].isel(arm=0, drop=True)
+        ds["rmst_diff"] = ds["rmst"].isel(arm=1, drop=True) - ds["rmst"].isel(arm=0, drop=True)
         if spec.effect_name == "log_hr":
             ds["hr"] = np.exp(post["log_hr"])
         elif spec.effect_name == "log_tr":
@@ -247,6 +257,7 @@ def longterm_derived(
             "time_scale": cohort.time_scale,
             "time_unit": cohort.time_unit,
             "horizon": float(horizon),
+            "rmst_to": rmst_to,
             "follow_up": float(follow_up),
             "discount": float(discount),
             "mean_units": "years" if cohort.time_unit != "time units" else "time units",
@@ -345,6 +356,28 @@ def longterm_summary(result: xr.DataTree, ci: float = 0.95) -> dict:
         rows = [{"arm": str(a), **_q(der[name].sel(arm=a), ci)} for a in der["arm"].values]
         return {k: v for k, v in rows[0].items() if k != "arm"} if one else rows
 
+    times = json.loads(der.attrs.get("times", "[]"))
+    if not times:
+        grid = der["time"].values
+        times = (
+            [float(grid[np.argmin(np.abs(grid - y * ts))]) for y in years]
+            if years
+            else [float(x) for x in np.linspace(0, der.attrs["follow_up"], 6)[1:]]
+        )
+    survival = []
+    for t in times:
+        s_t = der["survival"].sel(time=t, method="nearest")
+        for a in der["arm"].values:
+            row = {"time": float(s_t["time"]), **_q(s_t.sel(arm=a), ci)}
+            survival.append(row if one else {"arm": str(a), **row})
+    rmst = {"to": float(der.attrs["rmst_to"])}
+    if one:
+        rmst.update(_q(der["rmst"], ci))
+    else:
+        rmst["arms"] = [
+            {"arm": str(a), **_q(der["rmst"].sel(arm=a), ci)} for a in der["arm"].values
+        ]
+        rmst["difference"] = _q(der["rmst_diff"], ci)
     out = {
         "model": "longterm",
         "family": result.attrs["family"],
@@ -357,6 +390,8 @@ def longterm_summary(result: xr.DataTree, ci: float = 0.95) -> dict:
         "life_table": result.attrs.get("life_table", ""),
         "smr": float(result.attrs.get("smr", 1.0)),
         "waning": json.loads(result.attrs.get("waning", "null")),
+        "survival": survival,
+        "rmst": rmst,
         "landmarks": [
             {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
             for r in table.to_dict("records")

@@ -556,6 +556,8 @@ def fit_longterm(
     extra_knots=None,
     priors: dict | None = None,
     horizon: float | None = None,
+    times=None,
+    rmst_to: float | None = None,
     discount: float = 0.035,
     cycle: str | None = None,
     cycle_draws: int = 200,
@@ -577,7 +579,9 @@ def fit_longterm(
     ``hazard_ratio`` (time), ``hr`` or ``time_ratio``, ``cure_diff``; with ``cycle`` also
     ``cycle_survival`` (draws of S at the model cycles). Times are in the data's unit; mean
     survival and life-years in years when ``time_unit`` is given. ``horizon`` (model units)
-    defaults to a lifetime with a life table (see :func:`lifetime_horizon`).
+    defaults to a lifetime with a life table (see :func:`lifetime_horizon`). ``times`` (model
+    units) are put on the grid exactly (the summary's survival rows); ``rmst`` is restricted to
+    ``rmst_to`` (default: the end of follow-up).
 
     Examples
     --------
@@ -590,9 +594,7 @@ def fit_longterm(
     from bayesurv.survival.fit import MAX_POINTWISE
 
     if family not in _all_families():
-        raise InputError(
-            f"unknown family {family!r}; choose one of {', '.join(_all_families())}."
-        )
+        raise InputError(f"unknown family {family!r}; choose one of {', '.join(_all_families())}.")
     data, cohort = prepare_longterm(
         ipd,
         arm_column=arm_column,
@@ -622,6 +624,11 @@ def fit_longterm(
     horizon = float(horizon)
     if not horizon > 0:
         raise InputError(f"the horizon {horizon:g} must be positive.")
+    times = [] if times is None else [float(x) for x in np.atleast_1d(times)]
+    if any(not (np.isfinite(x) and 0 <= x <= horizon) for x in times):
+        raise InputError(f"times must lie between 0 and the horizon ({horizon:g}).")
+    if rmst_to is not None and not (np.isfinite(rmst_to) and 0 < rmst_to <= horizon):
+        raise InputError(f"the RMST horizon must lie in (0, {horizon:g}], got {rmst_to!r}.")
     if waning is not None and waning[1] >= horizon:
         raise InputError(f"waning starts at {waning[1]:g}, after the horizon {horizon:g}.")
     basis = None
@@ -678,8 +685,11 @@ def fit_longterm(
         waning=waning,
         cycle=cycle,
         cycle_draws=cycle_draws,
+        times=times,
+        rmst_to=rmst_to,
         seed=seed,
     )
+    derived.attrs["times"] = json.dumps(times)
     if "cure_fraction" in derived:
         post["cure_fraction"] = derived["cure_fraction"]
     notes = identifiability(post, spec, derived, log_ref=log_ref, follow_up=follow_up, seed=seed)
