@@ -19,6 +19,14 @@ Example (``models/example.toml``)::
     families = ["weibull", "lognormal"]
     cure = ["none", "mixture"]
 
+    [[ipd]]                      # a two-arm trial with a Kaplan-Meier figure
+    name = "GBSG-2"
+    clicks = { tamoxifen = "data/examples/gbsg2/clicks_tamoxifen.csv",
+               no_tamoxifen = "data/examples/gbsg2/clicks_no_tamoxifen.csv" }
+    at_risk = "data/examples/gbsg2/at_risk.csv"
+    totals = "data/examples/gbsg2/events.csv"
+    families = ["weibull", "lognormal"]
+
     [[pool]]
     name = "EFS across trials"
     effects = "data/effects_blinatumomab.csv"
@@ -39,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bayesurv.errors import InputError
 
 FAMILIES = ("exponential", "weibull", "gompertz", "lognormal", "loglogistic", "gengamma")
+TERMS = ("landmarks", "events", "hazard_ratios", "medians")
 
 
 class _Strict(BaseModel):
@@ -59,7 +68,9 @@ class Cohort(_Strict):
 
     life_table: str = Field(description="life table CSV (see bayesurv.lifetable)")
     age_distribution: Literal["normal", "uniform"] = "normal"
-    age_mean: float | None = Field(None, ge=0, le=110, description="mean age at entry, years (normal)")
+    age_mean: float | None = Field(
+        None, ge=0, le=110, description="mean age at entry, years (normal)"
+    )
     age_sd: float = Field(0.0, ge=0, le=40, description="sd of age at entry, years (normal)")
     age_min: float = Field(0.0, ge=0, le=110)
     age_max: float = Field(110.0, ge=0, le=110)
@@ -80,13 +91,28 @@ class Cohort(_Strict):
 
 
 class Survival(_Strict):
-    """Survival models of one endpoint, fitted to a trial's reported summaries."""
+    """Survival models of one endpoint, fitted to a trial's reported summaries.
+
+    Files (CSV, ``#`` comments allowed; rows selected by ``endpoint`` and ``analyses``):
+    ``landmarks`` (``analysis, endpoint, arm, time_months, survival, lower, upper``), ``events``
+    (``analysis, endpoint, arm, n, events, median_followup_months, max_followup_months``),
+    ``hazard_ratios`` (``analysis, endpoint, hr, lower, upper, p, median_followup_months,
+    max_followup_months``; experimental vs control), ``medians`` (``analysis, endpoint, arm,
+    median, lower, upper``; a blank ``upper`` means "not reached"). ``terms`` switches each
+    kind of reported number off for a sensitivity analysis.
+    """
 
     name: str
-    landmarks: str
+    landmarks: str | None = None
     events: str | None = None
+    hazard_ratios: str | None = None
+    medians: str | None = None
     endpoint: str
     analyses: list[str] | None = None
+    hr_analyses: list[str] | None = Field(
+        None, description="analyses whose HRs enter the likelihood (default: `analyses`)"
+    )
+    terms: list[Literal[TERMS]] = list(TERMS)
     families: list[Literal[FAMILIES]] = ["weibull"]
     cure: list[Literal["none", "mixture"]] = ["none", "mixture"]
     time_unit: Literal["days", "weeks", "months", "years"] = "months"
@@ -96,12 +122,65 @@ class Survival(_Strict):
     cohort: Cohort | None = None
     base_case: str | None = Field(None, description="e.g. 'weibull-mixture'; default: best WAIC")
 
-    @field_validator("families", "cure")
+    @field_validator("families", "cure", "terms")
     @classmethod
     def _nonempty(cls, v):
         if not v:
             raise ValueError("give at least one")
         return v
+
+    @model_validator(mode="after")
+    def _some_numbers(self):
+        if not (self.landmarks or self.events or self.hazard_ratios or self.medians):
+            raise ValueError(
+                "a survival section needs reported numbers: give landmarks, events, "
+                "hazard_ratios or medians"
+            )
+        return self
+
+
+class Ipd(_Strict):
+    """Parametric models fitted to a trial's patient-level data: a file of it, or reconstructed
+    here from digitized Kaplan-Meier clicks and the numbers at risk
+    (:mod:`bayesurv.reconstruct`)."""
+
+    name: str
+    ipd: str | None = Field(None, description="CSV with time, event, arm")
+    clicks: dict[str, str] | None = Field(None, description="arm -> digitized clicks (CSV/WPD)")
+    at_risk: str | None = Field(None, description="numbers at risk (arm, time, at_risk)")
+    totals: str | None = Field(None, description="arm, n, total_events (optional)")
+    method: Literal["bayesurv", "guyot"] = "bayesurv"
+    reference_arm: str | None = Field(None, description="control arm (default: first)")
+    families: list[Literal[FAMILIES]] = ["weibull"]
+    effect: Literal["ph", "aft", "separate"] | None = None
+    time_unit: Literal["days", "weeks", "months", "years"] = "months"
+    horizon: float | None = Field(None, gt=0, description="extrapolation horizon, in time units")
+
+    @field_validator("families")
+    @classmethod
+    def _nonempty(cls, v):
+        if not v:
+            raise ValueError("give at least one")
+        return v
+
+    @model_validator(mode="after")
+    def _source(self):
+        if (self.ipd is None) == (self.clicks is None):
+            raise ValueError("give either ipd (a CSV of time, event, arm) or clicks (arm -> file)")
+        if self.clicks is not None:
+            if len(self.clicks) != 2:
+                raise ValueError("clicks needs two arms (arm name -> clicks file)")
+            if self.at_risk is None and self.totals is None:
+                raise ValueError(
+                    "reconstruction needs at_risk (numbers at risk) or totals (n per arm)"
+                )
+        if (
+            self.reference_arm is not None
+            and self.clicks is not None
+            and self.reference_arm not in self.clicks
+        ):
+            raise ValueError(f"reference_arm must be one of {', '.join(self.clicks)}")
+        return self
 
 
 class Pool(_Strict):
@@ -137,14 +216,21 @@ class AnalysisSpec(_Strict):
     seed: int = Field(ge=0, le=2**32 - 1)
     sampling: Sampling = Sampling()
     survival: list[Survival] = []
+    ipd: list[Ipd] = []
     pool: list[Pool] = []
     queries: Queries = Queries()
 
     @model_validator(mode="after")
     def _something(self):
-        if not self.survival and not self.pool:
-            raise ValueError("the spec runs nothing: add a [[survival]] or a [[pool]] section")
-        names = [s.name for s in self.survival] + [p.name for p in self.pool]
+        if not self.survival and not self.pool and not self.ipd:
+            raise ValueError(
+                "the spec runs nothing: add a [[survival]], [[ipd]] or [[pool]] section"
+            )
+        names = (
+            [s.name for s in self.survival]
+            + [s.name for s in self.ipd]
+            + [p.name for p in self.pool]
+        )
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"section names must be unique; {', '.join(dup)} is used twice")
@@ -166,7 +252,10 @@ def _message(err: ValidationError, path: Path) -> str:
     key = _loc(e["loc"])
     kind = e["type"]
     if kind == "extra_forbidden":
-        return f"{path}: unknown key '{key}'; check its spelling against bayesurv/spec.py (the allowed keys are listed there)."
+        return (
+            f"{path}: unknown key '{key}'; check its spelling against bayesurv/spec.py "
+            "(the allowed keys are listed there)."
+        )
     if kind == "missing":
         return f"{path}: '{key}' is missing; add it."
     if kind == "literal_error":
@@ -208,11 +297,17 @@ def load_spec(path: str | Path) -> tuple[AnalysisSpec, dict[str, Path]]:
         raise InputError(f"{path}: '{key}' names {rel}, which does not exist; fix the path.")
 
     for k, s in enumerate(spec.survival, start=1):
-        resolve(f"survival[{k}].landmarks", s.landmarks)
-        if s.events:
-            resolve(f"survival[{k}].events", s.events)
+        for key in ("landmarks", "events", "hazard_ratios", "medians"):
+            if getattr(s, key):
+                resolve(f"survival[{k}].{key}", getattr(s, key))
         if s.cohort:
             resolve(f"survival[{k}].cohort.life_table", s.cohort.life_table)
+    for k, s in enumerate(spec.ipd, start=1):
+        for key in ("ipd", "at_risk", "totals"):
+            if getattr(s, key):
+                resolve(f"ipd[{k}].{key}", getattr(s, key))
+        for arm, rel in (s.clicks or {}).items():
+            resolve(f"ipd[{k}].clicks.{arm}", rel)
     for k, p in enumerate(spec.pool, start=1):
         resolve(f"pool[{k}].effects", p.effects)
     return spec, files

@@ -30,9 +30,19 @@ def landmarks(ev: dict) -> pd.DataFrame:
                 t = float(key[3:-7])
                 for arm in ARMS:
                     est, lo, hi = val[arm]
-                    rows.append({"analysis": an["name"], "endpoint": endpoint.upper(), "arm": arm,
-                                 "time_months": t, "survival": est, "lower": lo, "upper": hi,
-                                 "tag": an["tag"], "source": an["source"]})
+                    rows.append(
+                        {
+                            "analysis": an["name"],
+                            "endpoint": endpoint.upper(),
+                            "arm": arm,
+                            "time_months": t,
+                            "survival": est,
+                            "lower": lo,
+                            "upper": hi,
+                            "tag": an["tag"],
+                            "source": an["source"],
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -59,21 +69,75 @@ def events(ev: dict) -> pd.DataFrame:
                     how = f"n - alive ({n[arm]} - {block['alive'][arm]})"
                 if count is None:
                     continue
-                rows.append({"analysis": an["name"], "endpoint": endpoint, "arm": arm, "n": n[arm],
-                             "events": count, "derivation": how,
-                             "median_followup_months": fu, "min_followup_months": rng[0],
-                             "max_followup_months": rng[1], "data_cutoff": an.get("data_cutoff", ""),
-                             "tag": an["tag"], "source": an["source"]})
+                rows.append(
+                    {
+                        "analysis": an["name"],
+                        "endpoint": endpoint,
+                        "arm": arm,
+                        "n": n[arm],
+                        "events": count,
+                        "derivation": how,
+                        "median_followup_months": fu,
+                        "min_followup_months": rng[0],
+                        "max_followup_months": rng[1],
+                        "data_cutoff": an.get("data_cutoff", ""),
+                        "tag": an["tag"],
+                        "source": an["source"],
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def hazard_ratios(ev: dict) -> pd.DataFrame:
+    """Every published HR of the trial (experimental vs control), with its CI and p-value as
+    printed ("<0.001" stays a bound) and the follow-up of its data cut where the evidence gives
+    one. Whether a row can enter a likelihood is decided by bayesurv (survival.aggregate
+    .hazard_ratio_terms), not here: a row is kept even when it gives no standard error."""
+    rows = []
+    for an in ev["analysis"]:
+        rng = an.get("followup_range_months", [None, None])
+        for endpoint in ("efs", "os"):
+            block = an.get(endpoint, {})
+            p = block.get("p", block.get("logrank_p"))
+            if "hr" not in block and p is None:
+                continue
+            lo, hi = block.get("ci", [None, None])
+            rows.append(
+                {
+                    "analysis": an["name"],
+                    "endpoint": endpoint.upper(),
+                    "hr": block.get("hr"),
+                    "lower": lo,
+                    "upper": hi,
+                    "p": p,
+                    "p_test": "log-rank"
+                    if "logrank_p" in block
+                    else ("not stated" if p is not None else ""),
+                    "median_followup_months": an.get("median_followup_months"),
+                    "max_followup_months": rng[1],
+                    "data_cutoff": an.get("data_cutoff", ""),
+                    "tag": an["tag"],
+                    "source": an["source"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def main(evidence: Path) -> None:
     ev = tomllib.loads((evidence / "study_20120215.toml").read_text())
     OUT.mkdir(parents=True, exist_ok=True)
-    head = ("# Study 20120215 (NCT02393859), blinatumomab (experimental) vs HC3 chemotherapy (control),\n"
-            "# as published; built by scripts/build_case_study_data.py from the evidence file "
-            "study_20120215.toml.\n")
-    for name, df in (("study_20120215_landmarks.csv", landmarks(ev)), ("study_20120215_events.csv", events(ev))):
+    head = (
+        "# Study 20120215 (NCT02393859), blinatumomab (experimental) vs HC3 chemotherapy "
+        "(control),\n"
+        "# as published; built by scripts/build_case_study_data.py from the evidence file "
+        "study_20120215.toml.\n"
+    )
+    tables = (
+        ("study_20120215_landmarks.csv", landmarks(ev)),
+        ("study_20120215_events.csv", events(ev)),
+        ("study_20120215_hazard_ratios.csv", hazard_ratios(ev)),
+    )
+    for name, df in tables:
         with open(OUT / name, "w") as fh:
             fh.write(head)
             df.to_csv(fh, index=False)

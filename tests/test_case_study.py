@@ -67,6 +67,26 @@ def test_pooled_and_trial_hrs_consistent_with_published(demo):
     assert 0.22 < st["hr"]["median"] < 0.65
 
 
+def test_model_hrs_consistent_with_the_published_ones(demo):
+    """Every model of the grid: the model's HR, as a Cox fit of the final 5-year cut would see it,
+    lies inside the published 95% CI (data/case_study/study_20120215_hazard_ratios.csv): EFS
+    0.38 (0.22-0.65), which enters the likelihood; OS has no HR at the final cut (a log-rank p
+    only), so it is checked against the FDA summary's 0.35 (0.17-0.70), which is not fitted."""
+    out, _ = demo
+    s = json.loads((out / "case_study" / "summary.json").read_text())
+    for endpoint, analysis, fitted in (("EFS", "final 5-year", True), ("OS", "regulator", False)):
+        for model, m in s["survival"][endpoint]["models"].items():
+            row = next(r for r in m["hazard_ratio_check"] if r["analysis"] == analysis)
+            assert row["in_likelihood"] is fitted, (endpoint, model, row)
+            assert row["within_published_ci"], (endpoint, model, row)
+            assert row["published_lower"] < row["model_median"] < row["published_upper"]
+    # the OS numbers that could not enter say why (the summary keeps every HR row of the file)
+    rows = s["survival"]["OS"]["models"]["weibull-mixture"]["hazard_ratio_check"]
+    reasons = {r["analysis"]: r["reason"] for r in rows}
+    assert "no follow-up" in reasons["2-year follow-up"] and "no follow-up" in reasons["regulator"]
+    assert "p-value alone gives no estimate" in reasons["final 5-year"]
+
+
 def test_queries_are_answered(demo):
     out, _ = demo
     s = json.loads((out / "case_study" / "summary.json").read_text())
@@ -77,12 +97,21 @@ def test_queries_are_answered(demo):
     assert p["P(efs_surv_diff(60) > 0.10)"] > 0.9  # published: 57.8% vs 27.6% at 5 years
 
 
-@pytest.mark.skipif(chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.skipif(
+    chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
 def test_case_study_report_opens_with_figures(demo, tmp_path):
     out, _ = demo
     html = (out / "case_study" / "report.html").read_text()
-    for needle in ("What this analysis rests on", "reported summaries only", "Diagnostics",
-                   "Questions the committee asked", "hierarchical synthesis", "Locatelli"):
+    for needle in (
+        "What this analysis rests on",
+        "reported summaries only",
+        "Diagnostics",
+        "published hazard ratios",
+        "Questions the committee asked",
+        "hierarchical synthesis",
+        "Locatelli",
+    ):
         assert needle in html, needle
     errors = render(out / "case_study" / "report.html", tmp_path / "r.png", height=3000)
     assert errors == []

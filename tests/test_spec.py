@@ -42,11 +42,16 @@ def test_good_spec_loads_and_resolves_files(tmp_path, monkeypatch):
     "change, match",
     [
         (("seed = 3", "seed = 3\nsede = 4"), "unknown key 'sede'"),
-        (('families = ["weibull", "lognormal"]', 'families = ["weibul"]'),
-         "'survival\\[1\\].families\\[1\\]' is 'weibul'; allowed: 'exponential'"),
+        (
+            ('families = ["weibull", "lognormal"]', 'families = ["weibul"]'),
+            "'survival\\[1\\].families\\[1\\]' is 'weibul'; allowed: 'exponential'",
+        ),
         (("seed = 3", "seed = -1"), "'seed'"),
         (('title = "t"', ""), "'title' is missing"),
-        (("data/effects_blinatumomab.csv", "data/nope.csv"), "'pool\\[1\\].effects' names data/nope.csv, which does not exist"),
+        (
+            ("data/effects_blinatumomab.csv", "data/nope.csv"),
+            "'pool\\[1\\].effects' names data/nope.csv, which does not exist",
+        ),
         (('name = "pool"', 'name = "EFS"'), "EFS is used twice"),
         (("seed = 3", "seed = 3\n[sampling]\nchains = 0"), "'sampling.chains'"),
     ],
@@ -64,3 +69,60 @@ def test_not_toml(tmp_path):
         load_spec(write(tmp_path, "title = \n"))
     with pytest.raises(InputError, match="no such spec"):
         load_spec(tmp_path / "missing.toml")
+
+
+IPD = """
+title = "t"
+seed = 3
+[[ipd]]
+name = "GBSG-2"
+at_risk = "data/examples/gbsg2/at_risk.csv"
+families = ["weibull"]
+[ipd.clicks]
+a = "data/examples/gbsg2/clicks_no_tamoxifen.csv"
+b = "data/examples/gbsg2/clicks_tamoxifen.csv"
+"""
+
+
+def test_ipd_and_reported_terms_load(tmp_path, monkeypatch):
+    monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parent.parent)
+    spec, files = load_spec(write(tmp_path, IPD))
+    assert spec.ipd[0].families == ["weibull"] and files["ipd[1].clicks.b"].exists()
+    text = GOOD.replace(
+        'endpoint = "EFS"',
+        'endpoint = "EFS"\nhazard_ratios = '
+        '"data/case_study/study_20120215_hazard_ratios.csv"\nterms = ["landmarks"]',
+    )
+    spec, files = load_spec(write(tmp_path, text))
+    assert spec.survival[0].terms == ["landmarks"] and files["survival[1].hazard_ratios"].exists()
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        (
+            IPD.replace("at_risk =", 'ipd = "data/examples/gbsg2/events.csv"\nat_risk ='),
+            "give either ipd",
+        ),
+        (IPD.replace('at_risk = "data/examples/gbsg2/at_risk.csv"', ""), "needs at_risk"),
+        (
+            IPD.replace('families = ["weibull"]', 'families = ["weibull"]\nreference_arm = "c"'),
+            "reference_arm must be one of a, b",
+        ),
+        (
+            GOOD.replace(
+                'landmarks = "data/case_study/study_20120215_landmarks.csv"\n', ""
+            ).replace('events = "data/case_study/study_20120215_events.csv"\n', ""),
+            "needs reported numbers",
+        ),
+        (
+            GOOD.replace('endpoint = "EFS"', 'endpoint = "EFS"\nterms = ["hr"]'),
+            "allowed: 'landmarks'",
+        ),
+    ],
+)
+def test_bad_ipd_and_term_specs(tmp_path, monkeypatch, text, match):
+    monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parent.parent)
+    with pytest.raises(InputError, match=match) as err:
+        load_spec(write(tmp_path, text))
+    assert "\n" not in str(err.value)
