@@ -82,7 +82,9 @@ def build_report(
 ) -> None:
     from bayesurv.plots.extrapolation import plot_cure_fractions, plot_extrapolation
     from bayesurv.plots.forest import forest
-    from bayesurv.runner import UNITS_PER_YEAR, base_case, reconstruction_accuracy
+    from bayesurv.sections.common import UNITS_PER_YEAR
+    from bayesurv.sections.ipd import reconstruction_accuracy
+    from bayesurv.sections.survival import base_case
 
     ipd_runs = ipd_runs or {}
     rep = Report(spec.title, spec.description or None)
