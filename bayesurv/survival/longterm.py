@@ -57,7 +57,13 @@ from bayesurv.errors import InputError
 from bayesurv.survival.cohort import Cohort, lifetime_horizon, prepare_longterm
 from bayesurv.survival.cure import CURES, excess, log_add
 from bayesurv.survival.families import FAMILIES, NP, PT, get_family
-from bayesurv.survival.model import PARAMETERIZATION, ModelSpec, _check_prior, natural_params
+from bayesurv.survival.model import (
+    PARAMETERIZATION,
+    ModelSpec,
+    _check_prior,
+    check_overrides,
+    natural_params,
+)
 
 EFFECTS = ("hazard", "cure", "both")
 PRIOR_SD = 1.5
@@ -253,18 +259,13 @@ def make_longterm_spec(
         basis_json,
         "{}",
     )
-    known = set(spec.sampled)
-    clean = {}
-    for name, prior in (priors or {}).items():
-        if name not in known:
-            raise InputError(
-                f"prior for {name!r} does not match a parameter of this model; "
-                f"choose among {', '.join(sorted(known))}."
-            )
+
+    def check(name, prior):
         if basis is not None and name in basis.sampled:
-            clean.update(basis.check_priors({name: prior}))
-        else:
-            clean[name] = _check_prior(name, prior)
+            return basis.check_priors({name: prior})[name]
+        return _check_prior(name, prior)
+
+    clean = check_overrides(priors, spec.sampled, check)
     return LongTermSpec(
         family,
         cure,

@@ -168,7 +168,14 @@ def make_spec(
             "use effect='aft' or effect='separate'."
         )
     spec = ModelSpec(fam.name, effect, n_arms, bool(truncation), "{}")
-    known = set(spec.sampled)
+    clean = check_overrides(priors, spec.sampled)
+    return ModelSpec(fam.name, effect, n_arms, bool(truncation), json.dumps(clean, sort_keys=True))
+
+
+def check_overrides(priors: dict | None, sampled, check=None) -> dict:
+    """Validated prior overrides: each name a sampled parameter, each prior a known form
+    (``check(name, prior)``, default :func:`_check_prior`), one sentence per problem."""
+    known = set(sampled)
     clean = {}
     for name, prior in (priors or {}).items():
         if name not in known:
@@ -176,8 +183,8 @@ def make_spec(
                 f"prior for {name!r} does not match a parameter of this model; "
                 f"choose among {', '.join(sorted(known))}."
             )
-        clean[name] = _check_prior(name, prior)
-    return ModelSpec(fam.name, effect, n_arms, bool(truncation), json.dumps(clean, sort_keys=True))
+        clean[name] = (check or _check_prior)(name, prior)
+    return clean
 
 
 def _check_prior(name: str, prior: dict) -> dict:
