@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -198,18 +198,18 @@ def write_reconstruction(rec, out: Path, report_path: Path, arm: str | None, com
 def reconstruct(
     curve: Annotated[Path, typer.Argument(help="Digitized curve: CSV time,survival; WebPlotDigitizer CSV (x,y) or JSON project.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the IPD CSV (time,event[,arm]).")],
-    at_risk: Annotated[Optional[Path], typer.Option("--at-risk", help="Numbers-at-risk CSV: time,at_risk[,arm], starting at time 0.")] = None,
-    total_events: Annotated[Optional[int], typer.Option("--total-events", help="Reported number of events in this arm; matched exactly.")] = None,
-    n: Annotated[Optional[int], typer.Option("--n", help="Number of patients, when there is no numbers-at-risk table.")] = None,
-    arm: Annotated[Optional[str], typer.Option("--arm", help="Arm name: selects rows of the NAR table (and the dataset of a multi-curve file) and labels the IPD.")] = None,
-    dataset: Annotated[Optional[str], typer.Option("--dataset", help="Curve to use from a file with several (WebPlotDigitizer datasets), when its name differs from --arm.")] = None,
-    percent: Annotated[Optional[bool], typer.Option("--percent/--proportion", help="Force the survival scale (default: detected, and reported).")] = None,
+    at_risk: Annotated[Path | None, typer.Option("--at-risk", help="Numbers-at-risk CSV: time,at_risk[,arm], starting at time 0.")] = None,
+    total_events: Annotated[int | None, typer.Option("--total-events", help="Reported number of events in this arm; matched exactly.")] = None,
+    n: Annotated[int | None, typer.Option("--n", help="Number of patients, when there is no numbers-at-risk table.")] = None,
+    arm: Annotated[str | None, typer.Option("--arm", help="Arm name: selects rows of the NAR table (and the dataset of a multi-curve file) and labels the IPD.")] = None,
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Curve to use from a file with several (WebPlotDigitizer datasets), when its name differs from --arm.")] = None,
+    percent: Annotated[bool | None, typer.Option("--percent/--proportion", help="Force the survival scale (default: detected, and reported).")] = None,
     cumulative_incidence: Annotated[bool, typer.Option("--cumulative-incidence", help="The figure shows 1 - S(t) (cumulative incidence).")] = False,
     method: Annotated[str, typer.Option("--method", help="bayesurv (default) or guyot (Guyot et al. 2012, for comparison).")] = "bayesurv",
     draws: Annotated[int, typer.Option("--draws", help="Repeat with random censoring times this many times to show the uncertainty the figure leaves.")] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Seed for --draws.")] = 1,
-    report: Annotated[Optional[Path], typer.Option("--report", help="Accuracy report JSON (default: next to --out, .report.json).")] = None,
-    plot: Annotated[Optional[Path], typer.Option("--plot", help="Draw the reconstructed KM over the clicks with the NAR table (PNG/SVG/PDF).")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Accuracy report JSON (default: next to --out, .report.json).")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Draw the reconstructed KM over the clicks with the NAR table (PNG/SVG/PDF).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace output files that already exist.")] = False,
 ) -> None:
     """Reconstruct individual patient data from a digitized Kaplan-Meier curve (one arm per call).
@@ -250,7 +250,7 @@ _DEMO_MARK = ".bayesurv-demo"
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo's results.")] = Path("results/demo"),
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the reconstruction draws.")] = 1,
-    draws: Annotated[Optional[int], typer.Option("--draws", help="Posterior draws per chain for the case study (default: the spec's).")] = None,
+    draws: Annotated[int | None, typer.Option("--draws", help="Posterior draws per chain for the case study (default: the spec's).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
 ) -> None:
     """Run the shipped case study and the reconstruction example.
@@ -384,10 +384,10 @@ def query(
 @_guard
 def run_command(
     spec: Annotated[Path, typer.Argument(help="Analysis specification (TOML), e.g. models/case_study.toml.")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default results/<spec name>).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Results folder (default results/<spec name>).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a results folder that bayesurv wrote before.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display (for scripts).")] = False,
-    draws: Annotated[Optional[int], typer.Option("--draws", help="Override the spec's draws (and tuning steps), e.g. for a quick look.")] = None,
+    draws: Annotated[int | None, typer.Option("--draws", help="Override the spec's draws (and tuning steps), e.g. for a quick look.")] = None,
 ) -> None:
     """Run an analysis specification end to end: fits, pools, queries, figures, summary.json and
     a self-contained report.html. The same spec and seed give the same numbers."""
@@ -588,8 +588,8 @@ def _fit_longterm_cli(table, ipd_path, family, *, json_out, cure_covariates, lif
     import json as _json
 
     from bayesurv.lifetable import read_life_table, us_life_table
-    from bayesurv.survival.extrapolation import cycle_csv_table, longterm_summary
     from bayesurv.survival.external import read_landmarks, read_registry
+    from bayesurv.survival.extrapolation import cycle_csv_table, longterm_summary
     from bayesurv.survival.fit import save
     from bayesurv.survival.longterm import fit_longterm
 

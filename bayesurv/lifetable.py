@@ -7,8 +7,8 @@ ever::
     h(a) = hazard[floor(a)]                   (a in years, a >= the youngest age in the table)
     H(t | age0) = integral_{age0}^{age0 + t / time_scale} h(a) da
 
-``time_scale`` is the number of model time units per year (1 for years, 12 for months, 52.1775
-for weeks, 365.25 for days); a cumulative hazard has no unit, a hazard is per year from
+``time_scale`` is the number of model time units per year (:data:`UNITS_PER_YEAR`: 1 for years,
+12 for months, 365.25 / 7 for weeks, 365.25 for days); a cumulative hazard has no unit, a hazard is per year from
 :meth:`LifeTable.hazard` and per model time unit from :meth:`LifeTable.hazard_per_unit`.
 
 The year of the table is fixed along follow-up (a *period* table): R's ``survexp`` instead also
@@ -49,6 +49,8 @@ US_TABLE = LIFETABLE_DIR / "survexp_us.csv"
 SEXES = ("male", "female")
 _SEX_ALIASES = {"male": "male", "m": "male", "female": "female", "f": "female"}
 MAX_AGE = 130
+#: model time units per (Julian) year, the one table every module uses
+UNITS_PER_YEAR = {"days": 365.25, "weeks": 365.25 / 7.0, "months": 12.0, "years": 1.0}
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ MODULES = [
     "bayesurv.survival.waning",
     "bayesurv.survival.background",
     "bayesurv.survival.external",
+    "bayesurv.survival.simulate",
+    "bayesurv.plots.extrapolation",
 ]
 
 

@@ -34,7 +34,7 @@ def test_cure_fit_writes_the_contract(ipd_csv, tmp_path):
     args = ["fit", str(ipd_csv), "--family", "weibull", "--cure", "mixture", "--arm-column",
             "arm", "--life-table", "us", "--age-column", "age", "--sex", "0.5", "--time-unit",
             "years", "--cycle", "yearly", "--cycle-csv", str(cyc), "--cycle-draws", "20",
-            "--json", str(out), *SMALL]
+            "--plots", str(tmp_path / "figures"), "--json", str(out), *SMALL]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
     j = json.loads(out.read_text())
@@ -57,6 +57,9 @@ def test_cure_fit_writes_the_contract(ipd_csv, tmp_path):
     assert ("treated", "20 years") in marks and ("control", "lifetime (mean, years)") in marks
     one = next(r for r in j["landmarks"] if r["arm"] == "control" and r["years"] == 2)
     assert one["km"] is not None and abs(one["km"] - one["median"]) < 0.08
+    figures = sorted(p.name for p in (tmp_path / "figures").iterdir())
+    assert figures == [f"{n}.{e}" for n in ("cure_fraction", "extrapolation", "hazard")
+                       for e in ("png", "svg")]
     # the same fit from Python gives the same numbers (seeded)
     res = fit_longterm(pd.read_csv(ipd_csv), "weibull", cure="mixture", arm_column="arm",
                        life_table=us_life_table(2014), age_column="age", sex=0.5,

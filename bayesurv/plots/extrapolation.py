@@ -1,49 +1,326 @@
-"""Extrapolated survival per arm with credible bands, general-population survival, and the
-published landmark estimates with their 95% CIs."""
+"""Extrapolated survival and hazard per arm with credible bands, over the Kaplan-Meier of the
+data, with the general-population curves of the same cohort; cure-fraction posteriors.
+
+Each function takes either plain xarray arrays (draws with a ``time`` coordinate in model units
+and an optional ``arm`` dim; every other dim, e.g. ``chain`` and ``draw``, is a sample dim) or a
+long-term result DataTree (:mod:`bayesurv.survival.longterm`), from which it reads::
+
+    derived/survival, derived/hazard          (chain, draw, arm, time)
+    derived/background_survival, background_hazard      (time)
+    derived/cure_fraction                      (chain, draw, arm)
+    observed_data/time, constant_data/time (event indicator), constant_data/arm
+    attrs: time_scale (model units per year), follow_up (model units)
+
+The x axis is in years (``time / time_scale``); hazards are drawn per year (``h * time_scale``)
+on a log axis. Bands are equal-tailed (``ci``, 95% by default) around the posterior median.
+Every function returns the matplotlib Figure. The artists carry ids (``Artist.get_gid()``) so
+that tests and callers can find them: ``median:ARM``, ``band:ARM``, ``km:ARM``, ``background``,
+``follow-up``, ``cure:ARM``, ``prior`` (or ``prior:ARM``).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from bayesurv.errors import InputError  # noqa: E402
+from bayesurv.nonparametric import kaplan_meier  # noqa: E402
 
 COLOURS = {"control": "#d62728", "experimental": "#1f5f99"}
+#: the time scale assumed for plain arrays when none is given (months, as before)
+DEFAULT_TIME_SCALE = 12.0
 
 
+# --------------------------------------------------------------------------------------------
+# reading the inputs
+# --------------------------------------------------------------------------------------------
+def _is_tree(obj) -> bool:
+    return isinstance(obj, xr.DataTree)
+
+
+def _derived(tree: xr.DataTree) -> xr.Dataset:
+    if "derived" not in tree.children:
+        raise InputError("the result has no 'derived' group; give a fitted long-term result.")
+    return tree["derived"].to_dataset()
+
+
+def _var(obj, name: str) -> xr.DataArray:
+    if _is_tree(obj):
+        ds = _derived(obj)
+    elif isinstance(obj, xr.Dataset):
+        ds = obj
+    else:
+        return obj
+    if name not in ds:
+        raise InputError(f"the result has no derived {name!r}; fit a model that computes it.")
+    return ds[name]
+
+
+def _optional(obj, name: str):
+    if _is_tree(obj):
+        ds = _derived(obj)
+    elif isinstance(obj, xr.Dataset):
+        ds = obj
+    else:
+        return None
+    return ds[name] if name in ds else None
+
+
+def _time_scale(obj, time_scale) -> float:
+    if time_scale is not None:
+        return float(time_scale)
+    if _is_tree(obj) and "time_scale" in obj.attrs:
+        return float(obj.attrs["time_scale"])
+    return DEFAULT_TIME_SCALE
+
+
+def _follow_up(obj, follow_up):
+    if follow_up is not None:
+        return follow_up
+    if _is_tree(obj):
+        return obj.attrs.get("follow_up")
+    return None
+
+
+def _arms(da: xr.DataArray) -> list:
+    return list(da["arm"].values) if "arm" in da.dims else [None]
+
+
+def _colour(arm, k: int):
+    return COLOURS.get(str(arm), f"C{k}")
+
+
+def _label(arm) -> str:
+    return "" if arm is None else str(arm)
+
+
+def _bands(da: xr.DataArray, ci: float) -> xr.DataArray:
+    """Quantiles ``(1 - ci) / 2``, 0.5, ``(1 + ci) / 2`` over every dim but arm and time."""
+    if not 0 < ci < 1:
+        raise InputError(f"ci {ci!r} must be a proportion in (0, 1), e.g. 0.95.")
+    if "time" not in da.dims:
+        raise InputError(f"{da.name or 'the curve'} has no 'time' dim; give draws over time.")
+    sample = [d for d in da.dims if d not in ("arm", "time")]
+    probs = [(1 - ci) / 2, 0.5, (1 + ci) / 2]
+    if not sample:  # one curve (e.g. a point estimate): no band
+        return xr.concat([da] * 3, dim=pd.Index(probs, name="quantile"))
+    with np.errstate(invalid="ignore"):  # inf - inf where a hazard is infinite (t = 0)
+        return da.quantile(probs, dim=sample)
+
+
+def _at(q: xr.DataArray, arm, k: int) -> np.ndarray:
+    sel = q.isel(quantile=k)
+    if arm is not None:
+        sel = sel.sel(arm=arm)
+    return np.asarray(sel.transpose("time").values, dtype=float)
+
+
+def _ipd(tree: xr.DataTree, arms: list) -> pd.DataFrame | None:
+    """time, event, arm of the observed patients in a result DataTree (None if absent)."""
+    if "observed_data" not in tree.children or "constant_data" not in tree.children:
+        return None
+    obs, const = tree["observed_data"], tree["constant_data"]
+    if "time" not in obs or "time" not in const:
+        return None
+    df = pd.DataFrame(
+        {
+            "time": np.asarray(obs["time"].values, float).ravel(),
+            "event": np.asarray(const["time"].values, float).ravel(),
+        }
+    )
+    if "arm" in const and arms != [None]:
+        a = np.asarray(const["arm"].values).ravel()
+        if np.issubdtype(a.dtype, np.integer):
+            a = np.asarray(arms, dtype=object)[a]  # arm index -> label, reference first
+        df["arm"] = a
+    return df
+
+
+def _km_frame(km, obj, arms: list) -> pd.DataFrame | None:
+    if km is False or km is None and not _is_tree(obj):
+        return None
+    if km is None or km is True:
+        return _ipd(obj, arms) if _is_tree(obj) else None
+    df = pd.DataFrame(km)
+    miss = [c for c in ("time", "event") if c not in df.columns]
+    if miss:
+        raise InputError(f"km: column {miss[0]!r} is missing; give time, event (and arm).")
+    return df
+
+
+def _curve(values, grid: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(time, value) of a background curve: a DataArray with its own time, or values on grid."""
+    if isinstance(values, xr.DataArray) and "time" in values.dims:
+        return (
+            np.asarray(values["time"].values, float),
+            np.asarray(values.squeeze(drop=True).values, float),
+        )
+    v = np.asarray(values, dtype=float).ravel()
+    if v.size != grid.size:
+        raise InputError(
+            f"{name} has {v.size} values but the curve grid {grid.size}; give it on the same times."
+        )
+    return grid, v
+
+
+def _new_axes(ax, figsize):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+        return fig, ax
+    return ax.figure, ax
+
+
+def _follow_up_line(ax, follow_up, time_scale: float, y_text: float, transform=None) -> None:
+    if follow_up is None or not np.isfinite(float(follow_up)) or float(follow_up) <= 0:
+        return
+    x = float(follow_up) / time_scale
+    ax.axvline(x, color="0.6", lw=0.8, ls=":", gid="follow-up")
+    ax.text(
+        x,
+        y_text,
+        " end of follow-up",
+        fontsize=8,
+        color="0.4",
+        va="bottom",
+        transform=transform or ax.get_xaxis_transform(),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# survival
+# --------------------------------------------------------------------------------------------
 def plot_extrapolation(
-    surv: xr.DataArray,
+    surv,
     *,
     landmarks=None,
-    background: np.ndarray | None = None,
-    time_scale: float = 12.0,
+    background=None,
+    time_scale: float | None = None,
     title: str = "",
     follow_up: float | None = None,
-):
-    """``surv`` has dims (chain, draw, arm, time) in model time units; the x axis is in years
-    (``time / time_scale``). ``landmarks``: DataFrame with arm, time, survival, lower, upper."""
-    fig, ax = plt.subplots(figsize=(8, 4.8))
-    t = surv["time"].values / time_scale
-    q = surv.quantile([0.025, 0.5, 0.975], dim=("chain", "draw"))
-    for arm in surv["arm"].values:
-        c = COLOURS.get(str(arm), None)
-        lo, med, hi = (q.sel(arm=arm, quantile=p).values for p in (0.025, 0.5, 0.975))
-        ax.fill_between(t, lo, hi, color=c, alpha=0.18, lw=0)
-        ax.plot(t, med, color=c, lw=2, label=f"{arm} (posterior median, 95% band)")
+    km=None,
+    ci: float = 0.95,
+    ax=None,
+) -> Figure:
+    """Extrapolated survival per arm: posterior median and ``ci`` band, over the data's KM.
+
+    Parameters
+    ----------
+    surv : a result DataTree (see the module docstring), or survival draws (DataArray with a
+        ``time`` coordinate in model units, optional ``arm``; other dims are sample dims).
+    landmarks : DataFrame with ``arm, time, survival, lower, upper`` (published estimates).
+    background : the cohort's general-population survival: values on the same time grid or a
+        DataArray with its own ``time``; from the DataTree when not given.
+    time_scale : model units per year (the x axis is in years); default the DataTree's, else 12.
+    follow_up : end of follow-up (model units), drawn as a dotted vertical line; default the
+        DataTree's ``follow_up``.
+    km : IPD (``time, event``, optional ``arm``) to draw as Kaplan-Meier steps; default the
+        DataTree's observed data; ``False`` for none.
+    ci : width of the equal-tailed band.
+    ax : draw into these axes (default a new figure).
+
+    Examples
+    --------
+    >>> t = np.linspace(0, 120, 61)
+    >>> draws = np.exp(-np.outer(np.linspace(0.01, 0.02, 40), t))
+    >>> da = xr.DataArray(draws[None, :, None, :], dims=("chain", "draw", "arm", "time"),
+    ...                   coords={"time": t, "arm": ["control"]})
+    >>> fig = plot_extrapolation(da, time_scale=12, follow_up=60)
+    >>> [ln.get_gid() for ln in fig.axes[0].lines]
+    ['median:control', 'follow-up']
+    """
+    da = _var(surv, "survival")
+    ts = _time_scale(surv, time_scale)
+    fu = _follow_up(surv, follow_up)
+    if background is None:
+        background = _optional(surv, "background_survival")
+    fig, ax = _new_axes(ax, (8, 4.8))
+    grid = np.asarray(da["time"].values, dtype=float)
+    t = grid / ts
+    q = _bands(da, ci)
+    arms = _arms(da)
+    pct = f"{100 * ci:g}%"
+    for k, arm in enumerate(arms):
+        c = _colour(arm, k)
+        lo, med, hi = (_at(q, arm, j) for j in range(3))
+        ax.fill_between(t, lo, hi, color=c, alpha=0.18, lw=0, gid=f"band:{_label(arm)}")
+        name = _label(arm) or "model"
+        ax.plot(
+            t,
+            med,
+            color=c,
+            lw=2,
+            label=f"{name} (posterior median, {pct} band)",
+            gid=f"median:{_label(arm)}",
+        )
+    ipd = _km_frame(km, surv, arms)
+    if ipd is not None and len(ipd):
+        one = arms[0] if len(arms) == 1 else None  # an IPD without arms: one pooled KM
+        groups = ipd.groupby("arm", sort=False) if "arm" in ipd else [(one, ipd)]
+        order = {str(a): k for k, a in enumerate(arms)}
+        for arm, d in groups:
+            k = order.get(str(arm), len(order))
+            tab = kaplan_meier(d["time"].to_numpy(float), d["event"].to_numpy(float))
+            lab = "Kaplan-Meier" if arm is None else f"{arm}: Kaplan-Meier"
+            ax.step(
+                tab["time"].to_numpy() / ts,
+                tab["survival"].to_numpy(),
+                where="post",
+                color="k" if arm is None else _colour(arm, k),
+                lw=1.0,
+                alpha=0.9,
+                label=lab,
+                gid=f"km:{_label(arm)}",
+            )
     if background is not None:
-        ax.plot(t, background, color="0.35", ls="--", lw=1.2, label="general population (same age and sex)")
+        if isinstance(background, xr.DataArray) and "arm" in background.dims:
+            for k, arm in enumerate(background["arm"].values):
+                tb, vb = _curve(background.sel(arm=arm), grid, "background")
+                ax.plot(
+                    tb / ts,
+                    vb,
+                    color=_colour(arm, k),
+                    ls="--",
+                    lw=1.0,
+                    label=f"{arm}: general population",
+                    gid=f"background:{arm}",
+                )
+        else:
+            tb, vb = _curve(background, grid, "background")
+            ax.plot(
+                tb / ts,
+                vb,
+                color="0.35",
+                ls="--",
+                lw=1.2,
+                label="general population (same age and sex)",
+                gid="background",
+            )
     if landmarks is not None and len(landmarks):
         for _, r in landmarks.iterrows():
             c = COLOURS.get(str(r["arm"]), "k")
-            x = r["time"] / time_scale
-            ax.errorbar([x], [r["survival"]], yerr=[[r["survival"] - r["lower"]], [r["upper"] - r["survival"]]],
-                        fmt="o", color=c, mec="k", capsize=4, zorder=5)
+            x = r["time"] / ts
+            yerr = [[r["survival"] - r["lower"]], [r["upper"] - r["survival"]]]
+            ax.errorbar(
+                [x],
+                [r["survival"]],
+                yerr=yerr,
+                fmt="o",
+                color=c,
+                mec="k",
+                capsize=4,
+                zorder=5,
+                gid=f"landmark:{r['arm']}",
+            )
         ax.plot([], [], "o", color="0.5", mec="k", label="published KM estimate, 95% CI")
-    if follow_up:
-        ax.axvline(follow_up / time_scale, color="0.6", lw=0.8, ls=":")
-        ax.text(follow_up / time_scale, 1.01, " end of follow-up", fontsize=8, color="0.4", va="bottom")
+    _follow_up_line(ax, fu, ts, 1.01, transform=ax.transData)
     ax.set_ylim(0, 1.05)
     ax.set_xlim(0, t.max())
     ax.set_xlabel("Years since randomization")
@@ -55,15 +332,209 @@ def plot_extrapolation(
     return fig
 
 
-def plot_cure_fractions(draws: dict[str, np.ndarray], title: str = ""):
-    """Posterior densities (histograms) of the cure fraction per arm."""
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    bins = np.linspace(0, 1, 61)
-    for arm, x in draws.items():
-        ax.hist(np.ravel(x), bins=bins, density=True, alpha=0.5, color=COLOURS.get(arm), label=arm)
-    ax.set_xlabel("Cure fraction")
+# --------------------------------------------------------------------------------------------
+# hazard
+# --------------------------------------------------------------------------------------------
+def _positive(v: np.ndarray) -> np.ndarray:
+    """Values a log axis can show; 0, negative and non-finite become gaps."""
+    v = np.asarray(v, dtype=float).copy()
+    v[~np.isfinite(v) | (v <= 0)] = np.nan
+    return v
+
+
+def plot_hazard_extrapolation(
+    hazard,
+    *,
+    background=None,
+    time_scale: float | None = None,
+    follow_up: float | None = None,
+    ci: float = 0.95,
+    title: str = "",
+    ax=None,
+) -> Figure:
+    """Hazard per arm over time (per year, log axis): posterior median, ``ci`` band, and the
+    cohort's general-population hazard.
+
+    ``hazard``: a result DataTree (``derived/hazard``, ``derived/background_hazard``) or hazard
+    draws per model unit (DataArray with ``time``, optional ``arm``). ``background``: the
+    general-population hazard per model unit (values on the grid or a DataArray with ``time``).
+    Values that are 0 or infinite (a Weibull hazard at t = 0) are left out.
+
+    Examples
+    --------
+    >>> t = np.linspace(0, 10, 11)
+    >>> da = xr.DataArray(np.full((1, 5, 11), 0.1), dims=("chain", "draw", "time"),
+    ...                   coords={"time": t})
+    >>> fig = plot_hazard_extrapolation(da, time_scale=1, background=0.01 * np.exp(0.1 * t))
+    >>> fig.axes[0].get_yscale()
+    'log'
+    """
+    da = _var(hazard, "hazard")
+    ts = _time_scale(hazard, time_scale)
+    fu = _follow_up(hazard, follow_up)
+    if background is None:
+        background = _optional(hazard, "background_hazard")
+    fig, ax = _new_axes(ax, (8, 4.8))
+    grid = np.asarray(da["time"].values, dtype=float)
+    t = grid / ts
+    q = _bands(da, ci)
+    pct = f"{100 * ci:g}%"
+    for k, arm in enumerate(_arms(da)):
+        c = _colour(arm, k)
+        lo, med, hi = (_positive(_at(q, arm, j) * ts) for j in range(3))
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        ax.fill_between(t, lo, hi, where=ok, color=c, alpha=0.18, lw=0, gid=f"band:{_label(arm)}")
+        name = _label(arm) or "model"
+        ax.plot(
+            t,
+            med,
+            color=c,
+            lw=2,
+            label=f"{name} (posterior median, {pct} band)",
+            gid=f"median:{_label(arm)}",
+        )
+    if background is not None:
+        tb, vb = _curve(background, grid, "background")
+        ax.plot(
+            tb / ts,
+            _positive(vb * ts),
+            color="0.35",
+            ls="--",
+            lw=1.2,
+            label="general population (same age and sex)",
+            gid="background",
+        )
+    ax.set_yscale("log")
+    _follow_up_line(ax, fu, ts, 1.0)
+    ax.set_xlim(0, t.max())
+    ax.set_xlabel("Years since randomization")
+    ax.set_ylabel("Hazard (per year, log scale)")
+    ax.set_title(title, fontsize=11)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="best", frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# cure fraction
+# --------------------------------------------------------------------------------------------
+def _cure_draws(draws) -> dict:
+    if isinstance(draws, Mapping) and not isinstance(draws, xr.Dataset | xr.DataTree):
+        return {str(k): np.ravel(np.asarray(v, dtype=float)) for k, v in draws.items()}
+    da = _var(draws, "cure_fraction")
+    if "arm" not in da.dims:
+        return {"": np.ravel(da.values.astype(float))}
+    return {str(a): np.ravel(da.sel(arm=a).values.astype(float)) for a in da["arm"].values}
+
+
+def plot_cure_fractions(
+    draws,
+    title: str = "",
+    *,
+    prior=None,
+    ci: float = 0.95,
+    bins: int = 60,
+    ax=None,
+) -> Figure:
+    """Posterior densities (histograms) of the cure fraction per arm, with the median and
+    ``ci`` interval in the legend and an optional prior.
+
+    ``draws``: ``{arm: draws}``, a DataArray ``cure_fraction`` (optional ``arm`` dim), or a
+    result DataTree (``derived/cure_fraction``). ``prior``: prior draws (one array for every arm,
+    or ``{arm: draws}``; drawn as a histogram outline) or a density function of the cure
+    fraction (drawn as a curve).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> fig = plot_cure_fractions({"control": rng.beta(30, 70, 4000)})
+    >>> [p.get_gid() for p in fig.axes[0].patches]
+    ['cure:control']
+    """
+    if not 0 < ci < 1:
+        raise InputError(f"ci {ci!r} must be a proportion in (0, 1), e.g. 0.95.")
+    post = _cure_draws(draws)
+    fig, ax = _new_axes(ax, (6, 3.4))
+    edges = np.linspace(0, 1, bins + 1)
+    for k, (arm, x) in enumerate(post.items()):
+        x = x[np.isfinite(x)]
+        c = _colour(arm, k)
+        dens, _ = np.histogram(x, bins=edges, density=True)
+        lo, med, hi = np.quantile(x, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
+        lab = f"{arm + ': ' if arm else ''}{med:.2f} ({lo:.2f}-{hi:.2f})"
+        ax.stairs(dens, edges, fill=True, alpha=0.45, color=c, label=lab, gid=f"cure:{arm}")
+    if prior is not None:
+        if callable(prior):
+            x = np.linspace(0.0005, 0.9995, 400)
+            ax.plot(
+                x,
+                np.asarray(prior(x), dtype=float),
+                color="0.3",
+                ls="--",
+                lw=1.2,
+                label="prior",
+                gid="prior",
+            )
+        elif isinstance(prior, Mapping):
+            for k, (arm, x) in enumerate(prior.items()):
+                x = np.ravel(np.asarray(x, dtype=float))
+                dens, _ = np.histogram(x[np.isfinite(x)], bins=edges, density=True)
+                ax.stairs(
+                    dens,
+                    edges,
+                    fill=False,
+                    color=_colour(arm, k),
+                    ls="--",
+                    lw=1.0,
+                    label=f"{arm}: prior",
+                    gid=f"prior:{arm}",
+                )
+        else:
+            x = np.ravel(np.asarray(prior, dtype=float))
+            dens, _ = np.histogram(x[np.isfinite(x)], bins=edges, density=True)
+            ax.stairs(
+                dens, edges, fill=False, color="0.3", ls="--", lw=1.0, label="prior", gid="prior"
+            )
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"Cure fraction (legend: posterior median, {100 * ci:g}% interval)")
     ax.set_ylabel("Posterior density")
     ax.set_title(title, fontsize=11)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+__all__ = [
+    "COLOURS",
+    "plot_cure_fractions",
+    "plot_extrapolation",
+    "plot_hazard_extrapolation",
+]
+
+
+def save_longterm_figures(result: xr.DataTree, folder) -> list:
+    """Write a long-term fit's figures into a new ``folder``: ``extrapolation`` (survival over
+    the KM with the general population), ``hazard`` and, with a cure model, ``cure_fraction``,
+    each as PNG and SVG. Returns the paths written."""
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    what = f"{result.attrs.get('family', '')}, {result.attrs.get('cure', 'none')} cure"
+    figs = {
+        "extrapolation": plot_extrapolation(result, title=f"Extrapolated survival ({what})"),
+        "hazard": plot_hazard_extrapolation(result, title=f"Hazard ({what})"),
+    }
+    if "cure_fraction" in result["derived"]:
+        figs["cure_fraction"] = plot_cure_fractions(result, title="Cure fraction")
+    paths = []
+    for name, fig in figs.items():
+        for ext in ("png", "svg"):
+            path = out / f"{name}.{ext}"
+            fig.savefig(path, dpi=120)
+            paths.append(path)
+        plt.close(fig)
+    return paths

@@ -8,8 +8,9 @@ import zlib
 
 import numpy as np
 
+from bayesurv.lifetable import UNITS_PER_YEAR  # noqa: F401  (re-exported for the sections)
+
 _Z = 1.959963984540054
-UNITS_PER_YEAR = {"days": 365.25, "weeks": 52.1775, "months": 12.0, "years": 1.0}
 
 
 def key_of(name: str) -> str:

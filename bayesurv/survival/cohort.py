@@ -27,7 +27,7 @@ from bayesurv.errors import InputError
 AGE_STEP = 0.25
 
 
-TIME_UNITS = {"days": 365.25, "weeks": 365.25 / 7.0, "months": 12.0, "years": 1.0}
+from bayesurv.lifetable import UNITS_PER_YEAR as TIME_UNITS  # noqa: E402
 
 
 @dataclass

@@ -36,7 +36,7 @@ import xarray as xr
 from bayesurv.errors import InputError
 
 #: model cycles a cost-effectiveness model may use, in cycles per year
-CYCLES = {"weekly": 365.25 / 7.0, "monthly": 12.0, "yearly": 1.0}
+CYCLES = {"weekly": 365.25 / 7.0, "monthly": 12.0, "yearly": 1.0}  # = 1 / model units per year
 #: landmark years of the lifetime table
 LANDMARK_YEARS = (1, 2, 5, 10, 20)
 
