@@ -299,6 +299,9 @@ def build_report(
             caption=f"{name}: treatment effect per model (posterior median, 95% CrI)",
         )
         best = ir.fits[s["best"]]
+        if best.attrs.get("model") == "longterm":
+            _longterm_part(rep, out, name, s, best, ir.reconstructed)
+            continue
         fig = plot_survival(best, horizon=ir.section.horizon)
         _save(fig, out, f"{name}_survival".replace(" ", "_"))
         rep.figure(
@@ -415,3 +418,53 @@ def build_report(
     rep.table(pd.DataFrame(rows), caption="Convergence (R-hat <= 1.01, ESS >= 400, no divergences)")
     html = rep.render(provenance=summary.get("provenance"))
     (out / "report.html").write_text(html, encoding="utf-8")
+
+
+def _longterm_part(rep, out, name, s, best, reconstructed) -> None:
+    """A long-term IPD model in the report: extrapolation, hazard, cure fraction, landmarks
+    against the KM, mean survival and life-years gained, identifiability notes."""
+    import matplotlib.pyplot as plt
+
+    from bayesurv.plots.extrapolation import (
+        plot_cure_fractions,
+        plot_extrapolation,
+        plot_hazard_extrapolation,
+    )
+
+    lt = s["models"][s["best"]]["longterm"]
+    what = f"{s['best']}, {lt['cure']} cure"
+    if lt.get("life_table"):
+        what += f", general-population mortality ({lt['life_table']}, SMR {lt['smr']:g})"
+    if lt.get("waning"):
+        w = lt["waning"]
+        what += f", effect waning {w[0]} from {w[1]:g}" + (f" to {w[2]:g}" if w[2] else "")
+        what += f" {lt['time_unit']}"
+    for note in lt["identifiability"]:
+        rep.note(f"{name} ({s['best']}): {note}")
+    figs = [
+        (plot_extrapolation(best, title=f"{name}: {s['best']}, {lt['cure']} cure"),
+         "extrapolation",
+         f"{name}: extrapolated survival ({what}) over the Kaplan-Meier curve of the "
+         f"{'reconstructed ' if reconstructed else ''}IPD, with the general population"),
+        (plot_hazard_extrapolation(best, title=f"{name}: hazard"), "hazard",
+         f"{name}: hazard per year (log scale), posterior median and 95% band"),
+    ]
+    if "cure_fraction" in best["derived"]:
+        figs.append((plot_cure_fractions(best, title=f"{name}: cure fraction"), "cure",
+                     f"{name}: posterior of the cure fraction per arm"))
+    for fig, tag, caption in figs:
+        _save(fig, out, f"{name}_{tag}".replace(" ", "_"))
+        rep.figure(fig, caption)
+        plt.close(fig)
+    rows = [{"arm": r["arm"], "landmark": r["landmark"],
+             "model (95% CrI)": _fmt_interval(r, digits=3),
+             "Kaplan-Meier": "" if r["km"] is None else f"{r['km']:.3f}"} for r in lt["landmarks"]]
+    rep.table(pd.DataFrame(rows), caption=f"{name}: survival at landmarks and lifetime mean "
+              f"survival ({lt['mean_units']}), model against the Kaplan-Meier estimate")
+    if "life_years_gained" in lt:
+        rep.text(
+            f"Life-years gained over {lt['horizon_years']:.0f} years: "
+            f"{_fmt_interval(lt['life_years_gained'])} undiscounted, "
+            f"{_fmt_interval(lt['life_years_gained_discounted'])} discounted at "
+            f"{100 * lt['discount']:g}% a year (posterior median, 95% CrI)."
+        )

@@ -586,12 +586,13 @@ def _fit_longterm_cli(table, ipd_path, family, *, json_out, cure_covariates, lif
                       cycle, cycle_csv, cycle_draws, plots, netcdf, time_unit, **kw):
     """``bayesurv fit`` with the long-term model: JSON summary, cycle CSV, figures, NetCDF."""
     import json as _json
+    import warnings
 
     from bayesurv.lifetable import read_life_table, us_life_table
     from bayesurv.survival.external import read_landmarks, read_registry
     from bayesurv.survival.extrapolation import cycle_csv_table, longterm_summary
     from bayesurv.survival.fit import save
-    from bayesurv.survival.longterm import fit_longterm
+    from bayesurv.survival.longterm import IdentifiabilityWarning, fit_longterm
 
     if cycle_csv is not None and cycle is None:
         raise InputError("--cycle-csv needs --cycle weekly, monthly or yearly.")
@@ -612,20 +613,22 @@ def _fit_longterm_cli(table, ipd_path, family, *, json_out, cure_covariates, lif
         if unit not in TIME_UNITS:
             raise InputError(f"unknown time unit {time_unit!r}; choose one of {', '.join(TIME_UNITS)}.")
         horizon = horizon_years * TIME_UNITS[unit]
-    result = fit_longterm(
-        table, family, seed=kw["seed"], cure=kw["cure"], arm_column=kw["arm_column"],
-        effect=kw["effect"],
-        cure_covariates=[c.strip() for c in cure_covariates.split(",")] if cure_covariates else (),
-        life_table=lt, age=kw["age"], age_column=kw["age_column"], sex=kw["sex"],
-        sex_column=kw["sex_column"], year=kw["year"], time_unit=cohort_unit, smr=kw["smr"],
-        waning=_parse_waning(waning) if waning else None,
-        external_landmarks=read_landmarks(external_landmarks) if external_landmarks else None,
-        external_registry=read_registry(external_registry) if external_registry else None,
-        df=kw["df"], extra_knots=_numbers(extra_knots, "--extra-knots") if extra_knots else None,
-        horizon=horizon, times=kw["times"], rmst_to=kw["rmst_to"], discount=kw["discount"],
-        cycle=cycle, cycle_draws=cycle_draws,
-        draws=kw["draws"], tune=kw["tune"], chains=kw["chains"], source=str(ipd_path),
-        inputs={"ipd": ipd_path})
+    with warnings.catch_warnings():  # the notes are printed below, once, in plain words
+        warnings.simplefilter("ignore", IdentifiabilityWarning)
+        result = fit_longterm(
+            table, family, seed=kw["seed"], cure=kw["cure"], arm_column=kw["arm_column"],
+            effect=kw["effect"],
+            cure_covariates=[c.strip() for c in cure_covariates.split(",")] if cure_covariates else (),
+            life_table=lt, age=kw["age"], age_column=kw["age_column"], sex=kw["sex"],
+            sex_column=kw["sex_column"], year=kw["year"], time_unit=cohort_unit, smr=kw["smr"],
+            waning=_parse_waning(waning) if waning else None,
+            external_landmarks=read_landmarks(external_landmarks) if external_landmarks else None,
+            external_registry=read_registry(external_registry) if external_registry else None,
+            df=kw["df"], extra_knots=_numbers(extra_knots, "--extra-knots") if extra_knots else None,
+            horizon=horizon, times=kw["times"], rmst_to=kw["rmst_to"], discount=kw["discount"],
+            cycle=cycle, cycle_draws=cycle_draws,
+            draws=kw["draws"], tune=kw["tune"], chains=kw["chains"], source=str(ipd_path),
+            inputs={"ipd": ipd_path})
     out = longterm_summary(result)
     json_out.write_text(_json.dumps(out, indent=2, allow_nan=False, default=str))
     typer.echo(f"wrote {json_out}")

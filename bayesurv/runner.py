@@ -27,6 +27,7 @@ import xarray as xr
 from bayesurv.errors import InputError
 from bayesurv.provenance import provenance
 from bayesurv.sampling import ConvergenceWarning
+from bayesurv.survival.longterm import IdentifiabilityWarning
 from bayesurv.sections.common import (
     UNITS_PER_YEAR,
     Progress,
@@ -106,13 +107,16 @@ def run(
     spec_text = spec_path.read_text()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", IdentifiabilityWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         summary = _run(spec, spec_path, spec_text, files, out, progress)
-    notes = sorted({str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)})
+    kinds = (ConvergenceWarning, IdentifiabilityWarning)
+    notes = sorted({str(w.message) for w in caught if issubclass(w.category, kinds)})
     for n in notes:
         progress.say(f"[yellow]warning[/]: {n}")
     summary["warnings"] = notes
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
+    text = json.dumps(_finite(summary), indent=2, default=_json_default, allow_nan=False)
+    (out / "summary.json").write_text(text + "\n")
     return summary
 
 
@@ -199,7 +203,8 @@ def _run(spec, spec_path, spec_text, files, out, progress) -> dict:
         best = ir.fits[summary["ipd"][sec.name]["best"]]
         best.to_netcdf(out / f"{key}.nc")
         for name, da in best["derived"].to_dataset().data_vars.items():
-            quantities[f"{key}_{name}"] = da
+            if {"chain", "draw"} <= set(da.dims):  # posterior draws (not the population curves)
+                quantities[f"{key}_{name}"] = da
     pools: dict[str, PoolRun] = {}
     for k, sec in enumerate(spec.pool, start=1):
         pr = run_pool_section(sec, files, k, spec, progress)
@@ -232,6 +237,17 @@ def _run(spec, spec_path, spec_text, files, out, progress) -> dict:
     build_report(out, spec, summary, surv_fits, pools, ipd_runs)
     progress.say(f"done: {out / 'report.html'}")
     return summary
+
+
+def _finite(x):
+    """JSON has no NaN or infinity: NaN becomes null, infinities the strings "inf"/"-inf"."""
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite(v) for v in x]
+    if isinstance(x, float | np.floating) and not np.isfinite(x):
+        return None if np.isnan(x) else ("inf" if x > 0 else "-inf")
+    return x
 
 
 def _json_default(x):

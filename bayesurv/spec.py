@@ -48,6 +48,8 @@ from bayesurv.errors import InputError
 
 FAMILIES = ("exponential", "weibull", "gompertz", "lognormal", "loglogistic", "gengamma")
 TERMS = ("landmarks", "events", "hazard_ratios", "medians")
+#: flexible hazards (bayesurv.survival.splines), for IPD sections
+FLEXIBLE = ("mspline", "rp", "pwexp")
 
 
 class _Strict(BaseModel):
@@ -139,10 +141,39 @@ class Survival(_Strict):
         return self
 
 
+class Background(_Strict):
+    """General-population mortality of an IPD section's patients (bayesurv.survival.cohort)."""
+
+    life_table: str = Field(description="life table CSV, or 'us' for the shipped US table")
+    year: int | None = Field(None, ge=1900, le=2100, description="calendar year of the rates")
+    age: float | None = Field(None, ge=0, le=110, description="age at entry of every patient")
+    age_column: str | None = Field(None, description="column of the IPD with each patient's age")
+    male: float | None = Field(None, ge=0, le=1, description="share of men (sex not in the data)")
+    sex_column: str | None = Field(None, description="column of the IPD with each patient's sex")
+    smr: float = Field(1.0, ge=1, le=100, description="excess mortality of cured patients")
+
+    @model_validator(mode="after")
+    def _who(self):
+        if (self.age is None) == (self.age_column is None):
+            raise ValueError("give exactly one of age (years) or age_column")
+        if (self.male is None) == (self.sex_column is None):
+            raise ValueError("give exactly one of male (a share of men) or sex_column")
+        return self
+
+
+class Waning(_Strict):
+    """Treatment-effect waning from t1 to t2 (the data's time unit; t1 at or after follow-up)."""
+
+    scheme: Literal["abrupt", "linear_loghr", "linear_hazard"]
+    t1: float = Field(ge=0)
+    t2: float | None = None
+
+
 class Ipd(_Strict):
-    """Parametric models fitted to a trial's patient-level data: a file of it, or reconstructed
+    """Survival models fitted to a trial's patient-level data: a file of it, or reconstructed
     here from digitized Kaplan-Meier clicks and the numbers at risk
-    (:mod:`bayesurv.reconstruct`)."""
+    (:mod:`bayesurv.reconstruct`). With ``cure``, ``background``, ``waning`` or a flexible
+    family the long-term model runs (:mod:`bayesurv.survival.longterm`)."""
 
     name: str
     ipd: str | None = Field(None, description="CSV with time, event, arm")
@@ -151,10 +182,22 @@ class Ipd(_Strict):
     totals: str | None = Field(None, description="arm, n, total_events (optional)")
     method: Literal["bayesurv", "guyot"] = "bayesurv"
     reference_arm: str | None = Field(None, description="control arm (default: first)")
-    families: list[Literal[FAMILIES]] = ["weibull"]
-    effect: Literal["ph", "aft", "separate"] | None = None
+    families: list[Literal[FAMILIES + FLEXIBLE]] = ["weibull"]
+    effect: Literal["ph", "aft", "separate", "hazard", "cure", "both"] | None = None
     time_unit: Literal["days", "weeks", "months", "years"] = "months"
     horizon: float | None = Field(None, gt=0, description="extrapolation horizon, in time units")
+    cure: Literal["none", "mixture", "non-mixture"] = "none"
+    cure_covariates: list[str] = []
+    background: Background | None = None
+    waning: Waning | None = None
+    extra_knots: list[float] | None = Field(None, description="flexible hazards: knots beyond "
+                                            "follow-up, in time units")
+    discount: float = Field(0.035, ge=0, le=0.2, description="annual discount rate for life-years")
+
+    @property
+    def longterm(self) -> bool:
+        return (self.cure != "none" or self.background is not None or self.waning is not None
+                or any(f in FLEXIBLE for f in self.families))
 
     @field_validator("families")
     @classmethod
@@ -174,6 +217,15 @@ class Ipd(_Strict):
                 raise ValueError(
                     "reconstruction needs at_risk (numbers at risk) or totals (n per arm)"
                 )
+        if self.longterm and self.effect in ("ph", "aft", "separate"):
+            raise ValueError(
+                "with cure, background, waning or a flexible family the effect is hazard, cure "
+                "or both"
+            )
+        if not self.longterm and self.effect in ("hazard", "cure", "both"):
+            raise ValueError("effect hazard, cure or both needs a cure model (cure = 'mixture')")
+        if self.cure_covariates and self.cure == "none":
+            raise ValueError("cure_covariates need cure = 'mixture' or 'non-mixture'")
         if (
             self.reference_arm is not None
             and self.clicks is not None
@@ -308,6 +360,8 @@ def load_spec(path: str | Path) -> tuple[AnalysisSpec, dict[str, Path]]:
                 resolve(f"ipd[{k}].{key}", getattr(s, key))
         for arm, rel in (s.clicks or {}).items():
             resolve(f"ipd[{k}].clicks.{arm}", rel)
+        if s.background and s.background.life_table.lower() != "us":
+            resolve(f"ipd[{k}].background.life_table", s.background.life_table)
     for k, p in enumerate(spec.pool, start=1):
         resolve(f"pool[{k}].effects", p.effects)
     return spec, files

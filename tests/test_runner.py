@@ -223,3 +223,37 @@ def test_ipd_spec_errors_are_one_sentence(tmp_path):
     r = CliRunner().invoke(app, ["run", str(spec), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "give either ipd" in r.output
     assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture(scope="module")
+def cure_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cure") / "res"
+    r = CliRunner().invoke(
+        app, ["run", str(ROOT / "tests" / "specs" / "gbsg2_cure.toml"), "--out", str(out), "--quiet"]
+    )
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_ipd_section_with_cure_and_life_table_extrapolates_to_a_lifetime(cure_run):
+    """[[ipd]] with cure = "mixture", a life table and waning runs the long-term model: lifetime
+    horizon, cure fractions, landmarks beside the reconstructed KM, life-years gained, the
+    extrapolation figures in the report, strict JSON, and queryable life-years."""
+    s = json.loads((cure_run / "summary.json").read_text(),
+                   parse_constant=lambda c: pytest.fail(f"summary.json holds {c}"))
+    g = s["ipd"]["GBSG-2 cure"]
+    for fam in ("weibull", "lognormal"):
+        lt = g["models"][fam]["longterm"]
+        assert lt["cure"] == "mixture" and 40 < lt["horizon_years"] < 60  # women aged 53
+        assert [r["arm"] for r in lt["cure_fraction"]] == ["no_tamoxifen", "tamoxifen"]
+        five = [r for r in lt["landmarks"] if r["years"] == 5]
+        for r in five:  # the model reproduces the reconstructed KM at 5 years
+            assert r["lower"] - 0.03 < r["km"] < r["upper"] + 0.03
+        lyg = lt["life_years_gained"]
+        assert lyg["lower"] < lyg["median"] < lyg["upper"]
+        assert abs(lt["life_years_gained_discounted"]["median"]) < abs(lyg["median"])
+    assert all(r["AIC"] is None for r in g["comparison"])  # LOO only for long-term models
+    html = (cure_run / "report.html").read_text()
+    assert "extrapolated survival" in html and "Life-years gained over" in html
+    assert s["queries"][0]["statement"] == "P(gbsg_2_cure_life_years_gained > 0)"
+    assert 0 <= s["queries"][0]["probability"] <= 1

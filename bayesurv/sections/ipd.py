@@ -138,10 +138,15 @@ def fit_ipd_section(
     fits = {}
     for family in sec.families:
         progress.say(f"{sec.name}: fitting {family} to the {'reconstructed ' if recs else ''}IPD")
+        seed = derived_seed(spec.seed, sec.name, family)
+        source = sec.ipd or f"[[ipd]] {sec.name}"
+        if sec.longterm:
+            fits[family] = _fit_longterm(sec, ipd, family, files, k, spec, seed, source, t_max)
+            continue
         fits[family] = fit(
             ipd,
             family,
-            seed=derived_seed(spec.seed, sec.name, family),
+            seed=seed,
             arm_column="arm",
             effect=sec.effect,
             times=times,
@@ -150,10 +155,52 @@ def fit_ipd_section(
             tune=s.tune,
             chains=s.chains,
             pointwise=True,
-            source=sec.ipd or f"[[ipd]] {sec.name}",
+            source=source,
         )
     comparison = compare(fits) if len(fits) > 1 else None
     return IpdRun(sec, ipd, order, fits, comparison, recs)
+
+
+def _fit_longterm(sec: Ipd, ipd, family, files, k, spec, seed, source, t_max):
+    """One family of a long-term IPD section (cure, life table, waning, flexible hazard)."""
+    from bayesurv.lifetable import read_life_table, us_life_table
+    from bayesurv.survival.longterm import fit_longterm
+
+    bg, table = sec.background, None
+    if bg is not None:
+        table = (
+            us_life_table(bg.year or 2014)
+            if bg.life_table.lower() == "us"
+            else read_life_table(files[f"ipd[{k}].background.life_table"])
+        )
+    s = spec.sampling
+    return fit_longterm(
+        ipd,
+        family,
+        seed=seed,
+        cure=sec.cure,
+        arm_column="arm",
+        effect=sec.effect,
+        cure_covariates=sec.cure_covariates,
+        life_table=table,
+        age=bg.age if bg else None,
+        age_column=bg.age_column if bg else None,
+        sex=bg.male if bg else None,
+        sex_column=bg.sex_column if bg else None,
+        year=bg.year if bg else None,
+        time_unit=sec.time_unit,
+        smr=bg.smr if bg else 1.0,
+        waning=sec.waning.model_dump() if sec.waning else None,
+        extra_knots=sec.extra_knots,
+        horizon=sec.horizon,
+        rmst_to=t_max,
+        discount=sec.discount,
+        draws=s.draws,
+        tune=s.tune,
+        chains=s.chains,
+        target_accept=s.target_accept,
+        source=source,
+    )
 
 
 def ipd_summary(run_: IpdRun) -> dict:
@@ -171,6 +218,31 @@ def ipd_summary(run_: IpdRun) -> dict:
                 m[name.replace("log_", "")] = interval_summary(np.exp(post[name].values))
         if "rmst_diff" in d:
             m["rmst_diff"] = interval_summary(d["rmst_diff"].values)
+        if tree.attrs.get("model") == "longterm":
+            from bayesurv.survival.extrapolation import longterm_summary
+
+            lt = longterm_summary(tree)
+            m["longterm"] = {
+                k: lt[k]
+                for k in (
+                    "cure",
+                    "time_unit",
+                    "horizon_years",
+                    "life_table",
+                    "smr",
+                    "waning",
+                    "landmarks",
+                    "mean_survival",
+                    "mean_survival_discounted",
+                    "discount",
+                    "mean_units",
+                    "cure_fraction",
+                    "life_years_gained",
+                    "life_years_gained_discounted",
+                    "identifiability",
+                )
+                if k in lt
+            }
         models[fam] = m
     out = {
         "key": key_of(run_.section.name),

@@ -96,8 +96,9 @@ def compare(results: dict[str, xr.DataTree]) -> pd.DataFrame:
     """TSD 14 comparison table, one row per model, best (highest elpd_loo) first.
 
     Columns: ``model, elpd_loo, se, p_loo, looic, elpd_diff, dse, weight (stacking), AIC, BIC,
-    pareto_k_max``. Every result must carry a ``log_likelihood`` group
-    (``fit(..., pointwise=True)``) and be fitted to the same patients.
+    pareto_k_max`` (AIC and BIC are NaN for long-term models: only LOO compares those). Every
+    result must carry a ``log_likelihood`` group (``fit(..., pointwise=True)``) and be fitted to
+    the same patients.
     """
     if len(results) < 2:
         raise InputError("model comparison needs at least two fitted models.")
@@ -112,7 +113,8 @@ def compare(results: dict[str, xr.DataTree]) -> pd.DataFrame:
     n = next(iter(ns.values()))
     for name, r in results.items():
         loo = az.loo(r)
-        ll_max, k = max_loglik(r)
+        # AIC/BIC need the maximum likelihood, computed here for the parametric IPD models only
+        ll_max, k = (np.nan, 0) if r.attrs.get("model") == "longterm" else max_loglik(r)
         rows.append(
             {
                 "model": name,
