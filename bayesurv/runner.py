@@ -27,7 +27,6 @@ import xarray as xr
 from bayesurv.errors import InputError
 from bayesurv.provenance import provenance
 from bayesurv.sampling import ConvergenceWarning
-from bayesurv.survival.longterm import IdentifiabilityWarning
 from bayesurv.sections.common import (
     UNITS_PER_YEAR,
     Progress,
@@ -50,6 +49,7 @@ from bayesurv.sections.survival import (
     survival_summary,
 )
 from bayesurv.spec import load_spec
+from bayesurv.survival.longterm import IdentifiabilityWarning
 
 MARK = ".bayesurv-results"
 __all__ = ["MARK", "UNITS_PER_YEAR", "base_case", "key_of", "quantities_from_results",
