@@ -101,6 +101,8 @@ def test_assessor_runs(monkeypatch):
     # discounting at 3.5% shrinks the gain; both cure assumptions give a positive gain
     assert 0 < r["os_ly_gained_discounted_cure"] < r["os_ly_gained_undiscounted_cure"]
     assert r["os_ly_gained_discounted_nocure"] > 0
+    # GBSG-2 reconstructed and extrapolated with cure and general-population mortality
+    assert 0 < r["gbsg2_cure_fraction_control"] < 0.6 and r["gbsg2_lyg_discounted"] > 0
     assert seconds < TIME_LIMIT
 
 
