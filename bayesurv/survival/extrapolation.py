@@ -71,9 +71,11 @@ def cohort_curves(
     smr: float = 1.0,
     waning=None,
     sl=slice(None),
+    pop=None,
 ):
     """Cohort ``S_arm(t)`` and ``h_arm(t)`` for the draws ``sl`` (flattened chain x draw):
-    arrays (draws, arm, time), plus the cure fractions (draws, arm)."""
+    arrays (draws, arm, time), plus the cure fractions (draws, arm). ``pop``: each pattern's
+    :func:`pop_curves` on ``t`` (computed here when not given; pass them to re-use)."""
     comp = _component(spec.family, spec.basis_json)
     t = np.asarray(t, dtype=float)
     t_safe = np.maximum(t, 1e-9 * max(float(t.max()), 1.0))
@@ -103,7 +105,7 @@ def cohort_curves(
                 S[:, a] += share * s_exc
                 hS[:, a] += share * s_exc * np.exp(lh)
             elif smr_draw is None:
-                Sp, hSp = pop_curves(cohort, t, p, smr)
+                Sp, hSp = pop[p] if pop is not None else pop_curves(cohort, t, p, smr)
                 S[:, a] += Sp * s_exc
                 hS[:, a] += s_exc * (hSp + Sp * np.exp(lh))
             else:  # an uncertain SMR: the population part differs by draw
@@ -191,9 +193,14 @@ def longterm_derived(
             )
         )
         cyc = np.empty((pick.size, A, cyc_t.size))
+    pop = None
+    if cohort.background:  # the population curves do not depend on the draws (fixed SMR)
+        pop = [pop_curves(cohort, fine, p, smr) for p in range(len(cohort.patterns))]
     for start in range(0, n_draws, chunk):
         sl = slice(start, min(start + chunk, n_draws))
-        S, h, p = cohort_curves(post, spec, cohort, fine, log_ref, smr=smr, waning=waning, sl=sl)
+        S, h, p = cohort_curves(
+            post, spec, cohort, fine, log_ref, smr=smr, waning=waning, sl=sl, pop=pop
+        )
         S_st[sl], h_st[sl], pi[sl] = S[..., idx], h[..., idx], p
         for r in means:
             da = xr.DataArray(S, dims=("sample", "arm", "time"), coords={"time": fine_da.time})
