@@ -8,7 +8,12 @@ times stretched by 1.5 (a wrong model) must give non-uniform ranks.
 
 import pytest
 
-from bayesurv.survival.calibration import SBC_PRIORS, sbc_ranks, uniformity_pvalue
+from bayesurv.survival.calibration import (
+    SBC_PRIORS,
+    sbc_ranks,
+    sbc_ranks_cure,
+    uniformity_pvalue,
+)
 
 
 @pytest.mark.slow
@@ -26,3 +31,23 @@ def test_sbc_ranks_are_uniform(family):
 def test_sbc_detects_a_wrong_model():
     ranks = sbc_ranks("weibull", n_rep=40, seed=17, time_scale=1.5)
     assert uniformity_pvalue(ranks["log_median"], 200) < 1e-3
+
+
+# ---- the long-term cure models (bayesurv.survival.longterm) -----------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize(("cure", "background"), [("mixture", True), ("non-mixture", False)])
+def test_sbc_cure_models_are_calibrated(cure, background):
+    """60 replications x 200 patients: Weibull cure model (with US 2014 mortality for patients
+    aged 50-70 in the mixture case), data from bayesurv.survival.simulate."""
+    ranks = sbc_ranks_cure(cure, background=background, n_rep=60, seed=23)
+    for name, r in ranks.items():
+        assert len(r) >= 58
+        p = uniformity_pvalue(r, 200)
+        assert p > 1e-3, (cure, name, p, sorted(r))
+
+
+@pytest.mark.slow
+def test_sbc_cure_detects_ignored_background_mortality():
+    # simulated with general-population deaths of 50-70-year-olds, fitted without them
+    ranks = sbc_ranks_cure("mixture", background=True, fit_background=False, n_rep=40, seed=5)
+    assert min(uniformity_pvalue(r, 200) for r in ranks.values()) < 1e-3
