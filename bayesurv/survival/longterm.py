@@ -565,7 +565,7 @@ def fit_longterm(
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
-    target_accept: float = 0.9,
+    target_accept: float | None = None,
     source: str = "the IPD table",
     inputs: dict | None = None,
 ) -> xr.DataTree:
@@ -582,7 +582,8 @@ def fit_longterm(
     survival and life-years in years when ``time_unit`` is given. ``horizon`` (model units)
     defaults to a lifetime with a life table (see :func:`lifetime_horizon`). ``times`` (model
     units) are put on the grid exactly (the summary's survival rows); ``rmst`` is restricted to
-    ``rmst_to`` (default: the end of follow-up).
+    ``rmst_to`` (default: the end of follow-up). ``target_accept`` defaults to 0.95 for the
+    flexible hazards (their smoothing priors are funnel-shaped) and 0.9 otherwise.
 
     Examples
     --------
@@ -660,6 +661,8 @@ def fit_longterm(
 
         external["registry"] = validate_registry(external_registry, "external registry")
     compiled = compiled_longterm(spec, data, cohort, external or None)
+    if target_accept is None:  # flexible hazards have funnel-shaped smoothing priors
+        target_accept = 0.95 if basis is not None else 0.9
     tree = sample(
         compiled,
         seed=seed,
