@@ -438,7 +438,7 @@ def fit_command(
         help="Unit of the time column: days, weeks, months or years.")] = None,
     smr: Annotated[float, typer.Option(help="Excess-mortality ratio on the life table (>= 1).")] = 1.0,
     waning: Annotated[str | None, typer.Option(
-        help="Treatment-effect waning after follow-up: abrupt:T1, linear_loghr:T1:T2 or "
+        help="Treatment-effect waning: abrupt:T1, linear_loghr:T1:T2 or "
              "linear_hazard:T1:T2 (times in the data's unit).")] = None,
     external_landmarks: Annotated[Path | None, typer.Option(
         help="CSV of long-term survival (time,survival,lower,upper[,arm]) as likelihood.")] = None,

@@ -274,7 +274,8 @@ def test_compiled_model_is_reused(ipd):
     ("kwargs", "match"),
     [
         (dict(waning={"scheme": "linear_loghr", "t1": 8.0, "t2": 4.0}), "t2 4 is not after t1 8"),
-        (dict(waning={"scheme": "abrupt", "t1": 2.0}), "before the end of follow-up"),
+        (dict(waning={"scheme": "abrupt", "t1": 2.0}, cure="mixture", cure_covariates=["age"]),
+         "before the end of follow-up"),
         (dict(life_table="table", age=10), "time unit"),
         (dict(life_table="table", time_unit="years", age=140, sex="male"), "outside 0-110"),
         (dict(life_table="table", time_unit="years", age=10), "sex"),
@@ -315,3 +316,88 @@ def test_uncertain_smr_scales_the_population_hazard_per_draw(ipd):
     pop = background_survival(t, cohort_from_ages(ages, "female"), table, smr=float(smr[c, k]))
     np.testing.assert_allclose(der["survival"].isel(arm=0, chain=c, draw=k).values,
                                np.exp(-rate * t) * pop, rtol=1e-9)
+
+
+# ---- waning inside follow-up: in the likelihood -----------------------------------------------
+def _abrupt_waning_data(n=1200, seed=9, hr=0.5, t1=2.0, shape=1.2, scale=3.0):
+    """Weibull PH, treated HR 0.5 until t1 and 1 after (abrupt waning), censored at 2-7."""
+    rng = np.random.default_rng(seed)
+    arm = np.repeat([0, 1], n // 2)
+    e = rng.exponential(size=n)  # H(T) = e
+    H0 = lambda t: (t / scale) ** shape  # noqa: E731
+    inv = lambda h: scale * h ** (1 / shape)  # noqa: E731
+    t_ctrl = inv(e)
+    t_trt = np.where(e < hr * H0(t1), inv(e / hr), inv(e - hr * H0(t1) + H0(t1)))
+    t = np.where(arm == 1, t_trt, t_ctrl)
+    c = rng.uniform(2, 7, n)
+    return pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int),
+                         "arm": np.where(arm == 1, "treated", "control")})
+
+
+@pytest.mark.parametrize("scheme", ["abrupt", "linear_loghr", "linear_hazard"])
+def test_waning_in_the_likelihood_equals_numpy_quadrature(scheme):
+    data_df = _abrupt_waning_data(n=200)
+    data, cohort = prepare_longterm(data_df, arm_column="arm", time_unit="years")
+    w = ("abrupt", np.float64(2.0), None) if scheme == "abrupt" else (scheme, np.float64(1.5),
+                                                                       np.float64(4.0))
+    spec = make_longterm_spec("weibull", cure="mixture", n_arms=2, effect="both", waning=w)
+    model = build_longterm_model(spec, data, cohort)
+    point = {"log_median": 0.6, "log_shape": 0.15, "log_hr": -0.6, "cure_logit": -1.0,
+             "cure_effect": 0.4}
+    f = model.compile_fn(model["loglik"], inputs=[model[k] for k in point])
+    got = float(f({k: np.asarray(v) for k, v in point.items()}))
+    # independent: each treated patient's waned hazard integrated by scipy quad
+    shape = np.exp(point["log_shape"])
+    scale = np.exp(point["log_median"] - np.log(np.log(2)) / shape)
+
+    def h_exc(u, a):
+        hr = np.exp(point["log_hr"] * a)
+        pi = 1 / (1 + np.exp(-(point["cure_logit"] + point["cure_effect"] * a)))
+        Su = np.exp(-((u / scale) ** shape) * hr)
+        hu = shape / scale * (u / scale) ** (shape - 1) * hr
+        return (1 - pi) * hu * Su / (pi + (1 - pi) * Su)
+
+    def h_treated(u):
+        hc, ht = h_exc(u, 0), h_exc(u, 1)
+        if scheme == "abrupt":
+            return ht if u < w[1] else hc
+        wt = np.clip((w[2] - u) / (w[2] - w[1]), 0, 1)
+        if u < w[1]:
+            return ht
+        if scheme == "linear_loghr":
+            b = np.log(h_exc(w[1], 1) / h_exc(w[1], 0))
+            return hc * np.exp(wt * b)
+        return wt * ht + (1 - wt) * hc
+
+    want = 0.0
+    for t, d, a in zip(data["time"], data["event"], data["arm"], strict=True):
+        if a == 0:
+            h = h_exc(t, 0)
+            H = integrate.quad(lambda u: h_exc(u, 0), 0, t)[0]
+        else:
+            h = h_treated(t)
+            pts = [p for p in (w[1], w[2]) if p is not None and p < t]
+            H = integrate.quad(h_treated, 0, t, points=pts or None, limit=200)[0]
+        want += d * np.log(h) - H
+    assert got == pytest.approx(want, rel=1e-6)
+
+
+def test_waning_inside_follow_up_recovers_the_early_hazard_ratio():
+    ipd = _abrupt_waning_data()
+    common = dict(arm_column="arm", time_unit="years", horizon=15.0, **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        waned = fit_longterm(ipd, "weibull", seed=3, waning={"scheme": "abrupt", "t1": 2.0},
+                             **common)
+        plain = fit_longterm(ipd, "weibull", seed=3, **common)
+    hr_w = float(np.exp(waned["posterior"]["log_hr"]).median())
+    hr_p = float(np.exp(plain["posterior"]["log_hr"]).median())
+    assert abs(hr_w - 0.5) < 0.1  # the truth before t1
+    assert hr_p > hr_w + 0.1  # a constant HR averages the effect away over follow-up
+    h = waned["derived"]["hazard"]
+    late = waned["derived"]["time"].values > 2.0
+    np.testing.assert_allclose((h.isel(arm=1) / h.isel(arm=0)).isel(time=late), 1.0, rtol=1e-9)
+    # LOO prefers the true (waning) model
+    import arviz as az
+
+    assert float(az.loo(waned).elpd) > float(az.loo(plain).elpd)

@@ -104,7 +104,7 @@ def _gappy_table(tmp_path):
     ("extra", "match"),
     [
         (["--waning", "linear_loghr:120:60"], "is not after t1"),
-        (["--waning", "linear_loghr:1:3"], "before the end of follow-up"),
+        (["--family", "mspline", "--waning", "linear_loghr:1:3"], "before the end of follow-up"),
         (["--waning", "soon"], "SCHEME:T1"),
         (["--life-table", "GAPPY", "--age", "10", "--sex", "male", "--time-unit", "years"],
          "gap|missing|without gaps"),

@@ -28,9 +28,11 @@ general population's. Cohort curves average over the patients' ages, sexes and c
 (``S_arm(t) = mean_i S_pop,i(t)^smr S_exc(t | arm, z_i)``: every arm on the same cohort).
 
 Treatment-effect waning (:mod:`bayesurv.survival.waning`) moves the treated excess hazard back to
-the control one between ``t1`` and ``t2``; it starts at or after the end of follow-up (inside
-follow-up the data already show the effect), so it changes the extrapolation, not the fit, and
-it enters survival, mean survival and life-years alike. External long-term evidence
+the control one between ``t1`` and ``t2``, in survival, mean survival and life-years alike. When
+``t1`` falls inside follow-up the waned hazard is also the likelihood's (parametric families
+without cure covariates: the treated patients' cumulative hazard by Gauss-Legendre quadrature
+over the waning window), so the fitted effect is the one before ``t1``; from the end of
+follow-up on it changes the extrapolation only. External long-term evidence
 (:mod:`bayesurv.survival.external`: landmark survival with a 95% CI, registry counts) adds
 likelihood terms on the cohort survival of the arm it describes.
 
@@ -177,6 +179,15 @@ class LongTermSpec:
     smr_prior_json: str = ""  # "" = fixed smr (data)
     basis_json: str = ""
     priors_json: str = "{}"
+    #: waning that starts inside follow-up enters the likelihood: [scheme, t1, t2] as JSON
+    waning_json: str = ""
+
+    @property
+    def waning(self):
+        if not self.waning_json:
+            return None
+        scheme, t1, t2 = json.loads(self.waning_json)
+        return scheme, np.float64(t1), None if t2 is None else np.float64(t2)
 
     @property
     def effect_name(self) -> str | None:
@@ -211,8 +222,10 @@ def make_longterm_spec(
     smr_prior: dict | None = None,
     basis=None,
     priors: dict | None = None,
+    waning=None,
 ) -> LongTermSpec:
-    """Validate a long-term model request (one sentence per problem)."""
+    """Validate a long-term model request (one sentence per problem). ``waning``: a checked
+    ``(scheme, t1, t2)`` that starts inside follow-up and so enters the likelihood."""
     fam_names = _all_families()
     if family not in fam_names:
         raise InputError(f"unknown family {family!r}; choose one of {', '.join(fam_names)}.")
@@ -237,16 +250,26 @@ def make_longterm_spec(
     if smr_prior is not None:
         if not background:
             raise InputError("an SMR prior needs a life table (general-population mortality).")
-        p = (
-            _check_prior("smr", smr_prior)
-            if smr_prior.get("dist") != "LogNormal"
-            else {
-                "dist": "LogNormal",
-                "mu": float(smr_prior["mu"]),
-                "sigma": float(smr_prior["sigma"]),
-            }
-        )
+        if not (
+            isinstance(smr_prior, dict)
+            and smr_prior.get("dist") == "LogNormal"
+            and set(smr_prior) == {"dist", "mu", "sigma"}
+        ):
+            raise InputError(
+                "the SMR prior must be {dist='LogNormal', mu=..., sigma=...} (log scale; it is "
+                "truncated at 1)."
+            )
+        p = {"dist": "LogNormal", "mu": float(smr_prior["mu"]), "sigma": float(smr_prior["sigma"])}
         smr_json = json.dumps(p, sort_keys=True)
+    waning_json = ""
+    if waning is not None:
+        if family not in FAMILIES or n_cure_cov or n_arms != 2:
+            raise InputError(
+                "waning inside follow-up needs two arms, a parametric family and no cure "
+                "covariates."
+            )
+        scheme, t1, t2 = waning
+        waning_json = json.dumps([scheme, float(t1), None if t2 is None else float(t2)])
     spec = LongTermSpec(
         family,
         cure,
@@ -258,6 +281,7 @@ def make_longterm_spec(
         smr_json,
         basis_json,
         "{}",
+        waning_json,
     )
 
     def check(name, prior):
@@ -277,6 +301,7 @@ def make_longterm_spec(
         smr_json,
         basis_json,
         json.dumps(clean, sort_keys=True),
+        waning_json,
     )
 
 
@@ -327,10 +352,38 @@ def _total(m, spec, lh_exc, H_exc, log_h_pop, H_pop, smr):
 def patient_loglik(m, spec, comp, design, raw, data, log_ref, smr=1.0):
     """Each patient's log-likelihood ``d_i log h_i(t_i) - H_i(t_i)`` (NumPy or PyTensor)."""
     x = data["arm"]
-    lh_u, ls_u = _uncured(m, spec, comp, design, raw, x, log_ref)
-    lh_exc, H_exc = excess(m, spec.cure, lh_u, ls_u, _cure_lin(m, spec, raw, x, data["cov"]))
+    if spec.waning is not None:
+        lh_exc, H_exc = _waned_excess(m, spec, comp, design, raw, data, log_ref)
+    else:
+        lh_u, ls_u = _uncured(m, spec, comp, design, raw, x, log_ref)
+        lh_exc, H_exc = excess(m, spec.cure, lh_u, ls_u, _cure_lin(m, spec, raw, x, data["cov"]))
     lh, H = _total(m, spec, lh_exc, H_exc, data.get("log_h_pop"), data.get("H_pop"), smr)
     return m.where(data["event"] > 0, lh, 0.0) - H
+
+
+def _waned_excess(m, spec, comp, design, raw, data, log_ref):
+    """Excess log hazard and cumulative hazard when the effect wanes inside follow-up: the
+    treated patients' excess hazard follows :mod:`bayesurv.survival.waning` from ``t1``, the
+    family's formulas evaluated at the quadrature nodes (parametric families, no cure
+    covariates: the log HR at ``t1`` is then one number per draw)."""
+    from bayesurv.survival.waning import waned_cumhaz, waned_log_hazard
+
+    scheme, t1, t2 = spec.waning
+    t, x = design["t"], data["arm"]
+
+    def exc(s, a):  # (log h_exc, H_exc) of arm a at times s (any shape)
+        lh_u, ls_u = _uncured(m, spec, comp, {"t": s}, raw, float(a), log_ref)
+        return excess(m, spec.cure, lh_u, ls_u, _cure_lin(m, spec, raw, float(a), None))
+
+    lh_c, H_c = exc(t, 0)
+    lh_t, H_t = exc(t, 1)
+    b = exc(t1, 1)[0] - exc(t1, 0)[0] if scheme == "linear_loghr" else None
+    H_w = waned_cumhaz(
+        m, t, lambda u: exc(u, 0)[1], lambda u: exc(u, 1)[1], scheme, t1, t2, loghr_t1=b
+    )
+    lh_w = waned_log_hazard(m, t, lh_c, lh_t, scheme, t1, t2, loghr_t1=b)
+    treated = x > 0
+    return m.where(treated, lh_w, lh_c), m.where(treated, H_w, H_c)
 
 
 def _data_arrays(spec, comp, data) -> dict[str, np.ndarray]:
@@ -511,8 +564,9 @@ def compiled_longterm(spec: LongTermSpec, data: dict, cohort=None, external=None
 # --------------------------------------------------------------------------------------------
 # the public fit
 # --------------------------------------------------------------------------------------------
-def check_waning_window(waning, follow_up: float, n_arms: int):
-    """Validate ``(scheme, t1[, t2])`` against the data: two arms, start at or after follow-up."""
+def check_waning_window(waning, follow_up: float, n_arms: int, inside_ok: bool = False):
+    """Validate ``(scheme, t1[, t2])`` against the data: two arms, and a start at or after the
+    end of follow-up unless the model can carry waning in its likelihood (``inside_ok``)."""
     from bayesurv.survival.waning import check_waning
 
     if waning is None:
@@ -523,10 +577,12 @@ def check_waning_window(waning, follow_up: float, n_arms: int):
         w = check_waning(*waning)
     if n_arms != 2:
         raise InputError("waning needs two arms: the treated arm's effect wanes to the control's.")
-    if w[1] < follow_up * (1 - 1e-9):
+    if w[1] < follow_up * (1 - 1e-9) and not inside_ok:
         raise InputError(
-            f"waning starts at {w[1]:g}, before the end of follow-up ({follow_up:g}); the data "
-            "already show the effect there, so start the waning at or after the last observed time."
+            f"waning starts at {w[1]:g}, before the end of follow-up ({follow_up:g}); inside "
+            "follow-up it must enter the likelihood, which bayesurv does for the parametric "
+            "families without cure covariates: use one, or start the waning at or after the last "
+            "observed time."
         )
     return w
 
@@ -620,7 +676,9 @@ def fit_longterm(
     if smr != 1.0 and life_table is None:
         raise InputError("an SMR needs a life table (general-population mortality).")
     data["smr"] = smr
-    waning = check_waning_window(waning, follow_up, len(cohort.labels))
+    inside_ok = family in FAMILIES and not cohort.cov_names
+    waning = check_waning_window(waning, follow_up, len(cohort.labels), inside_ok)
+    waning_in_fit = waning is not None and waning[1] < follow_up
     if horizon is None:
         horizon = lifetime_horizon(cohort, follow_up)
     horizon = float(horizon)
@@ -650,6 +708,7 @@ def fit_longterm(
         smr_prior=smr_prior,
         basis=basis,
         priors=priors,
+        waning=waning if waning_in_fit else None,
     )
     external = {}
     if external_landmarks is not None:
@@ -660,6 +719,14 @@ def fit_longterm(
         from bayesurv.survival.external import validate_registry
 
         external["registry"] = validate_registry(external_registry, "external registry")
+    if spec.waning is not None and any(
+        "arm" in df and (df["arm"].astype(str) == str(cohort.labels[1])).any()
+        for df in external.values()
+    ):
+        raise InputError(
+            "external evidence on the treated arm cannot be combined with waning inside "
+            "follow-up; give it for the control arm, or start the waning after follow-up."
+        )
     compiled = compiled_longterm(spec, data, cohort, external or None)
     if target_accept is None:  # flexible hazards have funnel-shaped smoothing priors
         target_accept = 0.95 if basis is not None else 0.9
@@ -760,7 +827,25 @@ def pointwise_loglik(post, spec, data) -> xr.DataArray:
     design = comp.design(data["time"])
     raw = {name: _flat(post, name) for name in spec.sampled}
     smr = raw["smr"] if "smr" in raw else float(data.get("smr", 1.0))
-    ll = patient_loglik(NP, spec, comp, design, raw, data, float(data["log_t_ref"]), smr)
+    log_ref = float(data["log_t_ref"])
+    if spec.waning is not None:  # the waning quadrature has its own axis: one draw at a time
+        ll = np.stack(
+            [
+                patient_loglik(
+                    NP,
+                    spec,
+                    comp,
+                    design,
+                    {k: v[d] for k, v in raw.items()},
+                    data,
+                    log_ref,
+                    smr[d] if np.ndim(smr) else smr,
+                )
+                for d in range(next(iter(raw.values())).shape[0])
+            ]
+        )
+    else:
+        ll = patient_loglik(NP, spec, comp, design, raw, data, log_ref, smr)
     c, d = post.sizes["chain"], post.sizes["draw"]
     return xr.DataArray(
         ll.reshape(c, d, -1),
