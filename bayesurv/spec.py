@@ -116,7 +116,7 @@ class Survival(_Strict):
     )
     terms: list[Literal[TERMS]] = list(TERMS)
     families: list[Literal[FAMILIES]] = ["weibull"]
-    cure: list[Literal["none", "mixture"]] = ["none", "mixture"]
+    cure: list[Literal["none", "mixture", "non-mixture"]] = ["none", "mixture"]
     time_unit: Literal["days", "weeks", "months", "years"] = "months"
     horizon_years: float = Field(60.0, gt=0, le=120)
     discount: float = Field(0.035, ge=0, le=0.2, description="annual discount rate for life-years")

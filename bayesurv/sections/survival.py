@@ -335,7 +335,7 @@ def fit_survival_section(
 
             surv = survival_draws(post, family, cure, grid, background=bg, t_ref=t_ref)
             derived = _derived(surv, scale, sec.discount)
-            if cure == "mixture":
+            if cure != "none":
                 derived["cure_fraction_control"] = post["cure_fraction_control"]
                 derived["cure_fraction_experimental"] = post["cure_fraction_experimental"]
                 derived["cure_diff"] = (

@@ -4,6 +4,7 @@ For a trial that published landmark Kaplan-Meier estimates with 95% CIs, event c
 cut-off, medians and hazard ratios, but no figure that can be digitized, the model is
 
     S_a(t) = S_bg(t) * [pi_a + (1 - pi_a) * S_u(t; theta_a)]        (mixture cure)
+    S_a(t) = S_bg(t) * pi_a ^ (1 - S_u(t; theta_a))                   (non-mixture cure)
     S_a(t) = S_bg(t) * S_u(t; theta_a)                                (no cure)
 
 with ``S_u`` a parametric family (:mod:`bayesurv.survival.families`), arm a = control (0) or
@@ -85,11 +86,12 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from bayesurv.errors import InputError
+from bayesurv.survival.cure import excess
 from bayesurv.survival.families import NP, PT, get_family
 from bayesurv.survival.model import PARAMETERIZATION, natural_params
 
 ARMS = ("control", "experimental")
-CURES = ("none", "mixture")
+CURES = ("none", "mixture", "non-mixture")
 #: where the treatment acts: the uncured hazard (PH, or AFT for other families), the cure
 #: fraction, or both (weakly identified from summaries: use with informative priors)
 EFFECTS = ("hazard", "cure", "both")
@@ -350,13 +352,17 @@ class _Surv:
         logit = self.p["cure_logit"] + (self.p.get("cure_effect", 0.0) if arm == 1 else 0.0)
         return 1.0 / (1.0 + m.exp(-logit))
 
+    def _excess(self, t, arm):
+        """(log h_exc, H_exc) of arm ``arm`` (:func:`bayesurv.survival.cure.excess`)."""
+        lin = None
+        if self.cure != "none":
+            lin = self.p["cure_logit"] + (self.p.get("cure_effect", 0.0) if arm == 1 else 0.0)
+        return excess(
+            self.m, self.cure, self.uncured_log_h(t, arm), self.uncured_log_s(t, arm), lin
+        )
+
     def surv(self, t, arm, s_bg=1.0):
-        m = self.m
-        s_u = m.exp(self.uncured_log_s(t, arm))
-        if self.cure == "mixture":
-            pi = self.cure_fraction(arm)
-            s_u = pi + (1.0 - pi) * s_u
-        return s_bg * s_u
+        return s_bg * self.m.exp(-self._excess(t, arm)[1])
 
     def uncured_log_h(self, t, arm):
         fam, m, p = self.fam, self.m, self.p
@@ -370,11 +376,7 @@ class _Surv:
     def log_hazard(self, t, arm, h_bg=None):
         """log of the all-cause hazard ``h_bg + h_disease``."""
         m = self.m
-        log_h = self.uncured_log_h(t, arm)
-        if self.cure == "mixture":
-            pi = self.cure_fraction(arm)
-            log_su = self.uncured_log_s(t, arm)
-            log_h = m.log(1.0 - pi) + log_h + log_su - m.log(pi + (1.0 - pi) * m.exp(log_su))
+        log_h = self._excess(t, arm)[0]
         if h_bg is None or not np.any(h_bg):
             return log_h
         return m.log(h_bg + m.exp(log_h))
@@ -455,7 +457,7 @@ def build_reported_model(
     """
     if cure not in CURES:
         raise InputError(f"unknown cure model {cure!r}; choose one of {', '.join(CURES)}.")
-    effect = effect or ("cure" if cure == "mixture" else "hazard")
+    effect = effect or ("cure" if cure != "none" else "hazard")
     if effect not in EFFECTS or (cure == "none" and effect != "hazard"):
         raise InputError(
             f"treatment effect {effect!r} does not fit cure={cure!r}; choose 'hazard' without "
@@ -484,7 +486,7 @@ def build_reported_model(
         params = {"nat": natural_params_any(fam.name, raw, log_ref)}
         if effect in ("hazard", "both"):
             params["log_hr"] = pm.Normal("log_hr", 0.0, 1.5)
-        if cure == "mixture":
+        if cure != "none":
             params["cure_logit"] = pm.Normal("cure_logit", 0.0, 1.5)
             if effect in ("cure", "both"):
                 params["cure_effect"] = pm.Normal("cure_effect", 0.0, 1.5)
