@@ -41,6 +41,18 @@ def _save(fig, out: Path, name: str) -> None:
     fig.savefig(out / "figures" / f"{name}.svg", bbox_inches="tight")
 
 
+_DIAGNOSTICS = ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences", "chains", "draws")
+
+
+def _diagnostics_row(section: str, model: str, d: dict) -> dict:
+    return {
+        "section": section,
+        "model": model,
+        **{k: d.get(k) for k in _DIAGNOSTICS},
+        "problems": "; ".join(d.get("problems", [])) or "none",
+    }
+
+
 def _fmt_interval(d: dict, pct: bool = False, digits: int = 2) -> str:
     if pct:
         return f"{100 * d['median']:.1f}% ({100 * d['lower']:.1f}-{100 * d['upper']:.1f})"
@@ -376,45 +388,9 @@ def build_report(
             )
     for name in ipd_runs:
         for fam, m in summary["ipd"][name]["models"].items():
-            d = m["diagnostics"]
-            rows.append(
-                {
-                    "section": name,
-                    "model": fam,
-                    **{
-                        k: d.get(k)
-                        for k in (
-                            "rhat_max",
-                            "ess_bulk_min",
-                            "ess_tail_min",
-                            "divergences",
-                            "chains",
-                            "draws",
-                        )
-                    },
-                    "problems": "; ".join(d.get("problems", [])) or "none",
-                }
-            )
+            rows.append(_diagnostics_row(name, fam, m["diagnostics"]))
     for name, pr in pools.items():
-        d = dict(pr.mcmc.diagnostics)
-        rows.append(
-            {
-                "section": name,
-                "model": "normal-normal (MCMC)",
-                **{
-                    k: d.get(k)
-                    for k in (
-                        "rhat_max",
-                        "ess_bulk_min",
-                        "ess_tail_min",
-                        "divergences",
-                        "chains",
-                        "draws",
-                    )
-                },
-                "problems": "; ".join(d.get("problems", [])) or "none",
-            }
-        )
+        rows.append(_diagnostics_row(name, "normal-normal (MCMC)", dict(pr.mcmc.diagnostics)))
     rep.table(pd.DataFrame(rows), caption="Convergence (R-hat <= 1.01, ESS >= 400, no divergences)")
     html = rep.render(provenance=summary.get("provenance"))
     (out / "report.html").write_text(html, encoding="utf-8")
