@@ -398,8 +398,14 @@ def probability(statement: str, quantities: xr.Dataset) -> dict:
 
 
 def quantities_from_tree(tree: xr.DataTree, groups=("posterior", "derived")) -> xr.Dataset:
-    """Merge the named groups of a result into one Dataset of queryable quantities."""
-    parts = [tree[g].to_dataset() for g in groups if g in tree.children]
+    """Merge the named groups of a result into one Dataset of queryable quantities: the
+    variables with posterior draws (``chain``, ``draw``); fixed curves such as the general
+    population's survival are not statements about the posterior."""
+    parts = []
+    for g in groups:
+        if g in tree.children:
+            ds = tree[g].to_dataset()
+            parts.append(ds[[v for v in ds.data_vars if {"chain", "draw"} <= set(ds[v].dims)]])
     if not parts:
         raise InputError(
             f"the result has none of the groups {', '.join(groups)}; is it a bayesurv result?"

@@ -34,7 +34,8 @@ def test_cure_fit_writes_the_contract(ipd_csv, tmp_path):
     args = ["fit", str(ipd_csv), "--family", "weibull", "--cure", "mixture", "--arm-column",
             "arm", "--life-table", "us", "--age-column", "age", "--sex", "0.5", "--time-unit",
             "years", "--cycle", "yearly", "--cycle-csv", str(cyc), "--cycle-draws", "20",
-            "--plots", str(tmp_path / "figures"), "--json", str(out), *SMALL]
+            "--plots", str(tmp_path / "figures"), "--netcdf", str(tmp_path / "fit.nc"),
+            "--json", str(out), *SMALL]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
     j = json.loads(out.read_text())
@@ -60,12 +61,21 @@ def test_cure_fit_writes_the_contract(ipd_csv, tmp_path):
     figures = sorted(p.name for p in (tmp_path / "figures").iterdir())
     assert figures == [f"{n}.{e}" for n in ("cure_fraction", "extrapolation", "hazard")
                        for e in ("png", "svg")]
+    # the committee's questions of a saved long-term result
+    q = runner.invoke(app, ["query", str(tmp_path / "fit.nc"), "P(life_years_gained > 0)",
+                            "P(cure_diff > 0.1)", "P(surv_diff(10) > 0)", "--json"])
+    assert q.exit_code == 0, q.output
+    probs = [row["probability"] for row in json.loads(q.output)]
+    assert all(0 <= p <= 1 for p in probs)
+    bad = runner.invoke(app, ["query", str(tmp_path / "fit.nc"), "P(background_survival(10) > 0)"])
+    assert bad.exit_code == 2 and "unknown name 'background_survival'" in bad.output
     # the same fit from Python gives the same numbers (seeded)
     res = fit_longterm(pd.read_csv(ipd_csv), "weibull", cure="mixture", arm_column="arm",
                        life_table=us_life_table(2014), age_column="age", sex=0.5,
                        time_unit="years", seed=4, draws=300, tune=300, chains=2)
     py = float(res["derived"]["cure_fraction"].sel(arm="treated").median())
     assert j["cure_fraction"][1]["median"] == pytest.approx(py, rel=1e-12)
+    assert probs[0] == pytest.approx(float((res["derived"]["life_years_gained"] > 0).mean()))
     # the cycle CSV: 20 draws x 2 arms x (lifetime years + 1), S(0) = 1, non-increasing
     tab = pd.read_csv(cyc)
     assert list(tab.columns) == ["arm", "draw", "cycle", "years", "survival"]
