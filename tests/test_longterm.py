@@ -401,3 +401,18 @@ def test_waning_inside_follow_up_recovers_the_early_hazard_ratio():
     import arviz as az
 
     assert float(az.loo(waned).elpd) > float(az.loo(plain).elpd)
+
+
+def test_without_a_time_unit_nothing_is_called_years(ipd):
+    from bayesurv.survival.extrapolation import longterm_summary
+
+    one = ipd[ipd.arm == "control"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit_longterm(one, "weibull", cure="mixture", seed=1, draws=100, tune=100, chains=1)
+    s = longterm_summary(res)
+    assert [r["landmark"] for r in s["landmarks"]] == ["lifetime (mean, time units)"]
+    assert s["mean_units"] == "time units"
+    with pytest.raises(InputError, match="give the data's time unit"):
+        fit_longterm(one, "weibull", cure="mixture", seed=1, cycle="yearly", draws=50, tune=50,
+                     chains=1)

@@ -229,6 +229,9 @@ def longterm_derived(
     if spec.cure != "none":
         ds["cure_fraction"] = arr(pi, ("chain", "draw", "arm"))
     ds["mean_survival"] = arr(means[0.0], ("chain", "draw", "arm"))
+    ds["mean_survival"].attrs["mean_units"] = (
+        "years" if cohort.time_unit != "time units" else "time units"
+    )
     ds["mean_survival_discounted"] = arr(means[float(discount)], ("chain", "draw", "arm"))
     ds["rmst"] = arr(rmst, ("chain", "draw", "arm"))
     ds["rmst"].attrs["horizon"] = rmst_to
@@ -351,7 +354,8 @@ def longterm_summary(result: xr.DataTree, ci: float = 0.95) -> dict:
     ts = float(der.attrs["time_scale"])
     one = len(arms) == 1
     obs, const = result["observed_data"], result["constant_data"]
-    years = [y for y in L.LANDMARK_YEARS if y * ts <= der.attrs["horizon"] + 1e-9]
+    known = der.attrs["time_unit"] != "time units"  # landmarks in years need the time unit
+    years = [y for y in L.LANDMARK_YEARS if known and y * ts <= der.attrs["horizon"] + 1e-9]
     km = L.km_at(
         obs["time"].values, const["time"].values, const["arm"].values, [y * ts for y in years]
     )

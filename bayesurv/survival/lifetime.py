@@ -136,7 +136,7 @@ def landmark_table(
             rows.append(
                 {
                     "arm": str(arm),
-                    "landmark": "lifetime (mean, years)",
+                    "landmark": f"lifetime (mean, {mean.attrs.get('mean_units', 'years')})",
                     "years": np.inf,
                     "median": float(med.sel(arm=arm)),
                     "lower": float(lo.sel(arm=arm)),

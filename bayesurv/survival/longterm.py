@@ -684,6 +684,11 @@ def fit_longterm(
     horizon = float(horizon)
     if not horizon > 0:
         raise InputError(f"the horizon {horizon:g} must be positive.")
+    if cycle is not None and time_unit is None:
+        raise InputError(
+            "model cycles are weeks, months or years of calendar time; give the data's time unit "
+            "(--time-unit days|weeks|months|years)."
+        )
     times = [] if times is None else [float(x) for x in np.atleast_1d(times)]
     if any(not (np.isfinite(x) and 0 <= x <= horizon) for x in times):
         raise InputError(f"times must lie between 0 and the horizon ({horizon:g}).")
