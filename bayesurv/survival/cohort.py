@@ -126,12 +126,13 @@ def _sexes(ipd, sex, sex_column, source) -> np.ndarray:
 
 def _patient_background(t, age, male, table, year, time_scale):
     """log h_pop and H_pop per patient at its time (sex unknown: the two sexes mixed)."""
+    from bayesurv.survival.background import patient_background
+
     out_h, out_S = 0.0, 0.0
     for sex, w in (("male", male), ("female", 1.0 - male)):
         if np.all(w == 0):
             continue
-        H = table.background_cumhaz(t, age, sex, year, time_scale)
-        h = table.hazard_per_unit(age + t / time_scale, sex, year, time_scale)
+        h, H = patient_background(t, age, sex, table, year, time_scale)
         S = np.exp(-H)
         out_S = out_S + w * S
         out_h = out_h + w * S * h
@@ -220,19 +221,24 @@ def prepare_longterm(
     return data, cohort
 
 
+def pop_nodes(cohort: Cohort, t: np.ndarray, p: int):
+    """Pattern ``p``'s nodes on ``t``: general-population cumulative hazard ``H`` and hazard
+    ``h`` per model unit (SMR 1), each (len(t), nodes), and the nodes' weights."""
+    from bayesurv.survival.background import Cohort as Members
+    from bayesurv.survival.background import _patient_curves
+
+    ages, sexes, w = cohort.nodes[p]
+    H, h = _patient_curves(
+        t, Members(ages, sexes, w), cohort.table, cohort.year, cohort.time_scale, 1.0
+    )
+    return H, h, w
+
+
 def pop_curves(cohort: Cohort, t: np.ndarray, p: int, smr: float = 1.0):
     """Pattern ``p``'s weighted population S and S*h (per model unit) on ``t``: sums over nodes."""
-    ages, sexes, w = cohort.nodes[p]
-    S = np.zeros_like(t)
-    hS = np.zeros_like(t)
-    for a, s, wg in zip(ages, sexes, w, strict=True):
-        H = smr * cohort.table.background_cumhaz(t, a, s, cohort.year, cohort.time_scale)
-        h = smr * cohort.table.hazard_per_unit(
-            a + t / cohort.time_scale, s, cohort.year, cohort.time_scale
-        )
-        S += wg * np.exp(-H)
-        hS += wg * np.exp(-H) * h
-    return S, hS
+    H, h, w = pop_nodes(cohort, t, p)
+    S = np.exp(-smr * H)
+    return S @ w, (S * (smr * h)) @ w
 
 
 def lifetime_horizon(cohort: Cohort, follow_up: float) -> float:

@@ -21,7 +21,7 @@ import json
 import numpy as np
 import xarray as xr
 
-from bayesurv.survival.cohort import Cohort, pop_curves
+from bayesurv.survival.cohort import Cohort, pop_curves, pop_nodes
 from bayesurv.survival.cure import excess, log_add
 from bayesurv.survival.families import NP
 from bayesurv.survival.longterm import (
@@ -75,7 +75,8 @@ def cohort_curves(
 ):
     """Cohort ``S_arm(t)`` and ``h_arm(t)`` for the draws ``sl`` (flattened chain x draw):
     arrays (draws, arm, time), plus the cure fractions (draws, arm). ``pop``: each pattern's
-    :func:`pop_curves` on ``t`` (computed here when not given; pass them to re-use)."""
+    :func:`~bayesurv.survival.cohort.pop_nodes` on ``t`` (computed here when not given; pass
+    them to re-use across chunks of draws)."""
     comp = _component(spec.family, spec.basis_json)
     t = np.asarray(t, dtype=float)
     t_safe = np.maximum(t, 1e-9 * max(float(t.max()), 1.0))
@@ -87,6 +88,8 @@ def cohort_curves(
     hS = np.zeros((n, A, t.size))
     pi = np.zeros((n, A))
     smr_draw = raw["smr"] if "smr" in raw else None
+    if cohort.background and pop is None:
+        pop = [pop_nodes(cohort, t, p) for p in range(len(cohort.patterns))]
     for p in range(len(cohort.patterns)):
         share = float(cohort.nodes[p][2].sum())
         z = cohort.patterns[p : p + 1]
@@ -105,19 +108,17 @@ def cohort_curves(
                 S[:, a] += share * s_exc
                 hS[:, a] += share * s_exc * np.exp(lh)
             elif smr_draw is None:
-                Sp, hSp = pop[p] if pop is not None else pop_curves(cohort, t, p, smr)
+                H1, h1, w = pop[p]
+                Sg = np.exp(-smr * H1)
+                Sp, hSp = Sg @ w, (Sg * (smr * h1)) @ w
                 S[:, a] += Sp * s_exc
                 hS[:, a] += s_exc * (hSp + Sp * np.exp(lh))
             else:  # an uncertain SMR: the population part differs by draw
-                ages, sexes, w = cohort.nodes[p]
-                for ag, sx, wg in zip(ages, sexes, w, strict=True):
-                    H1 = cohort.table.background_cumhaz(t, ag, sx, cohort.year, cohort.time_scale)
-                    h1 = cohort.table.hazard_per_unit(
-                        ag + t / cohort.time_scale, sx, cohort.year, cohort.time_scale
-                    )
-                    Sg = wg * np.exp(-smr_draw * H1)
+                H1, h1, w = pop[p]
+                for g in range(w.size):
+                    Sg = w[g] * np.exp(-smr_draw * H1[:, g])
                     S[:, a] += Sg * s_exc
-                    hS[:, a] += Sg * s_exc * (smr_draw * h1 + np.exp(lh))
+                    hS[:, a] += Sg * s_exc * (smr_draw * h1[:, g] + np.exp(lh))
     with np.errstate(invalid="ignore", divide="ignore"):
         h = np.where(S > 0, hS / np.maximum(S, 1e-300), np.nan)
     S[..., t == 0] = 1.0  # evaluated a hair after 0 (log h may be infinite at 0)
@@ -194,8 +195,8 @@ def longterm_derived(
         )
         cyc = np.empty((pick.size, A, cyc_t.size))
     pop = None
-    if cohort.background:  # the population curves do not depend on the draws (fixed SMR)
-        pop = [pop_curves(cohort, fine, p, smr) for p in range(len(cohort.patterns))]
+    if cohort.background:  # the population's hazards do not depend on the draws
+        pop = [pop_nodes(cohort, fine, p) for p in range(len(cohort.patterns))]
     for start in range(0, n_draws, chunk):
         sl = slice(start, min(start + chunk, n_draws))
         S, h, p = cohort_curves(
@@ -222,8 +223,8 @@ def longterm_derived(
     ds["survival"] = arr(S_st, ("chain", "draw", "arm", "time"))
     ds["hazard"] = arr(h_st, ("chain", "draw", "arm", "time"))
     if cohort.background:
-        Sp = sum(pop_curves(cohort, store, p)[0] for p in range(len(cohort.nodes)))
-        hSp = sum(pop_curves(cohort, store, p)[1] for p in range(len(cohort.nodes)))
+        parts = [pop_curves(cohort, store, p) for p in range(len(cohort.nodes))]
+        Sp, hSp = sum(x[0] for x in parts), sum(x[1] for x in parts)
         ds["background_survival"] = ("time", Sp)
         ds["background_hazard"] = ("time", hSp / Sp)
     if spec.cure != "none":

@@ -107,7 +107,8 @@ class HazardBasis:
 
     ``knots``: mspline -- interior knots then the upper boundary (the lower boundary is 0);
     rp -- both boundary knots and the interior knots; pwexp -- the cuts (after 0).
-    ``smooth``: mspline "rw" (default) or "iid"; pwexp "rw"; rp "". ``follow_up``: last observed time.
+    ``smooth``: mspline "rw" (default) or "iid"; pwexp "rw"; rp "". ``follow_up``: last
+    observed time.
     """
 
     kind: str
