@@ -197,6 +197,30 @@ def _follow_up_line(ax, follow_up, time_scale: float, y_text: float, transform=N
 # --------------------------------------------------------------------------------------------
 # survival
 # --------------------------------------------------------------------------------------------
+def _setup(obj, name: str, time_scale, follow_up, background, ax, ci):
+    """What both curve plots start from: the draws of ``name``, time scale, follow-up, the
+    population curve (``background_<name>`` from a result when not given), axes, the grid in
+    model units and in years, the median and band, and the band's label."""
+    da = _var(obj, name)
+    ts = _time_scale(obj, time_scale)
+    if background is None:
+        background = _optional(obj, f"background_{name}")
+    fig, ax = _new_axes(ax, (8, 4.8))
+    grid = np.asarray(da["time"].values, dtype=float)
+    return (
+        da,
+        ts,
+        _follow_up(obj, follow_up),
+        background,
+        fig,
+        ax,
+        grid,
+        grid / ts,
+        _bands(da, ci),
+        f"{100 * ci:g}%",
+    )
+
+
 def plot_extrapolation(
     surv,
     *,
@@ -236,17 +260,10 @@ def plot_extrapolation(
     >>> [ln.get_gid() for ln in fig.axes[0].lines]
     ['median:control', 'follow-up']
     """
-    da = _var(surv, "survival")
-    ts = _time_scale(surv, time_scale)
-    fu = _follow_up(surv, follow_up)
-    if background is None:
-        background = _optional(surv, "background_survival")
-    fig, ax = _new_axes(ax, (8, 4.8))
-    grid = np.asarray(da["time"].values, dtype=float)
-    t = grid / ts
-    q = _bands(da, ci)
+    da, ts, fu, background, fig, ax, grid, t, q, pct = _setup(
+        surv, "survival", time_scale, follow_up, background, ax, ci
+    )
     arms = _arms(da)
-    pct = f"{100 * ci:g}%"
     for k, arm in enumerate(arms):
         c = _colour(arm, k)
         lo, med, hi = (_at(q, arm, j) for j in range(3))
@@ -369,16 +386,9 @@ def plot_hazard_extrapolation(
     >>> fig.axes[0].get_yscale()
     'log'
     """
-    da = _var(hazard, "hazard")
-    ts = _time_scale(hazard, time_scale)
-    fu = _follow_up(hazard, follow_up)
-    if background is None:
-        background = _optional(hazard, "background_hazard")
-    fig, ax = _new_axes(ax, (8, 4.8))
-    grid = np.asarray(da["time"].values, dtype=float)
-    t = grid / ts
-    q = _bands(da, ci)
-    pct = f"{100 * ci:g}%"
+    da, ts, fu, background, fig, ax, grid, t, q, pct = _setup(
+        hazard, "hazard", time_scale, follow_up, background, ax, ci
+    )
     for k, arm in enumerate(_arms(da)):
         c = _colour(arm, k)
         lo, med, hi = (_positive(_at(q, arm, j) * ts) for j in range(3))

@@ -27,8 +27,6 @@ Examples
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -208,10 +206,3 @@ def tidy_cycles(values: np.ndarray, arms, years) -> pd.DataFrame:
             "survival": values.ravel(),
         }
     )
-
-
-def write_cycle_csv(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write :func:`cycle_table`'s output (refusing nothing: the caller checks overwrites)."""
-    p = Path(path)
-    table.to_csv(p, index=False, float_format="%.6g")
-    return p
