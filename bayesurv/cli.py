@@ -602,17 +602,13 @@ def _fit_longterm_cli(table, ipd_path, family, *, json_out, cure_covariates, lif
     if life_table is not None:
         lt = us_life_table(kw["year"] or 2014) if life_table.lower() == "us" else read_life_table(
             life_table)
-    cohort_unit = time_unit
     horizon = None
     if horizon_years is not None:
-        from bayesurv.survival.cohort import TIME_UNITS
+        from bayesurv.survival.cohort import units_per_year
 
         if time_unit is None:
             raise InputError("--horizon-years needs --time-unit to convert years to the data's unit.")
-        unit = time_unit.strip().lower()
-        if unit not in TIME_UNITS:
-            raise InputError(f"unknown time unit {time_unit!r}; choose one of {', '.join(TIME_UNITS)}.")
-        horizon = horizon_years * TIME_UNITS[unit]
+        horizon = horizon_years * units_per_year(time_unit)[0]
     with warnings.catch_warnings():  # the notes are printed below, once, in plain words
         warnings.simplefilter("ignore", IdentifiabilityWarning)
         result = fit_longterm(
@@ -620,7 +616,7 @@ def _fit_longterm_cli(table, ipd_path, family, *, json_out, cure_covariates, lif
             effect=kw["effect"],
             cure_covariates=[c.strip() for c in cure_covariates.split(",")] if cure_covariates else (),
             life_table=lt, age=kw["age"], age_column=kw["age_column"], sex=kw["sex"],
-            sex_column=kw["sex_column"], year=kw["year"], time_unit=cohort_unit, smr=kw["smr"],
+            sex_column=kw["sex_column"], year=kw["year"], time_unit=time_unit, smr=kw["smr"],
             waning=_parse_waning(waning) if waning else None,
             external_landmarks=read_landmarks(external_landmarks) if external_landmarks else None,
             external_registry=read_registry(external_registry) if external_registry else None,

@@ -50,7 +50,8 @@ class Cohort:
         return self.table is not None
 
 
-def _time_scale(time_unit: str | None) -> tuple[float, str]:
+def units_per_year(time_unit: str | None) -> tuple[float, str]:
+    """Model units per year and the unit's name (``None``: 1 and "time units")."""
     if time_unit is None:
         return 1.0, "time units"
     u = str(time_unit).strip().lower()
@@ -157,7 +158,7 @@ def prepare_longterm(
     from bayesurv.survival.fit import prepare
 
     data, labels = prepare(ipd, arm_column=arm_column, source=source)
-    time_scale, unit = _time_scale(time_unit)
+    time_scale, unit = units_per_year(time_unit)
     if life_table is not None and time_unit is None:
         raise InputError(
             "a life table needs the time unit of the data; give --time-unit "
