@@ -43,6 +43,11 @@ from bayesurv.survival.model import (
 MAX_POINTWISE = 20_000_000
 
 
+def _shown(value) -> str:
+    """A cell as the user wrote it: text quoted, numbers plain (not ``np.int64(-1)``)."""
+    return repr(value) if isinstance(value, str) else f"{value}"
+
+
 def prepare(
     ipd: pd.DataFrame,
     *,
@@ -65,13 +70,13 @@ def prepare(
     if bad.size:
         raise InputError(
             f"{source}, row {bad[0] + 1}: time must be a positive number, got "
-            f"{ipd['time'].iloc[bad[0]]!r}; drop or correct that row."
+            f"{_shown(ipd['time'].iloc[bad[0]])}; drop or correct that row."
         )
     bad = np.flatnonzero(~np.isin(event, (0.0, 1.0)))
     if bad.size:
         raise InputError(
             f"{source}, row {bad[0] + 1}: event must be 1 (event) or 0 (censored), got "
-            f"{ipd['event'].iloc[bad[0]]!r}."
+            f"{_shown(ipd['event'].iloc[bad[0]])}."
         )
     if arm_column:
         arms = ipd[arm_column].astype(str).to_numpy()
