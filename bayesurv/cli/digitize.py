@@ -1,0 +1,96 @@
+"""``bayesurv digitize``: curve points per arm read from a figure image or PDF page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bayesurv.cli.common import app, guard, refuse_overwrite
+from bayesurv.errors import InputError
+
+
+@app.command("digitize")
+@guard
+def digitize_command(
+    figure: Annotated[Path, typer.Argument(help="PNG, JPEG or PDF of a Kaplan-Meier figure.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (must not exist).")],
+    x_range: Annotated[
+        str | None, typer.Option("--x-range", help="Time at the frame's left,right: MIN,MAX.")
+    ] = None,
+    y_range: Annotated[
+        str | None,
+        typer.Option("--y-range", help="Survival at the frame's bottom,top (0-1 or 0-100)."),
+    ] = None,
+    arms: Annotated[
+        int | None, typer.Option("--arms", help="Number of curves to separate by colour.")
+    ] = None,
+    colors: Annotated[
+        str | None, typer.Option("--colors", help="The arms' line colours, e.g. '#1f77b4,#d62728'.")
+    ] = None,
+    page: Annotated[int | None, typer.Option("--page", help="Page of a PDF (1-based).")] = None,
+    x_calib: Annotated[
+        str | None,
+        typer.Option("--x-calib", help="Two x points as COLUMN:VALUE,COLUMN:VALUE (pixels)."),
+    ] = None,
+    y_calib: Annotated[
+        str | None, typer.Option("--y-calib", help="Two y points as ROW:VALUE,ROW:VALUE (pixels).")
+    ] = None,
+    crop: Annotated[
+        str | None,
+        typer.Option(
+            "--crop", help="Keep only this box of the image: LEFT,TOP,RIGHT,BOTTOM (pixels)."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Unused: digitizing is deterministic.")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Replace files in --out.")] = False,
+) -> None:
+    """Read the Kaplan-Meier curves of a figure: one time,survival CSV per arm.
+
+    Writes OUT/arm1.csv, arm2.csv, ... (survival as a proportion, both corners of every drop),
+    OUT/censor_marks.csv (arm,time,survival), OUT/overlay.png (what was read, over the figure)
+    and OUT/digitize.json (frame, calibration, colours).
+    """
+    import json
+
+    from bayesurv.digitize import digitize_file
+    from bayesurv.digitize.arms import parse_colors
+    from bayesurv.digitize.frame import parse_calib, parse_range
+
+    if x_range is None and x_calib is None:
+        raise InputError(f"{figure}: the time axis needs --x-range MIN,MAX (or --x-calib).")
+    if y_range is None and y_calib is None:
+        raise InputError(f"{figure}: the survival axis needs --y-range MIN,MAX (or --y-calib).")
+    box = None
+    if crop is not None:
+        try:
+            box = tuple(int(v) for v in crop.split(","))
+        except ValueError:
+            box = ()
+        if len(box) != 4:
+            raise InputError(
+                f"--crop {crop!r} is not four pixel numbers; give LEFT,TOP,RIGHT,BOTTOM."
+            )
+    result = digitize_file(
+        figure,
+        parse_range(x_range, "--x-range") if x_range is not None else None,
+        parse_range(y_range, "--y-range") if y_range is not None else None,
+        page=page,
+        crop=box,
+        n_arms=arms,
+        colors=parse_colors(colors) if colors is not None else None,
+        x_calib=parse_calib(x_calib, "--x-calib") if x_calib is not None else None,
+        y_calib=parse_calib(y_calib, "--y-calib") if y_calib is not None else None,
+    )
+    refuse_overwrite(out, force)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a folder for the digitized curves.")
+    out.mkdir(parents=True, exist_ok=True)
+    for name, curve in result.curves.items():
+        curve.to_csv(out / f"{name}.csv", index=False, float_format="%.6g")
+    result.censor_marks.to_csv(out / "censor_marks.csv", index=False, float_format="%.6g")
+    result.overlay.save(out / "overlay.png")
+    (out / "digitize.json").write_text(json.dumps(result.report, indent=2) + "\n")
+    names = ", ".join(f"{name} ({color})" for name, color in result.colors.items())
+    typer.echo(f"digitized {len(result.curves)} arm(s): {names}; wrote {out}")
