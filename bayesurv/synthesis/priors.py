@@ -3,9 +3,10 @@
 A prior is written as a short string -- ``normal(0, 4)``, ``halfnormal(0.5)``, ``halfcauchy(0.5)``,
 ``uniform(0, 2)``, ``lognormal(-2, 0.7)``, ``flat`` (``mu`` only) or ``turner(OUTCOME, COMPARISON)``
 (``tau`` only) -- and parsed by a small grammar (no ``eval``) into a :class:`Prior`: a name and
-numbers that can be printed, saved and read back. Each prior gives its log density in numpy (for
-the exact quadrature in :mod:`bayesurv.synthesis.normal_normal`) and a PyMC random variable (for
-:mod:`bayesurv.synthesis.model`), so both solvers see the same prior.
+numbers that can be printed, saved and read back (the one prior type of
+:mod:`bayesurv.priors`, whose grammar this module uses). Each prior gives its log density in
+numpy (for the exact quadrature in :mod:`bayesurv.synthesis.normal_normal`) and a PyMC random
+variable (for :mod:`bayesurv.synthesis.model`), so both solvers see the same prior.
 
 Turner et al. (2015) empirical priors
 -------------------------------------
@@ -24,14 +25,11 @@ A log-normal prior on ``tau^2`` with (m, s) is a log-normal prior on ``tau`` wit
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass
-
-import numpy as np
-from scipy import stats
 
 from bayesurv.errors import InputError
+from bayesurv.priors import Prior  # the one prior type (re-exported here)
+from bayesurv.priors import parse_prior as _parse
 
 # Turner et al. 2015, Table IV, via bayesmeta R/bayesmeta.R: (mu, sigma) of log(tau^2).
 TURNER_COMPARISONS = (
@@ -58,7 +56,6 @@ TURNER_TAU2: dict[tuple[str, str], tuple[float, float]] = {
 # The marginal setting (any outcome, any comparison), Turner et al. 2015 p.993.
 TURNER_TAU2_ANY = (-2.56, 1.74)
 
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _CALL = re.compile(r"^\s*([A-Za-z_]+)\s*(?:\((.*)\))?\s*$")
 
 _TAU_FAMILIES = {"halfnormal": 1, "halfcauchy": 1, "uniform": 2, "lognormal": 2}
@@ -68,100 +65,6 @@ _EXAMPLES = {
     "turner(mortality, pharma-pharma)",
     "mu": "normal(0, 4) or flat",
 }
-
-
-@dataclass(frozen=True)
-class Prior:
-    """A prior on ``mu`` (normal, flat) or on ``tau`` (halfnormal, halfcauchy, uniform, lognormal).
-
-    Parameters are named as in the prior string: ``normal(m, s)``, ``halfnormal(s)``,
-    ``halfcauchy(s)``, ``uniform(a, b)``, ``lognormal(m, s)`` (m, s of log tau).
-
-    Examples
-    --------
-    >>> p = parse_prior("halfnormal(0.5)", "tau")
-    >>> p.text, round(float(p.logpdf(0.0)), 4)
-    ('halfnormal(0.5)', 0.4674)
-    """
-
-    family: str
-    params: tuple[float, ...] = ()
-    label: str | None = None  # e.g. the Turner setting it came from
-
-    @property
-    def text(self) -> str:
-        if self.family == "flat":
-            return "flat"
-        return f"{self.family}({', '.join(f'{p:g}' for p in self.params)})"
-
-    def as_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"dist": self.family, "params": list(self.params),
-                                  "text": self.text}
-        if self.label:
-            out["label"] = self.label
-        return out
-
-    # -- support and density -------------------------------------------------------------------
-    @property
-    def support(self) -> tuple[float, float]:
-        if self.family in ("normal", "flat"):
-            return (-math.inf, math.inf)
-        if self.family == "uniform":
-            return (self.params[0], self.params[1])
-        return (0.0, math.inf)
-
-    def logpdf(self, x):
-        """Normalized log density (``0`` everywhere for ``flat``); ``-inf`` outside the support."""
-        x = np.asarray(x, dtype=float)
-        f, p = self.family, self.params
-        if f == "flat":
-            return np.zeros_like(x)
-        if f == "normal":
-            return stats.norm.logpdf(x, p[0], p[1])
-        if f == "halfnormal":
-            return stats.halfnorm.logpdf(x, scale=p[0])
-        if f == "halfcauchy":
-            return stats.halfcauchy.logpdf(x, scale=p[0])
-        if f == "uniform":
-            return stats.uniform.logpdf(x, p[0], p[1] - p[0])
-        if f == "lognormal":
-            with np.errstate(divide="ignore"):
-                return stats.lognorm.logpdf(x, s=p[1], scale=math.exp(p[0]))
-        raise AssertionError(f)  # pragma: no cover - parse_prior admits no other family
-
-    def ppf(self, q):
-        """Quantile function (not for ``flat``)."""
-        f, p = self.family, self.params
-        if f == "normal":
-            return stats.norm.ppf(q, p[0], p[1])
-        if f == "halfnormal":
-            return stats.halfnorm.ppf(q, scale=p[0])
-        if f == "halfcauchy":
-            return stats.halfcauchy.ppf(q, scale=p[0])
-        if f == "uniform":
-            return stats.uniform.ppf(q, p[0], p[1] - p[0])
-        if f == "lognormal":
-            return stats.lognorm.ppf(q, s=p[1], scale=math.exp(p[0]))
-        raise ValueError("a flat prior has no quantiles")
-
-    def pymc(self, name: str, **kwargs):
-        """Create this prior as a PyMC random variable inside the current model context."""
-        import pymc as pm
-
-        f, p = self.family, self.params
-        if f == "flat":
-            return pm.Flat(name, **kwargs)
-        if f == "normal":
-            return pm.Normal(name, mu=p[0], sigma=p[1], **kwargs)
-        if f == "halfnormal":
-            return pm.HalfNormal(name, sigma=p[0], **kwargs)
-        if f == "halfcauchy":
-            return pm.HalfCauchy(name, beta=p[0], **kwargs)
-        if f == "uniform":
-            return pm.Uniform(name, lower=p[0], upper=p[1], **kwargs)
-        if f == "lognormal":
-            return pm.LogNormal(name, mu=p[0], sigma=p[1], **kwargs)
-        raise AssertionError(f)  # pragma: no cover
 
 
 def turner_prior(outcome: str = "any", comparison: str | None = None) -> Prior:
@@ -196,6 +99,9 @@ def turner_prior(outcome: str = "any", comparison: str | None = None) -> Prior:
 def parse_prior(text: str, role: str, source: str | None = None) -> Prior:
     """Parse a prior string for ``role`` ``"mu"`` or ``"tau"``; raise InputError if malformed.
 
+    The grammar is :func:`bayesurv.priors.parse_prior`'s; a role admits the families of
+    ``_MU_FAMILIES`` / ``_TAU_FAMILIES`` (and ``flat`` for mu, ``turner(...)`` for tau).
+
     Parameters
     ----------
     text : e.g. ``"normal(0, 4)"``, ``"halfnormal(0.5)"``, ``"turner(mortality, pharma-pharma)"``.
@@ -210,16 +116,10 @@ def parse_prior(text: str, role: str, source: str | None = None) -> Prior:
     'lognormal(-1.975, 0.895)'
     """
     where = source or f"the {role} prior"
-    if not isinstance(text, str) or not text.strip():
-        raise InputError(f"{where}: the prior is empty; write e.g. {_EXAMPLES[role]}.")
-    m = _CALL.match(text)
-    if not m:
-        raise InputError(
-            f"{where}: cannot read {text!r} as a prior; write e.g. {_EXAMPLES[role]}."
-        )
-    family, args = m.group(1).lower(), m.group(2)
+    m = _CALL.match(text) if isinstance(text, str) else None
+    family = m.group(1).lower() if m else ""
     if role == "tau" and family == "turner":
-        parts = [a.strip().lower() for a in (args or "").split(",") if a.strip()]
+        parts = [a.strip().lower() for a in (m.group(2) or "").split(",") if a.strip()]
         if parts == ["any"]:
             return turner_prior("any")
         if len(parts) != 2:
@@ -228,31 +128,15 @@ def parse_prior(text: str, role: str, source: str | None = None) -> Prior:
                 "turner(mortality, pharma-pharma), or turner(any)."
             )
         return turner_prior(parts[0], parts[1])
-    if role == "mu" and family == "flat" and not (args or "").strip():
-        return Prior("flat")
-    families = _TAU_FAMILIES if role == "tau" else _MU_FAMILIES
-    if family not in families:
+    families = _TAU_FAMILIES if role == "tau" else {**_MU_FAMILIES, "flat": 0}
+    if m and family not in families:
         raise InputError(
             f"{where}: {family!r} is not a prior for {role}; write e.g. {_EXAMPLES[role]}."
         )
-    raw = [a.strip() for a in (args or "").split(",")] if args and args.strip() else []
-    if len(raw) != families[family] or not all(re.fullmatch(_NUM, a) for a in raw):
-        raise InputError(
-            f"{where}: {family}() takes {families[family]} number(s), got {text.strip()!r}; "
-            f"write e.g. {_EXAMPLES[role]}."
-        )
-    params = tuple(float(a) for a in raw)
-    if not all(math.isfinite(v) for v in params):
-        raise InputError(f"{where}: {text.strip()!r} has a non-finite number; use finite values.")
-    if family in ("normal", "lognormal") and params[1] <= 0:
-        raise InputError(f"{where}: the scale in {text.strip()!r} must be positive.")
-    if family in ("halfnormal", "halfcauchy") and params[0] <= 0:
-        raise InputError(f"{where}: the scale in {text.strip()!r} must be positive.")
-    if family == "uniform" and not (0 <= params[0] < params[1]):
-        raise InputError(
-            f"{where}: uniform(a, b) for tau needs 0 <= a < b, got {text.strip()!r}."
-        )
-    return Prior(family, params)
+    prior = _parse(text, where)
+    if role == "tau" and prior.family == "uniform" and prior.params[0] < 0:
+        raise InputError(f"{where}: uniform(a, b) for tau needs 0 <= a < b, got {text.strip()!r}.")
+    return prior
 
 
 def as_prior(value: Prior | str | None, role: str, default: str) -> Prior:
