@@ -1,29 +1,232 @@
-"""Reader and validator of reported effects (EFFECTS.csv) for pooling.
+"""Reader and validator of reported effects (EFFECTS.csv) for pooling, meta-regression and NMA.
 
-EFFECTS.csv has a ``study`` column and either ``hr,lower,upper`` (hazard ratio with its 95% CI)
-or ``log_hr,se``. Other columns (``outcome``, ``population``, ``tag``, ``source``, ...) are kept.
-From a CI the standard error of the log HR is ``(log upper - log lower) / (2 * 1.959964)``.
+EFFECTS.csv has a ``study`` column and either ``hr,lower,upper`` (hazard ratio with its CI) or
+``log_hr,se``. Other columns (``outcome``, ``population``, ``tag``, ``source``, covariates ...)
+are kept. From a CI at level ``c`` (column ``ci_level``, default 0.95) the standard error of the
+log HR is
+
+    se = (log upper - log lower) / (2 z),   z = Phi^-1((1 + c) / 2)   (1.959964 for 95%).
+
+Files are read as people save them: the delimiter (``,``, ``;`` or tab) is sniffed, decimal
+commas (``0,8`` in a ``;`` file) are read as decimal points, headers are matched without regard
+to case, spaces or dots, and common aliases are accepted (:data:`ALIASES`: ``HR``, ``LCI``,
+``UCI``, ``lower_ci``, ``Lower 95% CI``, ``logHR``, ``SE`` ...). What cannot be read that way
+(a ``,`` file with decimal commas, two columns meaning the same thing) is refused in one
+sentence.
 
 Checks (each failure is one :class:`~bayesurv.errors.InputError` naming the file and row):
 the file is not empty; the columns are there; numbers are numbers; HR, lower and upper are
 positive; lower < upper; the HR lies inside its CI; the CI is roughly symmetric around the HR on
 the log scale (the longer arm at most :data:`MAX_ARM_RATIO` times the shorter one -- published CIs
-are rounded, so some asymmetry is normal); study names are unique; at least two studies.
+are rounded, so some asymmetry is normal); a CI level lies in (0, 1); se > 0; study names are
+unique; at least two studies.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from bayesurv.errors import InputError, where
 
 Z95 = 1.959963984540054
 MAX_ARM_RATIO = 2.0  # longer/shorter arm of the CI on the log scale
 _TOL = 1e-9
+
+#: canonical column name -> accepted spellings (after lower-casing and turning runs of
+#: spaces, dots, hyphens and percent signs into one underscore)
+ALIASES: dict[str, tuple[str, ...]] = {
+    "study": ("study", "trial", "study_id", "studlab", "study_name", "trial_name"),
+    "hr": ("hr", "hazard_ratio", "hr_estimate"),
+    "lower": (
+        "lower",
+        "lci",
+        "lcl",
+        "ll",
+        "lower_ci",
+        "ci_lower",
+        "lower95",
+        "lower_95",
+        "lower_95_ci",
+        "lower_limit",
+        "ci_lo",
+        "ci_low",
+    ),
+    "upper": (
+        "upper",
+        "uci",
+        "ucl",
+        "ul",
+        "upper_ci",
+        "ci_upper",
+        "upper95",
+        "upper_95",
+        "upper_95_ci",
+        "upper_limit",
+        "ci_hi",
+        "ci_high",
+    ),
+    "log_hr": ("log_hr", "loghr", "ln_hr", "lnhr", "log_hazard_ratio", "yi"),
+    "se": ("se", "se_log_hr", "se_loghr", "sei", "standard_error", "stderr", "se_lnhr"),
+    "ci_level": ("ci_level", "conf_level", "confidence_level"),
+}
+_NUMERIC_CELL = re.compile(r"^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*$")
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+([eE][-+]?\d+)?\s*$")
+
+
+def normalize_header(name: str) -> str:
+    """``"Lower 95% CI"`` -> ``"lower_95_ci"``: lower case, runs of separators to ``_``."""
+    return re.sub(r"[\s.\-%()/]+", "_", str(name).strip().lower()).strip("_")
+
+
+def canonical_columns(
+    columns, source: str | None = None, aliases: dict[str, tuple[str, ...]] = ALIASES
+) -> list[str]:
+    """Column names normalized, with known aliases mapped to their canonical name.
+
+    A column already named by its canonical name wins over aliases (a file with ``study`` and
+    ``trial`` keeps both as they are); two aliases of the same name (``HR`` and ``hazard
+    ratio``) are refused.
+
+    Examples
+    --------
+    >>> canonical_columns(["Study", "HR", "LCI", "UCI"])
+    ['study', 'hr', 'lower', 'upper']
+    """
+    lookup = {alias: canon for canon, names in aliases.items() for alias in names}
+    norms = [normalize_header(c) for c in columns]
+    literal = set(norms)
+    out = []
+    for norm in norms:
+        canon = lookup.get(norm, norm)
+        out.append(norm if (canon != norm and canon in literal) else canon)
+    seen: dict[str, str] = {}
+    for raw, canon in zip(columns, out, strict=True):
+        if canon in seen:
+            raise InputError(
+                f"{where(source)}columns {seen[canon]!r} and {raw!r} both mean {canon!r}; keep "
+                "one of them."
+            )
+        seen[canon] = str(raw)
+    return out
+
+
+def _sniff(text: str, source: str) -> str:
+    """The delimiter of a CSV text: ``,``, ``;`` or tab, judged from the first data lines."""
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        return ","
+    head = lines[: min(len(lines), 20)]
+    counts = {d: [ln.count(d) for ln in head] for d in (",", ";", "\t")}
+    # a delimiter that appears the same (non-zero) number of times on every line wins
+    steady = [d for d, c in counts.items() if c[0] > 0 and len(set(c)) == 1]
+    if len(steady) == 1:
+        return steady[0]
+    if ";" in steady or (counts[";"][0] > 0 and counts[";"][0] >= counts[","][0]):
+        return ";"
+    if "\t" in steady or counts["\t"][0] > counts[","][0]:
+        return "\t"
+    try:
+        return csv.Sniffer().sniff("\n".join(head), delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
+
+
+def read_table(path: str | Path, aliases: dict[str, tuple[str, ...]] = ALIASES) -> pd.DataFrame:
+    """Read a CSV of reported numbers as strings: delimiter sniffed, decimal commas turned into
+    points, headers made canonical (:func:`canonical_columns`), ``#`` comment lines skipped.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "e.csv"
+    >>> _ = p.write_text("Study;HR;LCI;UCI\\nA;0,8;0,6;1,07\\n")
+    >>> read_table(p).loc[0, ["study", "hr", "lower"]].tolist()
+    ['A', '0.8', '0.6']
+    """
+    path = Path(path)
+    src = path.name
+    if not path.exists():
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = path.read_text(encoding="latin-1")
+        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
+            raise InputError(f"{src}: cannot read it as text; save it as plain CSV.") from None
+    if not text.strip() or all(
+        ln.lstrip().startswith("#") for ln in text.splitlines() if ln.strip()
+    ):
+        raise InputError(
+            f"{src}: the file is empty; give a header and one row per study with "
+            "study,hr,lower,upper or study,log_hr,se."
+        )
+    sep = _sniff(text, src)
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    fields = [len(r) for r in csv.reader(lines, delimiter=sep, skipinitialspace=True)]
+    for k, n in enumerate(fields[1:], start=1):
+        if n > fields[0]:
+            hint = (
+                "if numbers use decimal commas, separate the columns with ';'"
+                if sep == ","
+                else "quote values that hold the delimiter"
+            )
+            raise InputError(
+                f"{src}, row {k}: the row has {n} fields but the header {fields[0]}; {hint}."
+            )
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            comment="#",
+            skipinitialspace=True,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError(
+            f"{src}: the file is empty; give a header and one row per study with "
+            "study,hr,lower,upper or study,log_hr,se."
+        ) from None
+    except pd.errors.ParserError as exc:
+        msg = str(exc).split("\n")[0]
+        raise InputError(
+            f"{src}: cannot read it as {'semicolon' if sep == ';' else 'comma'}-separated "
+            f"values ({msg}); if numbers use decimal commas, separate columns with ';'."
+        ) from None
+    df.columns = canonical_columns(list(df.columns), src, aliases)
+    for col in df.columns:
+        vals = df[col].dropna().astype(str)
+        if len(vals) and vals.str.match(_DECIMAL_COMMA).any():
+            if sep == ",":  # pragma: no cover - a ',' file cannot hold unquoted 0,8 in a cell
+                raise InputError(
+                    f"{src}: column {col!r} holds decimal commas in a comma-separated file; "
+                    "separate columns with ';' or write decimal points."
+                )
+            numeric = vals.str.match(_NUMERIC_CELL).all()
+            if numeric:
+                df[col] = df[col].where(df[col].isna(), df[col].astype(str).str.replace(",", "."))
+    return df
+
+
+def z_of_level(level: float, source: str | None = None, row: int | None = None) -> float:
+    """``Phi^-1((1 + level) / 2)``; a level outside (0, 1) is refused in one sentence."""
+    if not (isinstance(level, int | float) and math.isfinite(level) and 0 < level < 1):
+        hint = f" (write {level / 100:g} for {level:g}%)" if 1 < level < 100 else ""
+        raise InputError(
+            f"{where(source, row)}the CI level {level:g} is outside (0, 1){hint}; give it as a "
+            "proportion such as 0.95 or 0.975."
+        )
+    return float(stats.norm.ppf(0.5 + level / 2))
 
 
 def _num(df: pd.DataFrame, col: str, src: str | None, rows) -> np.ndarray:
@@ -44,6 +247,70 @@ def _num(df: pd.DataFrame, col: str, src: str | None, rows) -> np.ndarray:
     return out
 
 
+def ci_to_log_se(hr, lo, up, levels, src: str | None, rows, label: str = "HR") -> tuple:
+    """Check HRs with their CIs row by row and return ``(log_hr, se)`` arrays.
+
+    ``levels`` holds each row's CI level (a proportion). Used by every reader of reported HRs
+    (effects files and network files), so a CI means the same thing everywhere.
+    """
+    hr, lo, up, levels = (np.asarray(a, dtype=float) for a in (hr, lo, up, levels))
+    z = np.empty(hr.size)
+    for i in range(hr.size):
+        w = where(src, rows[i])
+        z[i] = z_of_level(float(levels[i]), src, rows[i])
+        if hr[i] <= 0 or lo[i] <= 0 or up[i] <= 0:
+            raise InputError(
+                f"{w}hr, lower and upper must be positive hazard ratios (got {hr[i]:g}, "
+                f"{lo[i]:g}, {up[i]:g}); give the {label} itself, not its logarithm."
+            )
+        if lo[i] >= up[i]:
+            raise InputError(
+                f"{w}lower ({lo[i]:g}) is not below upper ({up[i]:g}); swap them or correct the CI."
+            )
+        if not (lo[i] * (1 - _TOL) <= hr[i] <= up[i] * (1 + _TOL)):
+            raise InputError(
+                f"{w}the {label} {hr[i]:g} lies outside its CI [{lo[i]:g}, {up[i]:g}]; check "
+                "that hr, lower and upper belong to the same comparison."
+            )
+        a_lo, a_up = math.log(hr[i] / lo[i]), math.log(up[i] / hr[i])
+        ratio = max(a_lo, a_up) / max(min(a_lo, a_up), 1e-300)
+        if ratio > MAX_ARM_RATIO:
+            raise InputError(
+                f"{w}the {levels[i]:.0%} CI [{lo[i]:g}, {up[i]:g}] is not centred on the "
+                f"{label} {hr[i]:g} on the log scale (one arm is {ratio:.1f} times the other; "
+                f"at most {MAX_ARM_RATIO:g} is accepted); check the numbers, or give log_hr,se."
+            )
+    return np.log(hr), (np.log(up) - np.log(lo)) / (2 * z)
+
+
+def check_se(se, src: str | None, rows) -> None:
+    """Every standard error positive, else one sentence naming the row."""
+    for i, s in enumerate(np.asarray(se, dtype=float)):
+        if not s > 0:
+            raise InputError(
+                f"{where(src, rows[i])}se must be positive (got {s:g}); give the "
+                "standard error of the log HR."
+            )
+
+
+def _levels(df: pd.DataFrame, src: str | None, rows) -> np.ndarray:
+    if "ci_level" not in df.columns:
+        return np.full(len(df), 0.95)
+    out = np.empty(len(df))
+    for i, v in enumerate(df["ci_level"].tolist()):
+        if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "":
+            out[i] = 0.95
+            continue
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"{where(src, rows[i])}column 'ci_level' holds {v!r}, not a number; give the "
+                "CI level as a proportion such as 0.95."
+            ) from None
+    return out
+
+
 def validate_effects(
     df: pd.DataFrame, source: str | None = None, min_studies: int = 2, rows=None
 ) -> pd.DataFrame:
@@ -51,7 +318,8 @@ def validate_effects(
 
     Parameters
     ----------
-    df : a table with ``study`` and either ``hr, lower, upper`` (95% CI) or ``log_hr, se``.
+    df : a table with ``study`` and either ``hr, lower, upper`` (CI at ``ci_level``, default
+        0.95) or ``log_hr, se``. Headers may use the aliases of :data:`ALIASES`.
     source : the file name, for error messages.
     min_studies : the fewest rows accepted.
     rows : the 1-based file row of each table row (for messages); default 1..n.
@@ -72,7 +340,7 @@ def validate_effects(
             "study,hr,lower,upper or study,log_hr,se."
         )
     df = df.copy()
-    df.columns = [str(c).strip() for c in df.columns]
+    df.columns = canonical_columns(list(df.columns), src)
     cols = set(df.columns)
     if "study" not in cols:
         raise InputError(
@@ -85,7 +353,7 @@ def validate_effects(
         missing = sorted({"hr", "lower", "upper"} - cols)
         raise InputError(
             f"{where(src)}columns {', '.join(missing)} are missing; give hr,lower,upper "
-            "(a 95% CI) or log_hr,se."
+            "(a 95% CI, or add ci_level) or log_hr,se."
         )
     studies = df["study"].astype(str).str.strip()
     for i, name in enumerate(studies):
@@ -94,33 +362,7 @@ def validate_effects(
     df["study"] = studies
     if has_ci:
         hr, lo, up = (_num(df, c, src, rows) for c in ("hr", "lower", "upper"))
-        for i in range(len(df)):
-            w = where(src, rows[i])
-            if hr[i] <= 0 or lo[i] <= 0 or up[i] <= 0:
-                raise InputError(
-                    f"{w}hr, lower and upper must be positive hazard ratios (got {hr[i]:g}, "
-                    f"{lo[i]:g}, {up[i]:g}); give the HR itself, not its logarithm."
-                )
-            if lo[i] >= up[i]:
-                raise InputError(
-                    f"{w}lower ({lo[i]:g}) is not below upper ({up[i]:g}); swap them or "
-                    "correct the CI."
-                )
-            if not (lo[i] * (1 - _TOL) <= hr[i] <= up[i] * (1 + _TOL)):
-                raise InputError(
-                    f"{w}the HR {hr[i]:g} lies outside its CI [{lo[i]:g}, {up[i]:g}]; check "
-                    "that hr, lower and upper belong to the same comparison."
-                )
-            a_lo, a_up = math.log(hr[i] / lo[i]), math.log(up[i] / hr[i])
-            ratio = max(a_lo, a_up) / max(min(a_lo, a_up), 1e-300)
-            if ratio > MAX_ARM_RATIO:
-                raise InputError(
-                    f"{w}the 95% CI [{lo[i]:g}, {up[i]:g}] is not centred on the HR {hr[i]:g} "
-                    f"on the log scale (one arm is {ratio:.1f} times the other; at most "
-                    f"{MAX_ARM_RATIO:g} is accepted); check the numbers, or give log_hr,se."
-                )
-        log_hr = np.log(hr)
-        se = (np.log(up) - np.log(lo)) / (2 * Z95)
+        log_hr, se = ci_to_log_se(hr, lo, up, _levels(df, src, rows), src, rows)
         if has_se:  # both given: they must agree
             given = _num(df, "se", src, rows)
             for i in range(len(df)):
@@ -132,12 +374,7 @@ def validate_effects(
     else:
         log_hr = _num(df, "log_hr", src, rows)
         se = _num(df, "se", src, rows)
-        for i in range(len(df)):
-            if se[i] <= 0:
-                raise InputError(
-                    f"{where(src, rows[i])}se must be positive (got {se[i]:g}); give the "
-                    "standard error of the log HR."
-                )
+        check_se(se, src, rows)
     dup = studies[studies.duplicated()].tolist()
     if dup:
         i = int(np.flatnonzero(studies.duplicated().to_numpy())[0])
@@ -153,6 +390,31 @@ def validate_effects(
     df["log_hr"] = log_hr
     df["se"] = se
     return df.reset_index(drop=True)
+
+
+def select_rows(
+    df: pd.DataFrame,
+    src: str,
+    where_: dict[str, str] | None = None,
+    exclude_: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Rows whose columns equal ``where_`` and differ from ``exclude_`` (column names matched
+    like headers, without regard to case); the index keeps the file's 0-based data row."""
+    for sel, keep in ((where_ or {}, True), (exclude_ or {}, False)):
+        for col, val in sel.items():
+            key = canonical_columns([col])[0]
+            if key not in df.columns:
+                verb = "select" if keep else "exclude"
+                raise InputError(
+                    f"{src}: there is no column {col!r} to {verb} on; use one of "
+                    f"{', '.join(df.columns)}."
+                )
+            match = df[key].astype(str).str.strip() == str(val)
+            df = df[match] if keep else df[~match]
+        if keep and sel and len(df) == 0:
+            text = ", ".join(f"{k}={v}" for k, v in sel.items())
+            raise InputError(f"{src}: no row has {text}; check the selection.")
+    return df
 
 
 def read_effects(
@@ -174,36 +436,8 @@ def read_effects(
     """
     path = Path(path)
     src = path.name
-    if not path.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(path))
-    try:
-        df = pd.read_csv(path, comment="#", skipinitialspace=True, dtype=str,
-                         keep_default_na=False, na_values=[""])
-    except pd.errors.EmptyDataError:
-        raise InputError(
-            f"{src}: the file is empty; give a header and one row per study with "
-            "study,hr,lower,upper or study,log_hr,se."
-        ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{src}: cannot read it as CSV ({exc}); save it as plain CSV.") from None
-    if where_:
-        for col, val in where_.items():
-            if col not in df.columns:
-                raise InputError(
-                    f"{src}: there is no column {col!r} to select on; use one of "
-                    f"{', '.join(df.columns)}."
-                )
-            df = df[df[col].astype(str).str.strip() == str(val)]
-        if len(df) == 0:
-            sel = ", ".join(f"{k}={v}" for k, v in where_.items())
-            raise InputError(f"{src}: no row has {sel}; check the selection.")
-    for col, val in (exclude_ or {}).items():
-        if col not in df.columns:
-            raise InputError(
-                f"{src}: there is no column {col!r} to exclude on; use one of "
-                f"{', '.join(df.columns)}."
-            )
-        df = df[df[col].astype(str).str.strip() != str(val)]
+    df = select_rows(read_table(path), src, where_, exclude_)
     rows = [int(i) + 1 for i in df.index]
-    return validate_effects(df.reset_index(drop=True), source=src, min_studies=min_studies,
-                            rows=rows)
+    return validate_effects(
+        df.reset_index(drop=True), source=src, min_studies=min_studies, rows=rows
+    )

@@ -77,8 +77,10 @@ class NormalMixture:
         lo = float(np.min(self.means - 40 * self.sds))
         hi = float(np.max(self.means + 40 * self.sds))
         out = np.array(
-            [optimize.brentq(lambda x, p=p: self.cdf(x) - p, lo, hi, xtol=1e-12, rtol=1e-12)
-             for p in qs]
+            [
+                optimize.brentq(lambda x, p=p: self.cdf(x) - p, lo, hi, xtol=1e-12, rtol=1e-12)
+                for p in qs
+            ]
         )
         return float(out[0]) if np.ndim(q) == 0 else out
 
@@ -88,6 +90,21 @@ class NormalMixture:
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         a = (1 - level) / 2
         lo, hi = self.ppf([a, 1 - a])
+        return float(lo), float(hi)
+
+    def hpd(self, level: float = 0.95) -> tuple[float, float]:
+        """Shortest interval holding ``level`` of the mass (highest posterior density for a
+        unimodal mixture): the lower tail probability ``a`` minimizing
+        ``ppf(a + level) - ppf(a)``."""
+        width = lambda a: float(np.diff(self.ppf([a, a + level]))[0])  # noqa: E731
+        res = optimize.minimize_scalar(
+            width, bounds=(1e-12, 1 - level - 1e-12), method="bounded", options={"xatol": 1e-10}
+        )
+        a = float(res.x)
+        for edge in (1e-12, 1 - level - 1e-12):  # a monotone density: the shortest is at an end
+            if width(edge) < width(a):
+                a = edge
+        lo, hi = self.ppf([a, a + level])
         return float(lo), float(hi)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -120,12 +137,16 @@ class NormalMixture:
 
     def summary(self, level: float = 0.95) -> dict[str, float]:
         lo, hi = self.interval(level)
-        return {"mean": self.mean, "sd": self.sd, "median": self.median(), "lower": lo,
-                "upper": hi}
+        return {"mean": self.mean, "sd": self.sd, "median": self.median(), "lower": lo, "upper": hi}
 
 
-def approximate(target: NormalMixture, n_components: int = 3, n_grid: int = 4001,
-                iters: int = 500, tol: float = 1e-10) -> NormalMixture:
+def approximate(
+    target: NormalMixture,
+    n_components: int = 3,
+    n_grid: int = 4001,
+    iters: int = 500,
+    tol: float = 1e-10,
+) -> NormalMixture:
     """A mixture of ``n_components`` normals close to ``target`` (EM on a weighted grid).
 
     Like RBesT's ``automixfit``, this gives a MAP prior a short, reportable form; it minimizes

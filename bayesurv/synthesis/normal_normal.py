@@ -140,8 +140,11 @@ class TauPosterior:
         out = []
         for p in qs:
             roots = self._spline.solve(p, extrapolate=False)
-            out.append(math.exp(roots[0]) if roots.size else math.exp(
-                self.x[0] if p <= 0.5 else self.x[-1]))
+            out.append(
+                math.exp(roots[0])
+                if roots.size
+                else math.exp(self.x[0] if p <= 0.5 else self.x[-1])
+            )
         out = np.array(out)
         return float(out[0]) if np.ndim(q) == 0 else out
 
@@ -175,10 +178,32 @@ class TauPosterior:
     def mode(self) -> float:
         return self.mode_value
 
+    def hpd(self, level: float = 0.95) -> tuple[float, float]:
+        """Shortest interval of ``tau`` holding ``level`` of the mass (starts at 0 when the
+        density decreases from 0)."""
+        from scipy import optimize as _opt
+
+        width = lambda a: float(np.diff(self.ppf([a, a + level]))[0])  # noqa: E731
+        res = _opt.minimize_scalar(
+            width, bounds=(1e-12, 1 - level - 1e-12), method="bounded", options={"xatol": 1e-10}
+        )
+        a = float(res.x)
+        for edge in (1e-12, 1 - level - 1e-12):
+            if width(edge) < width(a):
+                a = edge
+        lo, hi = self.ppf([a, a + level])
+        return (0.0 if a <= 1e-12 and self.lower == 0 else float(lo)), float(hi)
+
     def summary(self, level: float = 0.95) -> dict[str, float]:
         lo, hi = self.interval(level)
-        return {"mean": self.mean, "sd": self.sd, "median": self.median(), "lower": lo,
-                "upper": hi, "mode": self.mode_value}
+        return {
+            "mean": self.mean,
+            "sd": self.sd,
+            "median": self.median(),
+            "lower": lo,
+            "upper": hi,
+            "mode": self.mode_value,
+        }
 
 
 @dataclass
@@ -194,6 +219,8 @@ class ExactPosterior:
     weights: np.ndarray = field(repr=False)  # mass of each tau node (sums to one)
     m: np.ndarray = field(repr=False)  # E(mu | tau_j, y)
     v: np.ndarray = field(repr=False)  # Var(mu | tau_j, y)
+    #: log p(y) = log int p(tau) p(y | tau) dtau (relative to a height-one flat mu prior)
+    log_evidence: float = math.nan
 
     @property
     def nodes(self) -> np.ndarray:
@@ -242,6 +269,44 @@ class ExactPosterior:
         return {"mu": mu, "tau": tau, "theta": theta, "theta_new": theta_new}
 
 
+def log_tau_grid(
+    lf, tau_prior: Prior, scale: float, n_nodes: int = _N_FINE, n_coarse: int = _N_COARSE
+):
+    """Quadrature nodes in ``x = log tau`` for an unnormalized log density ``lf(x)`` of log tau.
+
+    A coarse grid over the prior's support (from ``scale * 1e-14`` to ``scale * 1e8`` when
+    unbounded) finds where ``lf`` is within e^-46 of its peak; ``n_nodes`` equally spaced nodes
+    then cover that window. Returns ``(x, logdens, weights, log_z)``: the nodes, the normalized
+    log density of log tau at them, Simpson weights times density (summing to one) and the log
+    normalizing constant ``log int exp(lf(x)) dx`` (the log marginal likelihood when ``lf``
+    includes every normalized term).
+    """
+    a, b = tau_prior.support
+    x_lo = math.log(a) if a > 0 else math.log(scale * 1e-14)
+    x_hi = math.log(b) if math.isfinite(b) else math.log(scale * 1e8)
+    if tau_prior.family in ("lognormal", "logt"):
+        mu_l, sd_l = tau_prior.params[:2]
+        x_lo = max(x_lo, mu_l - 12 * sd_l)
+        x_hi = min(x_hi, mu_l + 12 * sd_l)
+    xc = np.linspace(x_lo, x_hi, n_coarse)
+    lc = lf(xc)
+    if not np.any(np.isfinite(lc)):
+        raise InputError("the posterior of tau is zero everywhere; check the tau prior.")
+    keep = np.flatnonzero(lc > np.nanmax(lc) - _WINDOW)
+    i0, i1 = max(keep[0] - 1, 0), min(keep[-1] + 1, xc.size - 1)
+    x = np.linspace(xc[i0], xc[i1], n_nodes | 1)
+    lx = lf(x)
+    # Normalize with Simpson's rule in log tau.
+    h = x[1] - x[0]
+    sw = _simpson_weights(x.size, h)
+    top = lx.max()
+    z = np.dot(sw, np.exp(lx - top))
+    logdens = lx - top - math.log(z)
+    weights = sw * np.exp(logdens)
+    weights /= weights.sum()
+    return x, logdens, weights, float(top + math.log(z))
+
+
 def solve(
     y,
     s,
@@ -272,40 +337,27 @@ def solve(
     if mu_prior.family == "flat" and y.size < 2 and tau_prior.support[1] == math.inf:
         raise InputError("a flat prior on mu needs at least two studies or a bounded tau prior.")
     labels = list(labels) if labels is not None else [f"study {i + 1}" for i in range(y.size)]
-    a, b = tau_prior.support
 
     def lf(x):  # log density of log(tau), unnormalized
         return log_posterior_tau(np.exp(x), y, s, mu_prior, tau_prior) + x
 
-    scale = float(np.median(s))
-    x_lo = math.log(a) if a > 0 else math.log(scale * 1e-14)
-    x_hi = math.log(b) if math.isfinite(b) else math.log(scale * 1e8)
-    if tau_prior.family == "lognormal":
-        mu_l, sd_l = tau_prior.params
-        x_lo = max(x_lo, mu_l - 12 * sd_l)
-        x_hi = min(x_hi, mu_l + 12 * sd_l)
-    xc = np.linspace(x_lo, x_hi, _N_COARSE)
-    lc = lf(xc)
-    if not np.any(np.isfinite(lc)):
-        raise InputError("the posterior of tau is zero everywhere; check the tau prior.")
-    keep = np.flatnonzero(lc > np.nanmax(lc) - _WINDOW)
-    i0, i1 = max(keep[0] - 1, 0), min(keep[-1] + 1, xc.size - 1)
-    x = np.linspace(xc[i0], xc[i1], n_nodes | 1)
-    lx = lf(x)
-    # Normalize with Simpson's rule in log tau.
-    h = x[1] - x[0]
-    sw = _simpson_weights(x.size, h)
-    top = lx.max()
-    z = np.dot(sw, np.exp(lx - top))
-    logdens = lx - top - math.log(z)
-    weights = sw * np.exp(logdens)
-    weights /= weights.sum()
+    x, logdens, weights, log_z = log_tau_grid(lf, tau_prior, float(np.median(s)), n_nodes)
     tau = np.exp(x)
     m, v = conditional_mu(tau, y, s, mu_prior)
     mode = _tau_mode(tau, y, s, mu_prior, tau_prior)
-    tp = TauPosterior(x=x, logdens_x=logdens, lower=a, mode_value=mode)
-    return ExactPosterior(y=y, s=s, labels=labels, mu_prior=mu_prior, tau_prior=tau_prior,
-                          tau_posterior=tp, weights=weights, m=m, v=v)
+    tp = TauPosterior(x=x, logdens_x=logdens, lower=tau_prior.support[0], mode_value=mode)
+    return ExactPosterior(
+        y=y,
+        s=s,
+        labels=labels,
+        mu_prior=mu_prior,
+        tau_prior=tau_prior,
+        tau_posterior=tp,
+        weights=weights,
+        m=m,
+        v=v,
+        log_evidence=log_z,
+    )
 
 
 def _tau_mode(tau, y, s, mu_prior, tau_prior) -> float:
@@ -320,7 +372,9 @@ def _tau_mode(tau, y, s, mu_prior, tau_prior) -> float:
         return float(grid[j])
     res = optimize.minimize_scalar(
         lambda t: -float(log_posterior_tau(np.array(t), y, s, mu_prior, tau_prior)),
-        bounds=(lo, hi), method="bounded", options={"xatol": 1e-10},
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": 1e-10},
     )
     best = float(res.x)
     # The boundary itself may be the mode (e.g. tau = 0 with no heterogeneity).
