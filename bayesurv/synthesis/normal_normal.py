@@ -284,7 +284,7 @@ def log_tau_grid(
     a, b = tau_prior.support
     x_lo = math.log(a) if a > 0 else math.log(scale * 1e-14)
     x_hi = math.log(b) if math.isfinite(b) else math.log(scale * 1e8)
-    if tau_prior.family in ("lognormal", "logt"):
+    if tau_prior.family in ("lognormal", "logstudentt"):
         mu_l, sd_l = tau_prior.params[:2]
         x_lo = max(x_lo, mu_l - 12 * sd_l)
         x_hi = min(x_hi, mu_l + 12 * sd_l)
