@@ -51,12 +51,15 @@ PROPORTION_TOL = 0.01
 
 
 @dataclass(frozen=True)
-class Cohort:
+class Members:
     """Ages at entry (years), sexes and weights (summing to 1) of a cohort's members or nodes."""
 
     age: np.ndarray
     sex: np.ndarray
     weight: np.ndarray
+
+
+Cohort = Members  # the former name, until the long-term stack goes
 
 
 def _sex_labels(sex, n: int, source: str | None = None) -> np.ndarray:

@@ -76,6 +76,8 @@ def _np_namespace() -> SimpleNamespace:
         gammaln=sc.gammaln,
         gammainc=sc.gammainc,
         gammaincc=sc.gammaincc,
+        concat=lambda xs: np.concatenate(xs, axis=-1),
+        logsumexp=lambda x, axis: sc.logsumexp(x, axis=axis),
     )
 
 
@@ -106,6 +108,8 @@ def _pt_namespace() -> SimpleNamespace:
         gammaln=pt.gammaln,
         gammainc=pt.gammainc,
         gammaincc=pt.gammaincc,
+        concat=lambda xs: pt.concatenate(xs, axis=-1),
+        logsumexp=lambda x, axis: pt.logsumexp(x, axis=axis),
     )
 
 
@@ -145,11 +149,27 @@ class Family:
     ph: Callable | None = None
     log_surv: Callable | None = None
     formula: str = ""
+    #: the parameters NUTS samples, each with its role (its default prior, survival.structure)
+    sampled: tuple[tuple[str, str], ...] = ()
+    #: flexsurv's parameters from the sampled ones: ``natural(m, raw, log_ref)``
+    natural: Callable | None = None
+    #: log f(t) without log S(t) where that is cheaper (gengamma: no incomplete gamma)
+    log_dens: Callable | None = None
     extra: dict = field(default_factory=dict)
 
     @property
     def allows_ph(self) -> bool:
         return self.ph is not None
+
+    @property
+    def ancillary(self) -> tuple[str, ...]:
+        """The sampled parameters other than the location (what flexsurv's ``anc`` moves)."""
+        return tuple(name for name, _ in self.sampled[1:])
+
+    def log_density(self, m, t, **p):
+        if self.log_dens is not None:
+            return self.log_dens(m, t, **p)
+        return self.log_hazard(m, t, **p) + self.log_survival(m, t, **p)
 
     # ---- derived, all from the two formulas -------------------------------------------------
     def log_survival(self, m, t, **p):
@@ -186,6 +206,9 @@ class Family:
         return self.inv_cum_hazard(rng.exponential(size=size), **p)
 
 
+_LOG_LOG2 = float(np.log(np.log(2.0)))
+
+
 def _tiny(m, x, eps):
     """``x`` moved away from zero (|x| >= eps, same sign), for branches not taken near 0."""
     return m.where(m.abs(x) < eps, m.where(x < 0, -eps, eps), x)
@@ -210,6 +233,8 @@ EXPONENTIAL = Family(
     aft=lambda p, beta: {"rate": p["rate"] * np.exp(-beta)},
     ph=lambda p, beta: {"rate": p["rate"] * np.exp(beta)},
     formula="H(t) = rate t",
+    sampled=(("log_median", "log_time"),),
+    natural=lambda m, r, ref: {"rate": m.exp(_LOG_LOG2 - r["log_median"])},
 )
 
 
@@ -232,6 +257,11 @@ WEIBULL = Family(
     aft=lambda p, beta: {"shape": p["shape"], "scale": p["scale"] * np.exp(beta)},
     ph=lambda p, beta: {"shape": p["shape"], "scale": p["scale"] * np.exp(-beta / p["shape"])},
     formula="H(t) = (t / scale)^shape",
+    sampled=(("log_median", "log_time"), ("log_shape", "log_ancillary")),
+    natural=lambda m, r, ref: {
+        "shape": m.exp(r["log_shape"]),
+        "scale": m.exp(r["log_median"] - _LOG_LOG2 * m.exp(-r["log_shape"])),
+    },
 )
 
 
@@ -285,6 +315,11 @@ GOMPERTZ = Family(
     aft=lambda p, beta: {"shape": p["shape"] * np.exp(-beta), "rate": p["rate"] * np.exp(-beta)},
     ph=lambda p, beta: {"shape": p["shape"], "rate": p["rate"] * np.exp(beta)},
     formula="h(t) = rate exp(shape t), H(t) = rate / shape (exp(shape t) - 1)",
+    sampled=(("log_rate", "log_rate"), ("shape_tref", "gompertz_shape")),
+    natural=lambda m, r, ref: {
+        "shape": r["shape_tref"] * m.exp(-ref),
+        "rate": m.exp(r["log_rate"]),
+    },
 )
 
 
@@ -315,6 +350,8 @@ LOGNORMAL = Family(
     mean=lambda *, meanlog, sdlog: np.exp(meanlog + np.square(sdlog) / 2.0),
     aft=lambda p, beta: {"meanlog": p["meanlog"] + beta, "sdlog": p["sdlog"]},
     formula="S(t) = Phi(-(log t - meanlog) / sdlog)",
+    sampled=(("log_median", "log_time"), ("log_sdlog", "log_ancillary")),
+    natural=lambda m, r, ref: {"meanlog": r["log_median"], "sdlog": m.exp(r["log_sdlog"])},
 )
 
 
@@ -347,12 +384,15 @@ LOGLOGISTIC = Family(
     mean=_ll_mean,
     aft=lambda p, beta: {"shape": p["shape"], "scale": p["scale"] * np.exp(beta)},
     formula="S(t) = 1 / (1 + (t / scale)^shape)",
+    sampled=(("log_median", "log_time"), ("log_shape", "log_ancillary")),
+    natural=lambda m, r, ref: {"shape": m.exp(r["log_shape"]), "scale": m.exp(r["log_median"])},
 )
 
 
 # ---- generalized gamma (flexsurv dgengamma, Prentice 1974) -----------------------------------
-def _gg_edgeworth(m, w, Q):
-    """log S and log f of W = (log T - mu) / sigma for small |Q| (second-order Edgeworth).
+def _gg_edgeworth(m, w, Q, want_S=True):
+    """log S (None unless ``want_S``) and log f of W = (log T - mu) / sigma for small |Q|
+    (second-order Edgeworth).
 
     Cumulants of W = log(X / g) / Q with X ~ Gamma(g = Q^-2): k1 = -Q/2, k2 = 1 + Q^2/2,
     k3 = -Q, k4 = 2 Q^2 (+ O(Q^3)), from the polygamma expansions of log-gamma's cumulants.
@@ -368,10 +408,12 @@ def _gg_edgeworth(m, w, Q):
     he5 = z * (z2 * z2 - 10.0 * z2 + 15.0)
     he6 = z2 * z2 * z2 - 15.0 * z2 * z2 + 45.0 * z2 - 15.0
     log_phi = -0.5 * _LOG_2PI - 0.5 * z2
-    corr_S = g1 / 6.0 * he2 + g2 / 24.0 * he3 + g1 * g1 / 72.0 * he5  # S = Phi(-z) + phi corr
-    log_Phi_neg = m.log_ndtr(-z)
-    # guarded far out in the tails (|z| > 7), where no data point of a sane fit lies
-    log_S = log_Phi_neg + m.log1p(m.maximum(m.exp(log_phi - log_Phi_neg) * corr_S, -0.99))
+    log_S = None
+    if want_S:
+        corr_S = g1 / 6.0 * he2 + g2 / 24.0 * he3 + g1 * g1 / 72.0 * he5  # S = Phi(-z) + phi c
+        log_Phi_neg = m.log_ndtr(-z)
+        # guarded far out in the tails (|z| > 7), where no data point of a sane fit lies
+        log_S = log_Phi_neg + m.log1p(m.maximum(m.exp(log_phi - log_Phi_neg) * corr_S, -0.99))
     corr_f = 1.0 + g1 / 6.0 * he3 + g2 / 24.0 * he4 + g1 * g1 / 72.0 * he6
     log_f = log_phi - m.log(s) + m.log(m.maximum(corr_f, 0.01))
     return log_S, log_f
@@ -390,27 +432,34 @@ def _gg_log_tail(m, g, qw, Q):
     return m.where(Q > 0, upper, lower)
 
 
-def _gg_exact(m, w, Q):
+def _gg_exact(m, w, Q, want_S=True):
     Qs = _tiny(m, Q, GENGAMMA_Q_SERIES)
     g = 1.0 / (Qs * Qs)
     qw = Qs * w
-    u = g * m.exp(qw)
-    s_reg = m.where(Qs > 0, m.gammaincc(g, u), m.gammainc(g, u))
-    ok = s_reg > 1e-250
-    log_S = m.where(ok, m.log(m.where(ok, s_reg, 1.0)), _gg_log_tail(m, g, qw, Qs))
+    log_S = None
+    if want_S:
+        u = g * m.exp(qw)
+        s_reg = m.where(Qs > 0, m.gammaincc(g, u), m.gammainc(g, u))
+        ok = s_reg > 1e-250
+        log_S = m.where(ok, m.log(m.where(ok, s_reg, 1.0)), _gg_log_tail(m, g, qw, Qs))
     # log f_W = log|Q| + g log g - lgamma(g) + g (Q w - exp(Q w)); written without cancellation
     log_f = m.log(m.abs(Qs)) + g * m.log(g) - g - m.gammaln(g) - g * (m.expm1(qw) - qw)
     return log_S, log_f
 
 
-def _gg_parts(m, t, mu, sigma, Q):
+def _gg_parts(m, t, mu, sigma, Q, want_S=True):
     w = (m.log(t) - mu) / sigma
     small = m.abs(Q) < GENGAMMA_Q_SERIES
-    ls_e, lf_e = _gg_exact(m, w, Q)
-    ls_s, lf_s = _gg_edgeworth(m, w, m.where(small, Q, 0.0))
-    log_S = m.where(small, ls_s, ls_e)
+    ls_e, lf_e = _gg_exact(m, w, Q, want_S)
+    ls_s, lf_s = _gg_edgeworth(m, w, m.where(small, Q, 0.0), want_S)
+    log_S = m.where(small, ls_s, ls_e) if want_S else None
     log_f = m.where(small, lf_s, lf_e) - m.log(sigma) - m.log(t)
     return log_S, log_f
+
+
+def _gg_logf(m, t, mu, sigma, Q):
+    """log f alone: no incomplete gamma function (nor its costly gradient in the shape)."""
+    return _gg_parts(m, t, mu, sigma, Q, want_S=False)[1]
 
 
 def _gg_logS(m, t, *, mu, sigma, Q):
@@ -464,6 +513,9 @@ GENGAMMA = Family(
     mean=_gg_mean,
     aft=lambda p, beta: {"mu": p["mu"] + beta, "sigma": p["sigma"], "Q": p["Q"]},
     formula="w=(log t-mu)/sigma, u=Q^-2 exp(Q w): S = Q(Q^-2, u) (Q>0), P(Q^-2, u) (Q<0)",
+    sampled=(("mu", "log_time"), ("log_sigma", "log_ancillary"), ("Q", "gengamma_Q")),
+    natural=lambda m, r, ref: {"mu": r["mu"], "sigma": m.exp(r["log_sigma"]), "Q": r["Q"]},
+    log_dens=lambda m, t, *, mu, sigma, Q: _gg_logf(m, t, mu, sigma, Q),
 )
 
 

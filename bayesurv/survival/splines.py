@@ -74,6 +74,8 @@ from bayesurv.errors import InputError
 from bayesurv.survival.families import NP
 
 SPLINE_KINDS = ("mspline", "rp", "pwexp")
+#: Royston-Parmar scales: s(log t) is log H (hazard), log((1 - S) / S) (odds), -probit S (normal)
+RP_SCALES = ("hazard", "odds", "normal")
 DEFAULT_DF = {"mspline": 10, "rp": 3, "pwexp": 6}
 SMOOTHS = {"mspline": ("iid", "rw"), "rp": ("",), "pwexp": ("rw",)}
 #: RP: width of the smooth floor on s'(log t) (see the module docstring)
@@ -115,6 +117,7 @@ class HazardBasis:
     knots: tuple[float, ...]
     smooth: str = ""
     follow_up: float = 0.0
+    scale: str = "hazard"
 
     def __post_init__(self):
         if self.kind not in SPLINE_KINDS:
@@ -138,6 +141,11 @@ class HazardBasis:
             raise InputError(
                 f"smooth={self.smooth!r} does not apply to {self.kind}; use one of "
                 f"{', '.join(repr(s) for s in SMOOTHS[self.kind])}."
+            )
+        if self.scale not in (RP_SCALES if self.kind == "rp" else ("hazard",)):
+            raise InputError(
+                f"scale={self.scale!r} does not apply to {self.kind}; the Royston-Parmar scales "
+                f"are {', '.join(RP_SCALES)} (the other hazards model the hazard)."
             )
         object.__setattr__(self, "knots", tuple(float(v) for v in k))
 
@@ -166,12 +174,43 @@ class HazardBasis:
             "pwexp": {"pwexp_z": ("pwexp_interval", n - 1)},
         }[self.kind]
 
+    @property
+    def roles(self) -> dict[str, str]:
+        """Each sampled parameter's role (its default prior, :mod:`bayesurv.survival.structure`);
+        roles ending in ``_sd`` are smoothing hyperparameters."""
+        return {
+            "mspline_log_eta": "mspline_log_eta",
+            "mspline_sd": "mspline_sd",
+            "mspline_z": "std_normal",
+            "rp_gamma0": "rp_gamma0",
+            "rp_gamma1": "rp_gamma1",
+            "rp_gamma": "rp_gamma",
+            "pwexp_log_rate0": "pwexp_log_rate0",
+            "pwexp_sd": "pwexp_sd",
+            "pwexp_z": "std_normal",
+        }
+
+    @property
+    def nonph_size(self) -> int:
+        """Coefficients that may differ by arm (all but the overall level)."""
+        return self.n_basis - 1
+
+    def prior_shift(self, log_rate: float) -> dict[str, float]:
+        """Data-dependent prior locations: the level that gives a constant hazard ``rate``."""
+        first = self.sampled[0]
+        if self.kind == "mspline":
+            return {first: log_rate + float(np.log(self.knots[-1]))}
+        if self.kind == "rp":
+            return {first: log_rate + self._rp_centre()[0]}
+        return {first: log_rate}
+
     def to_dict(self) -> dict:
         return {
             "kind": self.kind,
             "knots": list(self.knots),
             "smooth": self.smooth,
             "follow_up": self.follow_up,
+            "scale": self.scale,
         }
 
     @classmethod
@@ -181,6 +220,7 @@ class HazardBasis:
             tuple(d["knots"]),
             str(d.get("smooth", "")),
             float(d.get("follow_up", 0.0)),
+            str(d.get("scale", "hazard")),
         )
 
     # ---- knot-derived constants -------------------------------------------------------------
@@ -220,7 +260,8 @@ class HazardBasis:
             M = spl(tc).reshape(t.size, n)
             beyond = np.maximum(t - U, 0.0)[:, None]
             I_ = ispl(tc).reshape(t.size, n) - ispl(0.0) + M * beyond
-            return {"M": M, "I": np.maximum(I_, 0.0)}
+            c0 = np.log(self._mspline_const())
+            return {"M": M, "I": np.maximum(I_, 0.0), "c0": c0 - c0[0]}
         if self.kind == "rp":
             x0, R = self._rp_centre()
             kx = np.log(self.knots)
@@ -234,11 +275,11 @@ class HazardBasis:
 
             V = cube(inner, 3) - lam * cube(kmin, 3) - (1 - lam) * cube(kmax, 3)
             dV = 3 * (cube(inner, 2) - lam * cube(kmin, 2) - (1 - lam) * cube(kmax, 2))
-            return {
-                "x": logt - x0,
+            one = np.ones((t.size, 1))
+            return {  # s = gamma @ B, ds/dlog t = gamma @ dB
+                "B": np.hstack([one, (logt - x0)[:, None], V / R**3]),
+                "dB": np.hstack([0 * one, one, dV / R**3]),
                 "logt": logt,
-                "V": V / R**3,
-                "dV": dV / R**3,
                 "pos": pos.astype(float),
             }
         c = np.r_[0.0, self.knots]
@@ -322,59 +363,92 @@ class HazardBasis:
         return raw
 
     # ---- the two formulas -------------------------------------------------------------------
-    def _log_lambda(self, m, raw):
-        z = _asnp(m, raw["pwexp_z"])
-        return _asnp(m, raw["pwexp_log_rate0"]) + _asnp(m, raw["pwexp_sd"]) * (z @ self._walk())
+    def coefficients(self, m, raw: dict, delta=None):
+        """The coefficient vector (..., K) of the formulas: mspline c (log weights, c_1 = 0 at
+        the constant hazard), rp gamma, pwexp log lambda; ``delta`` (..., K - 1) moves all but
+        the first (a non-PH arm's deviation)."""
+        n = self.n_basis
+        if self.kind == "rp":
+            parts = [raw["rp_gamma0"], raw["rp_gamma1"]]
+            if n > 2:
+                parts.append(raw["rp_gamma"])
+            c = m.concat([_last(m, v) for v in parts])
+        elif self.kind == "mspline":
+            c = _asnp(m, raw["mspline_sd"]) * (_asnp(m, raw["mspline_z"]) @ self._walk())
+        else:
+            z = _asnp(m, raw["pwexp_z"])
+            c = _asnp(m, raw["pwexp_log_rate0"]) + _asnp(m, raw["pwexp_sd"]) * (z @ self._walk())
+        if delta is not None:
+            c = c + _asnp(m, delta) @ np.eye(n - 1, n, k=1)
+        return c
 
-    def _mspline_weights(self, m, raw):
-        """exp(c - max c) and its sum: p = w / sum(w)."""
-        c0 = np.log(self._mspline_const())
-        c0 = c0 - c0[0]
-        c = c0 + _asnp(m, raw["mspline_sd"]) * (_asnp(m, raw["mspline_z"]) @ self._walk())
-        w = m.exp(c - c.max(axis=-1, keepdims=True))
-        return w, w.sum(axis=-1, keepdims=True)
+    def curves(self, m, design: dict, raw: dict, shift=0.0, delta=None, rows=None):
+        """``(log h, H)`` at the design's times: (n,) with PyTensor, (..., n) with NumPy.
 
-    def _rp_s(self, m, design, raw):
-        g0, g1 = _asnp(m, raw["rp_gamma0"]), _asnp(m, raw["rp_gamma1"])
-        s, ds = g0 + g1 * design["x"], g1 + 0.0 * design["x"]
-        if "rp_gamma" in raw and self.n_basis > 2:
-            g = _asnp(m, raw["rp_gamma"])
-            s, ds = s + g @ design["V"].T, ds + g @ design["dV"].T
-        return s, ds
+        ``shift`` is added to the linear predictor: the log hazard (mspline, pwexp) or s (rp, on
+        its scale); ``delta`` see :meth:`coefficients`; ``rows(a)`` reshapes the design's rows
+        (last axis) to the shape of the points before ``shift`` (which may vary by profile)."""
+        r = rows or (lambda a: a)
+        c = self.coefficients(m, raw, delta)
+        if self.kind == "mspline":
+            c = c + design["c0"]
+            w = m.exp(c - c.max(axis=-1, keepdims=True))
+            tot = w.sum(axis=-1, keepdims=True)
+            level = _asnp(m, raw["mspline_log_eta"]) - m.log(tot)
+            lh = r(level + m.log(w @ design["M"].T)) + shift
+            return lh, r(m.exp(level) * (w @ design["I"].T)) * m.exp(shift)
+        if self.kind == "pwexp":
+            return r(c @ design["X"].T) + shift, r(m.exp(c) @ design["E"].T) * m.exp(shift)
+        s_ = r(c @ design["B"].T) + shift
+        floor = r(np.log(RP_FLOOR) + _log_softplus(m, (c @ design["dB"].T) / RP_FLOOR))
+        logt, pos = r(design["logt"]), r(design["pos"])
+        if self.scale == "hazard":
+            log_H, log_ratio = s_, 0.0  # log(dH/ds) - log H
+            H = m.exp(s_)
+        elif self.scale == "odds":
+            H = m.softplus(s_)  # -log S, S = 1 / (1 + e^s)
+            log_H = m.log(m.maximum(H, 1e-300))
+            log_ratio = -m.softplus(-s_) - log_H  # dH/ds = sigmoid(s)
+        else:
+            log_S = m.log_ndtr(-s_)  # S = Phi(-s)
+            H = -log_S
+            log_H = m.log(m.maximum(H, 1e-300))
+            log_ratio = -0.5 * s_ * s_ - 0.5 * np.log(2 * np.pi) - log_S - log_H
+        return log_H + log_ratio + floor - logt, pos * H
 
     def log_hazard(self, m, design: dict, raw: dict):
         """log h at the design's times: (n,) with PyTensor, (..., n) with NumPy."""
-        if self.kind == "mspline":
-            w, tot = self._mspline_weights(m, raw)
-            return _asnp(m, raw["mspline_log_eta"]) + m.log(w @ design["M"].T) - m.log(tot)
-        if self.kind == "rp":
-            s, ds = self._rp_s(m, design, raw)
-            floor = np.log(RP_FLOOR) + _log_softplus(m, ds / RP_FLOOR)
-            return s + floor - design["logt"]
-        return self._log_lambda(m, raw) @ design["X"].T
+        return self.curves(m, design, raw)[0]
 
     def cum_hazard(self, m, design: dict, raw: dict):
         """H at the design's times (0 at t = 0)."""
-        if self.kind == "mspline":
-            w, tot = self._mspline_weights(m, raw)
-            return m.exp(_asnp(m, raw["mspline_log_eta"])) * (w @ design["I"].T) / tot
-        if self.kind == "rp":
-            s, _ = self._rp_s(m, design, raw)
-            return design["pos"] * m.exp(s)
-        return m.exp(self._log_lambda(m, raw)) @ design["E"].T
+        return self.curves(m, design, raw)[1]
 
     def loglik(self, m, design: dict, raw: dict, event):
         """Per-patient right-censored log-likelihood ``d log h(t) - H(t)``."""
-        return event * self.log_hazard(m, design, raw) - self.cum_hazard(m, design, raw)
+        lh, H = self.curves(m, design, raw)
+        return event * lh - H
 
     def hazard_params(self, raw: dict) -> dict[str, np.ndarray]:
         """NumPy: the interpretable coefficients (mspline eta, p; pwexp rates)."""
+        c = self.coefficients(NP, raw)
         if self.kind == "mspline":
-            w, tot = self._mspline_weights(NP, raw)
-            return {"eta": np.exp(np.asarray(raw["mspline_log_eta"])), "p": w / tot}
+            w = np.exp(c + self.design(np.zeros(1))["c0"])
+            return {
+                "eta": np.exp(np.asarray(raw["mspline_log_eta"])),
+                "p": w / w.sum(-1, keepdims=True),
+            }
         if self.kind == "pwexp":
-            return {"rate": np.exp(self._log_lambda(NP, raw))}
+            return {"rate": np.exp(c)}
         return {k: np.asarray(v) for k, v in raw.items()}
+
+
+def _last(m, v):
+    """A scalar as a length-1 vector on the last axis (NumPy draws keep their leading axes)."""
+    if m.name == "numpy":
+        v = np.asarray(v, dtype=float)
+        return v if v.ndim else v[None]
+    return v if v.ndim else v[None]
 
 
 # ---- knots from data --------------------------------------------------------------------------

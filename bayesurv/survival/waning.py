@@ -229,7 +229,8 @@ def waned_cumhaz(
             )
         b = loghr_t1
         ws = (t2 - s) / D
-        integral = half * (H_control(s) * m.exp(b * ws) * v).sum(axis=-1)
+        bn = b[..., None] if getattr(b, "ndim", 0) else b  # one log HR per point: on the nodes too
+        integral = half * (H_control(s) * m.exp(bn * ws) * v).sum(axis=-1)
         mid = m.exp(b * wu) * H_control(u) - m.exp(b) * H_control(t1_) + b * integral / D
     return H_treated(lo) + mid + H_control(m.maximum(t, t2)) - H_control(t2 + 0.0 * t)
 

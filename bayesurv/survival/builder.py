@@ -1,0 +1,104 @@
+"""The one builder: a :class:`~bayesurv.survival.structure.ModelSpec` and its data arrays
+(:mod:`bayesurv.survival.data`) in, a ``pm.Model`` out, compiled once per structure.
+
+Every array is ``pm.Data``, so one compiled model serves every data set of the same structure:
+the cache key is :meth:`ModelSpec.key` (no labels, knot times or means) with the names and ranks
+of the arrays. Each parameter gets its prior from :func:`~bayesurv.survival.structure.prior_of`;
+a default prior whose location follows the data (log t_ref, a spline's level) takes that
+location from a data array too. The likelihood is one ``pm.Potential`` of
+:func:`bayesurv.survival.terms.loglik` with PyTensor; flexsurv's parameters of a parametric
+family are ``pm.Deterministic`` when they are one number per draw (or one per arm).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from bayesurv.priors import DISTRIBUTIONS
+from bayesurv.survival import terms
+from bayesurv.survival.families import PT
+from bayesurv.survival.structure import SHIFTED, ModelSpec, parameters, prior_of
+
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_SIZE = 16
+
+
+def _data(d: dict) -> dict:
+    return {k: v for k, v in d.items() if isinstance(v, np.ndarray)}
+
+
+def key(spec: ModelSpec, d: dict) -> str:
+    """The structure of a model: the spec's key and the data arrays' names and ranks."""
+    shapes = ",".join(f"{k}:{np.ndim(v)}" for k, v in sorted(_data(d).items()))
+    shift = ",".join(sorted(d.get("prior_shift", {})))
+    return f"{spec.key()}|{shapes}|{shift}"
+
+
+def _rv(p, prior, loc=None):
+    kw = prior.kwargs
+    if loc is not None:  # a default normal prior centred on the data's scale
+        kw = {**kw, "mu": kw["mu"] + loc}
+    dims = p.dim
+    if p.name == "smr":
+        return pm.Truncated("smr", pm.LogNormal.dist(**kw), lower=1.0)
+    return getattr(pm, DISTRIBUTIONS[prior.family][0])(p.name, **kw, dims=dims)
+
+
+def build(spec: ModelSpec, d: dict) -> pm.Model:
+    """The PyMC model of ``spec`` with the arrays ``d`` (positional coords; the fit relabels)."""
+    params = parameters(spec)
+    coords = {p.dim: np.arange(p.size) for p in params if p.dim}
+    overrides = dict(spec.priors)
+    with pm.Model(coords=coords) as model:
+        dd = {k: pm.Data(f"data_{k}", v) for k, v in _data(d).items()}
+        shifts = {
+            k: pm.Data(f"shift_{k}", np.asarray(v)) for k, v in d.get("prior_shift", {}).items()
+        }
+        raw = {}
+        for p in params:
+            prior = prior_of(spec, p)
+            loc = None
+            if p.name not in overrides and prior.family == "normal":
+                if p.role in SHIFTED:
+                    loc = SHIFTED[p.role] * dd["log_t_ref"]
+                elif p.name in shifts:
+                    loc = shifts[p.name]
+            raw[p.name] = _rv(p, prior, loc)
+        if not spec.flexible and not spec.ancillary and not spec.nonph:
+            nat = spec.family.natural(PT, raw, dd["log_t_ref"])
+            dims = "arm" if spec.effect == "separate" else None
+            for k, v in nat.items():
+                if k not in raw:
+                    pm.Deterministic(k, v, dims=dims)
+        ll = terms.loglik(PT, spec, raw, dd)
+        total = ll.pop("ipd", 0.0)
+        for v in ll.values():
+            total = total + pt.sum(v)
+        pm.Potential("loglik", total)
+    return model
+
+
+def compiled(spec: ModelSpec, d: dict):
+    """A nutpie-compiled model of ``spec`` carrying ``d``: compiled once per structure (in this
+    process, or found on disk), then given the new data with ``with_data``."""
+    from bayesurv.sampling import compile_model
+
+    k = key(spec, d)
+    arrays = {
+        **_data(d),
+        **{f"shift_{n}": np.asarray(v) for n, v in d.get("prior_shift", {}).items()},
+    }
+    if k in _CACHE:
+        _CACHE.move_to_end(k)
+        model = _CACHE[k]
+    else:
+        model = compile_model(build(spec, d))
+        _CACHE[k] = model
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    known = {v.name for v in getattr(model, "shared_var_keys", {})}
+    return model.with_data(**{n: v for n, v in arrays.items() if n in known})
