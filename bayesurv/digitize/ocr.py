@@ -1,0 +1,271 @@
+"""Text in a figure by OCR: words with their pixel boxes (tick labels, table cells, legend, titles).
+
+The engine is RapidOCR (PP-OCRv6 text detection and recognition as ONNX models shipped inside the
+``rapidocr`` wheel, run by onnxruntime; nothing is downloaded). Chosen by measurement on the
+generated journal styles (:mod:`bayesurv.digitize.styles`): tick labels 99.1% (x) and 96.6% (y)
+and numbers-at-risk cells 99.2% read exactly, against 85.5%, 86.4% and 81.9% for Debian's
+tesseract 5.3 (pytesseract, sparse-text mode on a 3x upscale).
+
+Each detected line is split into words with the engine's own word boxes, so a table row
+printed as ``Fulvestrant 500 mg 362 216 ...`` gives the label's words and each number apart.
+Text turned along a y axis (R's ``plot`` default) is read by a second pass over the turned
+strip (:func:`read_words` with ``vertical=True``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+NUMBER = re.compile(r"^[-\u2212]?\d+(?:[.,\u00b7]\d+)?%?$")
+"""A number as printed on an axis or in a table: ``12``, ``0.25``, ``0,25``, ``0·25``, ``80%``."""
+
+# Glyphs OCR takes for digits in small figure text.
+_DIGIT_LIKE = str.maketrans(
+    {"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "|": "1", "i": "1",
+     "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "\u03b5": "3", "g": "9", "q": "9"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word read, its box in pixels (column/row of the image) and the engine's confidence."""
+
+    text: str
+    left: float
+    top: float
+    right: float
+    bottom: float
+    score: float
+    vertical: bool = False
+
+    @property
+    def cx(self) -> float:
+        return 0.5 * (self.left + self.right)
+
+    @property
+    def cy(self) -> float:
+        return 0.5 * (self.top + self.bottom)
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+    @property
+    def width(self) -> float:
+        return self.right - self.left
+
+    def number(self) -> float | None:
+        """The word as a number (decimal comma or mid-dot accepted, % dropped), else None."""
+        return parse_number(self.text)
+
+
+def parse_number(text: str, *, lenient: bool = False) -> float | None:
+    """``"0·25"`` -> 0.25, ``"80%"`` -> 80; ``lenient`` also maps look-alike letters to digits."""
+    body = text.strip().strip(":;")
+    if lenient:
+        body = body.translate(_DIGIT_LIKE)
+    if not NUMBER.match(body):
+        return None
+    body = body.rstrip("%").replace(",", ".").replace("\u00b7", ".").replace("\u2212", "-")
+    try:
+        return float(body)
+    except ValueError:  # pragma: no cover - the pattern admits only numbers
+        return None
+
+
+@lru_cache(maxsize=2)
+def _engine(upscale: bool = True):
+    """The OCR engine, loaded once. ``upscale``: the detector enlarges small images to 736 px
+    on their short side (the default, good for small figures); without it, strips are read at
+    the size given."""
+    import logging
+
+    from rapidocr import RapidOCR
+
+    params = {"Global.log_level": "error", "Global.use_cls": False}
+    if not upscale:
+        params.update({"Det.limit_type": "max", "Det.limit_side_len": 2000})
+    engine = RapidOCR(params=params)
+    logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+    return engine
+
+
+def read_figure_text(rgb: np.ndarray) -> list[Word]:
+    """Every word of a figure: one pass over the whole image, and a second over the strip of
+    text turned along the y axis where the first pass saw tall, narrow words there (R's tick
+    labels, most y titles). Words read both ways keep the turned reading."""
+    words = read_words(rgb)
+    width = rgb.shape[1]
+    tall = [
+        w
+        for w in words
+        if len(w.text) >= 2 and w.height > 1.25 * w.width and w.height >= 8 and w.cx < 0.5 * width
+    ]
+    if not tall:
+        return words
+    left = max(int(min(w.left for w in tall)) - 4, 0)
+    right = min(int(max(w.right for w in tall)) + 4, width)
+    top = max(int(min(w.top for w in tall)) - 60, 0)
+    bottom = min(int(max(w.bottom for w in tall)) + 60, rgb.shape[0])
+    turned = read_words(rgb, (left, top, right, bottom), vertical=True, upscale=2.0)
+    if not turned:
+        return words
+
+    def overlaps(a: Word, b: Word) -> bool:
+        dx = min(a.right, b.right) - max(a.left, b.left)
+        dy = min(a.bottom, b.bottom) - max(a.top, b.top)
+        return dx > 0 and dy > 0 and dx * dy > 0.3 * min(a.width * a.height, b.width * b.height)
+
+    def better(t: Word, w: Word) -> bool:
+        return (len(t.text), t.score) > (len(w.text), w.score)
+
+    # A turned reading is of turned text only where its box stands upright; it replaces an
+    # upright box read across (R's "0.6" read as "06"), never a wide one.
+    turned = [t for t in turned if t.height > t.width or len(t.text) < 2]
+    kept = [
+        w
+        for w in words
+        if not (w.height > 1.1 * w.width and any(overlaps(w, t) and better(t, w) for t in turned))
+    ]
+    kept += [t for t in turned if not any(overlaps(t, w) for w in kept)]
+    return kept
+
+
+def read_words(
+    rgb: np.ndarray,
+    box: tuple[int, int, int, int] | None = None,
+    *,
+    vertical: bool = False,
+    min_score: float = 0.5,
+    upscale: float | None = None,
+) -> list[Word]:
+    """Words in ``rgb`` (or in ``box`` = left, top, right, bottom of it), in image pixels.
+
+    Parameters
+    ----------
+    rgb
+        ``(height, width, 3)`` uint8 image.
+    box
+        Only this part of the image is read; the words' boxes are still whole-image pixels.
+    vertical
+        Read text that runs bottom-to-top (turned 90 degrees anticlockwise), as R prints y tick
+        labels: the part is turned upright first and the boxes turned back.
+    min_score
+        Words the engine is less sure of are left out.
+    upscale
+        Enlarge the part by this factor (Lanczos) and read it as it is; default: the engine
+        enlarges small images itself.
+
+    Examples
+    --------
+    >>> words = read_words(rgb)  # doctest: +SKIP
+    >>> [w.text for w in words if w.number() is not None][:3]  # doctest: +SKIP
+    ['0', '12', '24']
+    """
+    left, top = 0, 0
+    part = rgb
+    if box is not None:
+        left, top, right, bottom = (int(round(v)) for v in box)
+        left, top = max(left, 0), max(top, 0)
+        right, bottom = min(right, rgb.shape[1]), min(bottom, rgb.shape[0])
+        if right - left < 4 or bottom - top < 4:
+            return []
+        part = rgb[top:bottom, left:right]
+    factor = 1.0
+    if upscale is not None and upscale != 1.0:
+        from PIL import Image
+
+        factor = float(upscale)
+        size = (int(round(part.shape[1] * factor)), int(round(part.shape[0] * factor)))
+        part = np.asarray(Image.fromarray(part).resize(size, Image.LANCZOS))
+    height = part.shape[0]
+    if vertical:
+        part = np.rot90(part, k=-1)  # bottom-to-top text becomes left-to-right
+    part = np.ascontiguousarray(part)
+    result = _engine(upscale is None)(part, return_word_box=True)
+    if result is None or getattr(result, "boxes", None) is None:
+        return []
+    words: list[Word] = []
+    lines = getattr(result, "word_results", None) or [()] * len(result.txts)
+    for line_box, text, score, line_words in zip(
+        result.boxes, result.txts, result.scores, lines, strict=False
+    ):
+        pieces = [(t, s, b) for t, s, b in line_words if str(t).strip()] if line_words else []
+        if not pieces or "".join(p[0] for p in pieces).replace(" ", "") != text.replace(" ", ""):
+            pieces = [(text, score, line_box)]
+        for piece, piece_score, piece_box in pieces:
+            if float(piece_score) < min_score or not str(piece).strip():
+                continue
+            pts = np.asarray(piece_box, dtype=float)
+            if vertical:
+                # Turned clockwise: upright (x', y') came from (col = y', row = height - 1 - x').
+                cols, rows = pts[:, 1], height - 1 - pts[:, 0]
+            else:
+                cols, rows = pts[:, 0], pts[:, 1]
+            words.append(
+                Word(
+                    str(piece).strip(),
+                    float(cols.min()) / factor + left,
+                    float(rows.min()) / factor + top,
+                    float(cols.max()) / factor + left,
+                    float(rows.max()) / factor + top,
+                    float(piece_score),
+                    vertical,
+                )
+            )
+    return _split_glued_numbers(words)
+
+
+def _split_glued_numbers(words: list[Word]) -> list[Word]:
+    """``"Placebo 21"`` or ``"216 (0)"`` read as one word: split off numbers by character share."""
+    out: list[Word] = []
+    for w in words:
+        tokens = w.text.split()
+        if len(tokens) < 2 or w.vertical:
+            out.append(w)
+            continue
+        total = sum(len(t) for t in tokens) + (len(tokens) - 1)
+        x = w.left
+        per_char = w.width / max(total, 1)
+        for t in tokens:
+            width = per_char * len(t)
+            out.append(Word(t, x, w.top, x + width, w.bottom, w.score))
+            x += width + per_char
+    return out
+
+
+def text_lines(words: list[Word], gap: float = 1.2) -> list[list[Word]]:
+    """Words grouped into lines: same row (centres within half a word height), close together
+    (gap below ``gap`` x the word height); each line sorted left to right."""
+    remaining = sorted(words, key=lambda w: (w.cy, w.left))
+    lines: list[list[Word]] = []
+    for w in remaining:
+        for line in lines:
+            last = line[-1]
+            same_row = abs(last.cy - w.cy) <= 0.5 * max(last.height, w.height)
+            near = -0.5 * w.height <= w.left - last.right <= gap * max(last.height, w.height)
+            if same_row and near and not w.vertical and not last.vertical:
+                line.append(w)
+                break
+        else:
+            lines.append([w])
+    for line in lines:
+        line.sort(key=lambda w: w.left)
+    return lines
+
+
+def line_text(line: list[Word]) -> str:
+    return " ".join(w.text for w in line)
+
+
+def line_box(line: list[Word]) -> tuple[float, float, float, float]:
+    return (
+        min(w.left for w in line),
+        min(w.top for w in line),
+        max(w.right for w in line),
+        max(w.bottom for w in line),
+    )
