@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,9 @@ import xarray as xr
 from bayesurv.errors import InputError
 
 SAMPLE_DIMS = ("chain", "draw")
+#: the longest statement read (characters) and the deepest nesting of parentheses
+MAX_LENGTH = 2000
+MAX_DEPTH = 256
 _FUNCS = {"exp": np.exp, "log": np.log, "abs": np.abs}
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)|(?P<str>\"[^\"]*\"|'[^']*')"
@@ -59,6 +63,55 @@ _COMPARE = {
     "==": np.equal,
     "!=": np.not_equal,
 }
+
+
+_ARITH = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "^": lambda a, b: a**b,
+}
+_PRECEDENCE = {
+    "or": 1,
+    "and": 2,
+    "not": 3,
+    "compare": 4,
+    "+": 5,
+    "-": 5,
+    "*": 6,
+    "/": 6,
+    "neg": 7,
+    "^": 8,
+}
+
+
+def _unparse(node, parent: int = 0) -> str:
+    """The statement text of a node, for messages: ``("/", ("num", 1.0), ("num", 0.0))`` ->
+    ``"1 / 0"``; parentheses only where precedence needs them."""
+    kind = node[0]
+    if kind == "num":
+        return f"{node[1]:g}"
+    if kind == "str":
+        return f'"{node[1]}"'
+    if kind == "name":
+        return node[1]
+    if kind == "call":
+        return f"{node[1]}({', '.join(_unparse(a) for a in node[2])})"
+    prec = _PRECEDENCE[kind]
+    if kind == "neg":
+        text = f"-{_unparse(node[1], prec)}"
+    elif kind == "not":
+        text = f"not {_unparse(node[1], prec)}"
+    elif kind == "compare":
+        text = _unparse(node[1], prec) + "".join(
+            f" {op} {_unparse(right, prec)}" for op, right in node[2]
+        )
+    else:  # binary; ^ is right-associative
+        left = prec + 1 if kind == "^" else prec
+        right = prec if kind == "^" else prec + 1
+        text = f"{_unparse(node[1], left)} {kind} {_unparse(node[2], right)}"
+    return f"({text})" if prec < parent else text
 
 
 @dataclass(frozen=True)
@@ -182,7 +235,13 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "num":
             self.take()
-            return ("num", float(tok.text))
+            value = float(tok.text)
+            if not math.isfinite(value):
+                raise InputError(
+                    f"query {self.text!r}: the number {tok.text} is too large for a float "
+                    f"(at character {tok.pos + 1}); write a smaller one."
+                )
+            return ("num", value)
         if tok.kind == "str":
             self.take()
             return ("str", tok.text[1:-1])
@@ -215,7 +274,43 @@ def parse(text: str):
     """Parse a statement into an AST (nested tuples); raises InputError on bad syntax."""
     if not text or not text.strip():
         raise InputError("the query is empty; write a statement such as 'P(hr < 0.8)'.")
-    return _Parser(text).statement()
+    if len(text) > MAX_LENGTH:
+        raise InputError(
+            f"query {text[:30]!r}... is {len(text):,} characters long, more than the "
+            f"{MAX_LENGTH:,} bayesurv reads; split it into shorter statements."
+        )
+    parser = _Parser(text)
+    depth = prefix = best = 0
+    for tok in parser.toks:
+        if tok.text == "(":
+            depth += 1
+            best = max(best, depth)
+        elif tok.text == ")":
+            depth -= 1
+        elif tok.text in ("-", "+", "not", "^", "**"):
+            prefix += 1
+    if best > MAX_DEPTH:
+        raise InputError(
+            f"query {text[:30]!r}... nests parentheses {best} deep, more than the {MAX_DEPTH} "
+            "bayesurv reads; remove the redundant ones."
+        )
+    # recursive descent takes about ten frames per parenthesis and three per prefix operator
+    with _recursion_limit(12 * best + 4 * prefix + 200):
+        return parser.statement()
+
+
+class _recursion_limit:
+    """Raise the interpreter's recursion limit by ``extra`` frames for one bounded parse."""
+
+    def __init__(self, extra: int):
+        self.extra = extra
+
+    def __enter__(self):
+        self.old = sys.getrecursionlimit()
+        sys.setrecursionlimit(self.old + self.extra)
+
+    def __exit__(self, *exc):
+        sys.setrecursionlimit(self.old)
 
 
 class _Evaluator:
@@ -239,8 +334,8 @@ class _Evaluator:
             return node[1]
         if kind == "str":
             raise InputError(
-                f"query {self.text!r}: the text \"{node[1]}\" can only be an argument, e.g. "
-                f"theta(\"{node[1]}\")."
+                f'query {self.text!r}: the text "{node[1]}" can only be an argument, e.g. '
+                f'theta("{node[1]}").'
             )
         if kind == "name":
             if node[1] not in self.q.data_vars:
@@ -250,17 +345,9 @@ class _Evaluator:
             return self.call(node[1], node[2])
         if kind == "neg":
             return -self.ev(node[1])
-        if kind in ("+", "-", "*", "/", "^"):
+        if kind in _ARITH:
             a, b = self.ev(node[1]), self.ev(node[2])
-            if kind == "+":
-                return a + b
-            if kind == "-":
-                return a - b
-            if kind == "*":
-                return a * b
-            if kind == "/":
-                return a / b
-            return a**b
+            return self._checked(node, _ARITH[kind], a, b)
         if kind == "compare":
             left = self.ev(node[1])
             out = None
@@ -277,6 +364,56 @@ class _Evaluator:
             return ~self._bool(self.ev(node[1]))
         raise AssertionError(kind)  # pragma: no cover
 
+    def _checked(self, node, func, *args):
+        """``func(*args)`` with division by zero, overflow and complex or undefined results
+        refused in a sentence that names the sub-expression."""
+        try:
+            with np.errstate(divide="raise", over="raise", invalid="raise"):
+                out = func(*args)
+        except ZeroDivisionError:
+            zero_by_zero = all(not isinstance(a, xr.DataArray) and a == 0 for a in args)
+            problem = "is 0/0, undefined" if zero_by_zero else "divides by zero"
+            out = None
+        except OverflowError:
+            problem, out = "overflows (beyond 1.8e308)", None
+        except FloatingPointError as exc:
+            msg = str(exc)
+            if "divide" in msg:
+                problem = "divides by zero for some draws"
+            elif "overflow" in msg:
+                problem = "overflows (beyond 1.8e308) for some draws"
+            else:
+                problem = (
+                    "is not a real number for some draws (0/0, the log of a negative number, "
+                    "or a negative number to a fractional power)"
+                )
+            out = None
+        else:
+            problem = None
+            if isinstance(out, complex):
+                problem = "is not a real number (a negative number to a fractional power)"
+            elif isinstance(out, float) and not math.isfinite(out):
+                problem = "is not a finite number"
+            elif isinstance(out, xr.DataArray) and out.dtype.kind == "f":
+                # xarray silences numpy's floating-point errors: find new non-finite draws
+                fresh = ~np.isfinite(out)
+                for a in args:
+                    if isinstance(a, xr.DataArray) and a.dtype.kind == "f":
+                        fresh = fresh & np.isfinite(a)
+                if bool(fresh.any()):
+                    problem = (
+                        "is infinite for some draws (a division by zero or an overflow)"
+                        if bool(np.isinf(out.where(fresh)).any())
+                        else "is not a real number for some draws (0/0, the log of a negative "
+                        "number, or a negative number to a fractional power)"
+                    )
+        if problem is not None:
+            raise InputError(
+                f"query {self.text!r}: {_unparse(node)} {problem}; rewrite that part so it is "
+                "a finite real number for every draw."
+            )
+        return out
+
     def _bool(self, x):
         if isinstance(x, xr.DataArray) and x.dtype == bool:
             return x
@@ -291,7 +428,7 @@ class _Evaluator:
         if name in _FUNCS:
             if len(args) != 1:
                 raise InputError(f"query {self.text!r}: {name}() takes one argument.")
-            return _FUNCS[name](self.ev(args[0]))
+            return self._checked(("call", name, args), _FUNCS[name], self.ev(args[0]))
         if name in ("min", "max"):
             vals = [self.ev(a) for a in args]
             if len(vals) < 2:
@@ -318,7 +455,9 @@ class _Evaluator:
 
     def _at_time(self, da: xr.DataArray, name: str, t: float) -> xr.DataArray:
         if "time" not in da.dims:
-            raise InputError(f"query {self.text!r}: {name} has no time dimension; use it without a time.")
+            raise InputError(
+                f"query {self.text!r}: {name} has no time dimension; use it without a time."
+            )
         grid = np.asarray(da["time"].values, dtype=float)
         if grid.size == 1 and t == grid[0]:
             return da.isel(time=0)
@@ -355,11 +494,13 @@ class _Evaluator:
                 if d == "time":
                     hints.append(f"a time, e.g. {name}(60)")
                 elif d in da.coords:
-                    hints.append(f"a {d} label, e.g. {name}(\"{da[d].values[0]}\")")
+                    hints.append(f'a {d} label, e.g. {name}("{da[d].values[0]}")')
                 else:
                     hints.append(f"its {d}")
             raise InputError(
-                f"query {self.text!r}: {name} varies over {', '.join(extra)}; give " + " and ".join(hints) + "."
+                f"query {self.text!r}: {name} varies over {', '.join(extra)}; give "
+                + " and ".join(hints)
+                + "."
             )
         return da
 
@@ -369,7 +510,11 @@ def _mcse(indicator: np.ndarray, p: float) -> float:
 
     if p <= 0.0 or p >= 1.0:
         return 0.0
-    ess = float(az.ess(indicator.astype(float)[None, ...] if indicator.ndim == 1 else indicator.astype(float)))
+    ess = float(
+        az.ess(
+            indicator.astype(float)[None, ...] if indicator.ndim == 1 else indicator.astype(float)
+        )
+    )
     return math.sqrt(p * (1.0 - p) / max(ess, 1.0))
 
 
@@ -379,7 +524,8 @@ def probability(statement: str, quantities: xr.Dataset) -> dict:
     Returns ``{"statement", "probability", "mcse", "draws"}``.
     """
     node = parse(statement)
-    val = _Evaluator(statement, quantities).ev(node)
+    with _recursion_limit(4 * len(statement) + 200):  # a node per token at most
+        val = _Evaluator(statement, quantities).ev(node)
     if not (isinstance(val, xr.DataArray) and val.dtype == bool):
         raise InputError(
             f"query {statement!r} is not a true/false statement about the posterior; compare "

@@ -4,6 +4,8 @@ numpy on the same draws, and refuses anything else in one sentence."""
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bayesurv.errors import InputError
 from bayesurv.query import parse, probability
@@ -39,10 +41,16 @@ def post():
         ("P(0.5 < hr <= 0.8)", lambda p: (p["hr"] > 0.5) & (p["hr"] <= 0.8)),
         ("P(log(hr) + 2 * tau^2 > -0.1)", lambda p: np.log(p["hr"]) + 2 * p["tau"] ** 2 > -0.1),
         ("P(surv_diff(60) > 0.10)", lambda p: p["surv_diff"].sel(time=60.0) > 0.10),
-        ("P(surv_diff(36) > 0.10)",
-         lambda p: p["surv_diff"].sel(time=24.0) * 2 / 3 + p["surv_diff"].sel(time=60.0) / 3 > 0.10),
-        ('P(theta("AALL1731") < theta("AALL1331"))',
-         lambda p: p["theta"].sel(study="AALL1731") < p["theta"].sel(study="AALL1331")),
+        (
+            "P(surv_diff(36) > 0.10)",
+            lambda p: (
+                p["surv_diff"].sel(time=24.0) * 2 / 3 + p["surv_diff"].sel(time=60.0) / 3 > 0.10
+            ),
+        ),
+        (
+            'P(theta("AALL1731") < theta("AALL1331"))',
+            lambda p: p["theta"].sel(study="AALL1731") < p["theta"].sel(study="AALL1331"),
+        ),
         ("P(-(hr - 1) > 0.2)", lambda p: -(p["hr"] - 1) > 0.2),
         ("P(exp(-abs(log(hr))) > 0.75)", lambda p: np.exp(-np.abs(np.log(p["hr"]))) > 0.75),
         ("P(max(hr, tau) < 0.9)", lambda p: np.maximum(p["hr"], p["tau"]) < 0.9),
@@ -115,9 +123,118 @@ def test_query_command_on_a_saved_result(tmp_path, post):
 
 def test_a_single_time_point_is_read_exactly():
     rng = np.random.default_rng(3)
-    ds = xr.Dataset({"surv_diff": (("chain", "draw", "time"), rng.normal(0.1, 0.05, (2, 300, 1)))},
-                    coords={"time": [24.0]})
+    ds = xr.Dataset(
+        {"surv_diff": (("chain", "draw", "time"), rng.normal(0.1, 0.05, (2, 300, 1)))},
+        coords={"time": [24.0]},
+    )
     res = probability("P(surv_diff(24) > 0)", ds)
     assert res["probability"] == pytest.approx(float((ds["surv_diff"].isel(time=0) > 0).mean()))
     with pytest.raises(InputError, match="outside the result's time grid"):
         probability("P(surv_diff(12) > 0)", ds)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "__import__('os').system('true')",
+        "P(__import__('os') < 1)",
+        "hr.__class__ < 1",
+        "lambda: 1",
+        "P((lambda x: x)(hr) < 1)",
+        "P([x for x in hr] < 1)",
+        "P(exec('1') < 1)",
+        "P(eval('hr') < 1)",
+        "P(hr < 1); import os",
+        "P(getattr(hr, 'values') < 1)",
+        "P(hr[0] < 1)",
+        "P(hr @ hr < 1)",
+        "P({} < 1)",
+    ],
+)
+def test_no_statement_runs_code(post, statement):
+    """Nothing but names of quantities and five functions are ever looked up."""
+    with pytest.raises(InputError) as err:
+        probability(statement, post)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "statement, match",
+    [
+        ("P(1/0 < hr)", "1 / 0 divides by zero"),
+        ("P(0/0 < hr)", "0 / 0 is 0/0, undefined"),
+        ("P(10^10^10 > hr)", "10 \\^ 10 \\^ 10 overflows"),
+        ("P((-1)^0.5 < hr)", "\\(-1\\) \\^ 0.5 is not a real number"),
+        ("P(hr / 0 > 1)", "hr / 0 is infinite for some draws"),
+        ("P(log(hr - 2) < 0)", "log\\(hr - 2\\) is not a real number for some draws"),
+        ("P(exp(1000 * hr) > 1)", "exp\\(1000 \\* hr\\) overflows"),
+        ("P((hr - 1)^0.5 > 0)", "\\(hr - 1\\) \\^ 0.5 is not a real number for some draws"),
+        ("P(hr < 1e999)", "the number 1e999 is too large"),
+        ("P(hr < 1)" + " " * 2000, "characters long, more than the 2,000"),
+        ("P(" + "(" * 300 + "hr" + ")" * 300 + " < 1)", "nests parentheses 301 deep"),
+    ],
+)
+def test_arithmetic_that_has_no_answer_names_the_sub_expression(post, statement, match):
+    with pytest.raises(InputError, match=match) as err:
+        probability(statement, post)
+    assert "\n" not in str(err.value)
+
+
+def test_deep_but_valid_statements_work(post):
+    """Depth 200 is valid; so are long chains of unary minus and of 'and'."""
+    want = float((post["hr"] < 0.8).mean())
+    deep = "P(" + "(" * 200 + "hr" + ")" * 200 + " < 0.8)"
+    assert probability(deep, post)["probability"] == pytest.approx(want)
+    minus = "P(" + "-" * 600 + "hr < 0.8)"  # an even number of minus signs
+    assert probability(minus, post)["probability"] == pytest.approx(want)
+    chain = "P(" + " and ".join(["hr < 0.8"] * 150) + ")"
+    assert probability(chain, post)["probability"] == pytest.approx(want)
+    nested_neg = "P(" + "-(" * 150 + "hr" + ")" * 150 + " < 0.8)"
+    assert probability(nested_neg, post)["probability"] == pytest.approx(want)
+
+
+def test_infinite_draws_compare_without_error():
+    """An infinite median (a curve that never reaches 0.5) is a legitimate draw."""
+    med = np.r_[np.full(10, np.inf), np.linspace(10, 100, 190)].reshape(2, 100)
+    ds = xr.Dataset({"median": (("chain", "draw"), med)})
+    assert probability("P(median > 60)", ds)["probability"] == pytest.approx(
+        float((med > 60).mean())
+    )
+
+
+_GRAMMAR = list("()+-*/^<>=!,.'\" 0123456789eE") + [
+    "hr",
+    "tau",
+    "and",
+    "or",
+    "not",
+    "P",
+    "exp",
+    "log",
+    "min",
+    "surv_diff",
+    "**",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_GRAMMAR), max_size=40).map("".join) | st.text(max_size=50))
+def test_fuzz_random_statements_give_a_probability_or_an_input_error(statement):
+    post = _FUZZ_POST
+    try:
+        res = probability(statement, post)
+    except InputError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert 0.0 <= res["probability"] <= 1.0
+
+
+_rng = np.random.default_rng(7)
+_FUZZ_POST = xr.Dataset(
+    {
+        "hr": (("chain", "draw"), _rng.lognormal(-0.3, 0.3, (2, 50))),
+        "tau": (("chain", "draw"), np.abs(_rng.normal(0, 0.3, (2, 50)))),
+        "surv_diff": (("chain", "draw", "time"), _rng.normal(0.1, 0.05, (2, 50, 2))),
+    },
+    coords={"time": [12.0, 24.0]},
+)
