@@ -14,4 +14,12 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 
 from bayesurv.errors import InputError
 
-__all__ = ["InputError", "__version__"]
+
+def reconstruct_figure(path, **kwargs):
+    """IPD of every arm of a Kaplan-Meier figure (:mod:`bayesurv.figure_reconstruction`)."""
+    from bayesurv.figure_reconstruction import reconstruct_figure as _reconstruct_figure
+
+    return _reconstruct_figure(path, **kwargs)
+
+
+__all__ = ["InputError", "__version__", "reconstruct_figure"]

@@ -209,6 +209,48 @@ def reconstruct(
     force: Annotated[
         bool, typer.Option("--force", help="Replace output files that already exist.")
     ] = False,
+    page: Annotated[
+        int | None, typer.Option("--page", help="Figure input: page of a PDF (1-based).")
+    ] = None,
+    panel: Annotated[
+        int | None,
+        typer.Option(
+            "--panel", help="Figure input: panel K of a multi-panel figure (reading order)."
+        ),
+    ] = None,
+    x_range: Annotated[
+        str | None,
+        typer.Option(
+            "--x-range",
+            help="Figure input: time axis values MIN,MAX (of the first and last tick, not "
+            "the frame's edges; default: read from the tick labels).",
+        ),
+    ] = None,
+    y_range: Annotated[
+        str | None,
+        typer.Option(
+            "--y-range",
+            help="Figure input: survival axis values MIN,MAX (of the first and last tick, "
+            "e.g. 0,100 for percent; default: read from the tick labels).",
+        ),
+    ] = None,
+    arms: Annotated[
+        str | None,
+        typer.Option(
+            "--arms",
+            help="Figure input: the arms' names 'A,B' (in --colors order), or their number.",
+        ),
+    ] = None,
+    colors: Annotated[
+        str | None,
+        typer.Option(
+            "--colors", help="Figure input: the arms' line colours, e.g. '#1f77b4,#d62728'."
+        ),
+    ] = None,
+    overlay: Annotated[
+        Path | None,
+        typer.Option("--overlay", help="Figure input: overlay PNG (default: next to --out)."),
+    ] = None,
 ) -> None:
     """Reconstruct individual patient data from a digitized Kaplan-Meier curve (one arm per call).
 
@@ -217,6 +259,26 @@ def reconstruct(
     --total-events exactly, and writes time,event rows with an accuracy report: KM of the
     reconstruction against the cleaned clicks, patients, events, median and RMST.
     """
+    if is_figure(curve):
+        figure_reconstruction_command(
+            curve,
+            out,
+            at_risk=at_risk,
+            total_events=total_events,
+            n=n,
+            method=method,
+            seed=seed,
+            report=report,
+            force=force,
+            page=page,
+            panel=panel,
+            x_range=x_range,
+            y_range=y_range,
+            arms=arms,
+            colors=colors,
+            overlay=overlay,
+        )
+        return
     report_path = report or out.with_suffix(".report.json")
     for p in (out, report_path, plot):
         if p is not None:
@@ -251,3 +313,152 @@ def reconstruct(
     }
     write_reconstruction(rec, out, report_path, arm, command, plot)
     print_report(rec.report, arm, out)
+
+
+# --- a figure (PNG, JPEG, PDF) in: the whole job -------------------------------------------
+
+FIGURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".pdf", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
+
+
+def is_figure(path: Path) -> bool:
+    """An image or PDF (by suffix, or a PDF/PNG/JPEG signature), not a table of clicks."""
+    if path.suffix.lower() in FIGURE_SUFFIXES:
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return False
+    return head.startswith((b"%PDF-", b"\x89PNG", b"\xff\xd8\xff"))
+
+
+def figure_reconstruction_command(
+    figure: Path,
+    out: Path,
+    *,
+    at_risk: Path | None,
+    total_events: int | None,
+    n: int | None,
+    method: str,
+    seed: int,
+    report: Path | None,
+    force: bool,
+    page: int | None,
+    panel: int | None,
+    x_range: str | None,
+    y_range: str | None,
+    arms: str | None,
+    colors: str | None,
+    overlay: Path | None,
+) -> None:
+    """``bayesurv reconstruct FIGURE --out IPD.csv``: read the figure, reconstruct every arm,
+    write IPD.csv (time,event,arm), IPD.report.json and IPD.overlay.png."""
+    import json
+
+    from bayesurv.digitize.arms import parse_colors
+    from bayesurv.digitize.frame import parse_range
+    from bayesurv.evidence.curves import check_at_risk
+    from bayesurv.figure_reconstruction import reconstruct_figure
+    from bayesurv.provenance import provenance
+
+    report_path = report or out.with_suffix(".report.json")
+    overlay_path = overlay or out.with_suffix(".overlay.png")
+    for p in (out, report_path, overlay_path):
+        refuse_overwrite(p, force)
+    if out.suffix.lower() != ".csv":
+        raise InputError(f"--out {out} should be a .csv file.")
+    names, n_arms = None, None
+    if arms is not None:
+        if arms.strip().isdigit():
+            n_arms = int(arms)
+        else:
+            names = [a.strip() for a in arms.split(",") if a.strip()]
+    nar = None
+    if at_risk is not None:
+        import pandas as pd
+
+        from bayesurv.evidence.curves import read_at_risk
+
+        table = pd.read_csv(at_risk)
+        table.columns = [c.strip().lower() for c in table.columns]
+        if "arm" in table.columns:
+            parts = []
+            for arm in table["arm"].astype(str).str.strip().unique():
+                checked = check_at_risk(
+                    table[table["arm"].astype(str).str.strip() == arm].assign(
+                        row=lambda d: d.index + 1
+                    ),
+                    source=f"{at_risk} (arm {arm})",
+                )
+                parts.append(checked.assign(arm=arm))
+            nar = pd.concat(parts, ignore_index=True)
+        else:
+            nar = read_at_risk(at_risk)
+    per_arm_events = None
+    per_arm_n = None
+    rec = reconstruct_figure(
+        figure,
+        page=page,
+        panel=panel,
+        x_range=parse_range(x_range, "--x-range") if x_range is not None else None,
+        y_range=parse_range(y_range, "--y-range") if y_range is not None else None,
+        at_risk=nar,
+        n_arms=n_arms,
+        colors=parse_colors(colors) if colors is not None else None,
+        names=names,
+        total_events=per_arm_events,
+        n=per_arm_n,
+        method=method,
+        seed=seed,
+    )
+    if total_events is not None or n is not None:
+        rec.warnings.append(
+            "--total-events and --n apply to one arm of a clicks file; with a figure they are "
+            "not used (give --at-risk for every arm instead)."
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rec.ipd.to_csv(out, index=False, float_format="%.6g")
+    inputs = {"figure": figure}
+    if at_risk is not None:
+        inputs["at_risk"] = at_risk
+    body = dict(rec.report)
+    body["provenance"] = provenance(
+        seed=seed,
+        inputs=inputs,
+        command={"command": "reconstruct", "figure": str(figure), "method": method},
+    )
+    report_path.write_text(json.dumps(body, indent=2, default=_json_default) + "\n")
+    rec.overlay.save(overlay_path)
+    print_figure_report(rec, out, report_path, overlay_path)
+
+
+def _json_default(x):
+    import numpy as np
+
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating | float):
+        return None if not np.isfinite(x) else float(x)
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
+
+
+def print_figure_report(rec, out: Path, report_path: Path, overlay_path: Path) -> None:
+    from rich.console import Console
+
+    con = Console(stderr=False)
+    axes = rec.digitized.report.get("axes") or {}
+    if axes:
+        x_t = [t["value"] for t in axes["x"]["ticks"] if t["used"]]
+        y_t = [t["value"] for t in axes["y"]["ticks"] if t["used"]]
+        con.print(
+            f"axes: time {min(x_t):g}-{max(x_t):g} ({len(x_t)} ticks), {axes['kind']} "
+            f"{min(y_t):g}-{max(y_t):g} ({axes['scale']}, {len(y_t)} ticks"
+            f"{', truncated' if axes['truncated'] else ''})"
+        )
+    for line in rec.summary().splitlines():
+        con.print(line)
+    for w in rec.warnings:
+        con.print(f"  [bold yellow]warning[/]: {w}")
+    con.print(f"IPD written to {out}; report {report_path}; overlay {overlay_path}")

@@ -1,0 +1,163 @@
+"""Arm names from the figure's text: legend entries, labels printed beside the curves, and what
+must be kept out of the curves (text, legend samples).
+
+A legend entry is a line of text with a short line sample just left of it: its colour is the
+arm's line colour, and a sample broken into dashes (ink along less than 80% of it) marks a
+dashed or dotted arm. A label printed inside the plot in a curve's colour (NEJM style) names
+that curve. The exclusion mask covers every word in and around the plot and every legend
+sample, widened by two pixels, so that the curve reader never takes text for a curve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from bayesurv.digitize.frame import Frame, grey_levels
+from bayesurv.digitize.ocr import Word, line_box, line_text, text_lines
+
+HEADINGS = {"strata", "group", "groups", "arm", "arms", "treatment", "legend", "censored"}
+"""Legend titles (survminer's ``Strata``) and SAS's ``Censored`` key, not arm names."""
+
+
+@dataclass
+class LegendEntry:
+    """One arm named in the figure: text, colour (RGB), line style and where it was found."""
+
+    name: str
+    color: tuple[int, int, int] | None
+    style: str  # "solid", "dashed" or "" (no sample)
+    box: tuple[float, float, float, float]
+    kind: str  # "legend" or "label"
+    sample_box: tuple[float, float, float, float] | None = None
+
+    @property
+    def hex(self) -> str | None:
+        return None if self.color is None else "#{:02x}{:02x}{:02x}".format(*self.color)
+
+
+def _is_name(text: str) -> bool:
+    words = text.replace("(", " ").replace(")", " ").split()
+    if not words or text.strip().lower().rstrip(":") in HEADINGS:
+        return False
+    letters = sum(ch.isalpha() for ch in text)
+    return letters >= 2 and letters >= 0.4 * len(text.replace(" ", ""))
+
+
+def _sample(rgb: np.ndarray, line: list[Word]):
+    """The line sample left of a text line: (colour, style, box) or None."""
+    left, top, right, bottom = line_box(line)
+    h = bottom - top
+    cy = 0.5 * (top + bottom)
+    r0, r1 = int(round(cy - 0.25 * h)), int(round(cy + 0.25 * h)) + 1
+    c1 = int(round(left)) - 2
+    c0 = max(int(round(left - 5.0 * h)), 0)
+    if c1 - c0 < 6 or r0 < 0 or r1 > rgb.shape[0]:
+        return None
+    part = rgb[r0:r1, c0:c1].astype(float)
+    grey, chroma = grey_levels(part)
+    ink = (grey < 200) | (chroma > 60)
+    cols = ink.any(axis=0)
+    if not cols.any():
+        return None
+    # The run of ink nearest the text (allowing the gaps of a dashed sample).
+    idx = np.flatnonzero(cols)
+    end = idx[-1]
+    if c1 - (c0 + end) > 1.5 * h:
+        return None
+    start = end
+    for k in idx[::-1]:
+        if start - k <= max(3, 0.5 * h):
+            start = k
+        else:
+            break
+    length = end - start + 1
+    if length < 1.2 * h:
+        return None
+    filled = cols[start : end + 1].mean()
+    pix = part[:, start : end + 1][ink[:, start : end + 1]]
+    strong = pix[np.argsort(grey_levels(pix[None])[1][0])[-max(3, len(pix) // 3) :]]
+    color = tuple(int(v) for v in np.median(strong, axis=0))
+    style = "solid" if filled >= 0.8 else "dashed"
+    box = (float(c0 + start), float(r0), float(c0 + end), float(r1 - 1))
+    return color, style, box
+
+
+def _text_color(rgb: np.ndarray, line: list[Word]) -> tuple[int, int, int] | None:
+    left, top, right, bottom = (int(round(v)) for v in line_box(line))
+    part = rgb[max(top, 0) : bottom + 1, max(left, 0) : right + 1].reshape(-1, 3).astype(float)
+    if part.size == 0:
+        return None
+    grey = part.mean(axis=1)
+    ink = part[grey < np.quantile(grey, 0.2) + 1]
+    return tuple(int(v) for v in np.median(ink, axis=0)) if len(ink) else None
+
+
+def read_legend(
+    rgb: np.ndarray, words: list[Word], frame: Frame, table_top: float | None = None
+) -> list[LegendEntry]:
+    """Legend entries (text with a line sample) and coloured labels inside the plot.
+
+    Text searched: inside the plot frame, above it (legends on top) and between the x axis
+    title and the table (legends below), never the table itself (rows from ``table_top``).
+    """
+    lines = text_lines([w for w in words if not w.vertical], gap=0.9)
+    floor = table_top if table_top is not None else rgb.shape[0]
+    entries: list[LegendEntry] = []
+    for line in lines:
+        text = line_text(line)
+        box = line_box(line)
+        cx, cy = 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3])
+        if not (frame.left - 5 <= cx and cy < floor - 2):
+            continue
+        if not _is_name(text):
+            continue
+        sample = _sample(rgb, line)
+        if sample is not None:
+            color, style, sbox = sample
+            entries.append(LegendEntry(text, color, style, box, "legend", sbox))
+            continue
+        inside = frame.left < box[0] and box[2] < frame.right + 5 and frame.top < cy < frame.bottom
+        if inside:
+            color = _text_color(rgb, line)
+            if color is not None and max(color) - min(color) >= 60:
+                entries.append(LegendEntry(text, color, "", box, "label"))
+    return entries
+
+
+def exclusion_mask(
+    shape: tuple[int, int],
+    words: list[Word],
+    frame: Frame,
+    entries: list[LegendEntry],
+    keep: list[Word] | None = None,
+    grow: int = 2,
+) -> np.ndarray:
+    """Pixels of text and legend samples in and around the plot (boolean, whole image)."""
+    mask = np.zeros(shape, dtype=bool)
+    keep_ids = {id(w) for w in keep or []}
+    pad = 0.05 * max(frame.width, frame.height)
+    for w in words:
+        if id(w) in keep_ids:
+            continue
+        if w.right < frame.left - pad or w.left > frame.right + pad:
+            continue
+        if w.bottom < frame.top - pad or w.top > frame.bottom + 2:
+            continue
+        _fill(mask, (w.left, w.top, w.right, w.bottom))
+    for e in entries:
+        if e.sample_box is not None:
+            _fill(mask, e.sample_box)
+    if grow:
+        mask = ndimage.binary_dilation(mask, iterations=grow)
+    return mask
+
+
+def _fill(mask: np.ndarray, box) -> None:
+    left, top, right, bottom = box
+    r0, r1 = max(int(np.floor(top)), 0), min(int(np.ceil(bottom)) + 1, mask.shape[0])
+    c0, c1 = max(int(np.floor(left)), 0), min(int(np.ceil(right)) + 1, mask.shape[1])
+    if r1 > r0 and c1 > c0:
+        mask[r0:r1, c0:c1] = True
