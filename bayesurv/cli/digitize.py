@@ -17,11 +17,20 @@ def digitize_command(
     figure: Annotated[Path, typer.Argument(help="PNG, JPEG or PDF of a Kaplan-Meier figure.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write (must not exist).")],
     x_range: Annotated[
-        str | None, typer.Option("--x-range", help="Time at the frame's left,right: MIN,MAX.")
+        str | None,
+        typer.Option(
+            "--x-range",
+            help="Time axis values MIN,MAX: the values of the first and last tick (not the "
+            "frame's edges). Default: read from the tick labels.",
+        ),
     ] = None,
     y_range: Annotated[
         str | None,
-        typer.Option("--y-range", help="Survival at the frame's bottom,top (0-1 or 0-100)."),
+        typer.Option(
+            "--y-range",
+            help="Survival axis values MIN,MAX of the first and last tick (0-1 or 0-100). "
+            "Default: read from the tick labels.",
+        ),
     ] = None,
     arms: Annotated[
         int | None, typer.Option("--arms", help="Number of curves to separate by colour.")
@@ -30,6 +39,14 @@ def digitize_command(
         str | None, typer.Option("--colors", help="The arms' line colours, e.g. '#1f77b4,#d62728'.")
     ] = None,
     page: Annotated[int | None, typer.Option("--page", help="Page of a PDF (1-based).")] = None,
+    panel: Annotated[
+        int | None,
+        typer.Option("--panel", help="Panel K of a multi-panel figure (reading order)."),
+    ] = None,
+    names: Annotated[
+        str | None,
+        typer.Option("--names", help="The arms' names 'A,B' (in --colors order), if not read."),
+    ] = None,
     x_calib: Annotated[
         str | None,
         typer.Option("--x-calib", help="Two x points as COLUMN:VALUE,COLUMN:VALUE (pixels)."),
@@ -48,9 +65,12 @@ def digitize_command(
 ) -> None:
     """Read the Kaplan-Meier curves of a figure: one time,survival CSV per arm.
 
-    Writes OUT/arm1.csv, arm2.csv, ... (survival as a proportion, both corners of every drop),
-    OUT/censor_marks.csv (arm,time,survival), OUT/overlay.png (what was read, over the figure)
-    and OUT/digitize.json (frame, calibration, colours).
+    Reads the axes (tick labels by OCR), the legend, every arm's curve and the numbers-at-risk
+    table. Writes OUT/<arm>.csv per arm, named as the figure names it (survival as a
+    proportion, both corners of every drop; valid `bayesurv reconstruct` input),
+    OUT/at_risk.csv (time,at_risk,arm as read), OUT/censor_marks.csv (arm,time,survival),
+    OUT/overlay.png (what was read, over the figure) and OUT/digitize.json (axes, arms, table,
+    warnings).
     """
     import json
 
@@ -58,10 +78,6 @@ def digitize_command(
     from bayesurv.digitize.arms import parse_colors
     from bayesurv.digitize.frame import parse_calib, parse_range
 
-    if x_range is None and x_calib is None:
-        raise InputError(f"{figure}: the time axis needs --x-range MIN,MAX (or --x-calib).")
-    if y_range is None and y_calib is None:
-        raise InputError(f"{figure}: the survival axis needs --y-range MIN,MAX (or --y-calib).")
     box = None
     if crop is not None:
         try:
@@ -78,6 +94,8 @@ def digitize_command(
         parse_range(y_range, "--y-range") if y_range is not None else None,
         page=page,
         crop=box,
+        panel=panel,
+        names=[v.strip() for v in names.split(",")] if names is not None else None,
         n_arms=arms,
         colors=parse_colors(colors) if colors is not None else None,
         x_calib=parse_calib(x_calib, "--x-calib") if x_calib is not None else None,
@@ -88,9 +106,18 @@ def digitize_command(
         raise InputError(f"--out {out} is a file; give a folder for the digitized curves.")
     out.mkdir(parents=True, exist_ok=True)
     for name, curve in result.curves.items():
-        curve.to_csv(out / f"{name}.csv", index=False, float_format="%.6g")
+        curve.to_csv(out / f"{_file_name(name)}.csv", index=False, float_format="%.6g")
     result.censor_marks.to_csv(out / "censor_marks.csv", index=False, float_format="%.6g")
+    if result.table is not None:
+        result.table.to_frame().to_csv(out / "at_risk.csv", index=False, float_format="%.6g")
     result.overlay.save(out / "overlay.png")
-    (out / "digitize.json").write_text(json.dumps(result.report, indent=2) + "\n")
+    (out / "digitize.json").write_text(json.dumps(result.report, indent=2, default=float) + "\n")
     names = ", ".join(f"{name} ({color})" for name, color in result.colors.items())
     typer.echo(f"digitized {len(result.curves)} arm(s): {names}; wrote {out}")
+
+
+def _file_name(arm: str) -> str:
+    """An arm name as a file name: letters, digits, '-', '_', '+' and '.' kept."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", arm).strip("_") or "arm"
