@@ -355,17 +355,25 @@ class OutputPlan:
         return tmp
 
     def _stage(self) -> Path:
+        """The new results folder, built as ``.<name>.partial-XXXX/<name>`` beside ``root``."""
         if self._stage_root is None:
             root = self.root.resolve()
             self._mkdirs(root.parent)
-            self._stage_root = Path(
-                tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.partial-")
-            )
+            holder = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.partial-"))
+            self._stage_root = holder / root.name
+            self._stage_root.mkdir()
             if self.marker:
                 (self._stage_root / self.marker).write_text(
                     "written by bayesurv; --force may replace this folder\n"
                 )
         return self._stage_root
+
+    def stage_folder(self) -> Path:
+        """The folder to hand to a writer that fills a whole results folder itself (``replace``
+        plans only): it is swapped in for ``root`` when the ``writing()`` block succeeds."""
+        if not (self.replace and self._writing):
+            raise RuntimeError("stage_folder() needs OutputPlan(replace=True) inside writing()")
+        return self._stage()
 
     def _mkdirs(self, folder: Path) -> None:
         missing = []
@@ -383,13 +391,11 @@ class OutputPlan:
         self._staged.clear()
         if self._stage_root is not None:
             root = self.root.resolve()
+            holder = self._stage_root.parent
             if root.exists():
-                trash = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.old-"))
-                os.replace(root, trash / "old")
-                os.replace(self._stage_root, root)
-                shutil.rmtree(trash, ignore_errors=True)
-            else:
-                os.replace(self._stage_root, root)
+                os.replace(root, holder / ".old")
+            os.replace(self._stage_root, root)
+            shutil.rmtree(holder, ignore_errors=True)
             self._stage_root = None
         elif self.replace and self.root is not None:
             self._mkdirs(self.root.resolve())
@@ -403,7 +409,7 @@ class OutputPlan:
                 tmp.unlink()
         self._staged.clear()
         if self._stage_root is not None:
-            shutil.rmtree(self._stage_root, ignore_errors=True)
+            shutil.rmtree(self._stage_root.parent, ignore_errors=True)
             self._stage_root = None
         for folder in reversed(self._created):
             with contextlib.suppress(OSError):

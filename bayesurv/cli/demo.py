@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from bayesurv.cli.common import app, guard
+from bayesurv.cli.common import app, count_option, guard, seed_option
 from bayesurv.cli.reconstruct import print_report, run_reconstruction, write_reconstruction
 from bayesurv.errors import InputError
+from bayesurv.outputs import OutputPlan
 
 _DEMO_MARK = ".bayesurv-demo"
 
@@ -20,13 +21,14 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo's results.")] = Path(
         "results/demo"
     ),
-    seed: Annotated[
-        int, typer.Option("--seed", help="Random seed of the reconstruction draws.")
-    ] = 1,
+    seed: Annotated[int, seed_option("Random seed of the reconstruction draws (>= 0).")] = 1,
     draws: Annotated[
         int | None,
-        typer.Option(
-            "--draws", help="Posterior draws per chain for the case study (default: the spec's)."
+        count_option(
+            "--draws",
+            "Posterior draws per chain for the case study (default: the spec's; at least 10).",
+            minimum=10,
+            example=200,
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
@@ -41,27 +43,30 @@ def demo(
     2. Reconstruction of IPD from emulated clicks of a real trial's KM curves (GBSG-2, whose IPD
        lifelines ships; labelled so in the files), with the known truth to compare.
     """
+    here = _example_dir()
+    if out.exists() and out.is_dir() and any(out.iterdir()) and not (out / _DEMO_MARK).exists():
+        raise InputError(f"{out} exists and was not made by the demo; choose another --out.")
+    # the demo's folder is built beside --out and swapped in when every step succeeded
+    plan = OutputPlan(out, force=True, replace=True, marker=_DEMO_MARK)
+    with plan.writing():
+        _demo(here, plan.stage_folder(), out, seed=seed, draws=draws, quiet=quiet)
+
+
+def _demo(here: Path, stage: Path, out: Path, *, seed: int, draws: int | None, quiet: bool):
     import warnings
 
     import pandas as pd
 
     from bayesurv.nonparametric import cox_hazard_ratio
-    from bayesurv.runner import MARK, run
+    from bayesurv.runner import run
 
-    here = _example_dir()
-    if out.exists() and not (out / _DEMO_MARK).exists():
-        raise InputError(f"{out} exists and was not made by the demo; choose another --out.")
     spec = here.parent.parent.parent / "models" / "case_study.toml"
-    rec_dir = out / "reconstruction"
+    rec_dir = stage / "reconstruction"
     rec_dir.mkdir(parents=True, exist_ok=True)
-    (out / _DEMO_MARK).write_text("made by bayesurv demo; it may replace this folder's files\n")
     # 1. the case study
-    case_dir = out / "case_study"
-    if case_dir.exists() and not (case_dir / MARK).exists():
-        raise InputError(f"{case_dir} exists and was not made by bayesurv; choose another --out.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        summary = run(spec, case_dir, force=True, quiet=quiet, draws=draws)
+        summary = run(spec, stage / "case_study", force=True, quiet=quiet, draws=draws)
     typer.echo("Case study: the committee's questions")
     for q in summary["queries"]:
         typer.echo(f"  {q['statement']:<55s} {q['probability']:.3f} (MC error {q['mcse']:.3f})")
@@ -99,7 +104,7 @@ def demo(
             rec_dir / f"reconstruction_{arm}.png",
         )
         if not quiet:
-            print_report(rec.report, arm, rec_dir / f"ipd_{arm}.csv")
+            print_report(rec.report, arm, out / "reconstruction" / f"ipd_{arm}.csv")
         ipd = rec.ipd.copy()
         ipd["arm"] = arm
         ipds.append(ipd)
@@ -114,14 +119,15 @@ def demo(
         f"in the original IPD (known truth) {truth['hr']:.3f} "
         f"({truth['lower']:.3f}-{truth['upper']:.3f})"
     )
-    typer.echo(f"Reconstruction results: {rec_dir}/")
-    typer.echo(f"Report: {case_dir / 'report.html'}")
+    typer.echo(f"Reconstruction results: {out / 'reconstruction'}/")
+    typer.echo(f"Report: {out / 'case_study' / 'report.html'}")
 
 
 def _example_dir() -> Path:
     here = Path(__file__).resolve().parent.parent.parent / "data" / "examples" / "gbsg2"
     if not here.exists():
         raise InputError(
-            f"the shipped example is missing ({here}); run the demo from a bayesurv source checkout."
+            f"the shipped example is missing ({here}); run the demo from a bayesurv source "
+            "checkout."
         )
     return here

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bayesurv.cli.common import app, guard
+from bayesurv.cli.common import app, count_option, guard
 
 
 @app.command("run")
@@ -27,21 +27,29 @@ def run_command(
     ] = False,
     draws: Annotated[
         int | None,
-        typer.Option(
-            "--draws", help="Override the spec's draws (and tuning steps), e.g. for a quick look."
+        count_option(
+            "--draws",
+            "Override the spec's draws (and tuning steps), e.g. for a quick look (at least 10).",
+            minimum=10,
+            example=200,
         ),
     ] = None,
 ) -> None:
     """Run an analysis specification end to end: fits, pools, queries, figures, summary.json and
-    a self-contained report.html. The same spec and seed give the same numbers."""
+    a self-contained report.html. The same spec and seed give the same numbers.
+
+    The results folder is built beside --out and put in place only when everything succeeded:
+    a refusal or an interrupt leaves --out as it was."""
     import warnings
 
-    from bayesurv.runner import run
+    from bayesurv.outputs import OutputPlan
+    from bayesurv.runner import MARK, run
 
     target = out if out is not None else Path("results") / spec.stem
-    with warnings.catch_warnings():
+    plan = OutputPlan(target, force=force, replace=True, marker=MARK, inputs=(spec,))
+    with plan.writing(), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        summary = run(spec, target, force=force, quiet=quiet, draws=draws)
+        summary = run(spec, plan.stage_folder(), force=True, quiet=quiet, draws=draws)
     if not quiet:
         for q in summary["queries"]:
             typer.echo(f"{q['statement']:<55s} {q['probability']:.3f} (MC error {q['mcse']:.3f})")
