@@ -14,18 +14,35 @@ runner = CliRunner()
 
 def test_pool_writes_the_json_contract(tmp_path):
     out = tmp_path / "out.json"
-    res = runner.invoke(app, ["pool", str(DATA / "effects_blinatumomab.csv"), "--where",
-                              "set=pediatric", "--where", "outcome=event-free", "--mu-prior",
-                              "normal(0, 4)", "--tau-prior", "halfnormal(0.5)", "--json",
-                              str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "pool",
+            str(DATA / "effects_blinatumomab.csv"),
+            "--where",
+            "set=pediatric",
+            "--where",
+            "outcome=event-free",
+            "--mu-prior",
+            "normal(0, 4)",
+            "--tau-prior",
+            "halfnormal(0.5)",
+            "--json",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(out.read_text())
     for key in ("mean", "median", "lower", "upper"):
         assert key in doc["pooled"]["log_hr"] and key in doc["predictive"]["log_hr"]
     for key in ("median", "lower", "upper"):
         assert key in doc["pooled"]["hr"] and key in doc["tau"] and key in doc["predictive"]["hr"]
-    assert [s["study"] for s in doc["studies"]] == ["20120215", "AALL1331-HR/IR", "AALL1331-LR",
-                                                   "AALL1731"]
+    assert [s["study"] for s in doc["studies"]] == [
+        "20120215",
+        "AALL1331-HR/IR",
+        "AALL1331-LR",
+        "AALL1731",
+    ]
     assert {"log_hr", "hr"} <= set(doc["studies"][0])
     p = doc["probabilities"]
     assert 0.5 < p["pooled_hr_lt_1"] <= 1 and 0.5 < p["predictive_hr_lt_1"] < p["pooled_hr_lt_1"]
@@ -37,8 +54,16 @@ def test_pool_writes_the_json_contract(tmp_path):
 
 @pytest.mark.slow
 def test_pool_mcmc_agrees_with_exact_via_cli(tmp_path):
-    args = ["pool", str(DATA / "effects_blinatumomab.csv"), "--where", "set=pediatric",
-            "--where", "outcome=overall", "--seed", "7"]
+    args = [
+        "pool",
+        str(DATA / "effects_blinatumomab.csv"),
+        "--where",
+        "set=pediatric",
+        "--where",
+        "outcome=overall",
+        "--seed",
+        "7",
+    ]
     r1 = runner.invoke(app, [*args, "--json", str(tmp_path / "e.json")])
     r2 = runner.invoke(app, [*args, "--method", "mcmc", "--json", str(tmp_path / "m.json")])
     assert r1.exit_code == 0 and r2.exit_code == 0, r2.output
@@ -87,9 +112,21 @@ def test_bad_input_exits_2_with_one_sentence_and_writes_nothing(tmp_path, text, 
 )
 def test_bad_options_exit_2(tmp_path, option, value, fragment):
     out = tmp_path / "out.json"
-    res = runner.invoke(app, ["pool", str(DATA / "study_20120215_subgroups.csv"), "--where",
-                              "outcome=EFS", "--where", "factor=age", option, value, "--json",
-                              str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "pool",
+            str(DATA / "study_20120215_subgroups.csv"),
+            "--where",
+            "outcome=EFS",
+            "--where",
+            "factor=age",
+            option,
+            value,
+            "--json",
+            str(out),
+        ],
+    )
     assert res.exit_code == 2, res.output
     assert fragment in res.output
     assert not out.exists()
@@ -100,3 +137,69 @@ def test_refuses_to_overwrite(tmp_path):
     out.write_text("keep")
     res = runner.invoke(app, ["pool", str(DATA / "effects_blinatumomab.csv"), "--json", str(out)])
     assert res.exit_code == 2 and out.read_text() == "keep"
+
+
+def test_pool_gives_what_a_meta_analyst_expects(tmp_path):
+    # issue 14 item 4: a forest plot file, --netcdf readable by `bayesurv query`, tau-prior
+    # sensitivity, leave-one-out, REML, I^2 and the prediction interval beside the Bayesian answer
+    from test_synthesis_metaregression import bcg_table
+
+    src = tmp_path / "bcg.csv"
+    t = bcg_table().rename(columns={"study": "Study", "log_hr": "logHR", "se": "SE"})
+    t.to_csv(src, index=False, sep=";", decimal=",")  # a ';' file with decimal commas
+    out, nc, fig = tmp_path / "o.json", tmp_path / "o.nc", tmp_path / "forest.png"
+    res = runner.invoke(
+        app,
+        [
+            "pool",
+            str(src),
+            "--json",
+            str(out),
+            "--netcdf",
+            str(nc),
+            "--forest",
+            str(fig),
+            "--interval",
+            "hpd",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert doc["interval"] == "hpd"
+    freq = doc["checks"]["frequentist"]
+    assert freq["reml"]["tau2"] == pytest.approx(0.3132, abs=5e-5)  # metafor rma(), REML
+    assert freq["heterogeneity"]["i2"] == pytest.approx(92.22, abs=5e-3)  # metafor README
+    assert freq["knapp_hartung"]["se"] == pytest.approx(0.1808, abs=5e-5)  # metafor README
+    assert len(freq["leave_one_out"]) == 13 and len(doc["checks"]["leave_one_out"]) == 13
+    assert {"tau_0", "mu_0"} <= set(doc["checks"]["bayes_factors"])
+    assert [r["tau_prior"] for r in doc["sensitivity"]][:2] == [
+        "halfnormal(0.25)",
+        "halfnormal(0.5)",
+    ]
+    assert fig.stat().st_size > 10_000
+    q = runner.invoke(app, ["query", str(nc), "P(pooled_hr < 0.8)", "P(tau > 0.3)", "--json"])
+    assert q.exit_code == 0, q.output
+    rows = json.loads(q.output)
+    p_exact = doc["probabilities"]["pooled_hr_lt_0_8"]
+    assert rows[0]["probability"] == pytest.approx(p_exact, abs=4 * rows[0]["mcse"] + 1e-3)
+
+
+def test_pool_refuses_existing_side_outputs_before_work(tmp_path):
+    out, nc = tmp_path / "o.json", tmp_path / "o.nc"
+    nc.write_text("keep")
+    res = runner.invoke(
+        app,
+        [
+            "pool",
+            str(DATA / "effects_blinatumomab.csv"),
+            "--where",
+            "set=pediatric",
+            "--where",
+            "outcome=event-free",
+            "--json",
+            str(out),
+            "--netcdf",
+            str(nc),
+        ],
+    )
+    assert res.exit_code == 2 and nc.read_text() == "keep" and not out.exists()

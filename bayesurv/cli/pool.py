@@ -1,4 +1,4 @@
-"""``bayesurv pool``: hierarchical pooling of reported hazard ratios."""
+"""``bayesurv pool``: hierarchical pooling (and meta-regression) of reported hazard ratios."""
 
 from __future__ import annotations
 
@@ -14,7 +14,11 @@ from bayesurv.cli.common import app, guard, refuse_overwrite
 @guard
 def pool_command(
     effects: Annotated[
-        Path, typer.Argument(help="EFFECTS.csv: study + hr,lower,upper (95% CI) or log_hr,se.")
+        Path,
+        typer.Argument(
+            help="EFFECTS.csv: study + hr,lower,upper (95% CI, or a ci_level column) or "
+            "log_hr,se; headers case-insensitive (Study,HR,LCI,UCI...), ',' or ';' separated."
+        ),
     ],
     json_out: Annotated[Path, typer.Option("--json", help="Write the results here (JSON).")],
     mu_prior: Annotated[
@@ -25,27 +29,85 @@ def pool_command(
         typer.Option(
             "--tau-prior",
             help='Heterogeneity prior: "halfnormal(s)", "halfcauchy(s)", "uniform(a, b)", '
-            '"lognormal(m, s)" or "turner(mortality|composite, pharma-pharma|...)".',
+            '"lognormal(m, s)", "turner(OUTCOME, COMPARISON)" or "rhodes(...)".',
         ),
     ] = "halfnormal(0.5)",
     method: Annotated[
         str, typer.Option("--method", help="exact (quadrature) or mcmc (PyMC + nutpie).")
     ] = "exact",
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (MCMC).")] = 1,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (MCMC, draws).")] = 1,
     where: Annotated[
         list[str] | None,
         typer.Option("--where", help="Keep rows with COLUMN=VALUE (repeatable)."),
     ] = None,
     ci: Annotated[float, typer.Option("--ci", help="Interval level.")] = 0.95,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+    interval: Annotated[
+        str, typer.Option("--interval", help="equal-tailed (default) or hpd (shortest).")
+    ] = "equal-tailed",
+    covariates: Annotated[
+        str | None,
+        typer.Option(
+            "--covariates",
+            help="Meta-regression on these study columns: x1,x2 "
+            "(numeric, centred at their mean, or categorical).",
+        ),
+    ] = None,
+    predict: Annotated[
+        list[str] | None,
+        typer.Option("--predict", help="Predict at COVARIATE=VALUE[,...] (repeatable)."),
+    ] = None,
+    coef_prior: Annotated[
+        str,
+        typer.Option(
+            "--coef-prior", help='Prior of each covariate coefficient: "flat" or "normal(m, s)".'
+        ),
+    ] = "flat",
+    sensitivity: Annotated[
+        str | None,
+        typer.Option(
+            "--sensitivity",
+            help="Tau priors for the sensitivity table, separated by "
+            '";" (default: halfnormal(0.25);halfnormal(0.5);halfnormal(1);'
+            'halfcauchy(0.5);uniform(0, 2); "none" for no table).',
+        ),
+    ] = None,
+    netcdf: Annotated[
+        Path | None,
+        typer.Option(
+            "--netcdf",
+            help="Write the posterior here (NetCDF DataTree; "
+            "bayesurv query reads it: pooled_hr, predictive_hr, tau, study_hr).",
+        ),
+    ] = None,
+    forest: Annotated[
+        Path | None, typer.Option("--forest", help="Write a forest plot here (.png, .svg, .pdf).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing outputs.")] = False,
 ) -> None:
-    """Pool reported hazard ratios with a Bayesian normal-normal hierarchical model."""
+    """Pool reported hazard ratios with a Bayesian normal-normal hierarchical model.
+
+    Beside the Bayesian answer OUT.json holds the frequentist reference points (REML, I^2,
+    Q-profile CI for tau^2, Knapp-Hartung, prediction interval, leave-one-out), Bayes factors
+    for tau = 0 and mu = 0, predictive p-values and a tau-prior sensitivity table.
+    """
     import json
 
-    from bayesurv.synthesis.pool import pool_file
+    from bayesurv.errors import InputError
+    from bayesurv.synthesis.pool import DEFAULT_SENSITIVITY, pool_file
 
-    refuse_overwrite(json_out, force)
-    doc = pool_file(
+    for out in (json_out, netcdf, forest):
+        if out is not None:
+            refuse_overwrite(out, force)
+    if forest is not None and forest.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise InputError(f"--forest {forest}: give a .png, .svg or .pdf file name.")
+    if sensitivity is None:
+        sens = list(DEFAULT_SENSITIVITY)
+    elif sensitivity.strip().lower() == "none":
+        sens = []
+    else:
+        sens = [t.strip() for t in sensitivity.split(";") if t.strip()]
+    covs = [c.strip() for c in covariates.split(",") if c.strip()] if covariates else None
+    doc, result = pool_file(
         effects,
         where=where,
         mu_prior=mu_prior,
@@ -53,11 +115,38 @@ def pool_command(
         method=method,
         seed=seed,
         level=ci,
+        interval=interval,
+        covariates=covs,
+        predict=predict,
+        coef_prior=coef_prior,
+        sensitivity_priors=sens,
     )
-    text = json.dumps(doc, indent=2, default=str)
-    json_out.write_text(text + "\n")
+    pooled = result[0] if isinstance(result, tuple) else result
+    for out in (json_out, netcdf, forest):
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+    if netcdf is not None:
+        tree = pooled.to_datatree(seed=seed)
+        if isinstance(result, tuple):
+            reg = result[1].to_datatree(seed=seed)
+            tree["meta_regression"] = reg["posterior"]
+        if netcdf.exists():
+            netcdf.unlink()
+        tree.to_netcdf(netcdf)
+    if forest is not None:
+        import matplotlib.pyplot as plt
+
+        from bayesurv.plots.forest import forest as forest_plot
+
+        fig = forest_plot(pooled, level=ci)
+        fig.savefig(forest, dpi=150, bbox_inches="tight")
+        plt.close(fig)
+    json_out.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     p = doc["pooled"]["hr"]
+    written = ", ".join(str(o) for o in (json_out, netcdf, forest) if o is not None)
     typer.echo(
         f"pooled HR {p['median']:.2f} ({p['lower']:.2f} to {p['upper']:.2f}), "
-        f"P(HR < 1) = {doc['probabilities']['pooled_hr_lt_1']:.3f}; wrote {json_out}"
+        f"P(HR < 1) = {doc['probabilities']['pooled_hr_lt_1']:.3f}; wrote {written}"
     )
+    for c in doc.get("coefficients", []):
+        typer.echo(f"  {c['name']}: {c['median']:.3f} ({c['lower']:.3f} to {c['upper']:.3f})")

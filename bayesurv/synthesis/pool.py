@@ -52,8 +52,17 @@ class Draws:
         return np.quantile(self.values, q)
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
-        a = (1 - level) / 2
-        lo, hi = np.quantile(self.values, [a, 1 - a])
+        """Equal-tailed interval (:func:`bayesurv.intervals.summary`, ArviZ's ``eti``)."""
+        from bayesurv.intervals import summary
+
+        s = summary(self.values, level)
+        return float(s["lower"]), float(s["upper"])
+
+    def hpd(self, level: float = 0.95) -> tuple[float, float]:
+        """Shortest interval of the draws (ArviZ's ``hdi``)."""
+        import arviz_stats as azs
+
+        lo, hi = np.asarray(azs.hdi(self.values, prob=level), dtype=float).ravel()
         return float(lo), float(hi)
 
     def cdf(self, x):
@@ -62,16 +71,35 @@ class Draws:
         return float(out[0]) if x.ndim == 0 else out
 
 
-def _summ(dist, level: float) -> dict[str, float]:
-    lo, hi = dist.interval(level)
-    return {"mean": float(dist.mean), "sd": float(dist.sd), "median": float(dist.median()),
-            "lower": float(lo), "upper": float(hi)}
+INTERVALS = ("equal-tailed", "hpd")
 
 
-def _summ_log_and_hr(dist, level: float) -> dict[str, dict[str, float]]:
-    s = _summ(dist, level)
-    hr = {"median": math.exp(s["median"]), "lower": math.exp(s["lower"]),
-          "upper": math.exp(s["upper"])}
+def _interval(dist, level: float, interval: str = "equal-tailed") -> tuple[float, float]:
+    if interval not in INTERVALS:
+        raise InputError(f"interval {interval!r} is not known; use equal-tailed or hpd.")
+    return dist.hpd(level) if interval == "hpd" else dist.interval(level)
+
+
+def _summ(dist, level: float, interval: str = "equal-tailed") -> dict[str, float]:
+    lo, hi = _interval(dist, level, interval)
+    return {
+        "mean": float(dist.mean),
+        "sd": float(dist.sd),
+        "median": float(dist.median()),
+        "lower": float(lo),
+        "upper": float(hi),
+    }
+
+
+def _summ_log_and_hr(
+    dist, level: float, interval: str = "equal-tailed"
+) -> dict[str, dict[str, float]]:
+    s = _summ(dist, level, interval)
+    hr = {
+        "median": math.exp(s["median"]),
+        "lower": math.exp(s["lower"]),
+        "upper": math.exp(s["upper"]),
+    }
     return {"log_hr": s, "hr": hr}
 
 
@@ -122,26 +150,78 @@ class PoolResult:
             out[f"predictive_hr_lt_{tag}"] = self.prob_hr_below(t, "predictive")
         return out
 
-    def summary(self, level: float = 0.95, thresholds: Sequence[float] = (1.0, 0.8)) -> dict:
-        """The JSON contract of ``bayesurv pool`` (plus the priors, method and level)."""
-        tau = _summ(self.tau, level)
+    def summary(
+        self,
+        level: float = 0.95,
+        thresholds: Sequence[float] = (1.0, 0.8),
+        interval: str = "equal-tailed",
+    ) -> dict:
+        """The JSON contract of ``bayesurv pool`` (plus the priors, method, level and interval
+        type: ``"equal-tailed"`` or ``"hpd"``, the shortest)."""
+        tau = _summ(self.tau, level, interval)
         if self.exact is not None:
             tau["mode"] = self.exact.tau.mode()
         return {
             "method": self.method,
             "level": level,
+            "interval": interval,
             "priors": {"mu": self.mu_prior.as_dict(), "tau": self.tau_prior.as_dict()},
-            "pooled": _summ_log_and_hr(self.mu, level),
+            "pooled": _summ_log_and_hr(self.mu, level, interval),
             "tau": tau,
-            "predictive": _summ_log_and_hr(self.theta_new, level),
+            "predictive": _summ_log_and_hr(self.theta_new, level, interval),
             "studies": [
-                {"study": name,
-                 "observed": ({"log_hr": float(y), "se": float(s)} if np.isfinite(y) else None),
-                 **_summ_log_and_hr(th, level)}
+                {
+                    "study": name,
+                    "observed": ({"log_hr": float(y), "se": float(s)} if np.isfinite(y) else None),
+                    **_summ_log_and_hr(th, level, interval),
+                }
                 for name, y, s, th in zip(self.studies, self.y, self.se, self.theta, strict=True)
             ],
             "probabilities": self.probabilities(thresholds),
             "diagnostics": self.diagnostics,
+        }
+
+    def checks(self, level: float = 0.95, seed: int = 1) -> dict:
+        """What a meta-analyst reads beside the pooled answer (from the exact solver with the
+        same priors, whatever the method): Bayes factors for tau = 0 and mu = 0, posterior
+        predictive p-values (each trial against the others; the spread of all), the pooled HR
+        with each trial left out, and the frequentist reference points (REML, I^2, Q-profile
+        and profile CIs for tau^2, Knapp-Hartung, prediction interval, leave-one-out)."""
+        from bayesurv.synthesis.bayes_factors import bayes_factors
+        from bayesurv.synthesis.frequentist import reference_points
+        from bayesurv.synthesis.predictive_checks import conflict_pvalues, heterogeneity_ppp
+
+        ok = np.isfinite(self.y)
+        if not ok.all():  # IPD trials have no single estimate
+            return {"note": "checks need every trial's reported estimate"}
+        ex = self.exact or normal_normal.solve(
+            self.y, self.se, self.mu_prior, self.tau_prior, labels=self.studies
+        )
+        loo = []
+        if len(self.studies) >= 2:
+            for i, name in enumerate(self.studies):
+                keep = np.arange(self.y.size) != i
+                other = normal_normal.solve(
+                    self.y[keep], self.se[keep], self.mu_prior, self.tau_prior
+                )
+                mu = other.mu()
+                lo, hi = mu.interval(level)
+                loo.append(
+                    {
+                        "study": name,
+                        "hr_median": math.exp(mu.median()),
+                        "hr_lower": math.exp(lo),
+                        "hr_upper": math.exp(hi),
+                        "tau_median": other.tau.median(),
+                        "p_hr_lt_1": float(mu.cdf(0.0)),
+                    }
+                )
+        return {
+            "bayes_factors": bayes_factors(ex),
+            "conflict_p_values": conflict_pvalues(ex).to_dict(orient="records"),
+            "heterogeneity_ppp": heterogeneity_ppp(ex, seed=seed),
+            "leave_one_out": loo,
+            "frequentist": reference_points(self.y, self.se, self.studies, level),
         }
 
     def to_datatree(self, seed: int | None = None, draws: int = 4000) -> xr.DataTree:
@@ -158,16 +238,25 @@ class PoolResult:
         d = self.exact.sample(np.random.default_rng(seed), draws)
         coords = {"chain": [0], "draw": np.arange(draws), "study": self.studies}
         post = xr.Dataset(
-            {"mu": (("chain", "draw"), d["mu"][None]), "tau": (("chain", "draw"), d["tau"][None]),
-             "theta": (("chain", "draw", "study"), d["theta"][None]),
-             "theta_new": (("chain", "draw"), d["theta_new"][None])},
+            {
+                "mu": (("chain", "draw"), d["mu"][None]),
+                "tau": (("chain", "draw"), d["tau"][None]),
+                "theta": (("chain", "draw", "study"), d["theta"][None]),
+                "theta_new": (("chain", "draw"), d["theta_new"][None]),
+            },
             coords=coords,
         )
-        tree = xr.DataTree.from_dict({"posterior": post})
+        tree = xr.DataTree.from_dict({"posterior": post, "derived": pool_derived(post)})
         _add_data_groups(tree, self.y, self.se, self.studies)
         tree.attrs["bayesurv_provenance"] = json.dumps(
-            provenance(seed=seed, method="exact (independent draws)", mu_prior=self.mu_prior.text,
-                       tau_prior=self.tau_prior.text), default=str)
+            provenance(
+                seed=seed,
+                method="exact (independent draws)",
+                mu_prior=self.mu_prior.text,
+                tau_prior=self.tau_prior.text,
+            ),
+            default=str,
+        )
         return tree
 
     def table(self, level: float = 0.95) -> pd.DataFrame:
@@ -175,15 +264,32 @@ class PoolResult:
         rows = []
         for name, y, s, th in zip(self.studies, self.y, self.se, self.theta, strict=True):
             lo, hi = th.interval(level)
-            rows.append({"study": name, "kind": "study", "observed": y,
-                         "observed_lower": y - 1.959963984540054 * s,
-                         "observed_upper": y + 1.959963984540054 * s,
-                         "median": th.median(), "lower": lo, "upper": hi})
+            rows.append(
+                {
+                    "study": name,
+                    "kind": "study",
+                    "observed": y,
+                    "observed_lower": y - 1.959963984540054 * s,
+                    "observed_upper": y + 1.959963984540054 * s,
+                    "median": th.median(),
+                    "lower": lo,
+                    "upper": hi,
+                }
+            )
         for name, d in (("pooled", self.mu), ("predictive", self.theta_new)):
             lo, hi = d.interval(level)
-            rows.append({"study": name, "kind": name, "observed": np.nan,
-                         "observed_lower": np.nan, "observed_upper": np.nan,
-                         "median": d.median(), "lower": lo, "upper": hi})
+            rows.append(
+                {
+                    "study": name,
+                    "kind": name,
+                    "observed": np.nan,
+                    "observed_lower": np.nan,
+                    "observed_upper": np.nan,
+                    "median": d.median(),
+                    "lower": lo,
+                    "upper": hi,
+                }
+            )
         return pd.DataFrame(rows)
 
 
@@ -195,8 +301,11 @@ def _effects_arrays(effects) -> tuple[np.ndarray, np.ndarray, list[str]]:
                     f"the effects table has no {col!r} column; read it with "
                     "bayesurv.evidence.effects.read_effects."
                 )
-        return (effects["log_hr"].to_numpy(float), effects["se"].to_numpy(float),
-                effects["study"].astype(str).tolist())
+        return (
+            effects["log_hr"].to_numpy(float),
+            effects["se"].to_numpy(float),
+            effects["study"].astype(str).tolist(),
+        )
     y, s, labels = effects
     return np.asarray(y, float), np.asarray(s, float), list(labels)
 
@@ -238,11 +347,21 @@ def pool(
         post = normal_normal.solve(y, s, mu_p, tau_p, labels=labels)
         x = post.tau.x
         return PoolResult(
-            method="exact", studies=labels, y=y, se=s, mu_prior=mu_p, tau_prior=tau_p,
-            mu=post.mu(), tau=post.tau, theta_new=post.theta_new(),
+            method="exact",
+            studies=labels,
+            y=y,
+            se=s,
+            mu_prior=mu_p,
+            tau_prior=tau_p,
+            mu=post.mu(),
+            tau=post.tau,
+            theta_new=post.theta_new(),
             theta=[post.theta(i) for i in range(y.size)],
-            diagnostics={"method": "exact quadrature over log tau", "nodes": int(x.size),
-                         "tau_range": [float(np.exp(x[0])), float(np.exp(x[-1]))]},
+            diagnostics={
+                "method": "exact quadrature over log tau",
+                "nodes": int(x.size),
+                "tau_range": [float(np.exp(x[0])), float(np.exp(x[-1]))],
+            },
             exact=post,
         )
     if method != "mcmc":
@@ -255,33 +374,72 @@ def pool(
     if parameterization == "auto":
         parameterization = choose_parameterization(s, tau_p)
     model = build_model(y, s, labels, mu_p, tau_p, parameterization=parameterization)
-    idata = sample(model, seed=seed, draws=draws, tune=tune, chains=chains,
-                   target_accept=target_accept)
+    idata = sample(
+        model, seed=seed, draws=draws, tune=tune, chains=chains, target_accept=target_accept
+    )
     if parameterization == "marginal":
         add_study_effects(idata, y, s, labels, seed=seed + 1)
     _add_data_groups(idata, y, s, labels)
+    idata["derived"] = xr.DataTree(pool_derived(idata["posterior"].to_dataset()))
     idata.attrs["bayesurv_provenance"] = json.dumps(
-        provenance(seed=seed, mu_prior=mu_p.text, tau_prior=tau_p.text, draws=draws, tune=tune,
-                   chains=chains, target_accept=target_accept), default=str)
+        provenance(
+            seed=seed,
+            mu_prior=mu_p.text,
+            tau_prior=tau_p.text,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            target_accept=target_accept,
+        ),
+        default=str,
+    )
     diag = check(diagnostics(idata, ["mu", "tau", "theta", "theta_new"]), "the pooled model")
     post = idata["posterior"]
     th = post["theta"]
     return PoolResult(
-        method="mcmc", studies=labels, y=y, se=s, mu_prior=mu_p, tau_prior=tau_p,
-        mu=Draws(post["mu"].values), tau=Draws(post["tau"].values),
+        method="mcmc",
+        studies=labels,
+        y=y,
+        se=s,
+        mu_prior=mu_p,
+        tau_prior=tau_p,
+        mu=Draws(post["mu"].values),
+        tau=Draws(post["tau"].values),
         theta_new=Draws(post["theta_new"].values),
         theta=[Draws(th.sel(study=name).values) for name in labels],
-        diagnostics={**diag.as_dict(), "problems": diag.problems,
-                     "parameterization": parameterization}, idata=idata,
+        diagnostics={
+            **diag.as_dict(),
+            "problems": diag.problems,
+            "parameterization": parameterization,
+        },
+        idata=idata,
     )
+
+
+def pool_derived(post: xr.Dataset) -> xr.Dataset:
+    """Queryable names of a pooled posterior: ``pooled_log_hr``, ``pooled_hr`` (and ``hr``,
+    ``log_hr`` for short), ``tau``, ``predictive_log_hr``, ``predictive_hr``, ``study_hr``."""
+    out = xr.Dataset(
+        {
+            "pooled_log_hr": post["mu"],
+            "pooled_hr": np.exp(post["mu"]),
+            "log_hr": post["mu"],
+            "hr": np.exp(post["mu"]),
+            "predictive_log_hr": post["theta_new"],
+            "predictive_hr": np.exp(post["theta_new"]),
+        }
+    )
+    if "theta" in post:
+        out["study_hr"] = np.exp(post["theta"])
+    return out
 
 
 def _add_data_groups(idata: xr.DataTree, y, s, labels) -> None:
     coords = {"study": labels}
-    idata["observed_data"] = xr.DataTree(
-        xr.Dataset({"y": ("study", np.asarray(y))}, coords=coords))
+    idata["observed_data"] = xr.DataTree(xr.Dataset({"y": ("study", np.asarray(y))}, coords=coords))
     idata["constant_data"] = xr.DataTree(
-        xr.Dataset({"se": ("study", np.asarray(s))}, coords=coords))
+        xr.Dataset({"se": ("study", np.asarray(s))}, coords=coords)
+    )
 
 
 def sensitivity(
@@ -328,11 +486,18 @@ def parse_where(items: Sequence[str] | None) -> dict[str, str]:
     for item in items or []:
         col, sep, val = item.partition("=")
         if not sep or not col.strip():
-            raise InputError(
-                f"--where {item!r}: write COLUMN=VALUE, e.g. --where outcome=overall."
-            )
+            raise InputError(f"--where {item!r}: write COLUMN=VALUE, e.g. --where outcome=overall.")
         out[col.strip()] = val.strip()
     return out
+
+
+DEFAULT_SENSITIVITY = (
+    "halfnormal(0.25)",
+    "halfnormal(0.5)",
+    "halfnormal(1)",
+    "halfcauchy(0.5)",
+    "uniform(0, 2)",
+)
 
 
 def pool_file(
@@ -344,21 +509,70 @@ def pool_file(
     seed: int = 1,
     level: float = 0.95,
     draws: int = 1000,
-) -> dict:
-    """Read EFFECTS.csv, pool, and return the ``pool`` command's JSON document (no writing)."""
+    interval: str = "equal-tailed",
+    covariates: Sequence[str] | None = None,
+    predict: Sequence[str] | None = None,
+    coef_prior: str | None = None,
+    sensitivity_priors: Sequence[str] | None = DEFAULT_SENSITIVITY,
+    checks: bool = True,
+) -> tuple[dict, object]:
+    """Read EFFECTS.csv, pool (or meta-regress on ``covariates``), and return the ``pool``
+    command's JSON document and the result (nothing written).
+
+    Beside the Bayesian answer the document holds ``checks`` (Bayes factors, predictive
+    p-values, leave-one-out, the frequentist reference points) and ``sensitivity`` (the answer
+    under each tau prior of ``sensitivity_priors``, exact solver); with covariates,
+    ``coefficients`` (name, median, mean, lower, upper), ``predictions`` and ``frequentist``
+    (REML meta-regression).
+    """
     from bayesurv.evidence.effects import read_effects
 
     if not 0 < level < 1:
         raise InputError(f"--ci {level:g}: give a level between 0 and 1, e.g. 0.95.")
+    if interval not in INTERVALS:
+        raise InputError(f"--interval {interval!r}: use equal-tailed or hpd.")
     sel = parse_where(where)
     mu_p = parse_prior(mu_prior or DEFAULT_MU_PRIOR, "mu", "--mu-prior")
     tau_p = parse_prior(tau_prior or DEFAULT_TAU_PRIOR, "tau", "--tau-prior")
+    sens = [parse_prior(t, "tau", "--sensitivity") for t in (sensitivity_priors or [])]
     effects = read_effects(path, where_=sel or None)
     result = pool(effects, mu_p, tau_p, method=method, seed=seed, draws=draws)
-    doc = result.summary(level=level)
-    doc["input"] = {"file": str(path), "where": sel, "n_studies": len(result.studies)}
+    doc = result.summary(level=level, interval=interval)
+    if covariates:
+        from bayesurv.synthesis.metaregression import metaregression, parse_predict
+
+        mr = metaregression(
+            effects,
+            list(covariates),
+            mu_prior=mu_p,
+            coef_prior=coef_prior,
+            tau_prior=tau_p,
+            method=method,
+            seed=seed,
+            draws=draws,
+            source=Path(path).name,
+        )
+        reg = mr.summary(level, parse_predict(predict), interval)
+        doc["meta_regression"] = {
+            k: reg[k] for k in ("method", "coding", "tau", "priors", "diagnostics")
+        }
+        doc["coefficients"] = reg["coefficients"]
+        doc["predictions"] = reg["predictions"]
+        doc["frequentist_regression"] = reg["frequentist"]
+        result = (result, mr)
+    elif predict:
+        raise InputError("--predict needs --covariates; name the covariates to predict at.")
+    if checks:
+        doc["checks"] = (result[0] if isinstance(result, tuple) else result).checks(level, seed)
+    if sens:
+        doc["sensitivity"] = (
+            sensitivity(effects, {p.text: p for p in sens}, mu_prior=mu_p, level=level)
+            .reset_index()
+            .to_dict(orient="records")
+        )
+    doc["input"] = {"file": str(path), "where": sel, "n_studies": len(effects)}
     doc["provenance"] = provenance(seed=seed, inputs={"effects": path})
-    return doc
+    return doc, result
 
 
 def pool_groups(path, by: Sequence[str], **pool_kwargs) -> dict[tuple[str, ...], PoolResult]:
@@ -374,11 +588,10 @@ def pool_groups(path, by: Sequence[str], **pool_kwargs) -> dict[tuple[str, ...],
     >>> sorted(pool_groups(f, ["outcome", "factor"]))[:2]
     [('EFS', 'age'), ('EFS', 'baseline MRD')]
     """
-    from bayesurv.evidence.effects import read_effects
+    from bayesurv.evidence.effects import read_effects, read_table
 
     path = Path(path)
-    raw = pd.read_csv(path, comment="#", skipinitialspace=True, dtype=str,
-                      keep_default_na=False, na_values=[""])
+    raw = read_table(path)
     missing = [c for c in by if c not in raw.columns]
     if missing:
         raise InputError(

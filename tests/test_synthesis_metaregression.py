@@ -1,0 +1,134 @@
+"""Meta-regression: design coding, metafor's REML slope, bayesmeta's bmr, exact vs MCMC."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_synthesis_exact import bcg
+from test_synthesis_frequentist import ABLAT
+from test_synthesis_normal_linear import crins2014
+from typer.testing import CliRunner
+
+from bayesurv.cli import app
+from bayesurv.errors import InputError
+from bayesurv.synthesis.metaregression import design_matrix, metaregression
+
+runner = CliRunner()
+
+
+def bcg_table() -> pd.DataFrame:
+    y, s = bcg()
+    alloc = ["random"] * 4 + ["alternate"] * 2 + ["random"] * 3 + ["systematic"] * 4
+    return pd.DataFrame(
+        {
+            "study": [f"trial {i + 1}" for i in range(13)],
+            "log_hr": y,
+            "se": s,
+            "ablat": ABLAT,
+            "alloc": alloc,
+        }
+    )
+
+
+def test_design_codes_numeric_centred_and_categorical_by_level():
+    X, names, covs = design_matrix(bcg_table(), ["ablat", "alloc"])
+    assert names == ["intercept", "ablat", "alloc[random]", "alloc[systematic]"]
+    assert X[:, 1] == pytest.approx(ABLAT - ABLAT.mean())
+    assert X[4, 2:].tolist() == [0.0, 0.0] and X[0, 2:].tolist() == [1.0, 0.0]
+    assert covs[0].centre == pytest.approx(ABLAT.mean())
+
+
+def test_flat_priors_reproduce_metafor_reml_meta_regression():
+    # metafor README: rma(yi, vi, mods = ~ ablat): tau^2 0.0764, ablat -0.0291 (issue 15: -0.02910).
+    # With flat priors on the coefficients and a uniform prior on tau the marginal posterior of
+    # tau is the restricted likelihood, so its mode is the REML estimate, and given tau the
+    # slope is the GLS estimate.
+    r = metaregression(bcg_table(), ["ablat"], mu_prior="flat", tau_prior="uniform(0, 5)")
+    assert r.exact.tau_posterior.mode() ** 2 == pytest.approx(0.0764, abs=1e-4)
+    m, P, _ = r.exact.data.moments(np.array([r.exact.tau_posterior.mode()]))
+    assert m[0, 1] == pytest.approx(-0.02910, abs=5e-6)
+    s = r.summary()
+    slope = next(c for c in s["coefficients"] if c["name"] == "ablat")
+    assert {"name", "median", "mean", "lower", "upper"} <= set(slope)
+    assert slope["upper"] < 0 and slope["p_below_0"] > 0.99
+    assert s["frequentist"]["coefficients"][1]["estimate"] == pytest.approx(-0.02910, abs=5e-6)
+
+
+def test_cell_means_reproduce_bayesmeta_bmr_crins():
+    # bayesmeta bmr(crins.es, X=cbind(bas, dac), tau.prior=halfnormal(0.5)); issue 15 quotes
+    # basiliximab -1.283, daclizumab -2.307, tau median 0.298
+    y, v, il2ra = crins2014()
+    t = pd.DataFrame({"study": list("abcdef"), "log_hr": y, "se": np.sqrt(v), "il2ra": il2ra})
+    r = metaregression(t, ["il2ra"], intercept=False, tau_prior="halfnormal(0.5)")
+    assert r.names == ["il2ra[basiliximab]", "il2ra[daclizumab]"]
+    assert r.coefficient("il2ra[basiliximab]").mean == pytest.approx(-1.283, abs=5e-4)
+    assert r.coefficient("il2ra[daclizumab]").mean == pytest.approx(-2.307, abs=5e-4)
+    assert r.tau.median() == pytest.approx(0.298, abs=5e-4)
+    m, _ = r.predict({"il2ra": "daclizumab"})
+    assert m.mean == pytest.approx(-2.307, abs=5e-4)
+
+
+def test_predictions_are_the_linear_combination():
+    r = metaregression(bcg_table(), ["ablat"])
+    m, p = r.predict({"ablat": 40})
+    b0, b1 = (r.coefficient(n).mean for n in ("intercept", "ablat"))
+    assert m.mean == pytest.approx(b0 + b1 * (40 - ABLAT.mean()), abs=1e-10)
+    assert p.sd > m.sd
+
+
+def test_bad_covariates_are_one_sentence():
+    t = bcg_table()
+    with pytest.raises(InputError, match="no covariate column 'lat'"):
+        metaregression(t, ["lat"])
+    t.loc[3, "ablat"] = np.nan
+    t["_row"] = range(1, 14)
+    with pytest.raises(InputError, match="row 4: covariate 'ablat' is empty"):
+        metaregression(t, ["ablat"])
+    with pytest.raises(InputError, match="cannot estimate"):
+        metaregression(bcg_table().iloc[[0, 4, 9]], ["ablat", "alloc"])
+
+
+def test_cli_covariates_write_coefficients_and_predictions(tmp_path):
+    src = tmp_path / "bcg.csv"
+    bcg_table().to_csv(src, index=False)
+    out = tmp_path / "o.json"
+    res = runner.invoke(
+        app,
+        [
+            "pool",
+            str(src),
+            "--covariates",
+            "ablat",
+            "--predict",
+            "ablat=20",
+            "--predict",
+            "ablat=50",
+            "--json",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    names = [c["name"] for c in doc["coefficients"]]
+    assert names == ["intercept", "ablat"]
+    assert [p["at"] for p in doc["predictions"]] == [{"ablat": "20"}, {"ablat": "50"}]
+    # BCG protects more far from the equator (negative slope on latitude)
+    assert doc["predictions"][1]["hr"]["median"] < doc["predictions"][0]["hr"]["median"]
+    assert doc["frequentist_regression"]["tau2"] == pytest.approx(0.0764, abs=1e-4)
+    res = runner.invoke(
+        app, ["pool", str(src), "--predict", "ablat=20", "--json", str(tmp_path / "x.json")]
+    )
+    assert res.exit_code == 2 and "--covariates" in res.output
+
+
+@pytest.mark.mcmc
+def test_mcmc_agrees_with_exact_within_a_tenth_of_a_posterior_sd():
+    t = bcg_table()
+    ex = metaregression(t, ["ablat"], coef_prior="normal(0, 1)")
+    mc = metaregression(t, ["ablat"], coef_prior="normal(0, 1)", method="mcmc", seed=11, draws=2000)
+    for name in ("intercept", "ablat"):
+        e, m = ex.coefficient(name), mc.coefficient(name)
+        assert abs(e.mean - m.mean) < 0.1 * e.sd and abs(e.median() - m.median()) < 0.1 * e.sd
+    assert abs(ex.tau.median() - mc.tau.median()) < 0.1 * ex.tau.sd
+    assert mc.diagnostics["divergences"] == 0
