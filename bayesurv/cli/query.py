@@ -34,14 +34,30 @@ def query(
 
     from bayesurv.query import probability, quantities_from_tree
 
+    fix = "give a result saved by bayesurv (fit --netcdf, or a <section>.nc of bayesurv run)"
     if not result.exists():
-        raise InputError(f"{result}: no such file; give a result saved by bayesurv (.nc).")
+        raise InputError(f"{result}: no such file; {fix}.")
+    if result.is_dir():
+        found = sorted(result.glob("*.nc"))
+        hint = f", e.g. {found[0]}" if found else ""
+        raise InputError(f"{result} is a folder; give one of its .nc results{hint}.")
+    if result.stat().st_size == 0:
+        raise InputError(f"{result} is empty; {fix}.")
+    with result.open("rb") as fh:
+        head = fh.read(8)
+    if not head.startswith((b"CDF", b"\x89HDF")):
+        raise InputError(f"{result} is not a NetCDF file; {fix}.")
     try:
         tree = xr.open_datatree(result)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, KeyError) as exc:
         raise InputError(
-            f"{result} is not a NetCDF result bayesurv can read ({type(exc).__name__})."
+            f"{result} is not a NetCDF result bayesurv can read ({type(exc).__name__}); {fix}."
         ) from None
+    if not any(g in tree.children for g in ("posterior", "derived")):
+        raise InputError(
+            f"{result} is NetCDF but holds no posterior draws (no posterior or derived group); "
+            f"{fix}."
+        )
     quantities = quantities_from_tree(tree)
     rows = [probability(s, quantities) for s in statements]
     if as_json:
