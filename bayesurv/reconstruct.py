@@ -40,14 +40,17 @@ import pandas as pd
 
 from bayesurv.errors import InputError
 from bayesurv.evidence.curves import CleanedCurve, check_at_risk, clean_curve
-from bayesurv.nonparametric import kaplan_meier, step_distance, step_median, step_rmst
+from bayesurv.nonparametric import (
+    kaplan_meier,
+    step_distance,
+    step_median,
+    step_rmst,
+    step_value,
+)
 
 METHODS = ("bayesurv", "guyot")
 #: Guyot's loop is capped at this many updates per interval (the R code has no cap).
 GUYOT_MAX_ITER = 1000
-#: a NAR time with patients at risk may lie this far (fraction of the curve's time range)
-#: beyond the last click; the curve is then taken as flat up to it.
-NAR_OVERHANG = 0.10
 #: drops within this fraction of the time range before a NAR time may be moved onto it when
 #: the table cannot hold them otherwise (about 6 pixels on a 600-pixel-wide figure).
 BOUNDARY_TOLERANCE = 0.01
@@ -89,32 +92,52 @@ def _events_given_censoring(levels, drop_times, cens_times, n_start, km_prev):
     return d, km_prev, n_start - removed - len(cens_times)
 
 
-def _place(c: int, lo: float, hi: float, rng: np.random.Generator | None) -> np.ndarray:
+@dataclass
+class _Interval:
+    """One numbers-at-risk interval: its drops, the censor marks read in it (``known``) and
+    the latest time a censoring may be placed (``cens_hi``: the interval's end, or the final
+    drop when the curve ends by dropping to 0, whose last patients must still be at risk)."""
+
+    lo: float
+    hi: float
+    drop_times: np.ndarray
+    levels: np.ndarray
+    known: np.ndarray = field(default_factory=lambda: np.empty(0))
+    cens_hi: float | None = None
+
+    def __post_init__(self):
+        if self.cens_hi is None:
+            self.cens_hi = self.hi
+
+
+def _place(c: int, iv: _Interval, rng: np.random.Generator | None) -> np.ndarray:
+    """``c`` censoring times in the interval: the censor marks read there first (all of them,
+    or ``c`` of them evenly by rank when there are more marks than censorings), the rest spread
+    evenly (at random with ``rng``) over ``[lo, cens_hi)``."""
     if c <= 0:
         return np.empty(0)
+    known = iv.known
+    if known.size >= c:
+        return known[np.round(np.linspace(0, known.size - 1, c)).astype(int)]
+    rest = c - known.size
+    lo, hi = iv.lo, iv.cens_hi
     if rng is None:
-        return lo + (hi - lo) * np.arange(1, c + 1) / (c + 1)
-    return np.sort(rng.uniform(lo, hi, size=c))
+        spread = lo + (hi - lo) * np.arange(1, rest + 1) / (rest + 1)
+    else:
+        spread = rng.uniform(lo, hi, size=rest)
+    return np.sort(np.concatenate([known, spread]))
 
 
 def _run(iv, c, n_start, km_prev, rng, trim=True):
     """Place c censorings in the interval and find the events; with ``trim``, censorings beyond
     the patients left after the last event are dropped (they can only be the latest ones).
     Without it a negative count at the end says that c is too many."""
-    cens = _place(c, iv.lo, iv.hi, rng)
+    cens = _place(c, iv, rng)
     d, km, n_end = _events_given_censoring(iv.levels, iv.drop_times, cens, n_start, km_prev)
     if n_end < 0 and trim:
         cens = cens[: cens.size + n_end]
         n_end = 0
     return cens, d, km, n_end
-
-
-@dataclass
-class _Interval:
-    lo: float
-    hi: float
-    drop_times: np.ndarray
-    levels: np.ndarray
 
 
 def _solve_interval(iv: _Interval, n_start: int, target: int, km_prev: float, rng):
@@ -145,7 +168,8 @@ def _solve_interval(iv: _Interval, n_start: int, target: int, km_prev: float, rn
     gap = n_end - target
     if gap > 0:  # rounding left a few too many at risk: censor them after the last event
         last_event = iv.drop_times[d > 0].max(initial=iv.lo)
-        extra = _place(gap, max(last_event, iv.lo), iv.hi, None)
+        lo_gap = max(last_event, iv.lo)
+        extra = lo_gap + (iv.cens_hi - lo_gap) * np.arange(1, gap + 1) / (gap + 1)
         cens = np.sort(np.concatenate([cens, extra]))
     return (cens, d, km, target), True
 
@@ -157,69 +181,101 @@ def _censoring_hazard(cens_times, event_times, n_start, lo, hi) -> float:
     return len(cens_times) / person_time if person_time > 0 else 0.0
 
 
-def _last_interval(iv: _Interval, n_start, km_prev, total_left, hazard, rng, warnings, span):
-    """Events and censoring after the last NAR time; everyone left is censored at the curve end."""
+def _last_interval(
+    iv: _Interval, n_start, km_prev, total_left, hazard, rng, span, at_least_end, ends_zero
+):
+    """Events and censoring after the last NAR time; everyone left is censored at the curve end.
+
+    The number censored is chosen to match a reported total of events, else carried from the
+    censoring hazard of the previous interval (at least the censor marks read in this one; only
+    the marks without a table). Two things the figure pins cap it: a curve that ends by
+    dropping to 0 (``ends_zero``) keeps a patient for that drop, so its KM ends at 0 too, and a
+    table row beyond the last click (``at_least_end`` still at risk there) keeps that many to
+    the end of the curve.
+    """
 
     def run(c):
         return _run(iv, c, n_start, km_prev, rng)
+
+    def feasible(c) -> bool:
+        _, _, km, n_end = run(c)
+        if ends_zero and km > 0:
+            return False
+        return not at_least_end or n_end >= at_least_end
+
+    def cap(c: int) -> int:
+        """Largest count <= c that keeps what the figure pins (feasibility falls as c rises)."""
+        if c <= 0 or feasible(c):
+            return max(c, 0)
+        lo_c, hi_c = 0, c - 1
+        while lo_c < hi_c:
+            mid = (lo_c + hi_c + 1) // 2
+            if feasible(mid):
+                lo_c = mid
+            else:
+                hi_c = mid - 1
+        return lo_c
 
     if total_left is not None:
         # D(c) falls as c rises: find the smallest c with D(c) <= total_left
         lo_c, hi_c = 0, n_start
         if run(0)[1].sum() <= total_left:  # falls too little even uncensored: _reconcile says so
-            best = run(0)
-        else:
-            while lo_c < hi_c:
-                mid = (lo_c + hi_c) // 2
-                if run(mid)[1].sum() <= total_left:
-                    hi_c = mid
-                else:
-                    lo_c = mid + 1
-            best = run(lo_c)
-            cens, d, km, n_end = best
+            return run(0)
+        while lo_c < hi_c:
+            mid = (lo_c + hi_c) // 2
+            if run(mid)[1].sum() <= total_left:
+                hi_c = mid
+            else:
+                lo_c = mid + 1
+        c = cap(lo_c)
+        cens, d, km, n_end = run(c)
+        delta = total_left - int(d.sum())
+        if delta > 0 and c > 0:  # rounding jumped past the total: one censoring less
+            c -= 1
+            cens, d, km, n_end = run(c)
             delta = total_left - int(d.sum())
-            if delta > 0 and lo_c > 0:  # rounding jumped past the total: one censoring less
-                best = run(lo_c - 1)
-                cens, d, km, n_end = best
-                delta = total_left - int(d.sum())
-            d = _adjust_events(d, delta, iv, n_start, cens)
-            best = (cens, d, km, n_start - int(d.sum()) - len(cens))
-        return best
-    if hazard is None:  # one interval, no table: nothing says when patients were censored
-        return run(0)
+        d, cens = _adjust_events(d, delta, iv, n_start, cens, ends_zero)
+        return cens, d, km, n_start - int(d.sum()) - len(cens)
+    if hazard is None:  # one interval, no table: only the censor marks say who was censored
+        return run(cap(int(iv.known.size)))
     c, best = 0, run(0)
     for _ in range(20):  # fixed point: c = hazard x person-time at risk in the interval
         cens, d, _, _ = best
         ev = np.repeat(iv.drop_times, d)
         exits = np.concatenate([cens, ev])
         pt = np.sum(np.clip(exits, iv.lo, iv.hi) - iv.lo) + (n_start - exits.size) * span
-        new_c = min(_round(hazard * pt), n_start)
+        new_c = min(max(_round(hazard * pt), int(iv.known.size)), n_start)
         if new_c == c:
             break
         c, best = new_c, run(new_c)
-    return best
+    return run(cap(c))
 
 
-def _adjust_events(d, delta, iv: _Interval, n_start, cens):
-    """Move a reported total's last few events (|delta| small) onto the latest drops."""
+def _adjust_events(d, delta, iv: _Interval, n_start, cens, ends_zero=False):
+    """Move a reported total's last few events (|delta| small) onto the latest drops. When the
+    curve ends at 0 (``ends_zero``) the last drop keeps its events and an excess event elsewhere
+    becomes a censoring at its drop, so that the KM still ends at 0."""
     d = d.copy()
     if delta == 0:
-        return d
+        return d, cens
     order = np.argsort(-iv.drop_times)
+    last_event = order[d[order] > 0][0] if ends_zero and (d > 0).any() else None
     for j in order:
         if delta == 0:
             break
-        if delta < 0 and d[j] > 0:
+        if delta < 0 and d[j] > 0 and j != last_event:
             take = min(d[j], -delta)
             d[j] -= take
             delta += take
+            if ends_zero:
+                cens = np.sort(np.concatenate([cens, np.full(take, iv.drop_times[j])]))
         elif delta > 0 and iv.levels[j] < (iv.levels[j - 1] if j > 0 else 1.0) - 1e-12:
             at_risk = n_start - d[iv.drop_times < iv.drop_times[j]].sum()
             at_risk -= np.searchsorted(cens, iv.drop_times[j], side="left")
             add = int(min(delta, max(at_risk - d[j], 0)))
             d[j] += add
             delta -= add
-    return d
+    return d, cens
 
 
 def _snap(step_t, step_s, step_upper, which, to):
@@ -233,20 +289,51 @@ def _snap(step_t, step_s, step_upper, which, to):
     return uniq, lvl, up
 
 
-def _engine(step_t, step_s, step_upper, nar_t, nar_n, t_end, total_events, rng, warnings):
+def _engine(
+    step_t,
+    step_s,
+    step_upper,
+    nar_t,
+    nar_n,
+    t_end,
+    total_events,
+    rng,
+    warnings,
+    censor_times=None,
+    at_least_end=None,
+):
     """The bayesurv method. Returns drop times, events per drop, censoring times, NAR achieved,
-    and the step curve actually used (drops a hair before a NAR time may be moved onto it)."""
+    and the step curve actually used (drops a hair before a NAR time may be moved onto it).
+
+    ``censor_times`` (censor marks read off the figure) are placed first in each interval;
+    ``at_least_end`` is the number a table row beyond the last click says are still at risk.
+    """
     snapped: list[str] = []
     m = len(nar_t)
     bounds = np.append(nar_t, t_end)
     ev_t, ev_d, cens_all, achieved = [], [], [], [int(nar_n[0])]
     km_prev, n_start, events_so_far = 1.0, int(nar_n[0]), 0
     hazard = None
+    marks = np.sort(np.asarray(censor_times if censor_times is not None else [], dtype=float))
+    # a curve that ends by dropping to 0: its last patients die in that drop, so no censoring
+    # is placed from the time it reaches 0
+    ends_zero = bool(step_s[-1] <= 0)
+    final_t = float(step_t[np.flatnonzero(step_s <= 0)[0]]) if ends_zero else None
+
+    def interval(lo, hi, last, step_t, step_s):
+        mask = (step_t >= lo) & ((step_t <= hi) if last else (step_t < hi)) & (step_t > 0)
+        inside = (marks >= lo) & ((marks <= hi) if last else (marks < hi))
+        cens_hi = hi
+        if final_t is not None and lo <= final_t and (final_t <= hi if last else final_t < hi):
+            cens_hi = final_t
+            inside &= marks < final_t
+        iv = _Interval(lo, hi, step_t[mask], step_s[mask], marks[inside], cens_hi)
+        return mask, iv
+
     for i in range(m):
         lo, hi = bounds[i], bounds[i + 1]
         last = i == m - 1
-        mask = (step_t >= lo) & ((step_t <= hi) if last else (step_t < hi)) & (step_t > 0)
-        iv = _Interval(lo, hi, step_t[mask], step_s[mask])
+        mask, iv = interval(lo, hi, last, step_t, step_s)
         if not last:
             target = int(nar_n[i + 1])
             (cens, d, km, n_end), ok = _solve_interval(iv, n_start, target, km_prev, rng)
@@ -256,12 +343,12 @@ def _engine(step_t, step_s, step_upper, nar_t, nar_n, t_end, total_events, rng, 
                 # tie with the table's times, and click noise puts half of them just before)
                 step_t, step_s, step_upper = _snap(step_t, step_s, step_upper, near, hi)
                 snapped.append(f"{int(near.sum())} drop(s) just before {hi:g}")
-                mask = (step_t >= lo) & (step_t < hi) & (step_t > 0)
-                iv = _Interval(lo, hi, step_t[mask], step_s[mask])
+                mask, iv = interval(lo, hi, last, step_t, step_s)
                 (cens, d, km, n_end), ok = _solve_interval(iv, n_start, target, km_prev, rng)
             if not ok:
                 warnings.append(
-                    f"numbers at risk the curve cannot support: in [{lo:g}, {hi:g}) the curve falls "
+                    "numbers at risk the curve cannot support: in "
+                    f"[{lo:g}, {hi:g}) the curve falls "
                     f"from {_level_before(step_t, step_s, lo):.3f} to "
                     f"{_level_before(step_t, step_s, hi):.3f}, which with {n_start} at risk means "
                     f"at least {n_start - n_end} events, leaving at most {n_end} at risk at "
@@ -278,9 +365,16 @@ def _engine(step_t, step_s, step_upper, nar_t, nar_n, t_end, total_events, rng, 
                 None if total_left is None else max(total_left, 0),
                 hazard if m > 1 else None,
                 rng,
-                warnings,
                 hi - lo,
+                at_least_end,
+                ends_zero,
             )
+            if at_least_end and n_end < at_least_end:
+                warnings.append(
+                    f"the table says at least {at_least_end} are still at risk after the last "
+                    f"click ({t_end:g}), but the curve's fall from {lo:g} leaves at most {n_end}; "
+                    "check the clicks after the last numbers-at-risk time"
+                )
         ev_t.append(iv.drop_times)
         ev_d.append(d)
         cens_all.append(cens)
@@ -296,7 +390,9 @@ def _engine(step_t, step_s, step_upper, nar_t, nar_n, t_end, total_events, rng, 
             + "; ".join(snapped)
         )
     if total_events is not None and int(d.sum()) != int(total_events):
-        d, cens = _reconcile(drop_t, step_t, step_s, d, cens, int(nar_n[0]), bounds, total_events)
+        d, cens = _reconcile(
+            drop_t, step_t, step_s, d, cens, int(nar_n[0]), bounds, total_events, ends_zero
+        )
         if int(d.sum()) != int(total_events):
             warnings.append(
                 f"the curve allows {int(d.sum())} events, not the {int(total_events)} reported; "
@@ -305,13 +401,15 @@ def _engine(step_t, step_s, step_upper, nar_t, nar_n, t_end, total_events, rng, 
     return drop_t, d, cens, (step_t, step_s, step_upper)
 
 
-def _reconcile(drop_t, step_t, step_s, d, cens, n0, bounds, total):
+def _reconcile(drop_t, step_t, step_s, d, cens, n0, bounds, total, ends_zero=False):
     """Match a reported total of events exactly while keeping every number at risk.
 
     An excess event becomes a censoring at the same time (the patient still leaves then); a
-    missing event takes the place of the next censoring in the same numbers-at-risk interval.
-    Each change goes to a drop whose rounding went the other way, where it moves the curve's
-    area least (late drops: the KM moves by about S/n from there to the end).
+    missing event takes the place of the next censoring in the same numbers-at-risk interval
+    (or, where there is none, of an earlier one there, at a drop of the curve). Each change
+    goes to a drop whose rounding went the other way, where it moves the curve's area least
+    (late drops: the KM moves by about S/n from there to the end). When the curve ends at 0
+    (``ends_zero``) its last drop with events keeps them all.
     """
     d = d.copy()
     cens = np.sort(cens)
@@ -332,7 +430,10 @@ def _reconcile(drop_t, step_t, step_s, d, cens, n0, bounds, total):
         with np.errstate(divide="ignore", invalid="ignore"):
             cost = np.where(n_j > 0, km_prev / np.maximum(n_j, 1), np.inf) * (bounds[-1] - drop_t)
         if delta < 0:
-            cand = np.flatnonzero(d > 0)
+            # a final drop to 0 keeps its events: as a censoring its patient would leave the
+            # KM above 0 where the curve ends at 0
+            keep = np.flatnonzero(d > 0)[-1:] if ends_zero else []
+            cand = np.setdiff1d(np.flatnonzero(d > 0), keep)
             if cand.size == 0:
                 break
             up = cand[resid[cand] < 0]
@@ -353,13 +454,23 @@ def _reconcile(drop_t, step_t, step_s, d, cens, n0, bounds, total):
                 cens[np.minimum(k_next, cens.size - 1)] < hi,
             )
             cand = np.flatnonzero(ok)
+            take = k_next
+            if cand.size == 0:
+                # else a censoring earlier in the same interval: that patient stays at risk
+                # up to a drop of the curve and dies there (the numbers at risk stay the same)
+                idx = np.searchsorted(step_t, drop_t)
+                prev_level = np.where(idx > 0, step_s[np.maximum(idx - 1, 0)], 1.0)
+                take = k_next - 1
+                ok = (take >= 0) & (levels < prev_level - 1e-12)
+                ok &= cens[np.maximum(take, 0)] >= bounds[iv]
+                cand = np.flatnonzero(ok)
             if cand.size == 0:
                 break
             down = cand[resid[cand] > 0]
             pool = down if down.size else cand
             j = pool[np.argmin(cost[pool])]
             d[j] += 1
-            cens = np.delete(cens, k_next[j])
+            cens = np.delete(cens, take[j])
     return d, cens
 
 
@@ -391,7 +502,9 @@ def _event_times(drop_t, d, step_t, step_s, step_upper, bounds) -> np.ndarray:
         if k == dj:
             out.append(s0 + gap * np.arange(1, k + 1) / k)
         else:
-            out.append(np.concatenate([s0 + gap * np.arange(1, k + 1) / (k + 1), np.full(dj - k, t)]))
+            out.append(
+                np.concatenate([s0 + gap * np.arange(1, k + 1) / (k + 1), np.full(dj - k, t)])
+            )
     return np.concatenate(out) if out else np.empty(0)
 
 
@@ -546,6 +659,8 @@ def reconstruct(
     draws: int = 0,
     seed: int = 0,
     time_unit: float | None = None,
+    censor_times=None,
+    reading_error: float | None = None,
     source: str = "curve",
     at_risk_source: str = "numbers at risk",
 ) -> Reconstruction:
@@ -566,6 +681,12 @@ def reconstruct(
         axis is in weeks): event times are rounded to it. ``None`` detects whole units when the
         drops sit on them (at least 20 drops, mean distance to a whole number, weighted by the
         size of each drop, below 0.15 where 0.25 is expected by chance); ``0`` turns detection off.
+    censor_times : times of the censor marks read on the figure (``|``, ``+``, ``/``): each
+        interval's censorings are placed there first, the rest spread evenly; without a table
+        they are the censorings (none of the peers uses them).
+    reading_error : how far the curve as read may be from the truth (survival units; default
+        0.01, about two pixels). The trust line says where the reconstructed KM is further from
+        the curve than this plus one event's step.
 
     Returns
     -------
@@ -590,7 +711,7 @@ def reconstruct(
         )
     )
     warnings: list[str] = []
-    nar = _prepare_at_risk(cleaned, at_risk, n, at_risk_source, warnings)
+    nar, full_nar, at_least_end = _prepare_at_risk(cleaned, at_risk, n, at_risk_source, warnings)
     if total_events is not None:
         if total_events != int(total_events) or total_events < 0:
             raise InputError(f"--total-events {total_events} is not a count; give a whole number.")
@@ -599,7 +720,9 @@ def reconstruct(
                 f"--total-events {total_events} is more than the {nar['at_risk'].iloc[0]} "
                 "patients in the arm; check both numbers."
             )
+    marks = _censor_times(censor_times, float(cleaned.time[-1]), source)
     step_t, step_s, step_upper = cleaned.corners()
+    step_s, step_upper = _final_zero(step_s, step_upper, warnings)
     unit = _time_unit(step_t, step_s, time_unit, warnings)
     t_end = max(float(step_t[-1]), float(nar["time"].iloc[-1]))
     nar_t = nar["time"].to_numpy(dtype=float)
@@ -608,7 +731,8 @@ def reconstruct(
     def one(rng, warn):
         if method == "guyot":
             ct, cs = _classic_clean(
-                np.asarray(curve["time"], dtype=float) if not isinstance(curve, CleanedCurve)
+                np.asarray(curve["time"], dtype=float)
+                if not isinstance(curve, CleanedCurve)
                 else cleaned.time,
                 _raw_survival(curve, cleaned),
             )
@@ -617,7 +741,17 @@ def reconstruct(
             ev_t, cens_t = _guyot(ct, cs, nar_t, nar_n, total_events, warn)
         else:
             et, ed, cens_t, used = _engine(
-                step_t, step_s, step_upper, nar_t, nar_n, t_end, total_events, rng, warn
+                step_t,
+                step_s,
+                step_upper,
+                nar_t,
+                nar_n,
+                t_end,
+                total_events,
+                rng,
+                warn,
+                censor_times=marks,
+                at_least_end=at_least_end,
             )
             ev_t = _event_times(et, ed, *used, np.append(nar_t, t_end))
             if unit:  # the trial recorded whole units: every time, events and censoring, is one
@@ -629,9 +763,9 @@ def reconstruct(
                 "event": np.concatenate([np.ones(ev_t.size, int), np.zeros(cens_t.size, int)]),
             }
         )
-        return ipd.sort_values(["time", "event"], ascending=[True, False], kind="stable").reset_index(
-            drop=True
-        )
+        return ipd.sort_values(
+            ["time", "event"], ascending=[True, False], kind="stable"
+        ).reset_index(drop=True)
 
     ipd = one(None, warnings)
     extra = []
@@ -641,18 +775,80 @@ def reconstruct(
         rng = np.random.default_rng(seed)
         extra = [one(rng, []) for _ in range(int(draws))]
     report = accuracy_report(
-        ipd, cleaned, nar, total_events=total_events, method=method, warnings=warnings
+        ipd, cleaned, full_nar, total_events=total_events, method=method, warnings=warnings
     )
+    if marks.size:
+        report["censor_marks"] = {
+            "given": int(marks.size),
+            "used": "placed first in each numbers-at-risk interval"
+            if at_risk is not None
+            else "the censoring times (no numbers-at-risk table)",
+        }
     if extra:
         report["uncertainty"] = _uncertainty(extra, report["rmst"]["to"], nar_n[0], seed)
-    report["trust"] = _trust(nar, at_risk is not None, total_events, int(nar_n[0]))
-    return Reconstruction(ipd=ipd, report=report, curve=cleaned, at_risk=nar, draws=extra)
+    report["agreement"] = _agreement(ipd, cleaned, reading_error, unit)
+    if not report["agreement"]["ok"]:
+        warnings.append(f"{source}: {report['agreement']['text']}")
+        report["warnings"] = list(warnings)
+    report["trust"] = _trust(
+        nar, at_risk is not None, total_events, int(nar_n[0]), report["agreement"], source
+    )
+    if at_least_end is not None:
+        report["trust"] = (
+            f"the table's rows after the last click ({float(cleaned.time[-1]):g}) are not used; "
+            + report["trust"].replace(
+                "numbers at risk at every printed time constrain the result",
+                "the numbers at risk up to it constrain the result",
+            )
+        )
+    return Reconstruction(ipd=ipd, report=report, curve=cleaned, at_risk=full_nar, draws=extra)
+
+
+#: a curve whose last stretch lies this close to 0 has dropped to 0 (a click on the axis line,
+#: two pixels of a 400-pixel axis)
+ZERO_LEVEL = 0.01
+
+
+def _final_zero(step_s, step_upper, warnings):
+    """A curve ending within ZERO_LEVEL of 0 ends at 0: its last drop takes everyone left."""
+    step_s = step_s.copy()
+    tail = step_s <= ZERO_LEVEL
+    if not tail[-1] or step_s[-1] <= 0:
+        return step_s, step_upper
+    k = int(np.flatnonzero(~tail)[-1]) + 1 if (~tail).any() else 0
+    warnings.append(
+        f"the curve ends at {step_s[-1]:.4f}, within {ZERO_LEVEL} of 0: read as a final drop to 0"
+    )
+    step_s[k:] = 0.0
+    upper = step_upper.copy()
+    upper[k:] = np.where(upper[k:] <= ZERO_LEVEL, 0.0, upper[k:])
+    return step_s, upper
+
+
+def _censor_times(censor_times, t_last: float, source: str) -> np.ndarray:
+    """Validated censor-mark times within the curve (sorted)."""
+    if censor_times is None:
+        return np.empty(0)
+    marks = np.asarray(pd.to_numeric(pd.Series(censor_times), errors="coerce"), dtype=float)
+    if np.isnan(marks).any():
+        k = int(np.flatnonzero(np.isnan(marks))[0])
+        raise InputError(
+            f"{source}: censor mark {k + 1} is not a number; give times in the curve's unit."
+        )
+    if (marks < 0).any():
+        k = int(np.flatnonzero(marks < 0)[0])
+        raise InputError(
+            f"{source}: censor mark {k + 1} is at time {marks[k]:g}, before 0; fix or drop it."
+        )
+    return np.sort(marks[marks <= t_last])
 
 
 def _time_unit(step_t, step_s, time_unit, warnings) -> float | None:
     if time_unit is not None:
         if time_unit < 0:
-            raise InputError(f"--time-unit {time_unit:g} is negative; give 0 (off) or a positive unit.")
+            raise InputError(
+                f"--time-unit {time_unit:g} is negative; give 0 (off) or a positive unit."
+            )
         return float(time_unit) or None
     prev = np.concatenate([[1.0], step_s[:-1]])
     size = prev - step_s
@@ -683,7 +879,14 @@ def _raw_survival(curve, cleaned: CleanedCurve):
     return np.clip(y, 0.0, 1.0)
 
 
-def _prepare_at_risk(cleaned, at_risk, n, source, warnings) -> pd.DataFrame:
+def _prepare_at_risk(cleaned, at_risk, n, source, warnings):
+    """The table the engine uses (rows up to the last click), the table as given (for the
+    report) and how many a row beyond the last click says are still at risk there (or None).
+
+    A table may run past the last click (a figure's table to 18 months under a curve read to
+    15.2): rows of 0 there are dropped, and the first row beyond with patients at risk says
+    that at least that many are still at risk at the last click, where they are censored.
+    """
     t_last = float(cleaned.time[-1])
     if at_risk is None:
         if n is None:
@@ -693,47 +896,125 @@ def _prepare_at_risk(cleaned, at_risk, n, source, warnings) -> pd.DataFrame:
             )
         if n != int(n) or n <= 0:
             raise InputError(f"--n {n} is not a number of patients; give a whole number > 0.")
-        return pd.DataFrame({"time": [0.0], "at_risk": [int(n)]})
+        nar = pd.DataFrame({"time": [0.0], "at_risk": [int(n)]})
+        return nar, nar, None
     nar = check_at_risk(at_risk, source=source)
     if n is not None and int(n) != int(nar["at_risk"].iloc[0]):
         raise InputError(
             f"--n {n} disagrees with {source}, which has {nar['at_risk'].iloc[0]} at risk at time "
             "0; give one of them."
         )
-    beyond = nar["time"] > t_last
-    if beyond.any():
-        zero_tail = beyond & (nar["at_risk"] == 0)
-        if zero_tail.any():
-            warnings.append(
-                f"dropped numbers at risk of 0 after the last click (time {t_last:g}): "
-                + ", ".join(f"{t:g}" for t in nar.loc[zero_tail, "time"])
-            )
-            nar = nar[~zero_tail].reset_index(drop=True)
-        beyond = nar["time"] > t_last
-        if beyond.any():
-            t_far = float(nar.loc[beyond, "time"].max())
-            if t_far > t_last * (1 + NAR_OVERHANG):
-                k = int(np.flatnonzero(beyond.to_numpy())[-1])
-                raise InputError(
-                    f"{source}: time {t_far:g} (at risk {int(nar['at_risk'].iloc[k])}) is beyond "
-                    f"the curve, whose last point is at {t_last:g}; digitize the curve up to "
-                    f"{t_far:g} or remove that row."
-                )
-            warnings.append(
-                f"the last click is at {t_last:g} but the table goes to {t_far:g}; the curve is "
-                "taken as flat up to it"
-            )
-    return nar
+    full = nar
+    beyond = (nar["time"] > t_last).to_numpy()
+    if not beyond.any():
+        return nar, full, None
+    at_n = nar["at_risk"].to_numpy()
+    zero_tail = beyond & (at_n == 0)
+    if zero_tail.any():
+        warnings.append(
+            f"dropped numbers at risk of 0 after the last click (time {t_last:g}): "
+            + ", ".join(f"{t:g}" for t in nar.loc[zero_tail, "time"])
+        )
+    still = beyond & (at_n > 0)
+    at_least = None
+    if still.any():
+        first = int(np.flatnonzero(still)[0])
+        at_least = int(at_n[first])
+        rows = ", ".join(
+            f"{int(k)} at {t:g}"
+            for t, k in zip(nar["time"][still], nar["at_risk"][still], strict=True)
+        )
+        warnings.append(
+            f"{source} runs past the last click ({t_last:g}): {rows}; the curve is not known "
+            f"beyond {t_last:g}, so the patients still at risk there (at least {at_least}) are "
+            f"censored at {t_last:g}; digitize the curve further to use those rows"
+        )
+    return nar[~beyond].reset_index(drop=True), full, at_least
 
 
-def _trust(nar, has_table, total_events, n) -> str:
+#: how far in time (share of the curve's range) a drop may be read off its true place: two or
+#: three pixels of a 600-pixel axis, or a whole time unit the trial rounded to
+TIME_READING_ERROR = 0.005
+
+
+def _agreement(
+    ipd: pd.DataFrame, cleaned: CleanedCurve, reading_error: float | None, unit: float | None
+) -> dict:
+    """Where the reconstructed KM is further from the curve than the reading's error allows.
+
+    Between two clicks the curve lies between the level after the first and the highest point
+    clicked at the second (with both corners of each drop clicked, exactly on the step). The KM
+    may leave that band by the reading's error plus one event's step, S(t-)/n(t) (the KM of
+    whole patients can be no closer), over [t - dt, t + dt] (a drop read a little early or
+    late; dt = TIME_READING_ERROR x the curve's range, at least half the time unit the trial
+    rounded to). Compared at every jump of either curve, from both sides.
+    """
+    err = 0.01 if reading_error is None else float(reading_error)
+    km = kaplan_meier(ipd["time"], ipd["event"])
+    ct, level, upper = cleaned.corners()
+    t_end = float(ct[-1])
+    dt = max(TIME_READING_ERROR * t_end, 0.5 * (unit or 0.0))
+    grid = np.unique(np.concatenate([[0.0], km["time"], ct, ct - dt, ct + dt]))
+    grid = grid[(grid >= 0) & (grid <= t_end)]
+    # between clicks i and i + 1 the curve lies between the level after click i and the
+    # highest point clicked at i + 1 (both corners clicked: exact; one: anywhere in the drop)
+    i_hi = np.searchsorted(ct, grid - dt, side="right") - 1
+    hi = np.where(i_hi >= 0, level[np.maximum(i_hi, 0)], 1.0)
+    i_lo = np.searchsorted(ct, grid + dt, side="right") - 1
+    nxt = np.minimum(i_lo + 1, ct.size - 1)
+    lo = np.where(i_lo + 1 < ct.size, upper[nxt], level[np.maximum(i_lo, 0)])
+    lo = np.minimum(lo, hi)
+    times = np.sort(ipd["time"].to_numpy(float))
+    before = step_value(km["time"], km["survival"], grid, left=True)
+    at_risk = times.size - np.searchsorted(times, grid, side="left")
+    allowed = err + before / np.maximum(at_risk, 1)
+    worst = {"excess": 0.0}
+    for left in (False, True):
+        a = step_value(km["time"], km["survival"], grid, left=left)
+        b = step_value(ct, level, grid, left=left)
+        excess = np.maximum(a - hi, lo - a) - allowed
+        if left:
+            excess[0] = -np.inf
+        j = int(np.argmax(excess))
+        if excess[j] > worst["excess"]:
+            worst = {
+                "excess": float(excess[j]),
+                "time": float(grid[j]),
+                "km": float(a[j]),
+                "curve": float(b[j]),
+                "allowed": float(allowed[j]),
+            }
+    out = {"ok": worst["excess"] <= 0, "reading_error": err, "time_reading_error": dt}
+    if not out["ok"]:
+        out.update({k: worst[k] for k in ("time", "km", "curve", "allowed")})
+        out["difference"] = abs(worst["km"] - worst["curve"])
+        out["text"] = (
+            f"the reconstructed KM is {worst['km']:.3f} where the curve is {worst['curve']:.3f} "
+            f"(time {worst['time']:g}): {out['difference']:.3f} apart, more than the reading's "
+            f"error ({err:.3f}, and {dt:.3g} in time) and one event allow "
+            f"({worst['allowed']:.3f}); the numbers at risk, the total events and the curve "
+            "disagree there, so check the curve and the table near that time"
+        )
+    return out
+
+
+def _trust(nar, has_table, total_events, n, agreement, source) -> str:
     parts = []
+    if not agreement["ok"]:
+        parts.append(
+            f"{source}: the reconstruction does not follow the curve near time "
+            f"{agreement['time']:g} (KM {agreement['km']:.3f}, curve {agreement['curve']:.3f}), "
+            "so the numbers at risk do not make it trustworthy there"
+        )
     if not has_table:
         parts.append(
             "no numbers-at-risk table: when patients were censored is unknown, so the "
             "reconstruction assumes "
-            + ("the censoring that matches the reported events, spread evenly over follow-up"
-               if total_events is not None else "no censoring before the curve ends")
+            + (
+                "the censoring that matches the reported events, spread evenly over follow-up"
+                if total_events is not None
+                else "no censoring before the curve ends, except at censor marks"
+            )
             + "; numbers at risk, RMST and hazard ratios from it can be biased"
         )
     elif len(nar) < 4:
@@ -746,7 +1027,9 @@ def _trust(nar, has_table, total_events, n) -> str:
             f"small arm (n = {n}): each event moves the curve by at least 1/{n} = {1 / n:.3f}; "
             "use draws= to see how much the result depends on the censoring times"
         )
-    return "; ".join(parts) if parts else "numbers at risk at every printed time constrain the result"
+    return (
+        "; ".join(parts) if parts else "numbers at risk at every printed time constrain the result"
+    )
 
 
 def _uncertainty(extra, tau, n, seed) -> dict:
@@ -788,17 +1071,23 @@ def accuracy_report(
 
     The maximum is the absolute maximum of |KM - clicks| over [0, end of curve], both taken as
     right-continuous step functions and compared at every jump of either from both sides; the
-    mean is the time-averaged absolute difference.
+    mean is the time-averaged absolute difference. Table rows beyond the curve's end are marked
+    ``beyond_curve`` (their patients were censored at the last click).
     """
     km = kaplan_meier(ipd["time"], ipd["event"])
     ct, cs = cleaned.step()
-    upto = float(max(ct[-1], nar["time"].iloc[-1]))
+    upto = float(ct[-1])
     sup, mean = step_distance(km["time"], km["survival"], ct, cs, upto=upto)
     at_risk_rows = []
     for t, n_rep in zip(nar["time"], nar["at_risk"], strict=True):
-        at_risk_rows.append(
-            {"time": float(t), "reported": int(n_rep), "reconstructed": int(np.sum(ipd["time"] >= t))}
-        )
+        row = {
+            "time": float(t),
+            "reported": int(n_rep),
+            "reconstructed": int(np.sum(ipd["time"] >= t)),
+        }
+        if t > upto:
+            row["beyond_curve"] = True
+        at_risk_rows.append(row)
     tau = upto
     return {
         "method": method,

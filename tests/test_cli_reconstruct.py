@@ -25,8 +25,20 @@ def test_reconstruct_writes_ipd_report_and_plot(tmp_path):
     plot = tmp_path / "rec.png"
     r = runner.invoke(
         app,
-        ["reconstruct", str(EXAMPLE / "clicks_tamoxifen.csv"), "--at-risk", str(EXAMPLE / "at_risk.csv"),
-         "--arm", "tamoxifen", "--total-events", "94", "--out", str(out), "--plot", str(plot)],
+        [
+            "reconstruct",
+            str(EXAMPLE / "clicks_tamoxifen.csv"),
+            "--at-risk",
+            str(EXAMPLE / "at_risk.csv"),
+            "--arm",
+            "tamoxifen",
+            "--total-events",
+            "94",
+            "--out",
+            str(out),
+            "--plot",
+            str(plot),
+        ],
     )
     assert r.exit_code == 0, r.output
     text = out.read_text().splitlines()
@@ -56,7 +68,9 @@ def test_reconstruct_writes_ipd_report_and_plot(tmp_path):
         ("time,survival\n0,100\n2,140\n3,80\n", [], "above 100%"),
         ("time,survival\n0,1\n", [], "only 1 point"),
         ("time,survival\n0,1\n2,0.9\n9,0.8\n", ["--at-risk", "NAR"], "numbers at risk rise"),
-        ("time,survival\n0,1\n2,0.9\n9,0.8\n", ["--at-risk", "FAR"], "beyond the curve"),
+        ("time,surv_pct\n0,100\n2,90\n", ["--columns", "time,surv"], "no column 'surv'"),
+        ("time,survival\n0,1\n2,0.9\n", ["--columns", "time"], "not two column names"),
+        ("time,survival\n0,1\n2,0.9\n", ["--censor-marks", "MARKS"], "time -3 is negative"),
     ],
 )
 def test_bad_input_is_one_sentence_exit_2_and_nothing_written(tmp_path, curve, extra, match):
@@ -64,8 +78,9 @@ def test_bad_input_is_one_sentence_exit_2_and_nothing_written(tmp_path, curve, e
     c.write_text(curve)
     (tmp_path / "nar.csv").write_text("time,at_risk\n0,50\n5,40\n8,45\n")
     (tmp_path / "far.csv").write_text("time,at_risk\n0,50\n5,40\n30,20\n")
-    extra = [str(tmp_path / "nar.csv") if x == "NAR" else str(tmp_path / "far.csv") if x == "FAR" else x
-             for x in extra]
+    (tmp_path / "marks.csv").write_text("time\n1.5\n-3\n")
+    files = {"NAR": "nar.csv", "FAR": "far.csv", "MARKS": "marks.csv"}
+    extra = [str(tmp_path / files[x]) if x in files else x for x in extra]
     if "--at-risk" not in extra:
         extra += ["--n", "50"]
     out = tmp_path / "out.csv"
@@ -78,5 +93,60 @@ def test_bad_input_is_one_sentence_exit_2_and_nothing_written(tmp_path, curve, e
 
 
 def test_missing_file_is_one_sentence(tmp_path):
-    r = runner.invoke(app, ["reconstruct", str(tmp_path / "nope.csv"), "--n", "5", "--out", str(tmp_path / "o.csv")])
+    r = runner.invoke(
+        app,
+        ["reconstruct", str(tmp_path / "nope.csv"), "--n", "5", "--out", str(tmp_path / "o.csv")],
+    )
     assert r.exit_code == 2 and "no such file" in r.output
+
+
+def test_a_table_past_the_last_click_is_accepted_and_said(tmp_path):
+    c = tmp_path / "curve.csv"
+    c.write_text("time,survival\n0,1\n2,1\n2,0.9\n9,0.9\n9,0.8\n15.2,0.8\n")
+    nar = tmp_path / "nar.csv"
+    nar.write_text("time,at_risk\n0,50\n6,44\n12,30\n18,18\n")
+    out = tmp_path / "ipd.csv"
+    r = runner.invoke(app, ["reconstruct", str(c), "--at-risk", str(nar), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "runs past the last click" in " ".join(r.output.split())
+    rep = json.loads(out.with_suffix(".report.json").read_text())
+    assert rep["at_risk"][-1] == {
+        "time": 18.0,
+        "reported": 18,
+        "reconstructed": 0,
+        "beyond_curve": True,
+    }
+    assert rep["n"]["reconstructed"] == 50
+
+
+def test_other_column_names_and_censor_marks(tmp_path):
+    c = tmp_path / "curve.csv"
+    c.write_text("months,surv_pct\n0,100\n2,100\n2,90\n9,90\n9,80\n20,80\n")
+    marks = tmp_path / "marks.csv"
+    marks.write_text("arm,time,survival\nA,4,0.9\nA,12,0.8\nA,15,0.8\nB,3,0.7\n")
+    out = tmp_path / "ipd.csv"
+    r = runner.invoke(
+        app,
+        [
+            "reconstruct",
+            str(c),
+            "--columns",
+            "months,surv_pct",
+            "--n",
+            "20",
+            "--arm",
+            "A",
+            "--censor-marks",
+            str(marks),
+            "--out",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    ipd = out.read_text().splitlines()
+    cens = sorted(float(line.split(",")[0]) for line in ipd[1:] if line.split(",")[1] == "0")
+    assert cens[:3] == [4.0, 12.0, 15.0]  # the marks of arm A; the rest at the end (20)
+    assert all(t == 20.0 for t in cens[3:])
+    rep = json.loads(out.with_suffix(".report.json").read_text())
+    assert rep["censor_marks"]["given"] == 3
+    assert rep["provenance"]["inputs"]["censor_marks"]["sha256"]

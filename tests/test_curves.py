@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from bayesurv.errors import InputError
-from bayesurv.evidence.curves import clean_curve, read_at_risk, read_curves, select_curve
+from bayesurv.evidence.curves import (
+    clean_curve,
+    parse_columns,
+    read_at_risk,
+    read_censor_marks,
+    read_curves,
+    select_curve,
+)
 
 
 def write(tmp_path, name, text):
@@ -58,10 +65,16 @@ def test_webplotdigitizer_json_project_two_arms(tmp_path):
         "version": [4, 2],
         "axesColl": [{"name": "XY", "type": "XYAxes"}],
         "datasetColl": [
-            {"name": "A", "axesName": "XY", "data": [{"x": 1, "y": 2, "value": [0, 1]},
-                                                      {"x": 3, "y": 4, "value": [5, 0.8]}]},
-            {"name": "B", "axesName": "XY", "data": [{"x": 1, "y": 2, "value": [0, 1]},
-                                                      {"x": 3, "y": 4, "value": [6, 0.7]}]},
+            {
+                "name": "A",
+                "axesName": "XY",
+                "data": [{"x": 1, "y": 2, "value": [0, 1]}, {"x": 3, "y": 4, "value": [5, 0.8]}],
+            },
+            {
+                "name": "B",
+                "axesName": "XY",
+                "data": [{"x": 1, "y": 2, "value": [0, 1]}, {"x": 3, "y": 4, "value": [6, 0.7]}],
+            },
         ],
     }
     p = write(tmp_path, "proj.json", json.dumps(proj))
@@ -83,7 +96,10 @@ def test_cumulative_incidence_is_turned_into_survival():
 def test_cleaning_makes_real_clicks_a_monotone_step_curve():
     # unsorted, duplicated, slightly rising, a point a hair above 1, no (0, 1) anchor
     raw = pd.DataFrame(
-        {"time": [5, 1, 1, 3, 8, 8, 12, 10], "survival": [0.8, 1.004, 1.004, 0.91, 0.7, 0.7, 0.62, 0.635]}
+        {
+            "time": [5, 1, 1, 3, 8, 8, 12, 10],
+            "survival": [0.8, 1.004, 1.004, 0.91, 0.7, 0.7, 0.62, 0.635],
+        }
     )
     c = clean_curve(raw)
     assert c.time[0] == 0 and c.survival[0] == 1
@@ -114,7 +130,10 @@ def test_time_noise_at_a_drop_does_not_split_it():
         ("time,survival\n0,1\n-3,0.9\n5,0.8\n", "row 2: time -3 is negative"),
         ("time,survival\n0,100\n5,140\n10,80\n", "row 2: survival 140% is above 100%"),
         ("time,survival\n0,1\n5,1.4\n10,0.8\n", "row 2: survival 1.4 is above 1"),
-        ("time,survival\n0,1\n5,0.9\n10,-0.2\n", "row 3: survival -20% is below 0|row 3: survival -0.2 is below 0"),
+        (
+            "time,survival\n0,1\n5,0.9\n10,-0.2\n",
+            "row 3: survival -20% is below 0|row 3: survival -0.2 is below 0",
+        ),
     ],
 )
 def test_bad_curves_give_one_sentence_naming_file_and_row(tmp_path, text, match):
@@ -158,3 +177,42 @@ def test_bad_at_risk_tables(tmp_path, text, match):
     with pytest.raises(InputError, match=match) as err:
         read_at_risk(p)
     assert "nar.csv" in str(err.value)
+
+
+def test_the_flat_start_of_a_curve_in_a_padded_frame_is_moved_to_time_0():
+    # R, ggplot2 and matplotlib pad the axes by ~4%: a trace read from the frame's edge starts
+    # at t = -1.4 on a 0-35 axis, on the curve's flat top; that is S = 1 up to 0, not a bad click
+    raw = pd.DataFrame({"time": [-1.4, -0.5, 0.0, 5, 5, 12], "survival": [1, 1, 1, 1, 0.8, 0.8]})
+    c = clean_curve(raw)
+    assert c.time.min() == 0.0
+    assert any("flat start before time 0" in line for line in c.log)
+    # a click before 0 below the top is still an error in the input
+    with pytest.raises(InputError, match="row 1: time -1.4 is negative"):
+        clean_curve(pd.DataFrame({"time": [-1.4, 5, 12], "survival": [0.8, 0.8, 0.6]}))
+
+
+def test_columns_name_the_time_and_survival_columns(tmp_path):
+    p = write(tmp_path, "c.csv", "time,surv_pct,note\n0,100,a\n5,90,b\n10,80,c\n")
+    with pytest.raises(InputError, match="--columns TIME,SURV"):
+        read_curves(p)
+    curve = read_curves(p, columns=("time", "surv_pct"))["curve"]
+    c = clean_curve(curve)
+    assert c.scale == "percent"
+    np.testing.assert_allclose(c.survival, [1.0, 0.9, 0.8])
+    with pytest.raises(InputError, match="no column 'surv'"):
+        read_curves(p, columns=("time", "surv"))
+    assert parse_columns("Months, S") == ("Months", "S")
+    with pytest.raises(InputError, match="not two column names"):
+        parse_columns("time")
+
+
+def test_censor_marks_file_as_digitize_writes_it(tmp_path):
+    p = write(tmp_path, "m.csv", "arm,time,survival\narm1,4,0.9\narm1,2,0.95\narm2,3,0.7\n")
+    np.testing.assert_allclose(read_censor_marks(p, arm="arm1"), [2.0, 4.0])
+    with pytest.raises(InputError, match="choose one with --arm"):
+        read_censor_marks(p)
+    with pytest.raises(InputError, match="no marks for arm 'arm3'"):
+        read_censor_marks(p, arm="arm3")
+    q = write(tmp_path, "n.csv", "time\n1\nx\n")
+    with pytest.raises(InputError, match="row 2: time is 'x'"):
+        read_censor_marks(q)

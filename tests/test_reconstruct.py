@@ -78,8 +78,12 @@ def test_bayesurv_is_closer_to_the_truth_than_guyot(gbsg2, rossi):
         for seed in range(3):
             for method, out in (("bayesurv", ours), ("guyot", theirs)):
                 r = round_trip(*data, nar_every=every, style="auto", method=method, seed=seed)
-                out.append([np.mean([a["mean_abs"] for a in r["arms"].values()]),
-                            np.mean([abs(a["rmst_rel"]) for a in r["arms"].values()])])
+                out.append(
+                    [
+                        np.mean([a["mean_abs"] for a in r["arms"].values()]),
+                        np.mean([abs(a["rmst_rel"]) for a in r["arms"].values()]),
+                    ]
+                )
     ours, theirs = np.mean(ours, axis=0), np.mean(theirs, axis=0)
     assert ours[0] < 0.75 * theirs[0]  # mean |KM difference|
     assert ours[1] < 0.75 * theirs[1]  # RMST error
@@ -119,10 +123,14 @@ def test_any_input_ends(gbsg2):
         t = np.sort(rng.uniform(0, 50, k))
         s = np.sort(rng.uniform(0, 1, k))[::-1]
         m = rng.integers(1, 6)
-        nar_t = np.concatenate([[0], np.sort(rng.uniform(1, 45, m - 1))]) if m > 1 else np.array([0.0])
+        nar_t = (
+            np.concatenate([[0], np.sort(rng.uniform(1, 45, m - 1))]) if m > 1 else np.array([0.0])
+        )
         nar_n = np.sort(rng.integers(0, 300, m))[::-1]
         nar_n[0] = max(nar_n[0], 1)
-        nar = pd.DataFrame({"time": np.unique(nar_t)[: len(nar_n)], "at_risk": nar_n[: len(np.unique(nar_t))]})
+        nar = pd.DataFrame(
+            {"time": np.unique(nar_t)[: len(nar_n)], "at_risk": nar_n[: len(np.unique(nar_t))]}
+        )
         for method in ("bayesurv", "guyot"):
             r = reconstruct(pd.DataFrame({"time": t, "survival": s}), nar, method=method)
             assert len(r.ipd) == nar["at_risk"].iloc[0]
@@ -131,7 +139,9 @@ def test_any_input_ends(gbsg2):
 def test_a_curve_that_falls_to_zero_before_a_nar_time():
     # 10 patients: 4 events at 2, 2 censored before 5, 3 events at 5, the last at 8 (S = 0);
     # the table prints 0 at risk at 8.5
-    clicks = pd.DataFrame({"time": [0, 2, 2, 5, 5, 8, 8, 9], "survival": [1, 1, .6, .6, .2, .2, 0, 0]})
+    clicks = pd.DataFrame(
+        {"time": [0, 2, 2, 5, 5, 8, 8, 9], "survival": [1, 1, 0.6, 0.6, 0.2, 0.2, 0, 0]}
+    )
     nar = pd.DataFrame({"time": [0, 5, 8.5], "at_risk": [10, 4, 0]})
     for method in ("bayesurv", "guyot"):
         r = reconstruct(clicks, nar, method=method)
@@ -198,7 +208,6 @@ def test_report_maximum_is_absolute():
     "kwargs, match",
     [
         (dict(at_risk=None), "number of patients is needed"),
-        (dict(at_risk=pd.DataFrame({"time": [0, 10, 400], "at_risk": [50, 30, 5]})), "beyond the curve"),
         (dict(total_events=500), "more than the 50 patients"),
         (dict(total_events=3.5), "not a count"),
         (dict(method="magic"), "unknown method"),
@@ -218,3 +227,150 @@ def test_zero_at_risk_beyond_the_curve_is_dropped_and_said():
     nar = pd.DataFrame({"time": [0, 10, 40], "at_risk": [50, 30, 0]})
     r = reconstruct(clicks, nar)
     assert any("dropped numbers at risk of 0" in w for w in r.report["warnings"])
+
+
+# --------------------------------------------------------------------------------------------
+# real clicks: a table past the last click, a final drop to 0, censor marks, the trust line
+# --------------------------------------------------------------------------------------------
+def test_a_table_that_runs_past_the_last_click_is_used_not_refused(gbsg2):
+    # the NEJM-like case: clicks stop (here at 39 months) before the printed table does (to 60,
+    # with 58 still at risk); IPDfromKM and reconstructKM accept it, and so must we
+    t, e, g = gbsg2
+    a_t, a_e = t[g == 1].to_numpy(), e[g == 1].to_numpy()
+    clicks = emulate_clicks(a_t, a_e, style="corners", seed=0)
+    clicks = clicks[clicks["time"] <= 40.3]
+    t_last = float(clicks["time"].max())
+    nar = at_risk_table(a_t, np.arange(0, 61, 6))
+    r = reconstruct(clicks, nar)
+    assert len(r.ipd) == len(a_t)
+    warning = next(w for w in r.report["warnings"] if "runs past the last click" in w)
+    assert "120 at 42" in warning and "58 at 60" in warning
+    rows = {x["time"]: x for x in r.report["at_risk"]}
+    # every row up to the last click is matched exactly; the rows beyond are marked
+    assert all(rows[x]["reported"] == rows[x]["reconstructed"] for x in rows if x <= t_last)
+    assert all(rows[x].get("beyond_curve") for x in rows if x > t_last)
+    # nobody's follow-up is invented past the curve: those still at risk are censored at its end
+    assert r.ipd["time"].max() == pytest.approx(t_last)
+    assert (r.ipd["time"] >= t_last).sum() >= 120  # the table says 120 still at risk at 42
+    assert "rows after the last click" in r.report["trust"]
+
+
+def test_an_overhang_with_few_patients_left_is_reconstructed():
+    # clicks to 15.2 months, the table to 18 months with 18 at risk (the NEJM case)
+    clicks = pd.DataFrame(
+        {
+            "time": [0, 3, 3, 7.5, 7.5, 11, 11, 15.2],
+            "survival": [1, 1, 0.9, 0.9, 0.75, 0.75, 0.6, 0.6],
+        }
+    )
+    nar = pd.DataFrame({"time": [0, 6, 12, 18], "at_risk": [60, 51, 34, 18]})
+    r = reconstruct(clicks, nar)
+    assert len(r.ipd) == 60
+    assert (r.ipd["time"] >= 15.2).sum() >= 18
+    assert any("runs past the last click" in w for w in r.report["warnings"])
+
+
+#: a 12-patient arm whose curve ends by dropping to 0 (a censoring tied with an event at 24.8)
+SMALL_ARM = (
+    [1.8, 10.5, 11.5, 14.1, 16.0, 16.2, 18.2, 19.9, 23.8, 24.8, 24.8, 28.5],
+    [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1],
+)
+
+
+def test_a_12_patient_arm_gets_all_11_of_its_events():
+    # emulated clicks (1 px noise, seed 118) and the table every 5 months: the old engine (and
+    # Guyot's published algorithm, which IPDfromKM implements) reconstructed 10 of the 11
+    # events, however the total was given: the missing event had nowhere to go because the
+    # interval's censorings lay before its drop
+    t, e = (np.array(x, dtype=float) for x in SMALL_ARM)
+    clicks = emulate_clicks(t, e, style="corners", noise_px=1.0, seed=118)
+    nar = at_risk_table(t, np.arange(0, t.max(), 5))
+    r = reconstruct(clicks, nar, total_events=11)
+    assert int(r.ipd["event"].sum()) == 11 and len(r.ipd) == 12
+    assert [x["reconstructed"] for x in r.report["at_risk"]] == nar["at_risk"].tolist()
+    km = kaplan_meier(r.ipd["time"], r.ipd["event"])
+    assert km["survival"].iloc[-1] == 0.0
+
+
+def test_a_curve_that_drops_to_zero_ends_in_an_event():
+    # 12 patients, the curve ends at 0, the reported total 11: the old engine censored the last
+    # patient before the final drop (its KM ended at 0.083, not 0)
+    t = np.array([8.6, 4.6, 23.7, 20.3, 15.6, 24.6, 16.7, 29.4, 6.5, 16.8, 14.8, 10.9])
+    e = np.ones(12, dtype=int)
+    clicks = emulate_clicks(t, e, style="corners", noise_px=1.0, seed=1)
+    for every in (3, 5, 6):
+        nar = at_risk_table(t, np.arange(0, t.max(), every))
+        r = reconstruct(clicks, nar, total_events=11)
+        km = kaplan_meier(r.ipd["time"], r.ipd["event"])
+        assert km["survival"].iloc[-1] == 0.0, every
+        last = r.ipd.sort_values("time").iloc[-1]
+        assert last["event"] == 1 and int(r.ipd["event"].sum()) == 11
+
+
+def test_a_drop_clicked_just_above_zero_is_a_drop_to_zero():
+    clicks = pd.DataFrame({"time": [0, 4, 4, 9, 9], "survival": [1, 1, 0.5, 0.5, 0.004]})
+    r = reconstruct(clicks, None, n=10)
+    km = kaplan_meier(r.ipd["time"], r.ipd["event"])
+    assert km["survival"].iloc[-1] == 0.0 and int(r.ipd["event"].sum()) == 10
+    assert any("final drop to 0" in w for w in r.report["warnings"])
+
+
+def test_censor_marks_are_the_censorings_without_a_table(gbsg2):
+    # GBSG-2 tamoxifen arm (246 patients, 152 censored): without a table nothing says when
+    # patients left, so every drop is read against everyone still in the arm and the events
+    # are overcounted; the figure's censor marks say when they left
+    t, e, g = gbsg2
+    a_t, a_e = t[g == 1].to_numpy(), e[g == 1].to_numpy()
+    clicks = emulate_clicks(a_t, a_e, style="corners", seed=3)
+    marks = np.unique(a_t[a_e == 0])  # one mark per distinct censoring time, as drawn
+    plain = reconstruct(clicks, None, n=len(a_t))
+    marked = reconstruct(clicks, None, n=len(a_t), censor_times=marks)
+    assert marked.report["censor_marks"]["given"] == marks.size
+    cens = np.sort(marked.ipd.loc[marked.ipd["event"] == 0, "time"].to_numpy())
+    assert np.isin(np.round(marks, 9), np.round(cens, 9)).all()
+    true_events = int(a_e.sum())
+    assert abs(int(plain.ipd["event"].sum()) - true_events) > 40  # 138 for 94
+    assert abs(int(marked.ipd["event"].sum()) - true_events) <= 10
+    for x in (12.0, 24.0, 36.0, 48.0, 60.0):
+        truth = int((a_t >= x).sum())
+        assert abs(int((marked.ipd["time"] >= x).sum()) - truth) <= 0.05 * len(a_t), x
+    assert "except at censor marks" in plain.report["trust"]
+
+
+def test_censor_marks_place_the_censorings_within_a_table(gbsg2):
+    # with the table, the marks decide where in each interval the censorings go; events and
+    # numbers at risk stay exact
+    t, e, g = gbsg2
+    a_t, a_e = t[g == 0].to_numpy(), e[g == 0].to_numpy()
+    clicks = emulate_clicks(a_t, a_e, style="corners", seed=0)
+    nar = at_risk_table(a_t, np.arange(0, 84, 12))
+    marks = np.unique(a_t[a_e == 0])
+    r = reconstruct(clicks, nar, total_events=int(a_e.sum()), censor_times=marks)
+    assert [x["reconstructed"] for x in r.report["at_risk"]] == nar["at_risk"].tolist()
+    assert int(r.ipd["event"].sum()) == int(a_e.sum())
+    cens = r.ipd.loc[r.ipd["event"] == 0, "time"].to_numpy()
+    assert np.isin(marks, cens).mean() >= 0.95
+
+
+def test_bad_censor_marks_are_one_sentence():
+    clicks = pd.DataFrame({"time": [0, 5, 5, 30], "survival": [1, 1, 0.8, 0.8]})
+    with pytest.raises(InputError, match="censor mark 2 is at time -1"):
+        reconstruct(clicks, None, n=10, censor_times=[3, -1])
+    with pytest.raises(InputError, match="censor mark 1 is not a number"):
+        reconstruct(clicks, None, n=10, censor_times=["x"])
+
+
+def test_trust_does_not_claim_the_table_when_the_km_leaves_the_curve():
+    # a total of events the curve cannot carry: the KM of the result is far below the curve
+    clicks = pd.DataFrame({"time": [0, 5, 5, 10, 10, 20], "survival": [1, 1, 0.9, 0.9, 0.8, 0.8]})
+    nar = pd.DataFrame({"time": [0, 5, 10, 15], "at_risk": [50, 50, 45, 40]})
+    ok = reconstruct(clicks, nar, source="arm B")
+    assert ok.report["agreement"]["ok"]
+    assert ok.report["trust"] == "numbers at risk at every printed time constrain the result"
+    bad = reconstruct(clicks, nar, total_events=30, source="arm B")
+    agreement = bad.report["agreement"]
+    assert not agreement["ok"] and agreement["difference"] > 0.1
+    assert bad.report["trust"].startswith("arm B: the reconstruction does not follow the curve")
+    assert f"near time {agreement['time']:g}" in bad.report["trust"]
+    assert "constrain the result" not in bad.report["trust"]
+    assert any(w.startswith("arm B: the reconstructed KM is") for w in bad.report["warnings"])

@@ -72,17 +72,27 @@ def run_reconstruction(
     method: str,
     draws: int,
     seed: int,
+    columns: str | None = None,
+    censor_marks: Path | None = None,
 ):
     """Read, validate and reconstruct one arm; nothing is written here."""
-    from bayesurv.evidence.curves import clean_curve, read_at_risk, read_curves, select_curve
+    from bayesurv.evidence.curves import (
+        clean_curve,
+        parse_columns,
+        read_at_risk,
+        read_censor_marks,
+        read_curves,
+        select_curve,
+    )
     from bayesurv.reconstruct import reconstruct
 
-    curves = read_curves(curve_path)
+    curves = read_curves(curve_path, columns=parse_columns(columns))
     raw = select_curve(curves, str(curve_path), dataset or arm)
     cleaned = clean_curve(
         raw, source=str(curve_path), percent=percent, cumulative_incidence=cumulative_incidence
     )
     nar = read_at_risk(at_risk, arm=arm) if at_risk is not None else None
+    marks = read_censor_marks(censor_marks, arm=arm) if censor_marks is not None else None
     return reconstruct(
         cleaned,
         nar,
@@ -91,7 +101,8 @@ def run_reconstruction(
         method=method,
         draws=draws,
         seed=seed,
-        source=str(curve_path),
+        censor_times=marks,
+        source=str(arm or curve_path),
         at_risk_source=str(at_risk) if at_risk else "numbers at risk",
     )
 
@@ -156,14 +167,16 @@ def reconstruct(
         str | None,
         typer.Option(
             "--arm",
-            help="Arm name: selects rows of the NAR table (and the dataset of a multi-curve file) and labels the IPD.",
+            help="Arm name: selects rows of the NAR table and the censor marks (and the dataset "
+            "of a multi-curve file) and labels the IPD.",
         ),
     ] = None,
     dataset: Annotated[
         str | None,
         typer.Option(
             "--dataset",
-            help="Curve to use from a file with several (WebPlotDigitizer datasets), when its name differs from --arm.",
+            help="Curve to use from a file with several (WebPlotDigitizer datasets), when its "
+            "name differs from --arm.",
         ),
     ] = None,
     percent: Annotated[
@@ -189,10 +202,27 @@ def reconstruct(
         int,
         typer.Option(
             "--draws",
-            help="Repeat with random censoring times this many times to show the uncertainty the figure leaves.",
+            help="Repeat with random censoring times this many times to show the uncertainty "
+            "the figure leaves.",
         ),
     ] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Seed for --draws.")] = 1,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            help="The curve file's time and survival columns, when not named time,survival: "
+            "TIME,SURV (e.g. time,surv_pct).",
+        ),
+    ] = None,
+    censor_marks: Annotated[
+        Path | None,
+        typer.Option(
+            "--censor-marks",
+            help="Censor marks read off the figure: CSV with a time column (arm selects with "
+            "--arm), e.g. digitize's censor_marks.csv; used as censoring times.",
+        ),
+    ] = None,
     report: Annotated[
         Path | None,
         typer.Option(
@@ -256,8 +286,11 @@ def reconstruct(
 
     Cleans the clicks (order along the curve, isotonic regression, anchor at (0, 1)), matches
     the numbers at risk exactly where the curve allows it (and says where it does not), matches
-    --total-events exactly, and writes time,event rows with an accuracy report: KM of the
-    reconstruction against the cleaned clicks, patients, events, median and RMST.
+    --total-events exactly, places censorings at --censor-marks where given, and writes
+    time,event rows with an accuracy report: KM of the reconstruction against the cleaned
+    clicks, patients, events, median and RMST. A table that runs past the last click is used up
+    to it (those still at risk are censored there, and it says so); `bayesurv digitize` output
+    is read as written.
     """
     if is_figure(curve):
         figure_reconstruction_command(
@@ -297,10 +330,14 @@ def reconstruct(
         method=method,
         draws=draws,
         seed=seed,
+        columns=columns,
+        censor_marks=censor_marks,
     )
     inputs = {"curve": curve}
     if at_risk is not None:
         inputs["at_risk"] = at_risk
+    if censor_marks is not None:
+        inputs["censor_marks"] = censor_marks
     command = {
         "command": "reconstruct",
         "total_events": total_events,

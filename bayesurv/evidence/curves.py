@@ -114,11 +114,28 @@ def _wpd_csv_multi(text: str, source: str) -> dict[str, pd.DataFrame] | None:
     return out
 
 
-def read_curves(path: str | Path) -> dict[str, pd.DataFrame]:
+def parse_columns(text: str | None) -> tuple[str, str] | None:
+    """``"time,surv_pct"`` -> ("time", "surv_pct"): the curve file's time and survival columns."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in str(text).split(",")]
+    if len(parts) != 2 or not all(parts) or parts[0].lower() == parts[1].lower():
+        raise InputError(
+            f"--columns {text!r} is not two column names; give TIME,SURV, e.g. "
+            "--columns time,surv_pct."
+        )
+    return parts[0], parts[1]
+
+
+def read_curves(
+    path: str | Path, columns: tuple[str, str] | None = None
+) -> dict[str, pd.DataFrame]:
     """Read every curve in a file: name -> raw ``time,survival`` (as typed, not yet checked).
 
     A file with one curve returns ``{"curve": df}``; WebPlotDigitizer files with several
     datasets, or a CSV with an ``arm`` column, return one entry per dataset or arm.
+    ``columns`` = (time, survival) names the columns of a CSV whose header says otherwise
+    (e.g. ``("time", "surv_pct")``; matched without regard to case).
     """
     source = str(path)
     text = _read_text(path)
@@ -135,21 +152,34 @@ def read_curves(path: str | Path) -> dict[str, pd.DataFrame]:
     df = pd.read_csv(io.StringIO(body), header=0 if has_header else None, dtype=str)
     if not has_header:
         if df.shape[1] < 2:
-            raise InputError(
-                f"{source} has one column; it needs two: time and survival (x,y)."
-            )
+            raise InputError(f"{source} has one column; it needs two: time and survival (x,y).")
         df = df.iloc[:, :2]
         df.columns = ["time", "survival"]
         return {"curve": df}
     df.columns = [c.strip().lower() for c in df.columns]
+    if columns is not None:
+        wanted = [c.strip().lower() for c in columns]
+        absent = [c for c in wanted if c not in df.columns]
+        if absent:
+            raise InputError(
+                f"{source} has no column {absent[0]!r} (it has {', '.join(df.columns)}); give "
+                "--columns TIME,SURV with two of those."
+            )
+        df = df.drop(
+            columns=[c for c in ("time", "survival") if c in df.columns and c not in wanted]
+        )
+        df = df.rename(columns={wanted[0]: "time", wanted[1]: "survival"})
     missing = [c for c in ("time", "survival") if c not in df.columns]
     if missing:
         raise InputError(
             f"{source} has columns {', '.join(df.columns)} but needs 'time' and 'survival'; "
-            "rename the columns (or export headerless x,y from WebPlotDigitizer)."
+            "rename the columns, or name them with --columns TIME,SURV (or export headerless "
+            "x,y from WebPlotDigitizer)."
         )
     if "arm" in df.columns:
-        return {str(a): g[["time", "survival"]].reset_index(drop=True) for a, g in df.groupby("arm")}
+        return {
+            str(a): g[["time", "survival"]].reset_index(drop=True) for a, g in df.groupby("arm")
+        }
     return {"curve": df[["time", "survival"]]}
 
 
@@ -176,9 +206,7 @@ def select_curve(curves: dict[str, pd.DataFrame], source: str, name: str | None)
     if name not in curves:
         if len(curves) == 1:
             return next(iter(curves.values()))
-        raise InputError(
-            f"{source} has no curve named {name!r}; it has {', '.join(curves)}."
-        )
+        raise InputError(f"{source} has no curve named {name!r}; it has {', '.join(curves)}.")
     return curves[name]
 
 
@@ -290,6 +318,15 @@ def clean_curve(
             f"{where(source, r + 1)}survival {y[r] * mult:g}{unit} is below 0; fix that click."
         )
     t_range = float(np.max(t)) if np.max(t) > 0 else 1.0
+    # A curve drawn into a padded frame (R, ggplot2, matplotlib pad the axes by ~4%) starts
+    # before 0 on its flat top: those points say S = 1 up to 0, whatever their time.
+    flat_start = (t < 0) & (y >= 1.0 - CLIP_TOLERANCE)
+    if flat_start.any():
+        log.append(
+            f"moved {int(flat_start.sum())} point(s) of the curve's flat start before time 0 "
+            f"(down to {float(t.min()):g}) to 0"
+        )
+        t = np.where(flat_start, 0.0, t)
     neg = np.flatnonzero(t < -CLIP_TOLERANCE * t_range)
     if neg.size:
         r = int(neg[0])
@@ -365,6 +402,46 @@ def clean_curve(
 # --------------------------------------------------------------------------------------------
 # numbers at risk
 # --------------------------------------------------------------------------------------------
+def read_censor_marks(path: str | Path, arm: str | None = None) -> np.ndarray:
+    """Times of censor marks read off a figure: a CSV with a ``time`` column (an ``arm`` column
+    selects rows with ``arm``; other columns, such as ``survival``, are ignored), as
+    ``bayesurv digitize`` writes ``censor_marks.csv``. Returns the sorted times."""
+    source = str(path)
+    text = _read_text(path)
+    body = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("#"))
+    if not body.strip():
+        raise InputError(f"{source} holds only comments; it should hold a time column.")
+    df = pd.read_csv(io.StringIO(body), dtype=str)
+    df.columns = [c.strip().lower() for c in df.columns]
+    if "time" not in df.columns:
+        raise InputError(
+            f"{source} has columns {', '.join(df.columns)} but needs 'time' (one row per "
+            "censor mark)."
+        )
+    rows = np.arange(len(df)) + 1
+    if "arm" in df.columns:
+        names = df["arm"].astype(str).str.strip()
+        arms = sorted(names.unique())
+        if arm is None:
+            if len(arms) > 1:
+                raise InputError(
+                    f"{source} has marks of arms {', '.join(arms)}; choose one with --arm."
+                )
+        else:
+            keep = (names == arm).to_numpy()
+            if not keep.any() and arms:
+                raise InputError(
+                    f"{source} has no marks for arm {arm!r}; it has {', '.join(arms)}."
+                )
+            df, rows = df[keep], rows[keep]
+    times = _numeric(df["time"].reset_index(drop=True), source, "time")
+    bad = np.flatnonzero(times < 0)
+    if bad.size:
+        k = int(bad[0])
+        raise InputError(f"{where(source, int(rows[k]))}time {times[k]:g} is negative; fix it.")
+    return np.sort(times)
+
+
 def read_at_risk(path: str | Path, arm: str | None = None) -> pd.DataFrame:
     """Read a numbers-at-risk table ``time,at_risk`` (an ``arm`` column selects rows with --arm).
 
