@@ -513,6 +513,12 @@ def read_axes(
                 f"{name} tick label {t.label!r} at pixel {t.px:.0f} is off the line through "
                 "the other ticks: taken as misread and left out."
             )
+        if cal.source.startswith("--") and len(cal.ticks) >= 2:
+            labels = ", ".join(t.label for t in cal.ticks)
+            warnings.append(
+                f"{cal.source.split()[0]} disagrees with the {name} tick labels read ({labels}); "
+                "the option was used: check the overlay."
+            )
         if cal.source == "tick labels" and sum(t.used for t in cal.ticks) == 2:
             warnings.append(f"the {name} axis rests on two labelled ticks only.")
 
@@ -596,9 +602,37 @@ def _ticks(labels, axis: str, ink, darkness, line) -> list[Tick]:
 
 
 def _calibrate(ticks, override, ends: tuple[float, float], axis: str, source: str) -> Calibration:
+    """The axis line from the labelled ticks; ``override`` (axis values MIN,MAX) wins where it
+    disagrees with them. An override that agrees with the labels, read either as the first and
+    last tick's values or as the values at the frame's ends (within 1% of the range), keeps the
+    labels' calibration."""
     option = "--x-range" if axis == "x" else "--y-range"
+    fitted = None
+    if len(ticks) >= 2:
+        px = np.array([t.px for t in ticks])
+        vals = np.array([t.value for t in ticks])
+        fit = robust_line(px, vals)
+        if fit is not None and fit[2].sum() >= 2:
+            intercept, slope, inl = fit
+            for t, ok in zip(ticks, inl, strict=True):
+                t.used = bool(ok)
+            resid = np.abs((vals[inl] - intercept) / slope - px[inl])
+            fitted = Calibration(
+                intercept, slope, ticks, float(resid.max(initial=0.0)), "tick labels"
+            )
     if override is not None:
         lo, hi = override
+        span = hi - lo
+        if fitted is not None:
+            used = [t for t in ticks if t.used]
+            first = min(used, key=lambda t: t.value)
+            last = max(used, key=lambda t: t.value)
+            as_ticks = abs(first.value - lo) <= 0.01 * span and abs(last.value - hi) <= 0.01 * span
+            at_ends = [float(fitted.to_data(e)) for e in ends]
+            as_ends = abs(at_ends[0] - lo) <= 0.01 * span and abs(at_ends[1] - hi) <= 0.01 * span
+            if as_ticks or as_ends:
+                fitted.source = f"tick labels (agreeing with {option})"
+                return fitted
         if len(ticks) >= 2:
             p0 = min(t.px for t in ticks) if axis == "x" else max(t.px for t in ticks)
             p1 = max(t.px for t in ticks) if axis == "x" else min(t.px for t in ticks)
@@ -608,24 +642,17 @@ def _calibrate(ticks, override, ends: tuple[float, float], axis: str, source: st
             src = f"{option} at the axis line's ends"
         slope = (hi - lo) / (p1 - p0)
         return Calibration(lo - slope * p0, slope, ticks, 0.0, src)
-    if len(ticks) < 2:
+    if fitted is None:
         what = "x (time)" if axis == "x" else "y (survival)"
-        raise InputError(
-            f"{source}: fewer than two labelled ticks read on the {what} axis; give the axis "
-            f"values with {option} MIN,MAX (the first and last tick's values)."
-        )
-    px = np.array([t.px for t in ticks])
-    vals = np.array([t.value for t in ticks])
-    fit = robust_line(px, vals)
-    if fit is None or fit[2].sum() < 2:
+        if len(ticks) < 2:
+            raise InputError(
+                f"{source}: fewer than two labelled ticks read on the {what} axis; give the "
+                f"axis values with {option} MIN,MAX (the first and last tick's values)."
+            )
         raise InputError(
             f"{source}: the {axis} tick labels do not lie on a line; give {option} MIN,MAX."
         )
-    intercept, slope, inl = fit
-    for t, ok in zip(ticks, inl, strict=True):
-        t.used = bool(ok)
-    resid = np.abs((vals[inl] - intercept) / slope - px[inl])
-    return Calibration(intercept, slope, ticks, float(resid.max(initial=0.0)), "tick labels")
+    return fitted
 
 
 def _has_box_line(ink, at: int, lo: int, hi: int, axis: str) -> bool:
@@ -687,7 +714,9 @@ def _curves_start_low(rgb, frame: Frame, y_cal: Calibration, full: float) -> boo
     grey, chroma = grey_levels(rgb)
     c0 = int(np.ceil(frame.left + 3))
     c1 = int(np.floor(frame.left + 0.04 * frame.width)) + 1
-    r0, r1 = int(np.ceil(frame.top + 2)), int(np.floor(frame.bottom - 3))
+    # From just above the top line (a curve at S = 1 may run along a boxed frame's top) to just
+    # above the bottom axis.
+    r0, r1 = max(int(np.floor(frame.top - 3)), 0), int(np.floor(frame.bottom - 3))
     if c1 <= c0 or r1 <= r0:
         return False
     block = (grey[r0:r1, c0:c1] < 160) | (chroma[r0:r1, c0:c1] > 80)

@@ -182,7 +182,22 @@ def digitize(
         if len(named) >= 2:
             n_arms = len(named)
 
-    arms, traces = _read_curves(rgb, frame, x_map, y_map, exclude, n_arms, colors, rising, source)
+    try:
+        arms, traces = _read_curves(
+            rgb, frame, x_map, y_map, exclude, n_arms, colors, rising, source
+        )
+    except InputError as exc:
+        # Curves that rise are cumulative incidence even where the axis title does not say so.
+        if rising or axes is None or "rises" not in str(exc):
+            raise
+        rising = True
+        axes.kind = "cumulative_incidence"
+        axes.warnings.append(
+            "the curves rise from left to right: read as cumulative incidence (S = 1 - F)."
+        )
+        arms, traces = _read_curves(
+            rgb, frame, x_map, y_map, exclude, n_arms, colors, rising, source
+        )
 
     # Names: given, else legend/labels by colour and style, else the table's rows, else order.
     table = None
