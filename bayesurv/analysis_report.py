@@ -37,6 +37,10 @@ RECONSTRUCTED = (
 
 
 def _save(fig, out: Path, name: str) -> None:
+    """Save under figures/ by a name made safe from section and arm names (never a path)."""
+    from bayesurv.outputs import safe_name
+
+    name = safe_name(name, "section or arm name")
     fig.savefig(out / "figures" / f"{name}.png", dpi=120, bbox_inches="tight")
     fig.savefig(out / "figures" / f"{name}.svg", bbox_inches="tight")
 
