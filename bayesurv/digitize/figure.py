@@ -178,14 +178,23 @@ def digitize(
     keep = axes.label_words if axes is not None else []
     exclude = exclusion_mask(rgb.shape[:2], words, frame, legend, keep=keep) if words else None
     named = [e for e in legend if e.color is not None]
-    if n_arms is None and colors is None:
-        if len(named) >= 2:
-            n_arms = len(named)
+    from_legend = False
+    if n_arms is None and colors is None and len(named) >= 2:
+        n_arms, from_legend = len(named), True
 
     try:
-        arms, traces = _read_curves(
-            rgb, frame, x_map, y_map, exclude, n_arms, colors, rising, source
-        )
+        try:
+            arms, traces = _read_curves(
+                rgb, frame, x_map, y_map, exclude, n_arms, colors, rising, source
+            )
+        except InputError as exc:
+            # The legend's count is a hint: with fewer curves found, take the curves found.
+            if not from_legend or "asks for" not in str(exc):
+                raise
+            n_arms = None
+            arms, traces = _read_curves(
+                rgb, frame, x_map, y_map, exclude, n_arms, colors, rising, source
+            )
     except InputError as exc:
         # Curves that rise are cumulative incidence even where the axis title does not say so.
         if rising or axes is None or "rises" not in str(exc):
@@ -463,6 +472,20 @@ def _name_arms(arms, traces, names, named, table, frame, x_map, y_map):
                 for i, j in zip(free, order, strict=True):
                     result[i] = labels[j].label
                     how[labels[j].label] = "table row fit to the curve"
+    # A name read short in the legend ("Grade" for "Grade III") is completed by the one table
+    # row label that starts with it and names no other arm.
+    if table is not None:
+        for i, name in enumerate(result):
+            if name is None:
+                continue
+            longer = [
+                r.label
+                for r in table.rows
+                if r.label.startswith(name) and len(r.label) > len(name) and r.label not in result
+            ]
+            if len(longer) == 1 and not any(r.label == name for r in table.rows):
+                how[longer[0]] = how.pop(name, "legend") + " + table row label"
+                result[i] = longer[0]
     out = []
     for i, name in enumerate(result):
         name = name or f"arm{i + 1}"

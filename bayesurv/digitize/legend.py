@@ -10,6 +10,7 @@ sample, widened by two pixels, so that the curve reader never takes text for a c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,16 +39,35 @@ class LegendEntry:
         return None if self.color is None else "#{:02x}{:02x}{:02x}".format(*self.color)
 
 
+STATISTICS = re.compile(
+    r"\b(hr|hazard|ci|p\s*[=<>]|log.?rank|median|events?|no\.? at risk|number)\b|95\s*%",
+    re.IGNORECASE,
+)
+"""Text that reports a statistic (HR, CI, p, medians) or heads the table: never an arm."""
+
+
 def _is_name(text: str) -> bool:
     words = text.replace("(", " ").replace(")", " ").split()
     if not words or text.strip().lower().rstrip(":") in HEADINGS:
+        return False
+    if STATISTICS.search(text) or not re.search(r"[A-Za-z]{2,}", text):
         return False
     letters = sum(ch.isalpha() for ch in text)
     return letters >= 2 and letters >= 0.4 * len(text.replace(" ", ""))
 
 
-def _sample(rgb: np.ndarray, line: list[Word]):
-    """The line sample left of a text line: (colour, style, box) or None."""
+def is_text(word: Word) -> bool:
+    """A word that is text, not censor ticks or strokes read as glyphs ('1', 'I', '1F', '+'):
+    two letters or two digits at least, read with confidence."""
+    body = word.text.strip()
+    letters = sum(ch.isalpha() for ch in body)
+    digits = sum(ch.isdigit() for ch in body)
+    return word.score >= 0.8 and (letters >= 2 or digits >= 2)
+
+
+def _sample(rgb: np.ndarray, line: list[Word], words: list[Word]):
+    """The line sample left of a text line: (colour, style, box) or None (also where the ink
+    left of the line is other text)."""
     left, top, right, bottom = line_box(line)
     h = bottom - top
     cy = 0.5 * (top + bottom)
@@ -82,6 +102,11 @@ def _sample(rgb: np.ndarray, line: list[Word]):
     color = tuple(int(v) for v in np.median(strong, axis=0))
     style = "solid" if filled >= 0.8 else "dashed"
     box = (float(c0 + start), float(r0), float(c0 + end), float(r1 - 1))
+    for w in words:
+        if w in line:
+            continue
+        if w.left < box[2] and w.right > box[0] and w.top < box[3] and w.bottom > box[1]:
+            return None
     return color, style, box
 
 
@@ -114,7 +139,7 @@ def read_legend(
             continue
         if not _is_name(text):
             continue
-        sample = _sample(rgb, line)
+        sample = _sample(rgb, line, words)
         if sample is not None:
             color, style, sbox = sample
             entries.append(LegendEntry(text, color, style, box, "legend", sbox))
@@ -140,7 +165,7 @@ def exclusion_mask(
     keep_ids = {id(w) for w in keep or []}
     pad = 0.05 * max(frame.width, frame.height)
     for w in words:
-        if id(w) in keep_ids:
+        if id(w) in keep_ids or not is_text(w):
             continue
         if w.right < frame.left - pad or w.left > frame.right + pad:
             continue

@@ -308,6 +308,8 @@ def assign_rows(
 ) -> None:
     """Name each row's arm: by label, else colour, else order (see the module docstring)."""
     rows = table.rows
+    for r in rows:
+        r.arm, r.assigned_by = None, ""
     if not arm_names:
         for k, r in enumerate(rows):
             r.arm = r.label or f"arm{k + 1}"
