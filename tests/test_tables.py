@@ -124,7 +124,7 @@ def test_row_and_size_limits(tmp_path):
         parse_table("t,s\n" + "1,1\n" * 11, CURVE, source="c.csv", what="curve", max_rows=10)
     big = tmp_path / "big.csv"
     big.write_text("time,survival\n" + "1,1\n" * 300)
-    with pytest.raises(InputError, match="big.csv is 1,214 bytes, more than the 1,000 bytes a table"):
+    with pytest.raises(InputError, match="big.csv is 1,214 bytes, more than the 1,000 bytes"):
         read_table(big, CURVE, max_bytes=1000)
 
 
