@@ -48,7 +48,7 @@ class _Group(TyperGroup):
             except click.exceptions.ClickException as exc:
                 click.echo(f"bayesurv: {_usage_sentence(exc)}", err=True)
                 code = exc.exit_code if exc.exit_code else 2
-            except (click.exceptions.Abort, typer.Abort):
+            except typer.Abort:
                 click.echo("bayesurv: interrupted; nothing was written.", err=True)
                 code = 130
         if code == 0:
