@@ -36,6 +36,8 @@ class Arm:
     color: tuple[int, int, int]
     mask: np.ndarray
     style: str = "solid"
+    bands: np.ndarray | None = None
+    """Dashed confidence bands drawn in the arm's colour (kept out of ``mask``), if any."""
 
     @property
     def hex(self) -> str:
@@ -130,7 +132,10 @@ def find_colors(
     found: list[tuple[tuple[int, int, int], int]] = []
 
     def covers(sel: np.ndarray) -> bool:
-        return sel.any(axis=0).sum() >= MIN_SPAN * width
+        # A curve has horizontal runs (plateaus, dashes, dots) across the plot: censor ticks
+        # drawn in their own colour (black ticks on coloured curves) are vertical strokes only.
+        runs = ndimage.binary_opening(sel, structure=np.ones((1, 3), bool))
+        return runs.any(axis=0).sum() >= MIN_SPAN * width
 
     # Coloured curves: hue clusters.
     coloured = free & (chroma >= MIN_CHROMA)
@@ -228,6 +233,20 @@ def assign_pixels(
     best = dist.min(axis=-1)
     contrast = np.linalg.norm(palette - WHITE, axis=-1)
     ok = free & (best < to_white) & (best < np.maximum(45.0, 0.45 * contrast[nearest]))
+    # A coloured line's anti-aliased edge is a blend of its colour and the white behind it; a
+    # grey pixel (the fringe of a black censor tick drawn over the line) is not, however near.
+    # So a pixel keeps at least 40% of the chroma its blend would have.
+    chroma = palette.max(axis=-1) - palette.min(axis=-1)
+    pixel_chroma = crop.max(axis=-1) - crop.min(axis=-1)
+    off_blend = np.zeros(crop.shape[:2], bool)
+    for k, color in enumerate(palette):
+        if chroma[k] < MIN_CHROMA:
+            continue
+        direction = (WHITE - color) / max(contrast[k], 1e-9)
+        along = np.clip((crop - color) @ direction, 0.0, contrast[k])
+        expected = chroma[k] * (1.0 - along / contrast[k])
+        off_blend |= (nearest == k) & (pixel_chroma < 0.4 * expected)
+    ok &= ~off_blend
     masks = [ok & (nearest == k) for k in range(len(colors))]
     # The fringe of a darker curve blends towards white and can look like a lighter arm's
     # colour: where a lighter colour lies on the darker one's blend line, fringe pixels
@@ -251,6 +270,56 @@ def assign_pixels(
         whole[box] = _drop_small_blobs(mask) if clean else mask
         full.append(whole)
     return full
+
+
+def line_style(mask: np.ndarray) -> str:
+    """``"solid"``, ``"dashed"`` or ``"dotted"``: how one curve's pixels are drawn.
+
+    After ticks of another colour are bridged (a closing along rows by 3 pixels), a solid curve
+    lies in long pieces (at least 5% of the plot's width) that hold most of its pixels; a dashed
+    or dotted one holds under a quarter there. Dotted: its pieces are at most twice as long as
+    the line is thick.
+    """
+    if not mask.any():
+        return "solid"
+    closed = mask | ndimage.binary_closing(mask, structure=np.ones((1, 3), bool))
+    labels, n = ndimage.label(closed, structure=np.ones((3, 3), bool))
+    sizes = np.bincount(labels.ravel())[1:]
+    slices = ndimage.find_objects(labels)
+    extent = np.array([sl[1].stop - sl[1].start for sl in slices], dtype=float)
+    span = max(int(closed.any(axis=0).sum()), 1)
+    if sizes[extent >= 0.05 * span].sum() >= 0.25 * sizes.sum():
+        return "solid"
+    thick = np.array([sl[0].stop - sl[0].start for sl in slices], dtype=float)
+    return "dotted" if np.median(extent) <= 2.0 * np.median(thick) + 1 else "dashed"
+
+
+def split_bands(mask: np.ndarray, min_span: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """A curve drawn with dashed confidence bands in its own colour: ``(curve, bands)``, or None.
+
+    The pixels split into a solid curve and dashed pieces (:func:`split_by_style`); they are
+    bands when, in at least 40% of the stretches of 15 columns where both show, dashes lie both
+    above and below the solid curve (a second arm in the same colour lies on one side, and the
+    other arms and the marks hide parts of the bands).
+    """
+    split = split_by_style(mask, min_span)
+    if split is None:
+        return None
+    solid, dashed = split
+    rows = np.arange(mask.shape[0])[:, None]
+    has = solid.any(axis=0)
+    centre = np.where(has, (solid * rows).sum(axis=0) / np.maximum(solid.sum(axis=0), 1), np.nan)
+    above = (dashed & (rows < centre[None, :] - 2)).any(axis=0)
+    below = (dashed & (rows > centre[None, :] + 2)).any(axis=0)
+    both, either = [], []
+    for c in range(0, mask.shape[1] - 14, 15):
+        sl = slice(c, c + 15)
+        if has[sl].any() and (above[sl].any() or below[sl].any()):
+            either.append(c)
+            both.append(above[sl].any() and below[sl].any())
+    if len(either) < 5 or np.mean(both) < 0.4:
+        return None
+    return solid, dashed
 
 
 def split_by_style(mask: np.ndarray, min_span: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -349,6 +418,7 @@ def separate_arms(
     n_arms: int | None = None,
     colors: list[tuple[int, int, int]] | None = None,
     source: str = "figure",
+    exclude: np.ndarray | None = None,
 ) -> list[Arm]:
     """Split the curves inside ``frame`` into arms by colour (or line style).
 
@@ -364,12 +434,18 @@ def separate_arms(
         The arms' line colours, in the order the arms are to be named. Without them, arms are
         named by how many pixels they hold, most first; a solid arm comes before its dashed
         partner.
+    exclude
+        Pixels that belong to no curve (text, legend, in-plot tables, drop-lines; boolean, whole
+        image): read as background.
 
     Raises
     ------
     InputError
         Fewer curve colours than ``n_arms`` are found, or a given colour has no curve.
     """
+    if exclude is not None:
+        rgb = rgb.copy()
+        rgb[exclude] = 255
     if colors is None:
         found = find_colors(rgb, frame)
         min_span = int(MIN_SPAN * frame.width)
@@ -416,5 +492,10 @@ def separate_arms(
                 f"{source}: no curve drawn in colour {hexcode} inside the plot frame; "
                 "check --colors against the figure's line colours."
             )
-        arms.append(Arm(f"arm{k + 1}", tuple(int(c) for c in color), mask))
+        arm = Arm(f"arm{k + 1}", tuple(int(c) for c in color), mask, line_style(mask))
+        bands = split_bands(mask, int(MIN_SPAN * frame.width))
+        if bands is not None:
+            arm.mask, arm.bands = _drop_small_blobs(bands[0]), bands[1]
+            arm.style = "solid"
+        arms.append(arm)
     return arms

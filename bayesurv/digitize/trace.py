@@ -12,19 +12,33 @@ drawn as horizontal runs (the plateaus) joined by vertical drops, about ``w`` pi
    curve), a column whose pixels span no more than a mark gives their middle.
 2. The readings are made non-increasing in survival by isotonic regression (pool adjacent
    violators), which removes the jitter of anti-aliasing without shifting the level.
+   Before that, readings that cannot be one falling curve are set aside: the readings are cut
+   into islands wherever they jump up, or jump down with no vertical stroke of ink (the arm's,
+   another arm's, or masked text) to carry the drop; islands are then kept largest first as
+   long as they fit a non-increasing curve with those already kept, and a small island only
+   when a stroke joins it to its neighbours. Text, a legend, a blob in a frame corner or the
+   far end of the frame do not become part of the curve (nor a drop to 0).
 3. Censor ticks are found (:mod:`bayesurv.digitize.censor`) and kept out of the curve.
-4. Between two readings at different levels the curve drops. Across a gap the drop's time is the
+4. Where the arm is hidden under another arm (columns without a reading of its own whose
+   rows between the levels before and after hold another arm's plateau), it is followed there:
+   it lies under that arm, so the other arm's plateau rows are its readings, clipped between its
+   own levels and kept non-increasing. These stretches are reported (``hidden_stretches``).
+5. Between two readings at different levels the curve drops. Across a gap the drop's time is the
    centre of its vertical stroke (the arm's remaining pixels between the two levels), or the gap's
    middle when the stroke is hidden; between adjacent columns it is their midpoint. Each drop is
-   written as both corner points, (t, S_before) and (t, S_after).
+   written as both corner points, (t, S_before) and (t, S_after). A last drop (to 0, say) is
+   kept only where its own stroke runs down from the last plateau.
 
-A curve hidden at its start (under the axis line or the other arm) is taken to start at S = 1
-(100%) when the axis reaches it.
+Dashed and dotted arms are also read from their short runs (a dot gives one reading per column
+it covers), and their gaps are held at the level before. A curve hidden at its start (under the
+axis line or the other arm) is taken to start at S = 1 (100%) when the axis reaches it; the
+curve starts at time 0 (not at a padded frame's edge) and never leaves [0, 1]. A rising curve
+(cumulative incidence) is read upside down as S = 1 - F (``rising=True``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -44,7 +58,11 @@ class Trace:
     ``curve`` has columns ``time,survival`` (axis units) with both corners of every drop;
     ``censor`` has ``time,survival`` of each censor mark; ``pixels`` holds the same curve in image
     coordinates (column, row) for the overlay; ``hidden`` is the share of the curve's columns
-    without a clean reading.
+    without a reading of its own (``seen = 1 - hidden``); ``hidden_stretches`` lists the
+    stretches of at least three line widths without one, as ``start,end`` (time) and ``why``
+    (``"under another arm"`` where it was followed under another arm's ink, ``"masked"`` under
+    text or a legend, ``"not drawn"`` otherwise); ``set_aside`` counts the readings that did not
+    fit one falling curve (text, legend, a stray blob).
     """
 
     curve: pd.DataFrame
@@ -53,6 +71,14 @@ class Trace:
     censor_pixels: np.ndarray
     line_width: float
     hidden: float
+    hidden_stretches: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({"start": [], "end": [], "why": []})
+    )
+    set_aside: int = 0
+
+    @property
+    def seen(self) -> float:
+        return 1.0 - self.hidden
 
 
 def _column_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -83,11 +109,15 @@ def line_width(mask: np.ndarray) -> float:
     return float(np.flatnonzero(tally >= 0.25 * tally.max())[0])
 
 
-def _readings(plateaus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Columns with exactly one plateau band, and the band's centre row."""
+def _readings(
+    plateaus: np.ndarray, max_length: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Columns with exactly one plateau band (no longer than ``max_length``), and its centre."""
     cols, starts, ends = _column_runs(plateaus)
     counts = np.bincount(cols, minlength=plateaus.shape[1])
     single = counts[cols] == 1
+    if max_length is not None:
+        single &= ends - starts + 1 <= max_length
     return cols[single].astype(float), 0.5 * (starts[single] + ends[single]).astype(float)
 
 
@@ -128,7 +158,10 @@ def _mark_half_height(marks, ticks: np.ndarray) -> float:
 def _final_drop(residual, last_col: float, last_row: float, w: float, bottom: float):
     """(column, row) where a last drop (to zero, say), with no plateau after it, ends; or None.
 
-    The drop's stroke is followed down from the last reading, as far as it runs unbroken.
+    The drop's stroke is followed down from the last reading, as far as it runs unbroken; it
+    must be at least ``w + 2`` pixels long unless it runs into the bottom axis (a short last
+    drop to 0). A vertical line that also runs on above the curve (the frame's edge, a grid
+    line) is no drop.
     """
     c0, c1 = max(int(last_col - w), 0), int(last_col + 2 * w) + 1
     r0 = int(np.ceil(last_row + w / 2.0 + 1))
@@ -138,26 +171,161 @@ def _final_drop(residual, last_col: float, last_row: float, w: float, bottom: fl
     tail_rows = np.flatnonzero(tail.any(axis=1))
     breaks = np.flatnonzero(np.diff(tail_rows) > 1)
     stroke = tail_rows[: breaks[0] + 1] if breaks.size else tail_rows
-    if stroke.size < w + 2 or stroke[0] > 1:
+    if stroke[0] > 1:
         return None
     end_row = r0 + stroke[-1] - w / 2.0
-    if bottom - end_row < w + 1.5:  # it runs into the axis line: down to zero
+    to_axis = bottom - (r0 + stroke[-1]) < w + 2.5
+    if stroke.size < w + 2 and not to_axis:
+        return None
+    stroke_cols = np.flatnonzero(tail[stroke].any(axis=0)) + c0
+    above = residual[: max(int(last_row - 2 * w - 2), 0), stroke_cols.min() : stroke_cols.max() + 1]
+    if above.shape[0] > 2 * w and above.any(axis=1).mean() > 0.5:
+        return None
+    if to_axis or bottom - end_row < w + 1.5:  # it runs into the axis line: down to zero
         end_row = bottom
-    at = c0 + float(np.average(np.flatnonzero(tail[stroke].any(axis=0))))
+    at = float(np.average(stroke_cols))
     return max(at, last_col), end_row
 
 
-def trace_arm(mask: np.ndarray, frame: Frame, x_map: AxisMap, y_map: AxisMap) -> Trace:
+def _supported(ink: np.ndarray, a: float, b: float, y_a: float, y_b: float, w: float) -> bool:
+    """Is there a vertical stroke of ink between rows y_a and y_b near columns a..b (at least
+    half of the rows between the two plateaus hold ink in that window)?"""
+    r0, r1 = int(np.ceil(y_a + w / 2.0 + 1)), int(np.floor(y_b - w / 2.0 - 1)) + 1
+    if r1 <= r0:
+        return True
+    c0 = max(int(np.floor(a - w - 1)), 0)
+    c1 = min(int(np.ceil(b + w + 1)) + 1, ink.shape[1])
+    return bool(ink[r0:r1, c0:c1].any(axis=1).mean() >= 0.5)
+
+
+def consistent_readings(
+    cols: np.ndarray, rows: np.ndarray, ink: np.ndarray, w: float, width: int
+) -> np.ndarray:
+    """Which readings (column, row; rows grow downwards) belong to one falling curve.
+
+    The readings are cut into islands at every jump up by more than ``3 w + 2`` pixels and at
+    every jump down as large that no stroke of ``ink`` carries (:func:`_supported`). Islands are
+    kept largest first while they fit a non-increasing curve with those kept (each kept island
+    to the left lies above, each to the right below, within ``w + 2`` pixels); once one is kept,
+    an island smaller than 2% of the plot's width is not (nothing joins it to the curve).
+    Returns a boolean mask over the readings.
+    """
+    n = cols.size
+    keep = np.zeros(n, bool)
+    if n == 0:
+        return keep
+    big, tol = 3.0 * w + 2.0, w + 2.0
+    dy = np.diff(rows)
+    cut = dy < -big
+    for k in np.flatnonzero(dy > big):
+        cut[k] = not _supported(ink, cols[k], cols[k + 1], rows[k], rows[k + 1], w)
+    edges = np.r_[0, np.flatnonzero(cut) + 1, n]
+    islands = list(zip(edges[:-1], edges[1:], strict=True))
+    top = [rows[s:e].min() for s, e in islands]
+    bottom = [rows[s:e].max() for s, e in islands]
+    small = max(5.0, 0.02 * width)
+    accepted: list[int] = []
+    for i in sorted(range(len(islands)), key=lambda i: -(islands[i][1] - islands[i][0])):
+        s, e = islands[i]
+        if accepted and e - s < small:
+            continue  # cut off from the curve kept by a jump no stroke carries
+        if all(
+            (bottom[j] <= top[i] + tol) if j < i else (top[j] >= bottom[i] - tol) for j in accepted
+        ):
+            accepted.append(i)
+    for i in accepted:
+        s, e = islands[i]
+        keep[s:e] = True
+    return keep
+
+
+def follow_under(
+    cols: np.ndarray, rows: np.ndarray, under: np.ndarray, w: float, start: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Readings where the arm is hidden under another arm's plateaus.
+
+    In each gap between two readings (and from ``start`` = (column, row) to the first), a column
+    holding one run of ``under`` (the other arms' plateau pixels) between the levels before and
+    after gives that run's centre, clipped to those levels: the hidden arm lies under it.
+    Returns the new columns and rows.
+    """
+    all_c = np.r_[start[0], cols]
+    all_r = np.r_[start[1], rows]
+    out_c: list[int] = []
+    out_r: list[float] = []
+    half = w / 2.0 + 1.0
+    for a, b, y_a, y_b in zip(all_c[:-1], all_c[1:], all_r[:-1], all_r[1:], strict=True):
+        c0, c1 = int(np.floor(a)) + 1, int(np.ceil(b))
+        if c1 <= c0:
+            continue
+        r0 = max(int(np.floor(y_a - half)), 0)
+        r1 = min(int(np.ceil(y_b + half)) + 1, under.shape[0])
+        window = under[r0:r1, c0:c1]
+        if not window.any():
+            continue
+        wc, ws, we = _column_runs(window)
+        counts = np.bincount(wc, minlength=window.shape[1])
+        single = counts[wc] == 1
+        centre = r0 + 0.5 * (ws[single] + we[single])
+        out_c.extend((c0 + wc[single]).tolist())
+        out_r.extend(np.clip(centre, y_a, y_b).tolist())
+    return np.asarray(out_c, dtype=float), np.asarray(out_r, dtype=float)
+
+
+def _stretches(missing_cols: np.ndarray, min_len: float) -> list[tuple[int, int]]:
+    """Runs of consecutive columns (first, last) at least ``min_len`` long."""
+    if missing_cols.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(missing_cols) > 1)
+    starts = np.r_[missing_cols[0], missing_cols[breaks + 1]]
+    ends = np.r_[missing_cols[breaks], missing_cols[-1]]
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if b - a + 1 >= min_len]
+
+
+def trace_arm(
+    mask: np.ndarray,
+    frame: Frame,
+    x_map: AxisMap,
+    y_map: AxisMap,
+    *,
+    others: np.ndarray | None = None,
+    exclude: np.ndarray | None = None,
+    dashed: bool = False,
+    rising: bool = False,
+) -> Trace:
     """Trace the step curve drawn in ``mask`` (boolean, whole image) into data coordinates.
+
+    Parameters
+    ----------
+    mask
+        The arm's pixels.
+    frame, x_map, y_map
+        The plot frame and the pixel -> data maps (:mod:`bayesurv.digitize.frame`).
+    others
+        The other arms' pixels: where this arm is hidden under them it is followed there, and
+        their strokes carry drops hidden under them.
+    exclude
+        Pixels that belong to no curve (text, legend, in-plot tables, drop-lines): left out of
+        the arm, and counted as what may hide it.
+    dashed
+        The arm is drawn dashed or dotted: dots and dashes shorter than the opening are read
+        too.
+    rising
+        The curve rises (cumulative incidence F): it is read upside down, as S = 1 - F.
 
     Examples
     --------
     >>> trace = trace_arm(arm.mask, frame, x_map, y_map)  # doctest: +SKIP
     >>> trace.curve.head(3)  # doctest: +SKIP
     """
+    if rising:
+        return _trace_rising(mask, frame, x_map, y_map, others, exclude, dashed)
     box = plot_box(frame, mask.shape)
-    crop = mask[box]
+    crop = mask[box].copy()
     row0, col0 = box[0].start, box[1].start
+    masked = exclude[box] if exclude is not None else np.zeros_like(crop)
+    crop &= ~masked
+    other = others[box] & ~crop if others is not None else np.zeros_like(crop)
     # Along the top and bottom axis lines only a sliver of the curve shows: not its thickness.
     inner = crop.copy()
     for edge in (frame.top - row0, frame.bottom - row0):
@@ -166,24 +334,48 @@ def trace_arm(mask: np.ndarray, frame: Frame, x_map: AxisMap, y_map: AxisMap) ->
     opening = np.ones((1, int(round(w)) + 2), bool)
     plateaus = ndimage.binary_opening(crop, structure=opening)
     cols, rows = _readings(plateaus)
+    if dashed:
+        # dots and short dashes are shorter than the opening: a column holding one short run
+        # (no longer than a dot is thick, so not a drop's stroke) reads the curve's level
+        short_c, short_r = _readings(crop, max_length=2.0 * w + 3.0)
+        new = ~np.isin(short_c, cols)
+        cols, rows = np.r_[cols, short_c[new]], np.r_[rows, short_r[new]]
+        order = np.argsort(cols, kind="stable")
+        cols, rows = cols[order], rows[order]
+    ink = crop | other | masked
+    width = int(round(frame.width))
+    aside = 0
+    if cols.size:
+        keep = consistent_readings(cols, rows, ink, w, width)
+        aside = int((~keep).sum())
+        cols, rows = cols[keep], rows[keep]
     if cols.size > 10:
         # A survival curve falls: one that mostly rises (cumulative incidence) is not read.
         rise = rows[: cols.size // 10].mean() - rows[-(cols.size // 10) :].mean()
         if rise > 0.05 * (frame.bottom - frame.top):
             raise InputError(
-                "a curve in the figure rises from left to right; digitize reads falling survival "
-                "curves, so give a survival (not cumulative incidence) figure."
+                "a curve in the figure rises from left to right; it is read as survival only "
+                "when it falls, so read it as cumulative incidence (S = 1 - F) or give a "
+                "survival figure."
             )
     if cols.size:
         rows = isotonic_regression(rows, increasing=True).x
 
-    # Where the curve starts: S = 1 (or 100%) if the axis reaches it, else the axis top.
+    # Where the curve starts: S = 1 (or 100%) if the axis reaches it, else the axis top; at
+    # time 0, which a padded axis puts inside the frame.
     y_top_value = float(y_map.to_data(frame.top))
     y_bottom_value = float(y_map.to_data(frame.bottom))
     full = 100.0 if max(y_top_value, y_bottom_value) > 1.5 else 1.0
     start_value = min(full, max(y_top_value, y_bottom_value))
     start_row = float(y_map.to_pixel(start_value)) - row0
+    x_lo, x_hi = sorted(float(v) for v in x_map.to_data([frame.left, frame.right]))
     left = frame.left - col0
+    if x_lo < 0.0 < x_hi:
+        left = float(x_map.to_pixel(0.0)) - col0
+    if cols.size:
+        inside = cols >= left - 1.0
+        aside += int((~inside).sum())
+        cols, rows = cols[inside], rows[inside]
 
     marks: list[tuple[float, float]] = []
     ticks = np.zeros_like(crop)
@@ -197,36 +389,34 @@ def trace_arm(mask: np.ndarray, frame: Frame, x_map: AxisMap, y_map: AxisMap) ->
     # censor marks crowd, they hide the curve in a cloud; the marks are centred on the curve, so
     # there the middle of all the arm's pixels in a column is the curve's level, as long as they
     # span no more than a mark.
-    half_mark = _mark_half_height(marks, ticks)
-    if half_mark > 0:
-        top = np.argmax(crop, axis=0)
-        bottom = crop.shape[0] - 1 - np.argmax(crop[::-1], axis=0)
-        span = bottom - top + 1
-        extra = crop.any(axis=0) & (span <= max(2 * w + 3, 2 * half_mark + w + 2))
-        extra[cols.astype(int)] = False
-        # ... but not in the stroke of a drop between two close readings: that stays a drop.
-        for c in np.flatnonzero(extra):
-            i = np.searchsorted(cols, c) - 1
-            if 0 <= i < cols.size - 1 and cols[i + 1] - cols[i] <= 2 * w + 4:
-                inside = top[c] >= rows[i] - w / 2 - 1 and bottom[c] <= rows[i + 1] + w / 2 + 1
-                extra[c] = not inside
-        new_cols = np.flatnonzero(extra)
-        new_rows = 0.5 * (top[new_cols] + bottom[new_cols])
-    else:
-        raw_cols, raw_starts, raw_ends = _column_runs(crop)
-        counts = np.bincount(raw_cols, minlength=crop.shape[1])
-        short = (counts[raw_cols] == 1) & (raw_ends - raw_starts + 1 <= 2 * w + 3)
-        extra = short & ~np.isin(raw_cols, cols.astype(int))
-        new_cols, new_rows = raw_cols[extra], 0.5 * (raw_starts[extra] + raw_ends[extra])
-    if new_cols.size:
-        cols = np.r_[cols, new_cols.astype(float)]
-        rows = np.r_[rows, new_rows]
-        order = np.argsort(cols, kind="stable")
-        cols, rows = cols[order], isotonic_regression(rows[order], increasing=True).x
+    if cols.size:
+        new_cols, new_rows = _extra_readings(crop, cols, rows, marks, ticks, w)
+        if new_cols.size:
+            # extra readings are trusted only close to the curve already read
+            c_all = np.r_[cols, new_cols.astype(float)]
+            r_all = np.r_[rows, new_rows]
+            order = np.argsort(c_all, kind="stable")
+            c_all, r_all = c_all[order], r_all[order]
+            keep = consistent_readings(c_all, r_all, ink, w, width)
+            keep &= c_all >= left - 1.0
+            aside += int((~keep).sum())
+            cols, rows = c_all[keep], isotonic_regression(r_all[keep], increasing=True).x
 
     if cols.size == 0:
         empty = pd.DataFrame({"time": [], "survival": []})
         return Trace(empty, empty.copy(), np.zeros((0, 2)), np.zeros((0, 2)), w, 1.0)
+
+    # Followed under the other arms where this one is hidden.
+    own = cols.copy()
+    under = ndimage.binary_opening(other, structure=opening)
+    hid_c, hid_r = follow_under(cols, rows, under, w, (left, start_row))
+    if hid_c.size:
+        c_all = np.r_[cols, hid_c]
+        r_all = np.r_[rows, hid_r]
+        order = np.argsort(c_all, kind="stable")
+        cols = c_all[order]
+        rows = isotonic_regression(r_all[order], increasing=True).x
+
     points: list[tuple[float, float]] = []
     first_col, first_row = cols[0], rows[0]
     if first_col - left > 3 and first_row - start_row > 1.5:
@@ -246,8 +436,9 @@ def trace_arm(mask: np.ndarray, frame: Frame, x_map: AxisMap, y_map: AxisMap) ->
     if final is not None:
         points += [(final[0], rows[-1]), final]
     pix = np.array(points) + np.array([col0, row0])
-    time = np.clip(x_map.to_data(pix[:, 0]), *sorted(x_map.to_data([frame.left, frame.right])))
-    surv = np.clip(y_map.to_data(pix[:, 1]), *sorted((y_top_value, y_bottom_value)))
+    time = np.clip(x_map.to_data(pix[:, 0]), max(x_lo, 0.0), x_hi)
+    s_lo, s_hi = sorted((y_top_value, y_bottom_value))
+    surv = np.clip(y_map.to_data(pix[:, 1]), max(s_lo, 0.0), min(s_hi, full))
     curve = pd.DataFrame({"time": time, "survival": surv})
     repeated = (curve.diff().abs() < 1e-12).all(axis=1).to_numpy()
     curve = curve[~repeated].reset_index(drop=True)
@@ -256,6 +447,67 @@ def trace_arm(mask: np.ndarray, frame: Frame, x_map: AxisMap, y_map: AxisMap) ->
     censor = pd.DataFrame(
         {"time": x_map.to_data(mark_pix[:, 0]), "survival": y_map.to_data(mark_pix[:, 1])}
     )
-    span = cols[-1] - max(cols[0], left) + 1
-    hidden = float(1.0 - min(cols.size / max(span, 1.0), 1.0))
-    return Trace(curve, censor, pix, mark_pix, w, hidden)
+    first = int(np.ceil(max(left, 0.0)))
+    last = int(own[-1])
+    span = np.arange(first, last + 1)
+    missing = np.setdiff1d(span, own.astype(int))
+    hidden = float(missing.size / max(span.size, 1))
+    rows_hidden = []
+    followed = set(hid_c.astype(int).tolist())
+    for a, b in _stretches(missing, 3.0 * w):
+        run = np.arange(a, b + 1)
+        if np.mean([c in followed for c in run]) >= 0.5:
+            why = "under another arm"
+        elif masked[:, a : b + 1].any(axis=0).mean() >= 0.5:
+            why = "masked"
+        else:
+            why = "not drawn"
+        t0, t1 = x_map.to_data([a + col0, b + col0])
+        rows_hidden.append({"start": float(t0), "end": float(t1), "why": why})
+    stretches = pd.DataFrame(rows_hidden, columns=["start", "end", "why"])
+    return Trace(curve, censor, pix, mark_pix, w, hidden, stretches, aside)
+
+
+def _extra_readings(crop, cols, rows, marks, ticks, w) -> tuple[np.ndarray, np.ndarray]:
+    """Readings of a staircase (short runs) or of a cloud of censor marks (see trace_arm)."""
+    half_mark = _mark_half_height(marks, ticks)
+    if half_mark > 0:
+        top = np.argmax(crop, axis=0)
+        bottom = crop.shape[0] - 1 - np.argmax(crop[::-1], axis=0)
+        span = bottom - top + 1
+        extra = crop.any(axis=0) & (span <= max(2 * w + 3, 2 * half_mark + w + 2))
+        extra[cols.astype(int)] = False
+        # ... but not in the stroke of a drop between two close readings: that stays a drop.
+        for c in np.flatnonzero(extra):
+            i = np.searchsorted(cols, c) - 1
+            if 0 <= i < cols.size - 1 and cols[i + 1] - cols[i] <= 2 * w + 4:
+                inside = top[c] >= rows[i] - w / 2 - 1 and bottom[c] <= rows[i + 1] + w / 2 + 1
+                extra[c] = not inside
+        new_cols = np.flatnonzero(extra)
+        return new_cols, 0.5 * (top[new_cols] + bottom[new_cols])
+    raw_cols, raw_starts, raw_ends = _column_runs(crop)
+    counts = np.bincount(raw_cols, minlength=crop.shape[1])
+    short = (counts[raw_cols] == 1) & (raw_ends - raw_starts + 1 <= 2 * w + 3)
+    extra = short & ~np.isin(raw_cols, cols.astype(int))
+    return raw_cols[extra], 0.5 * (raw_starts[extra] + raw_ends[extra])
+
+
+def _trace_rising(mask, frame, x_map, y_map, others, exclude, dashed) -> Trace:
+    """Trace a rising curve F (cumulative incidence) as the falling S = 1 - F, upside down."""
+    height = mask.shape[0]
+    top = height - 1 - frame.bottom
+    flipped = Frame(frame.left, frame.right, top, height - 1 - frame.top, frame.boxed)
+    values = y_map.to_data([frame.top, frame.bottom])
+    full = 100.0 if float(np.max(values)) > 1.5 else 1.0
+    s_map = AxisMap(
+        height - 1 - y_map.px0, full - y_map.val0, height - 1 - y_map.px1, full - y_map.val1
+    )
+    flip = None if others is None else others[::-1]
+    flip_ex = None if exclude is None else exclude[::-1]
+    trace = trace_arm(
+        mask[::-1], flipped, x_map, s_map, others=flip, exclude=flip_ex, dashed=dashed
+    )
+    for pixels in (trace.pixels, trace.censor_pixels):
+        if len(pixels):
+            pixels[:, 1] = height - 1 - pixels[:, 1]
+    return trace
