@@ -266,17 +266,16 @@ def _confidence(arm: str, digitized, rec, reading_error: float, read_from: str) 
     acc = rec.report["km_vs_clicks"]
     n0 = int(rec.report["n"]["reconstructed"])
     events = int(rec.ipd["event"].sum())
-    # One patient's step where the fewest remain that the comparison covers (a quarter).
-    step = 1.0 / max(0.25 * n0, 1.0)
-    allowed = reading_error + step
-    if acc["max_abs_diff"] > allowed:
-        verdict = (
-            f"reconstructed KM differs from the curve read by up to {acc['max_abs_diff']:.3f} "
-            f"(more than the reading error {reading_error:.3f} plus one patient's step); check "
-            "the overlay and the numbers at risk"
-        )
-    else:
+    agreement = rec.report.get("agreement", {"ok": True})
+    if agreement.get("ok", True):
         verdict = "reconstruction matches the curve read"
+    else:
+        verdict = (
+            f"reconstructed KM is {agreement['km']:.3f} at t = {agreement['time']:g} where the "
+            f"curve read is {agreement['curve']:.3f} (more than the reading error plus one "
+            f"patient's step, {agreement['allowed']:.3f}); check the overlay and the numbers "
+            "at risk"
+        )
     out = {
         "n": n0,
         "events": events,

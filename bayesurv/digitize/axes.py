@@ -450,7 +450,7 @@ def read_axes(
             ink, darkness, lo_col, hi_col, lab_top - 1, int(lab_top - 4 * lab_h - 12)
         )
     else:
-        x_line = _longest_line(ink, darkness, "x")
+        x_line = None
     if y_labels:
         lab_right = int(max(w.right for w, _ in y_labels))
         lab_w = float(np.median([w.height for w, _ in y_labels]))
@@ -460,7 +460,20 @@ def read_axes(
             ink, darkness, lo_row, hi_row, lab_right + 1, int(lab_right + 4 * lab_w + 12)
         )
     else:
-        y_line = _longest_line(ink, darkness, "y")
+        y_line = None
+    if x_line is None or y_line is None:
+        # Without labels on an axis, its line is where dark axis lines meet at a corner.
+        from bayesurv.digitize.frame import find_frame
+
+        try:
+            old = find_frame(rgb, source)
+        except InputError:
+            old = None
+        if old is not None:
+            if x_line is None:
+                x_line = (old.bottom, old.left, old.right, np.array([int(round(old.bottom))]))
+            if y_line is None:
+                y_line = (old.left, old.top, old.bottom, np.array([int(round(old.left))]))
 
     x_ticks = _ticks(x_labels, "x", ink, darkness, x_line)
     y_ticks = _ticks(y_labels, "y", ink, darkness, y_line)
@@ -553,24 +566,6 @@ def read_axes(
         label_words=label_words,
         warnings=warnings,
     )
-
-
-def _longest_line(ink, darkness, axis: str):
-    """Without labels: the lowest (x) or leftmost (y) line at least 30% of the image long."""
-    mask = ink if axis == "x" else ink.T
-    dark = darkness if axis == "x" else darkness.T
-    share = mask.mean(axis=1)
-    rows = np.flatnonzero(share >= 0.3)
-    if rows.size == 0:
-        return None
-    r = int(rows.max()) if axis == "x" else int(rows.min())
-    along = mask[r]
-    first, last = _runs_through(along, int(np.argmax(along)))
-    if last - first < 0.3 * mask.shape[1]:
-        return None
-    band = dark[max(r - 1, 0) : r + 2, first : last + 1].sum(axis=1)
-    pos = _centroid_1d(band, np.arange(max(r - 1, 0), max(r - 1, 0) + band.size, dtype=float))
-    return pos, float(first), float(last), np.array([r])
 
 
 def _ticks(labels, axis: str, ink, darkness, line) -> list[Tick]:

@@ -2,8 +2,8 @@
 must be kept out of the curves (text, legend samples).
 
 A legend entry is a line of text with a short line sample just left of it: its colour is the
-arm's line colour, and a sample broken into dashes (ink along less than 80% of it) marks a
-dashed or dotted arm. A label printed inside the plot in a curve's colour (NEJM style) names
+arm's line colour, and a sample broken into dashes (a gap of two pixels or more along it) marks
+a dashed or dotted arm. A label printed inside the plot in a curve's colour (NEJM style) names
 that curve. The exclusion mask covers every word in and around the plot and every legend
 sample, widened by two pixels, so that the curve reader never takes text for a curve.
 """
@@ -96,11 +96,15 @@ def _sample(rgb: np.ndarray, line: list[Word], words: list[Word]):
     length = end - start + 1
     if length < 1.2 * h:
         return None
-    filled = cols[start : end + 1].mean()
+    # Solid: no gap of two pixels or more along the sample; dashes and dots leave several.
+    along = cols[start : end + 1]
+    edges = np.diff(np.r_[1, along.astype(int), 1])
+    gap_starts, gap_ends = np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)
+    gaps = int(np.sum((gap_ends - gap_starts) >= 2))
     pix = part[:, start : end + 1][ink[:, start : end + 1]]
     strong = pix[np.argsort(grey_levels(pix[None])[1][0])[-max(3, len(pix) // 3) :]]
     color = tuple(int(v) for v in np.median(strong, axis=0))
-    style = "solid" if filled >= 0.8 else "dashed"
+    style = "solid" if gaps <= 1 else "dashed"  # one gap: a stray mark beside the sample
     box = (float(c0 + start), float(r0), float(c0 + end), float(r1 - 1))
     for w in words:
         if w in line:
