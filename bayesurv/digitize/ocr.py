@@ -23,6 +23,9 @@ import numpy as np
 NUMBER = re.compile(r"^[-\u2212]?\d+(?:[.,\u00b7]\d+)?%?$")
 """A number as printed on an axis or in a table: ``12``, ``0.25``, ``0,25``, ``0·25``, ``80%``."""
 
+GLUED_LABEL = re.compile(r"^([A-Za-z][A-Za-z)+\-]*[A-Za-z)])(\d{2,})$")
+"""Letters run into a number of two or more digits, as OCR reads ``Stage IV 2674`` tightly set."""
+
 # Glyphs OCR takes for digits in small figure text.
 _DIGIT_LIKE = str.maketrans(
     {"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "|": "1", "i": "1",
@@ -221,20 +224,24 @@ def read_words(
 
 
 def _split_glued_numbers(words: list[Word]) -> list[Word]:
-    """``"Placebo 21"`` or ``"216 (0)"`` read as one word: split off numbers by character share."""
+    """``"Placebo 21"``, ``"216 (0)"`` or ``"IV2674"`` read as one word: split it, each piece's
+    box in proportion to its characters' place in the text."""
     out: list[Word] = []
     for w in words:
-        tokens = w.text.split()
+        tokens = []
+        for t in w.text.split():
+            glued = GLUED_LABEL.match(t)  # "IV2674": a row label read into its first number
+            tokens += [glued.group(1), glued.group(2)] if glued else [t]
         if len(tokens) < 2 or w.vertical:
             out.append(w)
             continue
-        total = sum(len(t) for t in tokens) + (len(tokens) - 1)
-        x = w.left
-        per_char = w.width / max(total, 1)
+        per_char = w.width / max(len(w.text), 1)
+        at = 0
         for t in tokens:
-            width = per_char * len(t)
-            out.append(Word(t, x, w.top, x + width, w.bottom, w.score))
-            x += width + per_char
+            start = w.text.find(t, at)
+            at = start + len(t)
+            left = w.left + per_char * start
+            out.append(Word(t, left, w.top, left + per_char * len(t), w.bottom, w.score))
     return out
 
 
