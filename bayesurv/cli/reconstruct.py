@@ -282,7 +282,12 @@ def reconstruct(
         typer.Option("--overlay", help="Figure input: overlay PNG (default: next to --out)."),
     ] = None,
 ) -> None:
-    """Reconstruct individual patient data from a digitized Kaplan-Meier curve (one arm per call).
+    """Reconstruct individual patient data from a digitized Kaplan-Meier curve (one arm per call),
+    or from the figure itself (PNG, JPEG, PDF: every arm, see below).
+
+    With a figure, the axes, curves, censor marks and numbers-at-risk table are read from it and
+    every arm is reconstructed: OUT gets time,event,arm (arms named as the figure names them),
+    OUT.report.json a confidence statement per arm, OUT.overlay.png what was read.
 
     Cleans the clicks (order along the curve, isotonic regression, anchor at (0, 1)), matches
     the numbers at risk exactly where the curve allows it (and says where it does not), matches
