@@ -238,8 +238,8 @@ def propagate(
     :func:`bayesurv.laplace.laplace_fit` by default, or
     :func:`bayesurv.batch.fits.fit_task` (NUTS; then ``threads`` = its chains). The single
     reconstruction's fit is task ``single``, the K others ``imputation/k``; with ``out`` the
-    values, records and ``widening.csv`` are written there as they finish (``resume`` skips
-    the finished ones).
+    values and records are written there as they finish (``resume`` skips the finished ones),
+    then ``widening.csv``, ``rubin.csv`` and ``pooled.nc``.
     """
     from bayesurv.batch.job import run
 
@@ -278,6 +278,7 @@ def propagate(
         root = Path(out)
         write_atomic(root / "widening.csv", lambda p: table.to_csv(p, index=False))
         write_atomic(root / "rubin.csv", lambda p: decomposition.to_csv(p, index=False))
+        write_atomic(root / "pooled.nc", lambda p: pooled.to_netcdf(p, engine="netcdf4"))
     return Propagated(
         single=res["single"],
         pooled=pooled,
