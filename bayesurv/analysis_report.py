@@ -94,7 +94,8 @@ def _rests_on(summary: dict, surv_fits: dict, pools: dict, ipd_runs: dict) -> pd
 
 
 def build_report(
-    out: Path, spec, summary: dict, surv_fits: dict, pools: dict, ipd_runs: dict | None = None
+    out: Path, spec, summary: dict, surv_fits: dict, pools: dict, ipd_runs: dict | None = None,
+    nmas: dict | None = None,
 ) -> None:
     from bayesurv.plots.extrapolation import plot_cure_fractions, plot_extrapolation
     from bayesurv.plots.forest import forest
@@ -105,8 +106,14 @@ def build_report(
     ipd_runs = ipd_runs or {}
     rep = Report(spec.title, spec.description or None)
     rep.section("What this analysis rests on")
+    from bayesurv.sections import nma as nma_part
+
+    nmas = nmas or {}
+    rests = _rests_on(summary, surv_fits, pools, ipd_runs)
+    rests = pd.concat([rests, *[pd.DataFrame(nma_part.rests_on_rows(n, r))
+                                for n, r in nmas.items()]], ignore_index=True)
     rep.table(
-        _rests_on(summary, surv_fits, pools, ipd_runs),
+        rests,
         caption="Which results rest on reconstructed curves and which on reported summaries",
     )
     if surv_fits:
@@ -360,6 +367,8 @@ def build_report(
         rep.table(
             pr.sensitivity.reset_index(), caption=f"{name}: sensitivity to the heterogeneity prior"
         )
+    for name, nr in nmas.items():  # ---- networks (bayesurv.sections.nma writes the content)
+        nma_part.report_part(rep, out, name, nr, _save)
     # ---- queries
     if summary["queries"]:
         rep.section("Questions the committee asked")
@@ -395,6 +404,9 @@ def build_report(
             rows.append(_diagnostics_row(name, fam, m["diagnostics"]))
     for name, pr in pools.items():
         rows.append(_diagnostics_row(name, "normal-normal (MCMC)", dict(pr.mcmc.diagnostics)))
+    for name, nr in nmas.items():
+        if nr.result.method == "mcmc":
+            rows.append(_diagnostics_row(name, "network (MCMC)", dict(nr.result.diagnostics)))
     rep.table(pd.DataFrame(rows), caption="Convergence (R-hat <= 1.01, ESS >= 400, no divergences)")
     html = rep.render(provenance=summary.get("provenance"))
     (out / "report.html").write_text(html, encoding="utf-8")

@@ -40,6 +40,7 @@ from bayesurv.sections.ipd import (
     ipd_summary,
     reconstruction_accuracy,
 )
+from bayesurv.sections.nma import NmaRun, nma_quantities, nma_summary, run_nma_section
 from bayesurv.sections.pool import PoolRun, pool_quantities, run_pool_section
 from bayesurv.sections.survival import (
     SurvivalFit,
@@ -102,6 +103,10 @@ def run(
             ipd_of(sec, files, k)
     for k, sec in enumerate(spec.pool, start=1):
         read_effects(files[f"pool[{k}].effects"], sec.where or None, exclude_=sec.exclude or None)
+    for k, sec in enumerate(spec.nma, start=1):
+        from bayesurv.synthesis.network import read_network
+
+        read_network(files[f"nma[{k}].data"], reference=sec.reference, link=sec.link)
     prepare_out(out, force)
     progress = Progress(quiet)
     spec_text = spec_path.read_text()
@@ -128,13 +133,14 @@ def quantities_from_results(folder: str | Path) -> xr.Dataset:
     folder = Path(folder)
     summary = json.loads((folder / "summary.json").read_text())
     out = {}
-    for kind in ("survival", "ipd", "pool"):
+    for kind in ("survival", "ipd", "pool", "nma"):
         for sec in summary.get(kind, {}).values():
             tree = xr.open_datatree(folder / f"{sec['key']}.nc")
             if kind in ("survival", "ipd"):
                 ds = quantities_from_tree(tree, groups=("derived",))
             else:
-                ds = pool_quantities(tree["posterior"].to_dataset())
+                ds = (nma_quantities(tree) if kind == "nma"
+                      else pool_quantities(tree["posterior"].to_dataset()))
             for name, da in ds.data_vars.items():
                 out[f"{sec['key']}_{name}"] = da
     return xr.Dataset(out)
@@ -151,6 +157,7 @@ def _run(spec, spec_path, spec_text, files, out, progress) -> dict:
         "survival": {},
         "ipd": {},
         "pool": {},
+        "nma": {},
         "queries": [],
     }
     quantities: dict[str, xr.DataArray] = {}
@@ -220,6 +227,16 @@ def _run(spec, spec_path, spec_text, files, out, progress) -> dict:
         }
         for name, da in pool_quantities(pr.mcmc.idata["posterior"].to_dataset()).data_vars.items():
             quantities[f"{key}_{name}"] = da
+    nmas: dict[str, NmaRun] = {}
+    for k, sec in enumerate(spec.nma, start=1):
+        nr = run_nma_section(sec, files, k, spec, progress)
+        nmas[sec.name] = nr
+        key = key_of(sec.name)
+        tree = nr.result.to_datatree()
+        tree.to_netcdf(out / f"{key}.nc")
+        summary["nma"][sec.name] = nma_summary(nr, key)
+        for name, da in nma_quantities(tree).data_vars.items():
+            quantities[f"{key}_{name}"] = da
     if spec.queries.statements:
         progress.say("answering the spec's questions")
         sizes = {(v.sizes["chain"], v.sizes["draw"]) for v in quantities.values()}
@@ -234,7 +251,7 @@ def _run(spec, spec_path, spec_text, files, out, progress) -> dict:
         summary["queries"] = [probability(q, ds) for q in spec.queries.statements]
     summary["provenance"] = provenance(seed=spec.seed, inputs=files, spec=spec_text)
     progress.say("writing figures and the report")
-    build_report(out, spec, summary, surv_fits, pools, ipd_runs)
+    build_report(out, spec, summary, surv_fits, pools, ipd_runs, nmas=nmas)
     progress.say(f"done: {out / 'report.html'}")
     return summary
 

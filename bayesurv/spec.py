@@ -45,6 +45,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bayesurv.errors import InputError
+from bayesurv.sections.nma import Nma  # the [[nma]] section's model lives beside its runner
 
 FAMILIES = ("exponential", "weibull", "gompertz", "lognormal", "loglogistic", "gengamma")
 TERMS = ("landmarks", "events", "hazard_ratios", "medians")
@@ -270,18 +271,20 @@ class AnalysisSpec(_Strict):
     survival: list[Survival] = []
     ipd: list[Ipd] = []
     pool: list[Pool] = []
+    nma: list[Nma] = []
     queries: Queries = Queries()
 
     @model_validator(mode="after")
     def _something(self):
-        if not self.survival and not self.pool and not self.ipd:
+        if not self.survival and not self.pool and not self.ipd and not self.nma:
             raise ValueError(
-                "the spec runs nothing: add a [[survival]], [[ipd]] or [[pool]] section"
+                "the spec runs nothing: add a [[survival]], [[ipd]], [[pool]] or [[nma]] section"
             )
         names = (
             [s.name for s in self.survival]
             + [s.name for s in self.ipd]
             + [p.name for p in self.pool]
+            + [n.name for n in self.nma]
         )
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -364,4 +367,6 @@ def load_spec(path: str | Path) -> tuple[AnalysisSpec, dict[str, Path]]:
             resolve(f"ipd[{k}].background.life_table", s.background.life_table)
     for k, p in enumerate(spec.pool, start=1):
         resolve(f"pool[{k}].effects", p.effects)
+    for k, n in enumerate(spec.nma, start=1):
+        resolve(f"nma[{k}].data", n.data)
     return spec, files

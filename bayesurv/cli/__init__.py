@@ -7,7 +7,7 @@ files. Importing this package registers every command on :data:`app`.
 import sys
 
 import bayesurv.cli.batch  # noqa: F401  (bayesurv propagate)
-from bayesurv.cli import demo, digitize, fit, pool, query, reconstruct, run  # noqa: F401
+from bayesurv.cli import demo, digitize, fit, nma, pool, query, reconstruct, run  # noqa: F401
 from bayesurv.cli.common import app
 
 __all__ = ["app", "main"]

@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from bayesurv.cli.common import app, guard, refuse_overwrite
+from bayesurv.cli.common import (
+    app,
+    figure_option,
+    guard,
+    refuse_overwrite,
+    seed_option,
+)
 
 
 @app.command("pool")
@@ -35,7 +41,7 @@ def pool_command(
     method: Annotated[
         str, typer.Option("--method", help="exact (quadrature) or mcmc (PyMC + nutpie).")
     ] = "exact",
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (MCMC, draws).")] = 1,
+    seed: Annotated[int, seed_option("Random seed (MCMC; draws saved with --netcdf).")] = 1,
     where: Annotated[
         list[str] | None,
         typer.Option("--where", help="Keep rows with COLUMN=VALUE (repeatable)."),
@@ -80,7 +86,7 @@ def pool_command(
         ),
     ] = None,
     forest: Annotated[
-        Path | None, typer.Option("--forest", help="Write a forest plot here (.png, .svg, .pdf).")
+        Path | None, figure_option("--forest", "Write a forest plot here (.png, .svg, .pdf).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace existing outputs.")] = False,
 ) -> None:
@@ -92,14 +98,11 @@ def pool_command(
     """
     import json
 
-    from bayesurv.errors import InputError
     from bayesurv.synthesis.pool import DEFAULT_SENSITIVITY, pool_file
 
     for out in (json_out, netcdf, forest):
         if out is not None:
             refuse_overwrite(out, force)
-    if forest is not None and forest.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise InputError(f"--forest {forest}: give a .png, .svg or .pdf file name.")
     if sensitivity is None:
         sens = list(DEFAULT_SENSITIVITY)
     elif sensitivity.strip().lower() == "none":

@@ -12,8 +12,8 @@ def forest(result, level: float = 0.95, title: str | None = None, ax=None):
     """Draw a forest plot of a :class:`~bayesurv.synthesis.pool.PoolResult`; return the Figure.
 
     Each study has two rows of marks: its observed HR and CI (open square, grey) and its shrunken
-    posterior median and interval (filled circle, black). The pooled HR is a diamond; the
-    prediction interval for a new trial is a bar under it.
+    posterior median and interval (filled circle, black), with the numbers written on the right.
+    The pooled HR is a diamond; the prediction interval for a new trial is a bar under it.
 
     Examples
     --------
@@ -34,20 +34,77 @@ def forest(result, level: float = 0.95, title: str | None = None, ax=None):
         fig = ax.figure
     ys = np.arange(n)[::-1] + 3.0
     off = 0.15
-    ax.errorbar(np.exp(studies["observed"]), ys + off,
-                xerr=[np.exp(studies["observed"]) - np.exp(studies["observed_lower"]),
-                      np.exp(studies["observed_upper"]) - np.exp(studies["observed"])],
-                fmt="s", mfc="white", color="0.55", capsize=2, label="observed (reported CI)")
-    ax.errorbar(np.exp(studies["median"]), ys - off,
-                xerr=[np.exp(studies["median"]) - np.exp(studies["lower"]),
-                      np.exp(studies["upper"]) - np.exp(studies["median"])],
-                fmt="o", color="black", capsize=2, label="shrunken (posterior)")
+    ax.errorbar(
+        np.exp(studies["observed"]),
+        ys + off,
+        xerr=[
+            np.exp(studies["observed"]) - np.exp(studies["observed_lower"]),
+            np.exp(studies["observed_upper"]) - np.exp(studies["observed"]),
+        ],
+        fmt="s",
+        mfc="white",
+        color="0.55",
+        capsize=2,
+        label="observed (reported CI)",
+    )
+    ax.errorbar(
+        np.exp(studies["median"]),
+        ys - off,
+        xerr=[
+            np.exp(studies["median"]) - np.exp(studies["lower"]),
+            np.exp(studies["upper"]) - np.exp(studies["median"]),
+        ],
+        fmt="o",
+        color="black",
+        capsize=2,
+        label="shrunken (posterior)",
+    )
     m, lo, hi = np.exp([pooled["median"], pooled["lower"], pooled["upper"]])
     ax.fill([lo, m, hi, m], [1.5, 1.8, 1.5, 1.2], color="tab:blue", label="pooled HR")
     plo, phi = np.exp([pred["lower"], pred["upper"]])
-    ax.plot([plo, phi], [0.8, 0.8], color="tab:blue", lw=3, alpha=0.5,
-            label="prediction interval (new trial)")
+    ax.plot(
+        [plo, phi],
+        [0.8, 0.8],
+        color="tab:blue",
+        lw=3,
+        alpha=0.5,
+        label="prediction interval (new trial)",
+    )
     ax.axvline(1.0, color="0.3", lw=0.8, ls="--")
+    # the numbers a reader copies: observed HR (CI) per study, pooled and predicted
+    for y, r in zip(ys, studies.itertuples(), strict=True):
+        if np.isfinite(r.observed):
+            ax.annotate(
+                f"{np.exp(r.observed):.2f} ({np.exp(r.observed_lower):.2f}, "
+                f"{np.exp(r.observed_upper):.2f})",
+                (1.01, y + off),
+                xycoords=("axes fraction", "data"),
+                va="center",
+                fontsize=8,
+                color="0.4",
+            )
+        ax.annotate(
+            f"{np.exp(r.median):.2f} ({np.exp(r.lower):.2f}, {np.exp(r.upper):.2f})",
+            (1.01, y - off),
+            xycoords=("axes fraction", "data"),
+            va="center",
+            fontsize=8,
+        )
+    ax.annotate(
+        f"{m:.2f} ({lo:.2f}, {hi:.2f})",
+        (1.01, 1.5),
+        xycoords=("axes fraction", "data"),
+        va="center",
+        fontsize=8,
+        weight="bold",
+    )
+    ax.annotate(
+        f"({plo:.2f}, {phi:.2f})",
+        (1.01, 0.8),
+        xycoords=("axes fraction", "data"),
+        va="center",
+        fontsize=8,
+    )
     ax.set_xscale("log")
     lo_x, hi_x = ax.get_xlim()
     ticks = [t for t in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10) if lo_x <= t <= hi_x]
@@ -56,8 +113,67 @@ def forest(result, level: float = 0.95, title: str | None = None, ax=None):
     ax.set_yticks([*ys, 1.5, 0.8], [*studies["study"], "pooled", "new trial"])
     ax.set_xlabel(f"hazard ratio (median and {level:.0%} interval)")
     ax.set_ylim(0.3, n + 3)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.6 / (n + 3)), ncol=2, fontsize="small",
-              frameon=False)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.16 - 0.6 / (n + 3)),
+        ncol=2,
+        fontsize="small",
+        frameon=False,
+    )
     ax.set_title(title or f"{result.method} pool; tau prior {result.tau_prior.text}")
+    fig.tight_layout()
+    return fig
+
+
+def nma_forest(result, reference: str | None = None, level: float = 0.95, title: str | None = None):
+    """Forest plot of a network meta-analysis against one treatment: each other treatment's HR
+    vs ``reference`` (default the network's), median and interval (black), a new trial's
+    predictive interval (blue bar, random effects), and P(HR < 1) written beside it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from bayesurv.synthesis.nma import nma
+    >>> t = pd.DataFrame({"study": ["a", "b"], "treatment": ["x", "y"], "comparator": "c",
+    ...                   "log_hr": [-0.2, -0.1], "se": [0.1, 0.2]})
+    >>> fig = nma_forest(nma(t, reference="c", effects="fixed", seed=1))
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['y', 'x']
+    """
+    ref = reference or result.network.reference
+    others = [t for t in result.treatments if t != ref]
+    n = len(others)
+    fig, ax = plt.subplots(figsize=(7.5, 1.5 + 0.55 * n))
+    ys = np.arange(n)[::-1]
+    for y, t in zip(ys, others, strict=True):
+        d = result.effect(t, ref)
+        lo, hi = d.interval(level)
+        if result.effects == "random":
+            plo, phi = result.predictive(t, ref).interval(level)
+            ax.plot(np.exp([plo, phi]), [y - 0.18] * 2, color="tab:blue", lw=3, alpha=0.45)
+        m = np.exp(d.median())
+        ax.errorbar(
+            [m], [y], xerr=[[m - np.exp(lo)], [np.exp(hi) - m]], fmt="o", color="black", capsize=3
+        )
+        ax.annotate(
+            f"{m:.2f} ({np.exp(lo):.2f}, {np.exp(hi):.2f})  P(HR<1) {d.cdf(0.0):.2f}",
+            (1.01, y),
+            xycoords=("axes fraction", "data"),
+            va="center",
+            fontsize=8,
+        )
+    ax.axvline(1.0, color="0.3", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    lo_x, hi_x = ax.get_xlim()
+    ticks = [t for t in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10) if lo_x <= t <= hi_x]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_yticks(ys, others)
+    ax.set_ylim(-0.8, n - 0.3)
+    extra = "; blue: a new trial's prediction interval" if result.effects == "random" else ""
+    ax.set_xlabel(f"hazard ratio vs {ref} (median and {level:.0%} interval{extra})")
+    ax.set_title(
+        title or f"{result.effects} effects network meta-analysis ({result.method})", fontsize=10
+    )
     fig.tight_layout()
     return fig

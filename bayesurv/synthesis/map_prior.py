@@ -25,7 +25,7 @@ from bayesurv.errors import InputError
 from bayesurv.synthesis.mixture import NormalMixture, approximate
 from bayesurv.synthesis.pool import pool
 
-VAGUE_SD = 2.0
+VAGUE_SD = 2.0  # one event's worth of information for a 1:1 log HR (sigma = 2)
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,30 @@ class MapPrior:
         """The exact MAP prior approximated by a few normals (as RBesT reports a MAP prior)."""
         return approximate(self.map, n_components)
 
+    def ess(self, allocation: float = 1.0) -> dict[str, dict[str, float]]:
+        """Effective sample size in events (ELIR, moment, Morita; :mod:`bayesurv.synthesis.ess`)
+        of the MAP prior and of its robust version, for a new trial with ``allocation:1``."""
+        from bayesurv.synthesis.ess import ess_events
+
+        return {
+            "map": ess_events(self.map, allocation),
+            "robust": ess_events(self.robust, allocation),
+        }
+
     def as_dict(self, n_components: int = 3) -> dict[str, object]:
-        """A short, reportable form: the MAP prior as a few components, and the robust part."""
+        """A short, reportable form: the MAP prior as a few components, the robust part, and
+        the effective sample sizes in events (reported with every MAP prior)."""
         m = self.map_components(n_components)
         return {
-            "map": {"weights": m.weights.tolist(), "means": m.means.tolist(),
-                    "sds": m.sds.tolist(), "exact_summary": self.map.summary()},
+            "map": {
+                "weights": m.weights.tolist(),
+                "means": m.means.tolist(),
+                "sds": m.sds.tolist(),
+                "exact_summary": self.map.summary(),
+            },
             "vague": {"mean": float(self.vague.means[0]), "sd": float(self.vague.sds[0])},
             "robust_weight": self.weight,
+            "ess_events": self.ess(),
         }
 
     def conflict(self, y_new: float, se_new: float) -> dict[str, float]:
@@ -96,7 +112,11 @@ def box_p(pred: NormalMixture, y: float, n: int = 4001) -> float:
 
 
 def map_prior(
-    effects, mu_prior=None, tau_prior=None, weight: float = 0.2, vague_mean: float = 0.0,
+    effects,
+    mu_prior=None,
+    tau_prior=None,
+    weight: float = 0.2,
+    vague_mean: float = 0.0,
     vague_sd: float = VAGUE_SD,
 ) -> MapPrior:
     """MAP prior for a new trial's log HR from historical effects (exact solver), robustified.
@@ -117,5 +137,6 @@ def map_prior(
     if not 0 <= weight < 1:
         raise InputError(f"robust weight {weight:g} must be in [0, 1).")
     r = pool(effects, mu_prior=mu_prior, tau_prior=tau_prior, method="exact")
-    return MapPrior(map=r.theta_new, vague=NormalMixture.normal(vague_mean, vague_sd),
-                    weight=float(weight))
+    return MapPrior(
+        map=r.theta_new, vague=NormalMixture.normal(vague_mean, vague_sd), weight=float(weight)
+    )
