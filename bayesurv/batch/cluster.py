@@ -107,6 +107,8 @@ def connect(scheduler: Scheduler, threads: int = 1) -> Iterator:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # the scheduler's HTTP server on a free loopback port (":8787" may be taken)
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.ERROR,
         )
         try:
