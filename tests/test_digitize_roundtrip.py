@@ -170,3 +170,33 @@ def test_lifelines_own_km_plot(tmp_path, show_censors):
         truth = fit.survival_function_at_times(grid).to_numpy()
         mae = np.abs(_step_at(curve, grid) - truth).mean()
         assert mae <= 0.005, f"{fit.label}: mean |digitized - KM| = {mae:.4f} > 0.005"
+
+
+# Journal styles with text, legends and tables in and around the plot, read with no option at
+# all (the axes from their tick labels, the arms' names from the legend or the table). Before
+# the figure reader, each of these failed: "no plot frame found" (open grey NEJM axes), a legend
+# or the HR text taken for a curve (Lancet, JCO, slide), the frame's padding taken for the axis
+# range (R, survminer).
+JOURNAL_STYLES = ["nejm", "lancet", "jco", "survminer", "r_base", "slide", "cuminc"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("style", JOURNAL_STYLES)
+def test_journal_styles_read_with_no_option(style):
+    from bayesurv.digitize import digitize
+    from bayesurv.digitize.styles import render_style
+
+    fig = render_style(style)
+    truth = fig.truth
+    result = digitize(fig.image, source=style)
+    assert sorted(result.curves) == sorted(truth.arms)
+    for arm in truth.arms:
+        follow_up = truth.ipd.loc[truth.ipd["arm"] == arm, "time"].max()
+        grid = np.linspace(0, min(follow_up, truth.x_range[1]), 2000)
+        mae = np.abs(_step_at(result.curves[arm], grid) - truth.survival_at(arm, grid)).mean()
+        assert mae <= 0.01, f"{style}/{arm}: mean |digitized - KM| = {mae:.4f} > 0.01"
+    assert result.table is not None
+    got = result.table.to_frame()
+    merged = truth.nar.merge(got, on=["arm", "time"], suffixes=("", "_read"))
+    assert len(merged) == len(truth.nar)
+    assert (merged["at_risk"] == merged["at_risk_read"]).mean() >= 0.98

@@ -168,18 +168,35 @@ def _numbers(words: list[Word]) -> list[tuple[Word, float]]:
 
 
 def _evenly_rising(px: np.ndarray, values: np.ndarray) -> bool:
-    """Values rise with the pixel, about linearly (one misread value allowed)."""
+    """Values rise with the pixel, about linearly (one misread value allowed), in steps that
+    are whole multiples of one tick step (as tick labels are; text such as "Median 12.3 mo
+    (95% CI 10.0-18.2)" is not)."""
+    return _tick_score(px, values) > 0
+
+
+def _tick_score(px: np.ndarray, values: np.ndarray) -> int:
+    """How many of the numbers fit one evenly stepped axis (0 when they do not)."""
     if px.size < 2:
-        return False
+        return 0
     order = np.argsort(px)
     v = values[order]
     rises = np.diff(v) > 0
     if px.size == 2:
-        return bool(rises.all())
+        return 2 if rises.all() else 0
     if rises.mean() < 0.75:
-        return False
+        return 0
     fit = robust_line(px, values)
-    return fit is not None and fit[2].sum() >= max(2, int(np.ceil(0.6 * px.size)))
+    if fit is None or fit[2].sum() < max(2, int(np.ceil(0.6 * px.size))):
+        return 0
+    good = np.sort(values[fit[2]])
+    steps = np.diff(good)
+    step = steps.min() if steps.size else 0.0
+    if step <= 0:
+        return 0
+    multiples = steps / step
+    if np.any(np.abs(multiples - np.round(multiples)) > 0.02):
+        return 0
+    return int(fit[2].sum())
 
 
 def robust_line(px: np.ndarray, values: np.ndarray):
@@ -236,12 +253,14 @@ def find_x_labels(words: list[Word]) -> list[tuple[Word, float]]:
         row = _one_per_column(row)
         px = np.array([w.cx for w, _ in row])
         vals = np.array([v for _, v in row])
-        if len(row) >= 3 and _evenly_rising(px, vals):
-            candidates.append(row)
+        score = _tick_score(px, vals) if len(row) >= 3 else 0
+        if score:
+            candidates.append((score, row))
     if not candidates:
         return []
-    # The axis labels are above the table; prefer rows with more labels when close in height.
-    return max(candidates, key=lambda r: (len(r) >= 3, -np.median([w.cy for w, _ in r])))
+    # The row that most numbers fit as evenly stepped ticks; of equals, the highest (the axis
+    # labels are above the table).
+    return max(candidates, key=lambda c: (c[0], -np.median([w.cy for w, _ in c[1]])))[1]
 
 
 def _one_per_column(row):
@@ -545,12 +564,6 @@ def read_axes(
     full = 100.0 if percent else 1.0
     truncated = top_value < 0.9 * full
     kind = "cumulative_incidence" if CUMULATIVE.search(y_title or "") else "survival"
-    if kind == "survival" and _curves_start_low(rgb, frame, y_cal, full):
-        kind = "cumulative_incidence"
-        warnings.append(
-            "the curves start at the bottom of the plot: read as cumulative incidence "
-            "(S = 1 - F); give a survival figure or check the overlay."
-        )
     label_words = [w for w, _ in x_labels] + [w for w, _ in y_labels]
     return Axes(
         frame=frame,
@@ -704,17 +717,23 @@ def _titles(words, frame: Frame, x_labels, y_labels) -> tuple[str, str]:
     return y_title, x_title
 
 
-def _curves_start_low(rgb, frame: Frame, y_cal: Calibration, full: float) -> bool:
-    """Curves (coloured or dark, not the axis) near t = 0 sit at the bottom, not at S = 1."""
+def curves_start_low(rgb, axes: Axes, exclude: np.ndarray | None = None) -> bool:
+    """Curves (coloured or dark ink, not the axis, not text in ``exclude``) just after t = 0 sit
+    at the bottom of the plot, not at S = 1: cumulative incidence."""
+    frame, y_cal = axes.frame, axes.y
+    full = axes.y_full
     grey, chroma = grey_levels(rgb)
-    c0 = int(np.ceil(frame.left + 3))
-    c1 = int(np.floor(frame.left + 0.04 * frame.width)) + 1
+    start = max(float(axes.x.to_pixel(0.0)), frame.left)
+    c0 = int(np.ceil(start + 3))
+    c1 = int(np.floor(start + 0.04 * frame.width)) + 1
     # From just above the top line (a curve at S = 1 may run along a boxed frame's top) to just
     # above the bottom axis.
     r0, r1 = max(int(np.floor(frame.top - 3)), 0), int(np.floor(frame.bottom - 3))
     if c1 <= c0 or r1 <= r0:
         return False
     block = (grey[r0:r1, c0:c1] < 160) | (chroma[r0:r1, c0:c1] > 80)
+    if exclude is not None:
+        block &= ~exclude[r0:r1, c0:c1]
     rows = np.flatnonzero(block.mean(axis=1) > 0.5)
     if rows.size == 0:
         return False

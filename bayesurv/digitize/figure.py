@@ -23,7 +23,7 @@ import pandas as pd
 from PIL import Image
 
 from bayesurv.digitize.arms import separate_arms
-from bayesurv.digitize.axes import Axes, Calibration, read_axes
+from bayesurv.digitize.axes import Axes, Calibration, curves_start_low, read_axes
 from bayesurv.digitize.frame import (
     AxisMap,
     Frame,
@@ -177,6 +177,13 @@ def digitize(
     legend = read_legend(rgb, words, frame, table_top=_table_top(words, axes)) if words else []
     keep = axes.label_words if axes is not None else []
     exclude = exclusion_mask(rgb.shape[:2], words, frame, legend, keep=keep) if words else None
+    if axes is not None and not rising and curves_start_low(rgb, axes, exclude):
+        rising = True
+        axes.kind = "cumulative_incidence"
+        axes.warnings.append(
+            "the curves start at the bottom of the plot: read as cumulative incidence "
+            "(S = 1 - F); check the overlay."
+        )
     named = [e for e in legend if e.color is not None]
     from_legend = False
     if n_arms is None and colors is None and len(named) >= 2:
