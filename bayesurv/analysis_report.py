@@ -367,6 +367,11 @@ def build_report(
         rep.table(
             pr.sensitivity.reset_index(), caption=f"{name}: sensitivity to the heterogeneity prior"
         )
+        if pr.regression is not None:
+            from bayesurv.sections.pool import regression_table
+
+            rep.table(regression_table(pr), caption=f"{name}: meta-regression on "
+                      f"{', '.join(pr.section.covariates)}", float_format="{:.3f}")
     for name, nr in nmas.items():  # ---- networks (bayesurv.sections.nma writes the content)
         nma_part.report_part(rep, out, name, nr, _save)
     # ---- queries

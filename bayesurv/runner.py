@@ -41,7 +41,12 @@ from bayesurv.sections.ipd import (
     reconstruction_accuracy,
 )
 from bayesurv.sections.nma import NmaRun, nma_quantities, nma_summary, run_nma_section
-from bayesurv.sections.pool import PoolRun, pool_quantities, run_pool_section
+from bayesurv.sections.pool import (
+    PoolRun,
+    pool_quantities,
+    regression_quantities,
+    run_pool_section,
+)
 from bayesurv.sections.survival import (
     SurvivalFit,
     base_case,
@@ -227,6 +232,10 @@ def _run(spec, spec_path, spec_text, files, out, progress) -> dict:
         }
         for name, da in pool_quantities(pr.mcmc.idata["posterior"].to_dataset()).data_vars.items():
             quantities[f"{key}_{name}"] = da
+        if pr.regression is not None:  # covariates: a meta-regression (subgroup interactions)
+            summary["pool"][sec.name]["meta_regression"] = pr.regression_summary
+            for name, da in regression_quantities(pr).data_vars.items():
+                quantities[f"{key}_{name}"] = da
     nmas: dict[str, NmaRun] = {}
     for k, sec in enumerate(spec.nma, start=1):
         nr = run_nma_section(sec, files, k, spec, progress)

@@ -248,6 +248,10 @@ class Pool(_Strict):
     method: Literal["exact", "mcmc"] = "exact"
     thresholds: list[float] = [1.0, 0.8]
     sensitivity_tau_priors: list[str] = []
+    covariates: list[str] = Field([], description="meta-regression on these columns, e.g. a "
+                                  "subgroup interaction (bayesurv.synthesis.metaregression)")
+    predict: list[dict[str, str | float]] = []
+    covariate_heterogeneity: Literal["random", "fixed"] = "random"
 
     @field_validator("thresholds")
     @classmethod

@@ -39,7 +39,9 @@ def demo(
        first-relapse paediatric B-ALL (study 20120215, final 5-year analysis): long-term EFS and
        OS from the reported summaries with cure and general-population mortality; hazard ratios
        pooled with COG AALL1331 and AALL1731 (adult trials as a sensitivity analysis);
-       subgroups; the committee's questions. Report: OUT/case_study/report.html.
+       subgroups; the committee's questions. Report: OUT/case_study/report.html. Then the
+       indirect comparison of blinatumomab with inotuzumab in relapsed/refractory adult B-ALL
+       (models/ball_nma.toml: TOWER and INO-VATE through chemotherapy): OUT/ball_nma/.
     2. Reconstruction of IPD from emulated clicks of a real trial's KM curves (GBSG-2, whose IPD
        lifelines ships; labelled so in the files), with the known truth to compare.
     """
@@ -70,6 +72,12 @@ def _demo(here: Path, stage: Path, out: Path, *, seed: int, draws: int | None, q
     typer.echo("Case study: the committee's questions")
     for q in summary["queries"]:
         typer.echo(f"  {q['statement']:<55s} {q['probability']:.3f} (MC error {q['mcse']:.3f})")
+    # 1b. blinatumomab vs inotuzumab in adults, indirectly through chemotherapy (exact, seconds)
+    nma = run(spec.parent / "ball_nma.toml", stage / "ball_nma", force=True, quiet=quiet,
+              draws=draws)
+    q = nma["queries"][0]
+    typer.echo(f"Indirect comparison (TOWER, INO-VATE): {q['statement']} = "
+               f"{q['probability']:.3f}; report: {out / 'ball_nma' / 'report.html'}")
     # 2. the reconstruction example
     totals = pd.read_csv(here / "events.csv", comment="#")
     ipds = []

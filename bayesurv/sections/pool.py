@@ -31,6 +31,9 @@ class PoolRun:
     exact: object
     mcmc: object
     sensitivity: pd.DataFrame
+    regression: object | None = None  # MetaRegressionResult when the section has covariates
+    regression_summary: dict | None = None
+    regression_tree: object | None = None  # its draws, shaped like the section's MCMC
 
 
 def run_pool_section(
@@ -55,7 +58,49 @@ def run_pool_section(
     )
     priors = sec.sensitivity_tau_priors or DEFAULT_SENSITIVITY
     sens = sensitivity(eff, priors, mu_prior=sec.mu_prior, thresholds=sec.thresholds)
-    return PoolRun(sec, eff, exact, mcmc, sens)
+    run = PoolRun(sec, eff, exact, mcmc, sens)
+    if sec.covariates:
+        from bayesurv.synthesis.metaregression import metaregression
+
+        progress.say(f"{sec.name}: meta-regression on {', '.join(sec.covariates)}")
+        reg = metaregression(
+            eff,
+            sec.covariates,
+            mu_prior=sec.mu_prior,
+            tau_prior=sec.tau_prior,
+            heterogeneity=sec.covariate_heterogeneity,
+            source=files[f"pool[{k}].effects"].name,
+        )
+        run.regression = reg
+        run.regression_summary = reg.summary(predict=sec.predict)
+        run.regression_tree = reg.to_datatree(
+            seed=derived_seed(spec.seed, sec.name, "reg"), draws=s.draws, chains=s.chains
+        )
+    return run
+
+
+def regression_quantities(run: PoolRun) -> xr.Dataset:
+    """Queryable quantities of a section's meta-regression: ``coefficient`` (dims
+    ``coefficient``; a log HR ratio for a covariate) and ``coefficient_hr`` (its exp: the ratio
+    of hazard ratios of a subgroup interaction)."""
+    beta = run.regression_tree["posterior"]["beta"]
+    return xr.Dataset({"coefficient": beta, "coefficient_hr": np.exp(beta)})
+
+
+def regression_table(run: PoolRun) -> pd.DataFrame:
+    """The report's table of a section's meta-regression coefficients."""
+    rows = []
+    for c in run.regression_summary["coefficients"]:
+        rows.append(
+            {
+                "coefficient": c["name"],
+                "log HR (ratio) median (95% CrI)": f"{c['median']:.3f} ({c['lower']:.3f} to {c['upper']:.3f})",
+                "HR (ratio)": f"{np.exp(c['median']):.2f} ({np.exp(c['lower']):.2f}-"
+                f"{np.exp(c['upper']):.2f})",
+                "P(< 0)": c["p_below_0"],
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def pool_quantities(post: xr.Dataset) -> xr.Dataset:

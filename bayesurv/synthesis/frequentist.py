@@ -248,7 +248,7 @@ def heterogeneity(y, s, tau2: float, X=None, level: float = 0.95) -> dict[str, o
     X = _design(y, X)
     df = y.size - X.shape[1]
     q = generalized_q(0.0, y, s, X)
-    v = typical_variance(s, X)
+    v = typical_variance(s, X) if df > 0 else float("nan")  # no residual df: undefined
     lo, hi = q_profile_ci(y, s, X, level)
     i2 = lambda t2: 100 * t2 / (t2 + v)  # noqa: E731
     h2 = lambda t2: (t2 + v) / v  # noqa: E731

@@ -135,10 +135,10 @@ def design_matrix(
         for cov in covs:
             parts.append(cov.encode(effects[cov.name].iloc[i], source, rows[i]))
         X[i] = np.concatenate(parts)
-    if len(effects) <= len(names):
+    if len(effects) < len(names):
         raise InputError(
-            f"{where(source)}{len(effects)} studies cannot estimate {len(names)} coefficients "
-            "and the heterogeneity; use fewer covariates."
+            f"{where(source)}{len(effects)} studies cannot estimate {len(names)} coefficients; "
+            "use fewer covariates."
         )
     return X, names, covs
 
@@ -168,7 +168,13 @@ class MetaRegressionResult:
         return Draws(self.idata["posterior"]["beta"].values[..., j])
 
     @property
+    def fixed(self) -> bool:
+        return "tau" not in self.priors
+
+    @property
     def tau(self):
+        if self.fixed:
+            return None
         if self.exact is not None:
             return self.exact.tau_posterior
         return Draws(self.idata["posterior"]["tau"].values)
@@ -198,10 +204,11 @@ class MetaRegressionResult:
         """``(mean, new trial)`` log HR distributions at covariate ``values``."""
         x = self.row(values)
         if self.exact is not None:
-            return self.exact.linear(x), self.exact.predictive(x)
+            m = self.exact.linear(x)
+            return m, (m if self.fixed else self.exact.predictive(x))
         post = self.idata["posterior"]
         beta = post["beta"].values.reshape(-1, len(self.names))
-        tau = post["tau"].values.ravel()
+        tau = np.zeros(beta.shape[0]) if self.fixed else post["tau"].values.ravel()
         rng = np.random.default_rng(17)
         m = beta @ x
         return Draws(m), Draws(m + tau * rng.standard_normal(m.size))
@@ -235,7 +242,6 @@ class MetaRegressionResult:
                 }
             )
         t = self.tau
-        lo, hi = iv(t)
         preds = []
         for values in predict:
             m, p = self.predict(values)
@@ -278,12 +284,14 @@ class MetaRegressionResult:
                 for c in self.covariates
             ],
             "coefficients": coefs,
-            "tau": {
+            "tau": None
+            if t is None
+            else {
                 "mean": float(t.mean),
                 "sd": float(t.sd),
                 "median": float(t.median()),
-                "lower": lo,
-                "upper": hi,
+                "lower": iv(t)[0],
+                "upper": iv(t)[1],
             },
             "predictions": preds,
             "frequentist": {
@@ -307,19 +315,31 @@ class MetaRegressionResult:
             "diagnostics": self.diagnostics,
         }
 
-    def to_datatree(self, seed: int | None = None, draws: int = 4000) -> xr.DataTree:
-        """``posterior`` with ``beta`` (dims ``coefficient``) and ``tau``."""
+    def to_datatree(
+        self, seed: int | None = None, draws: int = 4000, chains: int = 1
+    ) -> xr.DataTree:
+        """``posterior`` with ``beta`` (dims ``coefficient``) and ``tau`` (random effects);
+        exact results as ``chains x draws`` independent draws."""
         if self.idata is not None:
             return self.idata
         if seed is None:
             raise InputError("an exact result needs a seed to be drawn as a DataTree.")
-        d = self.exact.sample(np.random.default_rng(seed), draws)
+        d = self.exact.sample(np.random.default_rng(seed), chains * draws)
+        data = {
+            "beta": (
+                ("chain", "draw", "coefficient"),
+                d["beta"].reshape(chains, draws, len(self.names)),
+            )
+        }
+        if not self.fixed:
+            data["tau"] = (("chain", "draw"), d["tau"].reshape(chains, draws))
         post = xr.Dataset(
-            {
-                "beta": (("chain", "draw", "coefficient"), d["beta"][None]),
-                "tau": (("chain", "draw"), d["tau"][None]),
+            data,
+            coords={
+                "chain": np.arange(chains),
+                "draw": np.arange(draws),
+                "coefficient": self.names,
             },
-            coords={"chain": [0], "draw": np.arange(draws), "coefficient": self.names},
         )
         tree = xr.DataTree.from_dict({"posterior": post})
         tree.attrs["bayesurv_provenance"] = json.dumps(
@@ -340,6 +360,7 @@ def metaregression(
     coef_prior: Prior | str | None = None,
     tau_prior: Prior | str | None = None,
     intercept: bool = True,
+    heterogeneity: str = "random",
     method: str = "exact",
     seed: int | None = None,
     draws: int = 1000,
@@ -357,6 +378,8 @@ def metaregression(
     coef_prior : prior of every other coefficient (default flat).
     tau_prior : default ``halfnormal(0.5)``.
     intercept : with ``False`` and one categorical covariate, one coefficient per level.
+    heterogeneity : ``"random"`` (``tau ~ tau_prior``) or ``"fixed"`` (``tau = 0``: subgroups of one
+        trial, whose interaction is the classical test for a difference between subgroups).
     method : ``"exact"`` or ``"mcmc"`` (needs ``seed``).
 
     Examples
@@ -373,12 +396,12 @@ def metaregression(
     mu_p = as_prior(mu_prior, "mu", DEFAULT_MU_PRIOR)
     c_p = as_prior(coef_prior, "mu", DEFAULT_COEF_PRIOR)
     t_p = as_prior(tau_prior, "tau", DEFAULT_TAU_PRIOR)
+    if heterogeneity not in ("random", "fixed"):
+        raise InputError(f"heterogeneity {heterogeneity!r} is not known; use random or fixed.")
     pri = [mu_p if n == "intercept" else c_p for n in names]
-    priors = (
-        {"intercept": mu_p, "coefficients": c_p, "tau": t_p}
-        if intercept
-        else {"coefficients": c_p, "tau": t_p}
-    )
+    priors = {"intercept": mu_p, "coefficients": c_p} if intercept else {"coefficients": c_p}
+    if heterogeneity == "random":
+        priors["tau"] = t_p
     studies = effects["study"].astype(str).tolist()
     if method == "exact":
         from bayesurv.synthesis.normal_linear import solve_linear
@@ -388,7 +411,26 @@ def metaregression(
         for p in pri:
             if p.family not in ("normal", "flat"):
                 raise InputError("the exact solver takes normal or flat coefficient priors.")
-        post = solve_linear(y, X, s**2, names=names, beta_mean=mean, beta_sd=sd, tau_prior=t_p)
+        post = solve_linear(
+            y,
+            X,
+            s**2,
+            names=names,
+            beta_mean=mean,
+            beta_sd=sd,
+            tau_prior=t_p if heterogeneity == "random" else None,
+        )
+        diag = {
+            "method": "exact quadrature over log tau"
+            if heterogeneity == "random"
+            else "exact (fixed effects, conjugate normal)",
+            "nodes": int(post.nodes.size),
+        }
+        if heterogeneity == "random" and len(y) <= len(names) + 1:
+            diag["note"] = (
+                "as many coefficients as studies, or one fewer: the heterogeneity "
+                "rests on its prior"
+            )
         return MetaRegressionResult(
             method="exact",
             studies=studies,
@@ -399,7 +441,7 @@ def metaregression(
             covariates=covs,
             priors=priors,
             exact=post,
-            diagnostics={"method": "exact quadrature over log tau", "nodes": int(post.nodes.size)},
+            diagnostics=diag,
         )
     if method != "mcmc":
         raise InputError(f"method {method!r} is not known; use exact or mcmc.")
@@ -413,14 +455,13 @@ def metaregression(
     with pm.Model(coords={"coefficient": names, "study": studies}) as model:
         parts = [p.pymc(f"beta_{j}") for j, p in enumerate(pri)]
         beta = pm.Deterministic("beta", pt.stack(parts), dims="coefficient")
-        tau = t_p.pymc("tau")
-        pm.Normal(
-            "y", mu=pt.as_tensor(X) @ beta, sigma=pt.sqrt(s**2 + tau**2), observed=y, dims="study"
-        )
+        var = s**2 + (t_p.pymc("tau") ** 2 if heterogeneity == "random" else 0.0)
+        pm.Normal("y", mu=pt.as_tensor(X) @ beta, sigma=pt.sqrt(var), observed=y, dims="study")
     idata = sample(
         model, seed=seed, draws=draws, tune=tune, chains=chains, target_accept=target_accept
     )
-    diag = check(diagnostics(idata, ["beta", "tau"]), "the meta-regression")
+    monitored = ["beta", "tau"] if heterogeneity == "random" else ["beta"]
+    diag = check(diagnostics(idata, monitored), "the meta-regression")
     return MetaRegressionResult(
         method="mcmc",
         studies=studies,
