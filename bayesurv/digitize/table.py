@@ -187,7 +187,8 @@ def read_risk_table(
     floor = max(floor, axes.frame.bottom)
     below_all = [w for w in words if id(w) not in label_ids and w.top > floor - 1]
     below = [w for w in below_all if not w.vertical]
-    x_lo = float(axes.x.to_data(axes.frame.left)) - 0.6 * step
+    # Columns from the first tick (a label's Roman numeral left of it is no cell) to the end.
+    x_lo = min(ticks[0], float(axes.x.to_data(axes.frame.left))) - 0.3 * step
     x_hi = float(axes.x.to_data(axes.frame.right)) + 0.6 * step
 
     # Numeric tokens in the column of a time.
