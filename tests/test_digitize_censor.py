@@ -7,6 +7,7 @@ about 21, some at event times, where the tick sits on a drop.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from lifelines import datasets
 
@@ -50,3 +51,121 @@ def test_marks_do_not_bend_the_curve(read):
         index = np.clip(np.searchsorted(curve["time"], grid, side="right") - 1, 0, None)
         digitized = curve["survival"].to_numpy()[index]
         assert np.abs(digitized - km_at(time, event, grid)).mean() <= 0.005
+
+
+# --------------------------------------------------------------------------------------------
+# slanted ticks, ticks in another colour, dashed arms, and what the marks do for reconstruct
+# --------------------------------------------------------------------------------------------
+def _read_style(name):
+    """Arms and traces of a generator style, with the true frame and calibration."""
+    from bayesurv.digitize.arms import plot_box, separate_arms
+    from bayesurv.digitize.censor import mark_ink
+    from bayesurv.digitize.frame import AxisMap, Frame
+    from bayesurv.digitize.styles import STYLES, render_style
+    from bayesurv.digitize.trace import trace_arm
+
+    fig = render_style(name)
+    truth = fig.truth
+    left, top, right, bottom = truth.plot_px
+    frame = Frame(left, right, top, bottom, boxed=STYLES[name].box)
+    x_map = AxisMap(left, truth.x_range[0], right, truth.x_range[1])
+    y_map = AxisMap(bottom, truth.y_range[0], top, truth.y_range[1])
+    arms = separate_arms(fig.image, frame, n_arms=len(truth.arms))
+    ink = mark_ink(fig.image, plot_box(frame, fig.image.shape[:2]), [a.mask for a in arms])
+    traces = {}
+    scale = 100.0 if truth.scale == "percent" else 1.0
+    for k, arm in enumerate(arms):
+        others = np.logical_or.reduce([a.mask for j, a in enumerate(arms) if j != k])
+        trace = trace_arm(
+            arm.mask, frame, x_map, y_map, others=others, dashed=arm.style != "solid", marks_ink=ink
+        )
+        curve = trace.curve
+        errors = {}
+        for name_ in truth.arms:
+            grid = np.linspace(0, truth.ipd.loc[truth.ipd["arm"] == name_, "time"].max(), 500)
+            index = np.clip(np.searchsorted(curve["time"], grid, side="right") - 1, 0, None)
+            read = curve["survival"].to_numpy()[index] / scale
+            errors[name_] = np.abs(read - truth.survival_at(name_, grid)).mean()
+        traces[min(errors, key=errors.get)] = (arm, trace)
+    return fig, traces, x_map
+
+
+def test_slanted_ticks_are_marks(tmp_path):
+    # '/' ticks, as in the SAKK 21/08 figure; the old reader looked for vertical strokes only
+    from matplotlib.path import Path
+
+    df = datasets.load_leukemia()
+    arms = [(g["t"].to_numpy(float), g["status"].to_numpy(int)) for _, g in df.groupby("sex")]
+    slash = Path([(-0.4, -1.0), (0.4, 1.0)], [Path.MOVETO, Path.LINETO])
+    path = tmp_path / "slash.png"
+    render_km_figure(path, arms, X_RANGE, censor_marker=slash, censor_size=9.0)
+    from bayesurv.digitize.arms import separate_arms
+    from bayesurv.digitize.frame import calibrate, find_frame
+    from bayesurv.digitize.image import load_image
+    from bayesurv.digitize.trace import trace_arm
+
+    rgb = load_image(path)
+    frame = find_frame(rgb)
+    x_map, y_map = calibrate(frame, X_RANGE, (0, 1))
+    found_arms = separate_arms(rgb, frame, colors=[(31, 119, 180), (214, 39, 40)])
+    px_time = (X_RANGE[1] - X_RANGE[0]) / frame.width
+    found, total = 0, 0
+    for k, (time, event) in enumerate(arms):
+        other = found_arms[1 - k].mask
+        trace = trace_arm(found_arms[k].mask, frame, x_map, y_map, others=other)
+        marks = trace.censor["time"].to_numpy()
+        truth = np.unique(time[event == 0])
+        gaps = np.abs(marks[:, None] - truth[None, :])
+        assert (gaps.min(axis=1) <= 3 * px_time).all(), k  # no false mark
+        found += int((gaps.min(axis=0) <= 3 * px_time).sum())
+        total += truth.size
+    assert found / total >= 0.8
+
+
+def test_black_ticks_on_coloured_curves_belong_to_their_curve():
+    # JCO: black ticks on the gold and the blue dotted curve; the old reader found none (the
+    # ticks are in no arm's colour)
+    fig, traces, x_map = _read_style("jco")
+    px_time = abs(x_map.val1 - x_map.val0) / abs(x_map.px1 - x_map.px0)
+    for name, (_, trace) in traces.items():
+        ipd = fig.truth.ipd[fig.truth.ipd["arm"] == name]
+        truth = np.unique(ipd.loc[ipd["event"] == 0, "time"])
+        marks = trace.censor["time"].to_numpy()
+        gaps = np.abs(marks[:, None] - truth[None, :])
+        assert marks.size >= 0.25 * truth.size, name
+        assert (gaps.min(axis=1) <= 2 * px_time).mean() >= 0.95, name
+
+
+def test_a_dashed_arm_without_censoring_has_no_marks():
+    # R's plot.survfit: the placebo arm (dashed) has no censored patient; its dashed drops were
+    # read as ticks before (8 false marks)
+    _, traces, _ = _read_style("r_base")
+    arm, trace = traces["Placebo"]
+    assert arm.style == "dashed" and len(trace.censor) == 0
+    assert len(traces["6-MP"][1].censor) == 11  # 11 distinct censoring times, all found
+
+
+def test_read_marks_make_the_reconstructed_hr_closer():
+    # JCO figure, curves and marks as read, the printed table: the marks place each interval's
+    # censorings; Cox HR of the reconstruction vs the true IPD's (measured 1.1% -> 0.3%)
+    from bayesurv.nonparametric import cox_hazard_ratio
+    from bayesurv.reconstruct import reconstruct
+
+    fig, traces, _ = _read_style("jco")
+    truth = fig.truth
+    hr0 = cox_hazard_ratio(
+        truth.ipd["time"], truth.ipd["event"], (truth.ipd["arm"] == truth.arms[1]).astype(int)
+    )["hr"]
+    errors = {}
+    for use in (False, True):
+        parts = []
+        for g, name in enumerate(truth.arms):
+            trace = traces[name][1]
+            nar = truth.nar.loc[truth.nar["arm"] == name, ["time", "at_risk"]]
+            marks = trace.censor["time"].to_numpy() if use else None
+            ipd = reconstruct(trace.curve, nar, censor_times=marks).ipd
+            parts.append(ipd.assign(group=g))
+        rec = pd.concat(parts)
+        hr = cox_hazard_ratio(rec["time"], rec["event"], rec["group"])["hr"]
+        errors[use] = abs(np.log(hr / hr0))
+    assert errors[True] < 0.6 * errors[False], errors

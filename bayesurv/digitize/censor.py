@@ -1,13 +1,22 @@
-"""Find censor marks ('|' or '+' ticks) on a traced step curve.
+"""Find censor marks ('|', '+', slanted '/' ticks) on a traced step curve.
 
-A censor tick is a short vertical stroke centred on the curve. Vertical strokes of an arm's pixels
-(what survives a vertical opening longer than the line is thick) are either the vertical drops of
-the step curve or ticks. A drop runs down from the level on its left to the level on its right; it
-never rises above the first nor reaches below the second. A stroke that reaches clearly above the
-level on its left or below the level on its right is therefore a tick (also where a tick sits on a
-drop, as it does when a patient is censored at an event time). Ticks so
-dense that they touch are read as one mark per run of touching columns, so counts in crowded
-stretches are a lower bound.
+A censor tick is a short stroke centred on the curve. Strokes of an arm's pixels (what survives
+an opening by a line longer than the curve is thick: vertical for '|' and '+', rising to the
+right at 45 and 60 degrees for '/') are either the vertical drops of the step curve or ticks.
+A drop runs down from the level on its left to the level on its right; it never rises above
+the first nor reaches below the second. A stroke that reaches clearly above the level on its
+left or below the level on its right is therefore a tick (also where a tick sits on a drop, as
+it does when a patient is censored at an event time).
+
+Ticks so dense that they touch make one run of columns. A run much wider than a single tick
+holds several: ``n = round(width / w_1)`` marks spread evenly over it (once the run is at least
+2.5 ``w_1`` wide), with ``w_1`` the median width of the runs that are no wider than 1.5 times
+the narrowest common one (single ticks). In crowds where ticks overlap by more than their width
+the count is still a lower bound.
+
+Ticks drawn in another colour than their curve (JCO's black ticks on coloured curves) are not in
+the arm's pixels: :func:`mark_ink` collects the plot's short strokes that belong to no arm, and
+the tracer passes those near its curve (``extra``) to :func:`find_censor_marks`.
 """
 
 from __future__ import annotations
@@ -18,11 +27,37 @@ import numpy as np
 from scipy import ndimage
 
 
+def _line(length: int, angle: float) -> np.ndarray:
+    """A one-pixel line ``length`` pixels tall at ``angle`` degrees from vertical."""
+    size = max(length, 1)
+    if angle == 0:
+        return np.ones((size, 1), bool)
+    width = max(int(round(size * np.tan(np.radians(abs(angle))))), 1)
+    se = np.zeros((size, width), bool)
+    rows = np.arange(size)
+    cols = np.round(rows * (width - 1) / max(size - 1, 1)).astype(int)
+    se[rows, cols if angle > 0 else width - 1 - cols] = True
+    return se
+
+
+def strokes(mask: np.ndarray, line_width: float) -> np.ndarray:
+    """Pixels of ``mask`` on straight strokes longer than the curve is thick: vertical, or
+    rising to the right by 30 or 45 degrees from vertical ('/' ticks). Strokes falling to the
+    right are not looked for: a falling staircase of small steps is one."""
+    length = int(np.ceil(line_width)) + 4
+    out = ndimage.binary_opening(mask, structure=_line(length, 0))
+    for angle in (-30.0, -45.0):
+        out |= ndimage.binary_opening(mask, structure=_line(length, angle))
+    return out
+
+
 def find_censor_marks(
     mask: np.ndarray,
     level_at: Callable[[float], float],
     next_level_at: Callable[[float], float | None],
     line_width: float,
+    extra: np.ndarray | None = None,
+    symmetric: bool = False,
 ) -> tuple[list[tuple[float, float]], np.ndarray]:
     """Censor marks of one arm.
 
@@ -36,25 +71,32 @@ def find_censor_marks(
         Row of the first clean reading of the curve at or after a column (None past the end).
     line_width
         Thickness of the curve in pixels.
+    extra
+        Short strokes in another colour that may be this arm's ticks (same shape as ``mask``);
+        those centred on the curve count.
+    symmetric
+        Count only strokes that reach both above and below the level they are centred on (for
+        dashed curves, whose drops are dashes too).
 
     Returns
     -------
     marks
         ``(column, row)`` of each mark: its column centre and the curve's row there.
     tick_pixels
-        Boolean mask of the pixels that belong to marks (to keep them out of the trace).
+        Boolean mask of the arm's pixels that belong to marks (to keep them out of the trace).
 
     Examples
     --------
-    >>> marks, ticks = find_censor_marks(mask, level_at, 2.0)  # doctest: +SKIP
+    >>> marks, ticks = find_censor_marks(mask, level_at, next_level_at, 2.0)  # doctest: +SKIP
     """
     tick_pixels = np.zeros_like(mask)
-    marks: list[tuple[float, float]] = []
-    length = int(np.ceil(line_width)) + 4
-    strokes = ndimage.binary_opening(mask, structure=np.ones((length, 1), bool))
-    labels, n = ndimage.label(strokes)
+    found: list[tuple[int, int, bool, np.ndarray, float | None]] = []
+    stroked = strokes(mask, line_width)
+    if extra is not None:  # another colour's strokes need only be strokes, not outgrow the line
+        stroked |= strokes(extra, 1.0)
+    labels, n = ndimage.label(stroked, structure=np.ones((3, 3), bool))
     if n == 0:
-        return marks, tick_pixels
+        return [], tick_pixels
     margin = line_width / 2.0 + 1.5
     for index, box in enumerate(ndimage.find_objects(labels), start=1):
         rows, cols = box
@@ -63,6 +105,15 @@ def find_censor_marks(
         upper = level_at(c0 - 1.0 - line_width)
         lower = next_level_at(c1 + 1.0 + line_width / 2.0)
         row_index = np.arange(rows.start, rows.stop)[:, None]
+        own = mask[box] & piece
+        if extra is not None and not own.any():
+            # a tick in another colour: it crosses the curve's level (on a drop: either level)
+            levels = [level_at(0.5 * (c0 + c1))] + ([lower] if lower is not None else [])
+            for level in levels:
+                if rows.start <= level - 1.0 and rows.stop - 1 >= level + 1.0:
+                    found.append((c0, c1, level != levels[0], piece.sum(axis=0), lower))
+                    break
+            continue
         above = piece & (row_index < upper - margin)
         on_drop = False
         if not above.any() and lower is not None:
@@ -71,12 +122,87 @@ def find_censor_marks(
             on_drop = True
         if not above.any():
             continue
-        tick_pixels[box] |= piece
+        if symmetric:
+            # dashes of a dashed curve's drop reach above a level misread by a pixel or two:
+            # there a tick must also reach below the level it is centred on
+            level = lower if on_drop else upper
+            if (
+                not (piece & (row_index > level + margin)).any()
+                or not on_drop
+                and not (piece & (row_index < level - margin)).any()
+            ):
+                continue
+        tick_pixels[box] |= own
         above_cols = np.flatnonzero(above.any(axis=0))
-        runs = np.split(above_cols, np.flatnonzero(np.diff(above_cols) > 1) + 1)
-        for run in runs:
+        for run in np.split(above_cols, np.flatnonzero(np.diff(above_cols) > 1) + 1):
             weights = above[:, run].sum(axis=0)
-            col = c0 + float(np.average(run, weights=weights))
+            found.append((c0 + int(run[0]), c0 + int(run[-1]), on_drop, weights, lower))
+    if not found:
+        return [], tick_pixels
+    # one tick seen by two openings (a '/' on a drop: the drop's stroke and the slant) gives two
+    # overlapping runs of columns: one mark
+    found.sort(key=lambda f: f[0])
+    merged = [found[0]]
+    for a, b, on_drop, weights, lower in found[1:]:
+        a0, b0, drop0, w0, low0 = merged[-1]
+        if a <= b0 + 1:
+            span = np.zeros(max(b, b0) - a0 + 1)
+            span[: b0 - a0 + 1] += w0
+            span[a - a0 : b - a0 + 1] += weights
+            merged[-1] = (
+                a0,
+                max(b, b0),
+                drop0 or on_drop,
+                span,
+                low0 if low0 is not None else lower,
+            )
+        else:
+            merged.append((a, b, on_drop, weights, lower))
+    found = merged
+    widths = np.array([b - a + 1 for a, b, *_ in found], dtype=float)
+    tally = np.bincount(widths.astype(int))
+    common = np.flatnonzero(tally >= 0.25 * tally.max())
+    single = float(np.median(widths[widths <= 1.5 * common[0]])) if common.size else 1.0
+    marks: list[tuple[float, float]] = []
+    for a, b, on_drop, weights, lower in found:
+        width = b - a + 1
+        count = int(round(width / max(single, 1.0))) if width >= 2.5 * max(single, 1.0) else 1
+        if count == 1:
+            cols = [a + float(np.average(np.arange(b - a + 1), weights=weights))]
+        else:  # a crowd of touching ticks: spread them over the run
+            cols = list(a + (np.arange(count) + 0.5) * (b - a + 1) / count - 0.5)
+        for col in cols:
             marks.append((col, lower if on_drop else level_at(col)))
     marks.sort()
     return marks, tick_pixels
+
+
+def mark_ink(rgb: np.ndarray, box: tuple[slice, slice], arm_masks, exclude=None) -> np.ndarray:
+    """Short strokes inside ``box`` that belong to no arm (ticks drawn in their own colour).
+
+    Ink is any pixel darker or more coloured than the background (grey level below 200 or
+    chroma above 60) outside every arm's mask (and ``exclude``); only its straight strokes (at
+    least 5 pixels, see :func:`strokes`) no taller than 8% of the box (and no wider than 5%) are
+    kept: grid lines, axis lines and drop-lines run on. Returns a whole-image mask.
+    """
+    crop = rgb[box].astype(np.float32)
+    grey = crop.mean(axis=-1)
+    chroma = crop.max(axis=-1) - crop.min(axis=-1)
+    ink = (grey < 200) | (chroma > 60)
+    for m in arm_masks:
+        ink &= ~m[box]
+    if exclude is not None:
+        ink &= ~exclude[box]
+    stroked = strokes(ink, 1.0)
+    # ticks are short: grid lines, axis lines and drop-lines run on
+    labels, _ = ndimage.label(stroked, structure=np.ones((3, 3), bool))
+    height, width = stroked.shape
+    keep = [0]
+    for index, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl[0].stop - sl[0].start <= max(12, 0.08 * height) and (
+            sl[1].stop - sl[1].start <= max(12, 0.05 * width)
+        ):
+            keep.append(index)
+    out = np.zeros(rgb.shape[:2], bool)
+    out[box] = np.isin(labels, keep) & stroked
+    return out

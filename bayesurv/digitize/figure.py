@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from bayesurv.digitize.arms import separate_arms
+from bayesurv.digitize.arms import plot_box, separate_arms
 from bayesurv.digitize.axes import Axes, Calibration, curves_start_low, read_axes
+from bayesurv.digitize.censor import mark_ink
 from bayesurv.digitize.frame import (
     AxisMap,
     Frame,
@@ -398,6 +399,8 @@ def _read_curves(rgb, frame, x_map, y_map, exclude, n_arms, colors, rising, sour
             masked = rgb.copy()
             masked[exclude] = 255
         arms = separate_arms(masked, frame, n_arms=n_arms, colors=colors, source=source)
+    # ticks in no arm's colour (black ticks on coloured curves) for the arm they sit on
+    ink = mark_ink(rgb, plot_box(frame, rgb.shape[:2]), [a.mask for a in arms], exclude)
     traces = []
     for k, arm in enumerate(arms):
         others = np.zeros_like(arm.mask)
@@ -414,6 +417,7 @@ def _read_curves(rgb, frame, x_map, y_map, exclude, n_arms, colors, rising, sour
                 exclude=exclude,
                 dashed=arm.style != "solid",
                 rising=rising,
+                marks_ink=ink,
             )
         except InputError as exc:
             raise InputError(f"{source}: {exc}") from None

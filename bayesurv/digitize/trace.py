@@ -155,10 +155,11 @@ def _mark_half_height(marks, ticks: np.ndarray) -> float:
     return float(np.median(halves)) if halves else 0.0
 
 
-def _final_drop(residual, last_col: float, last_row: float, w: float, bottom: float):
+def _final_drop(residual, last_col: float, last_row: float, w: float, bottom: float, gap: int = 1):
     """(column, row) where a last drop (to zero, say), with no plateau after it, ends; or None.
 
-    The drop's stroke is followed down from the last reading, as far as it runs unbroken; it
+    The drop's stroke is followed down from the last reading, as far as it runs unbroken (by
+    more than ``gap`` rows: a dashed curve's drop is dashed too); it
     must be at least ``w + 2`` pixels long unless it runs into the bottom axis (a short last
     drop to 0). A vertical line that also runs on above the curve (the frame's edge, a grid
     line) is no drop.
@@ -169,7 +170,7 @@ def _final_drop(residual, last_col: float, last_row: float, w: float, bottom: fl
     if not tail.any():
         return None
     tail_rows = np.flatnonzero(tail.any(axis=1))
-    breaks = np.flatnonzero(np.diff(tail_rows) > 1)
+    breaks = np.flatnonzero(np.diff(tail_rows) > gap)
     stroke = tail_rows[: breaks[0] + 1] if breaks.size else tail_rows
     if stroke[0] > 1:
         return None
@@ -292,6 +293,7 @@ def trace_arm(
     exclude: np.ndarray | None = None,
     dashed: bool = False,
     rising: bool = False,
+    marks_ink: np.ndarray | None = None,
 ) -> Trace:
     """Trace the step curve drawn in ``mask`` (boolean, whole image) into data coordinates.
 
@@ -312,6 +314,9 @@ def trace_arm(
         too.
     rising
         The curve rises (cumulative incidence F): it is read upside down, as S = 1 - F.
+    marks_ink
+        Short strokes in no arm's colour (:func:`bayesurv.digitize.censor.mark_ink`): those
+        centred on this curve are its censor marks (black ticks on coloured curves).
 
     Examples
     --------
@@ -319,7 +324,7 @@ def trace_arm(
     >>> trace.curve.head(3)  # doctest: +SKIP
     """
     if rising:
-        return _trace_rising(mask, frame, x_map, y_map, others, exclude, dashed)
+        return _trace_rising(mask, frame, x_map, y_map, others, exclude, dashed, marks_ink)
     box = plot_box(frame, mask.shape)
     crop = mask[box].copy()
     row0, col0 = box[0].start, box[1].start
@@ -381,7 +386,10 @@ def trace_arm(
     ticks = np.zeros_like(crop)
     if cols.size:
         level_at, next_level_at = _level_function(cols, rows, start_row)
-        marks, ticks = find_censor_marks(crop, level_at, next_level_at, w)
+        extra = marks_ink[box] & ~crop if marks_ink is not None else None
+        marks, ticks = find_censor_marks(
+            crop, level_at, next_level_at, w, extra=extra, symmetric=dashed
+        )
     residual = crop & ~plateaus & ~ticks
 
     # Where events are dense the plateaus are shorter than the opening and the curve is a
@@ -432,20 +440,27 @@ def trace_arm(
             at = 0.5 * (a + b) if drop is None else drop
             points += [(at, y_a), (at, y_b)]
         points.append((b, y_b))
-    final = _final_drop(residual, cols[-1], rows[-1], w, frame.bottom - row0)
+    gap = int(np.ceil(3 * w)) + 3 if dashed else 1
+    final = _final_drop(residual, cols[-1], rows[-1], w, frame.bottom - row0, gap)
     if final is not None:
         points += [(final[0], rows[-1]), final]
     pix = np.array(points) + np.array([col0, row0])
     time = np.clip(x_map.to_data(pix[:, 0]), max(x_lo, 0.0), x_hi)
+    time[np.abs(time) < 1e-9 * (x_hi - x_lo)] = 0.0  # the start at 0, not 7e-15
     s_lo, s_hi = sorted((y_top_value, y_bottom_value))
     surv = np.clip(y_map.to_data(pix[:, 1]), max(s_lo, 0.0), min(s_hi, full))
     curve = pd.DataFrame({"time": time, "survival": surv})
     repeated = (curve.diff().abs() < 1e-12).all(axis=1).to_numpy()
     curve = curve[~repeated].reset_index(drop=True)
     pix = pix[~repeated]
-    mark_pix = np.array(marks, dtype=float).reshape(-1, 2) + np.array([col0, row0])
+    mark_pix = np.array(marks, dtype=float).reshape(-1, 2)
+    mark_pix = mark_pix[(mark_pix[:, 0] >= left - 0.5) & (mark_pix[:, 0] <= cols[-1] + w + 1)]
+    mark_pix = mark_pix + np.array([col0, row0])
     censor = pd.DataFrame(
-        {"time": x_map.to_data(mark_pix[:, 0]), "survival": y_map.to_data(mark_pix[:, 1])}
+        {
+            "time": np.clip(x_map.to_data(mark_pix[:, 0]), max(x_lo, 0.0), x_hi),
+            "survival": np.clip(y_map.to_data(mark_pix[:, 1]), max(s_lo, 0.0), min(s_hi, full)),
+        }
     )
     first = int(np.ceil(max(left, 0.0)))
     last = int(own[-1])
@@ -492,7 +507,7 @@ def _extra_readings(crop, cols, rows, marks, ticks, w) -> tuple[np.ndarray, np.n
     return raw_cols[extra], 0.5 * (raw_starts[extra] + raw_ends[extra])
 
 
-def _trace_rising(mask, frame, x_map, y_map, others, exclude, dashed) -> Trace:
+def _trace_rising(mask, frame, x_map, y_map, others, exclude, dashed, marks_ink) -> Trace:
     """Trace a rising curve F (cumulative incidence) as the falling S = 1 - F, upside down."""
     height = mask.shape[0]
     top = height - 1 - frame.bottom
@@ -504,8 +519,16 @@ def _trace_rising(mask, frame, x_map, y_map, others, exclude, dashed) -> Trace:
     )
     flip = None if others is None else others[::-1]
     flip_ex = None if exclude is None else exclude[::-1]
+    flip_marks = None if marks_ink is None else marks_ink[::-1]
     trace = trace_arm(
-        mask[::-1], flipped, x_map, s_map, others=flip, exclude=flip_ex, dashed=dashed
+        mask[::-1],
+        flipped,
+        x_map,
+        s_map,
+        others=flip,
+        exclude=flip_ex,
+        dashed=dashed,
+        marks_ink=flip_marks,
     )
     for pixels in (trace.pixels, trace.censor_pixels):
         if len(pixels):
