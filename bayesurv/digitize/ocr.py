@@ -97,10 +97,26 @@ def _engine(upscale: bool = True):
     return engine
 
 
+_READ: dict[tuple, list[Word]] = {}
+"""The words of the last few figures read, by the hash of their pixels (a figure read again in
+the same process, by digitize and then reconstruct or by tests, is not read twice)."""
+
+
 def read_figure_text(rgb: np.ndarray) -> list[Word]:
     """Every word of a figure: one pass over the whole image, and a second over the strip of
     text turned along the y axis where the first pass saw tall, narrow words there (R's tick
     labels, most y titles). Words read both ways keep the turned reading."""
+    import hashlib
+
+    key = (rgb.shape, hashlib.blake2b(np.ascontiguousarray(rgb).tobytes()).hexdigest())
+    if key not in _READ:
+        if len(_READ) >= 8:
+            _READ.pop(next(iter(_READ)))
+        _READ[key] = _read_figure_text(rgb)
+    return list(_READ[key])
+
+
+def _read_figure_text(rgb: np.ndarray) -> list[Word]:
     words = read_words(rgb)
     width = rgb.shape[1]
     tall = [
