@@ -8,8 +8,8 @@ HRs from ``N(delta_i, S_i)`` with the design's standard errors; the NUTS model
 (:mod:`~bayesurv.synthesis.nma_model`), compiled once and given each replication's data through
 nutpie's ``with_data``, is then sampled, and the rank of each true value among thinned posterior
 draws is recorded. A correct likelihood, prior and sampler give uniform ranks. With
-``wrong_correlation`` the data are simulated with independent multi-arm effects (K = I) and
-three-arm trials whose arms share nothing, while the model assumes 1/2: a negative control.
+``simulated_tau_sd`` the heterogeneity is drawn from a wider half-normal than the model's prior:
+a negative control whose tau ranks must fail.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def sbc_nma(
     draws: int = 250,
     chains: int = 4,
     thin: int = 10,
-    wrong_correlation: bool = False,
+    simulated_tau_sd: float | None = None,
 ) -> dict[str, np.ndarray]:
     """Ranks (0..draws*chains/thin) of ``d[B]``, ``d[C]`` and ``tau`` over ``reps`` simulated
     networks of :data:`DESIGN`."""
@@ -69,14 +69,11 @@ def sbc_nma(
     ranks: dict[str, list[int]] = {"d[B]": [], "d[C]": [], "tau": []}
     for r in range(reps):
         d = rng.normal(0.0, d_sd, len(data.names))
-        tau = abs(rng.normal(0.0, tau_sd))
+        tau = abs(rng.normal(0.0, simulated_tau_sd or tau_sd))
         mean = data.M @ d
         new = {}
         for b in data.blocks:
-            K = np.eye(b.m) if wrong_correlation else _cs(b.m)
-            S = b.S.copy()
-            if wrong_correlation:
-                S = np.einsum("bii->bi", S)[..., None] * np.eye(b.m)[None]
+            K, S = _cs(b.m), b.S
             delta = mean[b.rows] + tau * rng.standard_normal(b.rows.shape) @ np.linalg.cholesky(K).T
             y = delta + np.einsum(
                 "bij,bj->bi", np.linalg.cholesky(S), rng.standard_normal(b.rows.shape)

@@ -311,21 +311,23 @@ def build_model(
             D = pm.Data("ipd_events", data.ipd_D)
             pm.Potential("D", pt.sum(D * log_rate - pt.exp(log_rate)))
         for b in data.blocks:  # observed values in pm.Data: a compiled model takes new data
+            # S + tau^2 K = D + a J with D = diag(se^2 - c + tau^2/2), a = c + tau^2/2 (c the
+            # shared comparator's variance, S's off-diagonal; tau = 0 for fixed effects):
+            # Sherman-Morrison gives the normal log density with elementwise operations only
+            # (fast to compile; equal to the NumPy twin's Cholesky, tested)
             mb = mean[b.rows]  # (B, m)
-            if effects == "random":
-                if b.m == 1:
-                    sd = pt.sqrt(b.S[:, 0, 0] + tau**2)
-                    obs = pm.Data(f"contrasts_{b.m}", b.y[:, 0])
-                    pm.Normal(f"y_{b.m}", mu=mb[:, 0], sigma=sd, observed=obs)
-                else:
-                    cov = pt.as_tensor(b.S) + tau**2 * _cs(b.m)[None]
-                    obs = pm.Data(f"contrasts_{b.m}", b.y)
-                    pm.MvNormal(f"y_{b.m}", mu=mb, cov=cov, observed=obs)
-            else:
-                W = np.linalg.inv(np.linalg.cholesky(b.S))  # whitening, constant
-                wy = pm.Data(f"contrasts_{b.m}", np.einsum("bij,bj->bi", W, b.y))
-                wm = (pt.as_tensor(W) @ mb[..., None])[..., 0]
-                pm.Normal(f"y_{b.m}", mu=wm, sigma=1.0, observed=wy)
+            t2 = tau**2 / 2 if effects == "random" else 0.0
+            se2 = np.einsum("bii->bi", b.S)
+            c = b.S[:, 0, 1] if b.m > 1 else np.zeros(len(b.studies))
+            obs = pm.Data(f"contrasts_{b.m}", b.y if b.m > 1 else b.y[:, 0])
+            r = (obs if b.m > 1 else obs[:, None]) - mb
+            d = (se2 - c[:, None]) + t2
+            a_ = c + t2
+            w = 1.0 / d
+            s0, s1 = pt.sum(w, axis=1), pt.sum(w * r, axis=1)
+            quad = pt.sum(w * r**2, axis=1) - a_ * s1**2 / (1 + a_ * s0)
+            logdet = pt.sum(pt.log(d), axis=1) + pt.log1p(a_ * s0)
+            pm.Potential(f"y_{b.m}", -0.5 * pt.sum(logdet + quad + b.m * _LOG2PI))
     return model
 
 
