@@ -30,6 +30,7 @@ from bayesurv.digitize.ocr import Word, line_text, parse_number, text_lines
 
 PAREN = re.compile(r"^\((\d+)\)$")
 GLUED = re.compile(r"^(\d+)\((\d+)\)$")
+ROMAN = re.compile(r"^[IVX]+$")
 MIN_SCORE = 0.9
 """OCR confidence below which a cell is called uncertain."""
 
@@ -133,6 +134,8 @@ def _token_number(text: str) -> tuple[int | None, int | None, bool]:
         return None, int(m.group(1)), False
     value = parse_number(body)
     lenient = False
+    if value is None and ROMAN.match(body):  # "II", "IV": part of a row label, not a count
+        return None, None, False
     if value is None:
         value = parse_number(body, lenient=True)
         lenient = value is not None
