@@ -19,16 +19,24 @@ dense censor ticks on both, the dashed one reads to about 0.007, and with R's '+
 GBSG2 to 0.03); shaded confidence bands are ignored, not read. R's ``plot.survfit`` PNGs
 (``tests/test_digitize_r.py``) read to 0.0008-0.0021.
 
-Modules, one job each: :mod:`.image` (load PNG/JPEG/PDF page), :mod:`.frame` (axis frame and
-pixel-to-data calibration), :mod:`.arms` (separate arms by colour or line style), :mod:`.trace`
-(step-curve trace), :mod:`.censor` (censor marks), :mod:`.overlay` (what was read, drawn over
-the figure), :mod:`.figure` (the pipeline), :mod:`.testing` (figures with known truth).
+The axes, the arms' names and the numbers-at-risk table are read from the figure's text by
+OCR (:mod:`.ocr`, :mod:`.axes`, :mod:`.legend`, :mod:`.table`): ``x_range``/``y_range`` are
+optional overrides in axis values (the first and last tick's), no longer required.
+:func:`bayesurv.reconstruct_figure` goes on to the IPD of every arm.
+
+Modules, one job each: :mod:`.image` (load PNG/JPEG/PDF page), :mod:`.ocr` (words by OCR),
+:mod:`.axes` (axis lines, ticks, labels, calibration), :mod:`.frame` (pixel-to-data maps),
+:mod:`.legend` (arm names, text mask), :mod:`.arms` (separate arms by colour or line style),
+:mod:`.trace` (step-curve trace), :mod:`.censor` (censor marks), :mod:`.table` (numbers at
+risk), :mod:`.panels` (multi-panel figures), :mod:`.overlay` (what was read, drawn over the
+figure), :mod:`.figure` (the pipeline), :mod:`.testing` and :mod:`.styles` (figures with known
+truth).
 
 Examples
 --------
 >>> from bayesurv.digitize import digitize_file
->>> result = digitize_file("km.png", (0, 60), (0, 1), n_arms=2)  # doctest: +SKIP
->>> result.curves["arm1"]  # columns time, survival  # doctest: +SKIP
+>>> result = digitize_file("km.png")  # doctest: +SKIP
+>>> result.curves["Placebo"], result.at_risk("Placebo")  # doctest: +SKIP
 """
 
 from bayesurv.digitize.figure import Digitized, digitize, digitize_file
