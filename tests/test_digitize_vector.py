@@ -108,3 +108,20 @@ def test_a_pdf_without_vector_curves_is_one_sentence(tmp_path):
     Image.new("RGB", (200, 150), "white").save(path)
     with pytest.raises(InputError, match="digitize the rendered page instead"):
         read_vector_pdf(path)
+
+
+def test_digitize_file_takes_a_vector_pdfs_curves(tmp_path):
+    # the page is read as an image (axes, table, names, overlay) and its curves and marks are
+    # then replaced by the exact paths: greyscale solid vs dashed, both black
+    from bayesurv.digitize import digitize_file
+
+    fig = render_style("greyscale", tmp_path / "grey.pdf")
+    result = digitize_file(fig.path)
+    assert result.report["curves_from"].startswith("vector paths")
+    truth = fig.truth
+    for arm in truth.arms:
+        km = truth.km[arm]
+        t_end = min(truth.ipd.loc[truth.ipd["arm"] == arm, "time"].max(), truth.x_range[1])
+        read = result.curves[arm][["time", "survival"]].to_numpy()
+        assert graph_distance(read, km["time"], km["survival"], t_end).max() <= 1e-4
+    assert len(result.censor_marks) >= 55  # 61 '+' marks drawn, each as two strokes

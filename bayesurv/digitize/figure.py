@@ -37,6 +37,7 @@ from bayesurv.digitize.legend import LegendEntry, exclusion_mask, read_legend
 from bayesurv.digitize.overlay import draw_overlay
 from bayesurv.digitize.table import RiskTable, check_against_curve, read_risk_table
 from bayesurv.digitize.trace import trace_arm
+from bayesurv.digitize.vector import is_pdf, refine_with_vector, vector_arms
 from bayesurv.errors import InputError
 
 MAX_HIDDEN = 0.6
@@ -577,4 +578,12 @@ def digitize_file(
             )
         left, top, right, bottom = boxes[panel - 1]
         rgb = rgb[top:bottom, left:right]
-    return digitize(rgb, x_range, y_range, source=str(path), **kwargs)
+    vector = crop is None and panel is None and is_pdf(path)
+    if vector and kwargs.get("colors") is None and kwargs.get("n_arms") is None:
+        colors, count = vector_arms(path, page or 1)  # the curves' exact colours
+        kwargs["colors"] = colors
+        kwargs["n_arms"] = count if colors is None and count else None
+    result = digitize(rgb, x_range, y_range, source=str(path), **kwargs)
+    if vector:  # a vector PDF's curves are exact
+        result = refine_with_vector(result, path, page or 1)
+    return result

@@ -639,16 +639,18 @@ def _censor_marks(small, curves, colors, to_data, scale, falls) -> pd.DataFrame:
     """Small strokes centred on a curve: censor marks (grouped, ``+`` is two strokes)."""
     if not small or not curves:
         return pd.DataFrame({"arm": [], "time": [], "survival": []})
-    centres = {}
+    centres: dict[tuple, list[Stroke]] = {}
     for s in small:
         left, bottom, right, top = s.box
         key = (round(0.5 * (left + right), 2), round(0.5 * (bottom + top), 2))
-        centres.setdefault(key, s)
+        centres.setdefault(key, []).append(s)
     rows = []
-    for (cx, cy), s in centres.items():
+    for (cx, cy), group in centres.items():
+        s = group[0]
         t, y = to_data(np.array([[cx, cy]]))[0]
         surv = y / scale if falls else 1.0 - y / scale
-        height = float(np.ptp(to_data(s.points)[:, 1])) / scale
+        ys = to_data(np.concatenate([g.points for g in group]))[:, 1]
+        height = max(0.5 * float(np.ptp(ys)) / scale, 1e-4)  # '+': its vertical stroke
         best, best_d = None, np.inf
         for name, curve in curves.items():
             times = curve["time"].to_numpy()
@@ -665,7 +667,98 @@ def _censor_marks(small, curves, colors, to_data, scale, falls) -> pd.DataFrame:
             d = d if same else d + 1e-6  # a mark in the curve's own colour wins a tie
             if d < best_d:
                 best, best_d = name, d
-        if best is not None and best_d <= max(height, 1e-6):
+        if best is not None and best_d <= height:
             rows.append({"arm": best, "time": float(t), "survival": float(surv)})
     out = pd.DataFrame(rows, columns=["arm", "time", "survival"])
     return out.sort_values(["arm", "time"]).reset_index(drop=True)
+
+
+def refine_with_vector(digitized, path: str | Path, page: int = 1):
+    """Put a vector PDF's exact curves and censor marks in place of those read off its pixels.
+
+    ``digitized`` is the page read as an image (:func:`bayesurv.digitize.digitize_file`: axes,
+    table, names and overlay stay). Each arm read there takes the vector curve nearest its
+    colour, as long as both readings agree (mean |dS| <= 0.02 over the arm's range) and there
+    are as many vector curves as arms; otherwise the pixels' reading stays and the report says
+    why. Returns ``digitized``, changed in place.
+    """
+    report = digitized.report
+    try:
+        reading = read_vector_pdf(path, page)
+    except InputError as exc:
+        report["curves_from"] = f"pixels (no vector curves: {exc})"
+        return digitized
+    names = list(digitized.curves)
+    if len(reading.curves) != len(names):
+        report["curves_from"] = (
+            f"pixels ({len(reading.curves)} vector curve(s) for {len(names)} arm(s) read)"
+        )
+        return digitized
+
+    def rgb(hexcode: str) -> np.ndarray:
+        return np.array([int(hexcode[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+
+    taken: set[str] = set()
+    pairs: dict[str, str] = {}
+    for name in names:
+        options = [v for v in reading.curves if v not in taken]
+        solid = digitized.styles.get(name, "solid") == "solid"
+
+        def cost(v, name=name, solid=solid):
+            colour = np.abs(rgb(reading.colors[v]) - rgb(digitized.colors[name])).sum()
+            return colour + (0.0 if (reading.styles[v] == "solid") == solid else 60.0)
+
+        best = min(options, key=cost)
+        pairs[name] = best
+        taken.add(best)
+    for name, vname in pairs.items():
+        raster, exact = digitized.curves[name], reading.curves[vname]
+        t_max = float(min(raster["time"].max(), exact["time"].max()))
+        grid = np.linspace(0.0, t_max, 500)
+
+        def at(curve, grid=grid):
+            i = np.clip(np.searchsorted(curve["time"].to_numpy(), grid, side="right") - 1, 0, None)
+            return curve["survival"].to_numpy()[i]
+
+        gap = float(np.abs(at(raster) - at(exact)).mean())
+        if gap > 0.02:
+            report["curves_from"] = (
+                f"pixels (the vector curve {vname!r} differs from arm {name!r} as read by "
+                f"{gap:.3f})"
+            )
+            return digitized
+    marks = []
+    for name, vname in pairs.items():
+        digitized.curves[name] = reading.curves[vname].copy()
+        m = reading.censor_marks[reading.censor_marks["arm"] == vname]
+        marks.append(m.assign(arm=name))
+    digitized.censor_marks = pd.concat(marks, ignore_index=True)[["arm", "time", "survival"]]
+    report["curves_from"] = "vector paths of the PDF (exact to single precision)"
+    report["vector"] = reading.report
+    for row in report.get("arms", []):
+        if row.get("arm") in pairs:
+            row["censor_marks"] = int((digitized.censor_marks["arm"] == row["arm"]).sum())
+            row["points"] = int(len(digitized.curves[row["arm"]]))
+    return digitized
+
+
+def is_pdf(path: str | Path) -> bool:
+    """Does ``path`` hold a PDF (by its first bytes)?"""
+    try:
+        with Path(path).open("rb") as handle:
+            return handle.read(5) == b"%PDF-"
+    except OSError:
+        return False
+
+
+def vector_arms(path: str | Path, page: int = 1) -> tuple[list[tuple[int, int, int]] | None, int]:
+    """The stroke colours of a vector PDF page's curves and their number, for reading the
+    rendered page with the right colours: ``(None, 0)`` when it has none to read, ``(None, k)``
+    when two curves share a colour (solid and dashed: the pixels' reader tells them apart by
+    line style)."""
+    try:
+        reading = read_vector_pdf(path, page)
+    except InputError:
+        return None, 0
+    colors = [tuple(int(h[i : i + 2], 16) for i in (1, 3, 5)) for h in reading.colors.values()]
+    return (colors if len(set(colors)) == len(colors) else None), len(colors)
