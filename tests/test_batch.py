@@ -422,3 +422,12 @@ def test_nuts_grid_serial_equals_local_cluster_and_reuses_the_compiled_model(tmp
     over = compile_overhead(local.records)
     assert len(over) == 1 and over["tasks"].iloc[0] == 2
     assert over["later_mean_s"].iloc[0] < 0.7 * over["first_s"].iloc[0]
+
+
+def test_progress_shows_a_line_per_failed_task(capsys):
+    tasks = _grid(20)[:1] + [Task("bad", LAPLACE, {"ipd": Ref("ipd"), "family": "weibul"})]
+    res = run(tasks, seed=2, scheduler="serial", shared={"ipd": _ipd()}, progress=True)
+    err = capsys.readouterr().err
+    assert "failed bad: unknown family 'weibul'" in " ".join(err.split())
+    assert "2/2" in err  # the bar reached the end
+    assert len(res.keys) == 1
