@@ -7,7 +7,7 @@ Run:  .venv/bin/python benchmarks/bench_fit.py [--n 100000] [--draws 1000] [--ch
 Methods, all on the same simulated data set (truth: shape 1.3, scale 24, log HR log 0.7 = -0.357)
 except the re-used fit, which gets a second data set of the same size:
 
-* ``bayesurv first``: ``bayesurv.survival.fit.fit`` with an empty compile cache (build + nutpie
+* ``bayesurv first``: ``bayesurv.survival.ipdfit.fit`` with an empty compile cache (build + nutpie
   compile + low-rank NUTS + diagnostics + derived quantities, no per-patient groups);
 * ``bayesurv re-used``: a second ``fit`` re-using the compiled model (``with_data``);
 * ``pm.sample``: PyMC's NUTS on the same ``pm.Model`` (``cores`` processes);
@@ -142,7 +142,7 @@ def _stats(post: xr.Dataset) -> dict:
 
 def run_bayesurv(ipd: pd.DataFrame, seed: int, kw: dict) -> dict:
     """One ``fit`` call, timing its compile/with_data step and its sampling step separately."""
-    import bayesurv.survival.fit as F
+    import bayesurv.survival.ipdfit as F
 
     times = {"compile": 0.0, "sampling": 0.0}
     orig_compiled, orig_sample = F.compiled_model, F._sample
@@ -174,7 +174,7 @@ def run_bayesurv(ipd: pd.DataFrame, seed: int, kw: dict) -> dict:
 
 
 def run_pymc(ipd: pd.DataFrame, draws: int, chains: int, cores: int) -> dict:
-    from bayesurv.survival.fit import prepare
+    from bayesurv.survival.ipdfit import prepare
     from bayesurv.survival.model import build_model, make_spec
 
     t0 = time.perf_counter()
@@ -207,7 +207,7 @@ def run_pymc(ipd: pd.DataFrame, draws: int, chains: int, cores: int) -> dict:
 
 def run_stan(ipd: pd.DataFrame, draws: int, chains: int, cores: int) -> dict | str:
     """The Stan fit, or a string saying why Stan is not available."""
-    from bayesurv.survival.fit import prepare
+    from bayesurv.survival.ipdfit import prepare
 
     rscript = shutil.which("Rscript")
     if rscript is None:

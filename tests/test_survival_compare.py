@@ -9,7 +9,7 @@ from lifelines import WeibullFitter
 from bayesurv.plots.survival import plot_hazard, plot_predictive_km, plot_survival
 from bayesurv.survival import quantities as Q
 from bayesurv.survival.compare import averaged_survival, compare
-from bayesurv.survival.fit import fit, spec_of
+from bayesurv.survival.ipdfit import fit, spec_of
 
 matplotlib.use("Agg")
 

@@ -1,9 +1,11 @@
-"""Fits against maximum likelihood on real data, the result layout, and bad input.
+"""The one fit entry: the result schema, the data it refuses, and fits against maximum likelihood.
 
-Reference fits are lifelines' parametric fitters (independent code: autograd likelihoods, their
-own parameterizations) on GBSG2 (lifelines.datasets.load_gbsg2: 686 patients, time in days,
-``cens`` = event), except Gompertz, which lifelines lacks: its MLE maximizes a likelihood built
-from scipy.stats.gompertz's logpdf/logsf (shape a > 0 maps to gompertz(c=b/a, scale=1/a)).
+Plumbing tests build results from known draws (tests/known_draws.py: NUTS replaced by draws
+around a chosen point), so they check the layout and the numbers against closed forms in a
+second. Fits that sample are marked ``mcmc``; the statistical comparisons also ``slow``.
+Reference fits are lifelines' parametric fitters (independent code) on GBSG-2
+(lifelines.datasets.load_gbsg2: 686 patients, time in days, ``cens`` = event), except Gompertz,
+which lifelines lacks: its MLE maximizes a likelihood from scipy.stats.gompertz.
 """
 
 import json
@@ -14,10 +16,12 @@ import pandas as pd
 import pytest
 import scipy.optimize as so
 import scipy.stats as st
+from known_draws import mock_nuts
 from lifelines import (
     ExponentialFitter,
     GeneralizedGammaFitter,
     LogLogisticFitter,
+    LogNormalAFTFitter,
     LogNormalFitter,
     WeibullAFTFitter,
     WeibullFitter,
@@ -26,10 +30,14 @@ from lifelines.datasets import load_gbsg2, load_rossi
 from lifelines.utils import restricted_mean_survival_time
 
 from bayesurv.errors import InputError
-from bayesurv.survival.fit import fit, load, prepare, prior_predictive, save, summarize
+from bayesurv.intervals import interval
+from bayesurv.survival import outputs as O
+from bayesurv.survival.fit import Outputs, Sampler, fit, load, prior_predictive, save
+from bayesurv.survival.structure import ModelSpec
 
 LANDMARKS = np.array([365.0, 730.0, 1095.0, 1825.0])
 HORIZON = 1825.0
+QUICK = Sampler(draws=300, tune=100, chains=2)  # known draws: 600 iid draws, ESS > 400
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +52,221 @@ def gbsg2():
     )
 
 
+# ---- the result schema, from known draws -----------------------------------------------------
+def test_result_schema_and_netcdf_round_trip(gbsg2, monkeypatch, tmp_path):
+    point = {"log_median": np.log(1800.0), "log_shape": np.log(1.3), "log_hr": -0.3}
+    mock_nuts(monkeypatch, point)
+    res = fit(gbsg2, "weibull", arm="arm", seed=11, sampler=QUICK, outputs=Outputs(times=LANDMARKS))
+    assert set(res.children) == {
+        "posterior",
+        "sample_stats",
+        "observed_data",
+        "constant_data",
+        "log_likelihood",
+        "posterior_predictive",
+        "cohort",
+        "derived",
+    }
+    # ArviZ's censored layout: times observed, the event indicator under the same name
+    assert res["constant_data"]["time"].dtype.kind == "i"
+    assert res["observed_data"]["time"].shape == (686,)
+    assert res["log_likelihood"]["time"].dims == ("chain", "draw", "patient")
+    assert res["posterior_predictive"]["time"].dims == ("chain", "draw", "patient")
+    # the spec and the provenance under one name each
+    spec = ModelSpec.from_json(res.attrs["spec"])
+    assert spec.arms == ("no", "yes") and spec.effect == "ph"
+    assert json.loads(res.attrs["provenance"])["seed"] == 11
+    # per-patient log-likelihood against scipy's weibull_min at one draw (independent formulas)
+    post = res["posterior"].isel(chain=0, draw=0)
+    x = (res["constant_data"]["arm"].values == "yes").astype(float)
+    scale = float(post["scale"]) * np.exp(-float(post["log_hr"]) * x / float(post["shape"]))
+    t, d = res["observed_data"]["time"].values, res["constant_data"]["time"].values
+    ref = np.where(
+        d == 1,
+        st.weibull_min.logpdf(t, float(post["shape"]), scale=scale),
+        st.weibull_min.logsf(t, float(post["shape"]), scale=scale),
+    )
+    np.testing.assert_allclose(res["log_likelihood"]["time"].isel(chain=0, draw=0), ref, rtol=1e-10)
+    # replicated times follow the model: their KM at 2 years is S(730) within Monte Carlo error
+    rep = res["posterior_predictive"]["time"].values[..., x == 0].ravel()
+    s = float(res["derived"]["survival"].sel(arm="no", time=730.0).mean())
+    assert abs(np.mean(rep > 730.0) - s) < 4 * np.sqrt(s * (1 - s) / rep.size) + 0.005
+    path = tmp_path / "fit.nc"
+    save(res, path)
+    back = load(path)
+    np.testing.assert_array_equal(back["derived"]["rmst"].values, res["derived"]["rmst"].values)
+    # outputs on demand from the saved result: new times, another horizon, no refit
+    s_new = O.survival(back, [100.0, 4000.0])
+    shape, sc0 = res["posterior"]["shape"].values, res["posterior"]["scale"].values
+    np.testing.assert_allclose(
+        s_new.sel(arm="no", time=4000.0).values, np.exp(-((4000.0 / sc0) ** shape)), rtol=1e-10
+    )
+
+
+def test_outputs_equal_closed_forms_at_the_draws(gbsg2, monkeypatch):
+    mock_nuts(monkeypatch, {"log_median": np.log(1500.0), "log_shape": np.log(0.9), "log_hr": -0.4})
+    res = fit(gbsg2, "weibull", arm="arm", seed=1, sampler=QUICK)
+    post = res["posterior"]
+    shape, scale = post["shape"].values, post["scale"].values
+    hr = np.exp(post["log_hr"].values)
+    t = np.array([10.0, 500.0, 2500.0])
+    for a, h in (("no", 1.0), ("yes", hr)):
+        s_ref = np.exp(-((t[:, None, None] / scale) ** shape) * h)
+        np.testing.assert_allclose(
+            O.survival(res, t).sel(arm=a).transpose("time", ...).values, s_ref, rtol=1e-10
+        )
+        med = scale * (np.log(2) / h) ** (1 / shape)
+        np.testing.assert_allclose(O.median(res).sel(arm=a).values, med, rtol=1e-10)
+    # PH: HR(t) is flat and equals exp(log_hr)
+    np.testing.assert_allclose(
+        O.hazard_ratio(res, t).values, np.broadcast_to(hr[..., None], (2, 300, 3)), rtol=1e-10
+    )
+    np.testing.assert_allclose(res["derived"]["hr"].values, hr, rtol=1e-12)
+    # RMST to 3 years against scipy quad, one draw
+    import scipy.integrate as si
+
+    c, k = 1, 7
+    ref = si.quad(lambda u: np.exp(-((u / scale[c, k]) ** shape[c, k]) * hr[c, k]), 0, 1095.0)[0]
+    assert float(O.rmst(res, 1095.0).sel(arm="yes")[c, k]) == pytest.approx(ref, rel=1e-7)
+    # mean survival: the closed form (Weibull: scale Gamma(1 + 1/shape) HR^(-1/shape))
+    from scipy.special import gamma
+
+    want = scale * gamma(1 + 1 / shape) * hr ** (-1 / shape)
+    np.testing.assert_allclose(O.mean_survival(res).sel(arm="yes").values, want, rtol=1e-10)
+    # the derived group holds the same numbers under the same names
+    np.testing.assert_allclose(res["derived"]["median"].values, O.median(res).values)
+    assert "rmst_years" not in res["derived"]  # no time unit: nothing is called years
+
+
+def test_unit_rule_years_only_when_the_unit_is_known(gbsg2, monkeypatch):
+    mock_nuts(monkeypatch)
+    res = fit(gbsg2, "exponential", arm="arm", time_unit="days", seed=1, sampler=QUICK)
+    der = res["derived"]
+    np.testing.assert_allclose(der["rmst_years"], der["rmst"] / 365.25)
+    np.testing.assert_allclose(der["mean_survival_years"], der["mean_survival"] / 365.25)
+    with pytest.raises(InputError, match="time unit"):
+        O.mean_survival(fit(gbsg2, "exponential", seed=1, sampler=QUICK), years=True)
+
+
+def test_interval_summaries_come_from_the_one_helper(gbsg2, monkeypatch):
+    mock_nuts(monkeypatch)
+    res = fit(
+        gbsg2[["time", "event"]],
+        "lognormal",
+        seed=2,
+        sampler=QUICK,
+        outputs=Outputs(times=LANDMARKS),
+    )
+    s = res["derived"]["survival"].sel(time=LANDMARKS)
+    q = interval(s)
+    np.testing.assert_allclose(q["lower"], s.quantile(0.025, ("chain", "draw")).values)
+
+
+# ---- what the fit refuses, in one sentence --------------------------------------------------
+@pytest.mark.parametrize(
+    ("df", "kw", "msg"),
+    [
+        (pd.DataFrame({"time": [], "event": []}), {}, "is empty"),
+        (pd.DataFrame({"time": [1.0, 2.0], "status": [1, 0]}), {}, "no column 'event'"),
+        (
+            pd.DataFrame({"time": [1.0, -2.0], "event": [1, 0]}),
+            {},
+            "row 2: time must be a positive",
+        ),
+        (pd.DataFrame({"time": [1.0, 0.0], "event": [1, 0]}), {}, "row 2: time must be a positive"),
+        (pd.DataFrame({"time": [1.0, 2.0], "event": [0, 0]}), {}, "has no events"),
+        (pd.DataFrame({"time": [1.0, 2.0], "event": [1, 2]}), {}, "row 2: event must be 1"),
+        (
+            pd.DataFrame({"time": [1.0, 2.0], "event": [1, 0], "arm": ["a", "b"]}),
+            {"arm": "arm"},
+            "arm 'b'",
+        ),
+        (
+            pd.DataFrame({"time": [1.0, 2, 3], "event": [1, 1, 1], "arm": ["a", "b", "c"]}),
+            {"arm": "arm"},
+            "3 arms",
+        ),
+        (
+            pd.DataFrame({"time": [1.0, 2.0], "event": [1, 1], "e": [0, 3]}),
+            {"entry": "e"},
+            "row 2: e must be",
+        ),
+        (
+            pd.DataFrame({"time": [1.0, 2.0], "event": [1, 1], "g": ["x", "x"]}),
+            {"covariates": ["g"]},
+            "one value only",
+        ),
+        (
+            pd.DataFrame({"time": [1.0, 2.0], "event": [1, 1], "g": ["x", "y"]}),
+            {"covariates": ["g=z"]},
+            "not a level",
+        ),
+    ],
+)
+def test_bad_data_is_one_sentence(df, kw, msg):
+    with pytest.raises(InputError, match=msg) as e:
+        fit(df, "weibull", seed=1, **kw)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        ({"hazard": "weibul"}, "unknown family"),
+        (
+            {"hazard": "lognormal", "arms": ("a", "b"), "effect": "ph"},
+            "not closed under proportional",
+        ),
+        ({"arms": ("a", "b"), "effect": "cure"}, "unknown effect"),
+        ({"arms": ("a", "b"), "effect": "none"}, "two arms need an effect"),
+        ({"arms": ("a", "b"), "effect_on": "cure"}, "does not fit cure='none'"),
+        ({"cure": "sometimes"}, "unknown cure model"),
+        ({"cure_covariates": ["age"]}, "need a cure model"),
+        ({"effect": "ph"}, "one arm"),
+        ({"priors": {"log_shape": "gamma(1, 1)"}}, "does not suit a real parameter"),
+        ({"priors": {"log_shap": "normal(0, 1)"}}, "does not match a parameter"),
+        ({"priors": {"log_shape": {"dist": "Normal", "mu": 0}}}, "needs exactly mu, sigma"),
+        ({"ancillary": {"log_median": ["g"]}}, "not an ancillary parameter"),
+        ({"scale": "odds"}, "needs the Royston-Parmar"),
+        ({"hazard": "mspline", "arms": ("a", "b"), "effect": "aft"}, "takes effect='ph'"),
+        ({"waning": ("abrupt", 2.0, None)}, "needs two arms"),
+        ({"waning": ("linear_loghr", 8.0, 4.0), "arms": ("a", "b")}, "t2 4 is not after t1 8"),
+        ({"smr_prior": "normal(0, 1)"}, "must be lognormal"),
+    ],
+)
+def test_impossible_models_are_refused_in_one_sentence(kw, msg):
+    with pytest.raises(InputError, match=msg) as e:
+        ModelSpec(**kw)
+    assert "\n" not in str(e.value)
+
+
+def test_defaults_follow_the_family():
+    assert ModelSpec("weibull", arms=("a", "b")).effect == "ph"
+    assert ModelSpec("lognormal", arms=("a", "b")).effect == "aft"
+    assert ModelSpec("weibull", arms=("a", "b"), cure="mixture").effect_on == "cure"
+    assert ModelSpec("rp", arms=("a", "b"), scale="odds").arm_effect == "log_or"
+
+
+def test_prior_predictive_follows_the_stated_priors():
+    # default prior: log median ~ Normal(log median observed time, 2) (structure.ROLE_PRIORS)
+    rng = np.random.default_rng(0)
+    ipd = pd.DataFrame({"time": rng.uniform(1, 100, 50), "event": 1})
+    pp = prior_predictive(ipd, "weibull", seed=1, draws=4000, outputs=Outputs(times=[10.0]))
+    lm = pp["prior"]["log_median"].values.ravel()
+    ref = np.log(np.median(ipd["time"]))
+    # Monte Carlo standard errors with 4000 draws: mean 2/sqrt(4000) = 0.032, sd ~ 0.022
+    assert abs(lm.mean() - ref) < 4 * 0.032
+    assert abs(lm.std() - 2.0) < 4 * 0.022
+    # the median of the family at the drawn parameters is exp(log_median): the map is right
+    np.testing.assert_allclose(np.log(pp["derived"]["median"].values.ravel()), lm, rtol=1e-10)
+    assert pp["prior_predictive"]["time"].shape == (1, 4000, 50)
+    pp2 = prior_predictive(
+        ipd, "weibull", seed=1, draws=2000, priors={"log_shape": "normal(1, 0.1)"}
+    )
+    assert abs(pp2["prior"]["log_shape"].values.mean() - 1.0) < 4 * 0.1 / np.sqrt(2000)
+
+
+# ---- fits that sample -------------------------------------------------------------------------
 def _gompertz_mle(time, event):
     """MLE of flexsurv's gompertz(shape a, rate b) from scipy.stats.gompertz (a > 0 here)."""
 
@@ -60,14 +283,9 @@ def _gompertz_mle(time, event):
     )
     a, b = np.exp(res.x)
     dist = st.gompertz(c=b / a, scale=1 / a)
-    rmst = si_quad(dist.sf, HORIZON)
-    return dist.sf(LANDMARKS), rmst
-
-
-def si_quad(sf, tau):
     import scipy.integrate as si
 
-    return si.quad(sf, 0, tau, limit=200)[0]
+    return dist.sf(LANDMARKS), si.quad(dist.sf, 0, HORIZON, limit=200)[0]
 
 
 def _mle(family, time, event):
@@ -84,91 +302,41 @@ def _mle(family, time, event):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fitter.fit(time, event)
-    s = fitter.survival_function_at_times(LANDMARKS).to_numpy()
-    return s, restricted_mean_survival_time(fitter, t=HORIZON)
+    return fitter.survival_function_at_times(LANDMARKS).to_numpy(), restricted_mean_survival_time(
+        fitter, t=HORIZON
+    )
 
 
 FAMILY_NAMES = ["exponential", "weibull", "gompertz", "lognormal", "loglogistic", "gengamma"]
 
 
-@pytest.fixture(scope="module")
-def gbsg2_fits(gbsg2):
-    out = {}
-    for fam in FAMILY_NAMES:
-        out[fam] = fit(
-            gbsg2[["time", "event"]],
-            fam,
-            seed=11,
-            draws=1000,
-            tune=500,
-            chains=2,
-            times=LANDMARKS,
-            rmst_to=HORIZON,
-        )
-    return out
-
-
+@pytest.mark.mcmc
 @pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILY_NAMES)
-def test_posterior_agrees_with_maximum_likelihood_on_gbsg2(gbsg2, gbsg2_fits, family):
-    res = gbsg2_fits[family]
+def test_posterior_agrees_with_maximum_likelihood_on_gbsg2(gbsg2, family):
+    res = fit(
+        gbsg2[["time", "event"]],
+        family,
+        seed=11,
+        sampler=Sampler(1000, 500, 2),
+        outputs=Outputs(times=LANDMARKS, rmst_to=HORIZON),
+    )
     s_mle, rmst_mle = _mle(family, gbsg2["time"].to_numpy(), gbsg2["event"].to_numpy())
-    s_bayes = summarize(res, "survival")["median"].to_numpy()
-    rmst_bayes = float(summarize(res, "rmst")["median"].iloc[0])
+    s_bayes = (
+        res["derived"]["survival"].sel(arm="all", time=LANDMARKS).median(("chain", "draw")).values
+    )
+    rmst_bayes = float(res["derived"]["rmst"].median())
     # posterior median vs MLE. Required: 0.01 in S, 1% in RMST. Held here: 0.005 and 0.5%:
     # with 686 patients the posterior sd of S(t) is about 0.02, the Monte Carlo error of its
-    # median with ESS >= 400 about 0.001, and the prior's pull far smaller (measured: max
-    # |dS| 0.0006-0.0019, RMST within 0.1% for every family)
+    # median with ESS >= 400 about 0.001, and the prior's pull far smaller (measured before the
+    # core refactor: max |dS| 0.0006-0.0019, RMST within 0.1% for every family)
     assert np.max(np.abs(s_bayes - s_mle)) < 0.005, (family, s_bayes, s_mle)
     assert abs(rmst_bayes / rmst_mle - 1) < 0.005, (family, rmst_bayes, rmst_mle)
     diag = json.loads(res.attrs["diagnostics"])
     assert diag["rhat_max"] < 1.02 and diag["divergences"] == 0
 
 
-@pytest.mark.slow
-def test_result_layout_and_netcdf_round_trip(gbsg2_fits, tmp_path):
-    res = gbsg2_fits["weibull"]
-    for g in (
-        "posterior",
-        "sample_stats",
-        "observed_data",
-        "constant_data",
-        "log_likelihood",
-        "posterior_predictive",
-        "derived",
-    ):
-        assert g in res.children, g
-    # ArviZ's censored layout: times observed, event indicator under the same name
-    assert res["constant_data"]["time"].dtype.kind == "i"
-    np.testing.assert_array_equal(res["observed_data"]["time"].shape, (686,))
-    assert res["log_likelihood"]["time"].dims == ("chain", "draw", "patient")
-    q = res["derived"]
-    assert q["survival"].dims == ("chain", "draw", "arm", "time")
-    np.testing.assert_array_equal(q["time"].values, LANDMARKS)
-    # the per-patient log-likelihood sums to the same total the sampler used: check one draw by
-    # recomputing with scipy's weibull_min (independent of the family formulas)
-    post = res["posterior"].isel(chain=0, draw=0)
-    dist = st.weibull_min(c=float(post["shape"]), scale=float(post["scale"]))
-    t = res["observed_data"]["time"].values
-    d = res["constant_data"]["time"].values
-    ll_ref = np.where(d == 1, dist.logpdf(t), dist.logsf(t))
-    np.testing.assert_allclose(
-        res["log_likelihood"]["time"].isel(chain=0, draw=0), ll_ref, rtol=1e-10
-    )
-    prov = json.loads(res.attrs["provenance"])
-    assert prov["seed"] == 11
-    path = tmp_path / "fit.nc"
-    save(res, path)
-    back = load(path)
-    np.testing.assert_array_equal(back["derived"]["rmst"].values, q["rmst"].values)
-    assert back.attrs["family"] == "weibull"
-    table = summarize(back, "survival")
-    assert list(table.columns) == ["arm", "time", "median", "lower", "upper"]
-    assert np.all(table["lower"] < table["median"]) and np.all(table["median"] < table["upper"])
-
-
-@pytest.mark.slow
-def test_two_arm_weibull_ph_matches_lifelines_aft_on_rossi():
+def _rossi():
     d = load_rossi()
     ipd = pd.DataFrame(
         {
@@ -177,221 +345,96 @@ def test_two_arm_weibull_ph_matches_lifelines_aft_on_rossi():
             "arm": np.where(d["fin"] == 1, "aid", "no aid"),
         }
     )
-    ipd = ipd.sort_values("arm", ascending=False, kind="stable")  # "no aid" first: reference
-    res = fit(
-        ipd,
-        "weibull",
-        seed=3,
-        arm_column="arm",
-        draws=500,
-        tune=500,
-        chains=2,
-        times=[26.0, 52.0],
-        rmst_to=52.0,
-    )
-    assert json.loads(res.attrs["arms"]) == ["no aid", "aid"]
+    return d, ipd.sort_values("arm", ascending=False, kind="stable")  # "no aid" first: reference
+
+
+@pytest.mark.mcmc
+@pytest.mark.slow
+def test_two_arm_weibull_ph_and_lognormal_aft_match_lifelines_on_rossi():
+    d, ipd = _rossi()
+    res = fit(ipd, "weibull", arm="arm", seed=3, sampler=Sampler(500, 500, 2))
+    assert ModelSpec.from_json(res.attrs["spec"]).arms == ("no aid", "aid")
     # reference: lifelines WeibullAFTFitter(fin); Weibull PH log HR = -rho * AFT coefficient
     aft = WeibullAFTFitter().fit(
         pd.DataFrame({"week": d["week"], "arrest": d["arrest"], "fin": d["fin"]}), "week", "arrest"
     )
-    coef = aft.params_.loc[("lambda_", "fin")]
-    rho = np.exp(aft.params_.loc[("rho_", "Intercept")])
-    log_hr_mle = -rho * coef
+    log_hr_mle = (
+        -np.exp(aft.params_.loc[("rho_", "Intercept")]) * aft.params_.loc[("lambda_", "fin")]
+    )
     draws = res["posterior"]["log_hr"].values.ravel()
     # posterior median within 0.25 posterior sd of the MLE (n = 432, 114 events)
     assert abs(np.median(draws) - log_hr_mle) < 0.25 * draws.std()
-    hr = summarize(res, "hazard_ratio")
-    np.testing.assert_allclose(hr["median"], np.exp(np.median(draws)), rtol=1e-6)  # PH: flat
-    assert "rmst_diff" in res["derived"]
-
-
-@pytest.mark.slow
-def test_separate_arms_and_aft_match_lifelines_on_rossi():
-    d = load_rossi()
-    ipd = pd.DataFrame(
-        {
-            "time": d["week"].astype(float),
-            "event": d["arrest"],
-            "arm": np.where(d["fin"] == 1, "aid", "no aid"),
-        }
+    res = fit(ipd, "lognormal", arm="arm", effect="aft", seed=6, sampler=Sampler(500, 500, 2))
+    coef = (
+        LogNormalAFTFitter()
+        .fit(
+            pd.DataFrame({"week": d["week"], "arrest": d["arrest"], "fin": d["fin"]}),
+            "week",
+            "arrest",
+        )
+        .params_.loc[("mu_", "fin")]
     )
-    ipd = ipd.sort_values("arm", ascending=False, kind="stable")
-    grid = np.array([20.0, 40.0, 52.0])
-    # separate arms: each arm's S(t) against lifelines' WeibullFitter on that arm alone
-    res = fit(
-        ipd,
-        "weibull",
-        seed=6,
-        arm_column="arm",
-        effect="separate",
-        draws=500,
-        tune=500,
-        chains=2,
-        times=grid,
-    )
-    table = summarize(res, "survival")
-    for arm in ("no aid", "aid"):
-        sub = ipd[ipd["arm"] == arm]
-        ref = WeibullFitter().fit(sub["time"], sub["event"]).survival_function_at_times(grid)
-        got = table[table["arm"] == arm]["median"].to_numpy()
-        # 216 patients per arm: posterior sd of S about 0.03; 0.01 is a third of it
-        assert np.max(np.abs(got - ref.to_numpy())) < 0.01, (arm, got, ref)
-    # AFT lognormal: log time ratio against lifelines' LogNormalAFTFitter coefficient of fin
-    from lifelines import LogNormalAFTFitter
-
-    res = fit(
-        ipd,
-        "lognormal",
-        seed=6,
-        arm_column="arm",
-        effect="aft",
-        draws=500,
-        tune=500,
-        chains=2,
-        times=grid,
-    )
-    aft = LogNormalAFTFitter().fit(
-        pd.DataFrame({"week": d["week"], "arrest": d["arrest"], "fin": d["fin"]}), "week", "arrest"
-    )
-    coef = aft.params_.loc[("mu_", "fin")]
     draws = res["posterior"]["log_tr"].values.ravel()
     assert abs(np.median(draws) - coef) < 0.25 * draws.std()
 
 
+@pytest.mark.mcmc
 @pytest.mark.slow
-def test_left_truncation_recovers_the_exponential_mle():
+def test_separate_arms_match_lifelines_on_rossi():
+    _, ipd = _rossi()
+    grid = np.array([20.0, 40.0, 52.0])
+    res = fit(ipd, "weibull", arm="arm", effect="separate", seed=6, sampler=Sampler(500, 500, 2))
+    s = O.survival(res, grid).median(("chain", "draw"))
+    for arm in ("no aid", "aid"):
+        sub = ipd[ipd["arm"] == arm]
+        ref = WeibullFitter().fit(sub["time"], sub["event"]).survival_function_at_times(grid)
+        # 216 patients per arm: posterior sd of S about 0.03; 0.01 is a third of it
+        assert np.max(np.abs(s.sel(arm=arm).values - ref.to_numpy())) < 0.01, arm
+
+
+@pytest.mark.mcmc
+@pytest.mark.slow
+def test_left_truncation_recovers_the_exponential_and_weibull_mle():
     rng = np.random.default_rng(5)
     n = 400
     entry = np.where(np.arange(n) < 50, 0.0, rng.uniform(0, 2, n))  # some enter at 0
     t = entry + rng.exponential(1 / 0.4, n)  # memoryless: truncated exponential is shifted
     c = entry + rng.uniform(1, 6, n)
     ipd = pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int), "entry": entry})
-    res = fit(ipd, "exponential", seed=2, entry_column="entry", draws=1000, tune=500, chains=2)
-    # closed-form MLE with delayed entry: events / total time at risk
-    rate_mle = ipd["event"].sum() / (ipd["time"] - ipd["entry"]).sum()
+    res = fit(ipd, "exponential", entry="entry", seed=2, sampler=Sampler(1000, 500, 2))
+    rate_mle = ipd["event"].sum() / (ipd["time"] - ipd["entry"]).sum()  # closed form
     rate = res["posterior"]["rate"].values.ravel()
     assert abs(np.median(rate) - rate_mle) < 0.1 * rate.std() + 0.01 * rate_mle
-    # Weibull with delayed entry against lifelines' WeibullFitter(entry=...)
     grid = np.array([1.0, 3.0, 6.0])
-    res = fit(ipd, "weibull", seed=2, entry_column="entry", draws=500, tune=500, chains=2,
-              times=grid)
+    res = fit(ipd, "weibull", entry="entry", seed=2, sampler=Sampler(500, 500, 2))
     ref = WeibullFitter().fit(ipd["time"], ipd["event"], entry=ipd["entry"])
-    got = summarize(res, "survival")["median"].to_numpy()
+    got = O.survival(res, grid).median(("chain", "draw")).values.ravel()
     # 400 patients: posterior sd of S about 0.02-0.03; agreement to 0.01
     assert np.max(np.abs(got - ref.survival_function_at_times(grid).to_numpy())) < 0.01
-    ll = res["log_likelihood"]["time"].isel(chain=0, draw=0).values
-    assert np.all(np.isfinite(ll))  # entry = 0 rows add nothing, no log(0)
+    assert np.all(np.isfinite(res["log_likelihood"]["time"].values))  # entry 0 adds nothing
 
 
-@pytest.mark.slow
-def test_gompertz_and_gengamma_fit_a_plateau_with_heavy_censoring():
-    # S(t) of a Gompertz with shape -0.5 and rate 0.4 plateaus at exp(0.4 / -0.5) = 0.45
-    rng = np.random.default_rng(8)
-    n = 250
-    u = rng.uniform(size=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.log1p(-0.5 * -np.log(u) / 0.4) / -0.5  # inverse H; nan = cured
-    t = np.where(np.isfinite(t), t, np.inf)
-    c = rng.uniform(0.5, 8.0, n)
-    ipd = pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int)})
-    assert ipd["event"].mean() < 0.5  # heavily censored
-    for fam in ("gompertz", "gengamma"):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            res = fit(ipd, fam, seed=4, draws=400, tune=600, chains=2, times=[2.0, 8.0, 30.0])
-        diag = json.loads(res.attrs["diagnostics"])
-        # divergences reported honestly: the attribute is the sampler's own count
-        assert diag["divergences"] == int(res["sample_stats"]["diverging"].values.sum())
-        if diag["divergences"] or diag["rhat_max"] > 1.01:
-            assert any("may not have converged" in str(w.message) for w in caught)
-        s = summarize(res, "survival")
-        assert np.all(np.isfinite(s["median"]))
-        if fam == "gompertz":
-            assert abs(s["median"].iloc[-1] - np.exp(0.4 / -0.5)) < 0.1  # plateau recovered
-            assert "mean_note" in res["derived"].attrs  # cured fraction: infinite mean said
-
-
-def test_prepare_rejects_bad_input_in_one_sentence():
-    ok = pd.DataFrame({"time": [1.0, 2.0], "event": [1, 0]})
-    prepare(ok)
-    cases = [
-        (pd.DataFrame({"time": [], "event": []}), "is empty"),
-        (pd.DataFrame({"time": [1.0, 2.0], "status": [1, 0]}), "no column 'event'"),
-        (pd.DataFrame({"time": [1.0, -2.0], "event": [1, 0]}), "row 2: time must be a positive"),
-        (pd.DataFrame({"time": [1.0, 0.0], "event": [1, 0]}), "row 2: time must be a positive"),
-        (pd.DataFrame({"time": [1.0, 2.0], "event": [0, 0]}), "has no events"),
-        (pd.DataFrame({"time": [1.0, 2.0], "event": [1, 2]}), "row 2: event must be 1"),
-    ]
-    for df, msg in cases:
-        with pytest.raises(InputError, match=msg):
-            prepare(df)
-    with pytest.raises(InputError, match="arm 'b'"):
-        prepare(
-            pd.DataFrame({"time": [1.0, 2.0], "event": [1, 0], "arm": ["a", "b"]}), arm_column="arm"
-        )
-
-
-def test_prior_predictive_follows_the_stated_priors():
-    # default prior: log median ~ Normal(log median observed time, 2) (model.py docstring)
-    rng = np.random.default_rng(0)
-    ipd = pd.DataFrame({"time": rng.uniform(1, 100, 50), "event": 1})
-    pp = prior_predictive(ipd, "weibull", seed=1, draws=4000, times=[10.0])
-    lm = pp["prior"]["log_median"].values.ravel()
-    ref = np.log(np.median(ipd["time"]))
-    # Monte Carlo standard errors with 4000 draws: mean 2/sqrt(4000) = 0.032, sd ~ 0.022
-    assert abs(lm.mean() - ref) < 4 * 0.032
-    assert abs(lm.std() - 2.0) < 4 * 0.022
-    # the median of the family at the drawn parameters is exp(log_median): the map is right
-    med = pp["derived"]["median"].values.ravel()
-    np.testing.assert_allclose(np.log(med), lm, rtol=1e-10)
-    assert pp["prior_predictive"]["time"].shape == (1, 4000, 50)
-    # an override replaces the default
-    pp2 = prior_predictive(
-        ipd,
-        "weibull",
-        seed=1,
-        draws=2000,
-        priors={"log_shape": {"dist": "Normal", "mu": 1.0, "sigma": 0.1}},
-    )
-    assert abs(pp2["prior"]["log_shape"].values.mean() - 1.0) < 4 * 0.1 / np.sqrt(2000)
-    with pytest.raises(InputError, match="does not match a parameter"):
-        prior_predictive(
-            ipd, "weibull", seed=1, priors={"log_hr": {"dist": "Normal", "mu": 0, "sigma": 1}}
-        )
-
-
-def test_model_spec_refuses_impossible_requests():
-    from bayesurv.survival.model import make_spec
-
-    assert make_spec("weibull", n_arms=2).effect == "ph"  # PH where the family allows it
-    assert make_spec("lognormal", n_arms=2).effect == "aft"  # AFT otherwise
-    with pytest.raises(InputError, match="not closed under proportional hazards"):
-        make_spec("lognormal", effect="ph", n_arms=2)
-    with pytest.raises(InputError, match="unknown effect"):
-        make_spec("weibull", effect="cure", n_arms=2)
-    with pytest.raises(InputError, match="choose one of Normal"):
-        make_spec("weibull", priors={"log_shape": {"dist": "Gamma", "alpha": 1, "beta": 1}})
-    with pytest.raises(InputError, match="needs exactly mu, sigma"):
-        make_spec("weibull", priors={"log_shape": {"dist": "Normal", "mu": 0}})
-
-
-@pytest.mark.slow
+@pytest.mark.mcmc
 def test_compiled_model_is_reused_and_sees_the_new_data():
-    from bayesurv.survival import model as M
+    from bayesurv.survival import builder
 
     rng = np.random.default_rng(9)
-    spec = M.make_spec("exponential")
-    rates = {}
-    for rate, n in ((0.5, 300), (2.0, 120)):  # different sizes and rates, same structure
-        t = rng.exponential(1 / rate, n)
-        c = rng.uniform(0.5, 3, n)
+    rates = []
+    for k, (rate, n) in enumerate(((0.5, 300), (2.0, 120))):  # sizes and rates differ
+        t, c = rng.exponential(1 / rate, n), rng.uniform(0.5, 3, n)
         ipd = pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int)})
-        res = fit(ipd, "exponential", seed=1, draws=1000, tune=300, chains=2, pointwise=False)
-        # exponential MLE (closed form): events / exposure
-        rates[rate] = (float(res["posterior"]["rate"].median()),
-                       ipd["event"].sum() / ipd["time"].sum(), res["posterior"]["rate"].std())
-        if rate == 0.5:
-            first = M._CACHE[spec][0]
-    assert M._CACHE[spec][0] is first  # compiled once
-    for post_med, mle, sd in rates.values():
-        assert abs(post_med - mle) < 0.25 * float(sd)  # each fit used its own data
+        res = fit(ipd, "exponential", seed=1, sampler=Sampler(1000, 300, 2), pointwise=False)
+        if k == 0:
+            size, first = len(builder._CACHE), list(builder._CACHE.values())[-1]
+        rates.append(
+            (
+                float(res["posterior"]["rate"].median()),
+                ipd["event"].sum() / ipd["time"].sum(),
+                float(res["posterior"]["rate"].std()),
+            )
+        )
+    assert (
+        len(builder._CACHE) == size and list(builder._CACHE.values())[-1] is first
+    )  # compiled once
+    for post_med, mle, sd in rates:
+        assert abs(post_med - mle) < 0.25 * sd  # each fit used its own data (closed-form MLE)

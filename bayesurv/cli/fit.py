@@ -121,7 +121,7 @@ def fit_command(
     import pandas as pd
 
     from bayesurv.survival.families import FAMILIES, get_family
-    from bayesurv.survival.fit import fit, save, summarize
+    from bayesurv.survival.ipdfit import fit, save, summarize
 
     refuse_overwrite(json_out, force)
     for extra in (netcdf, cycle_csv):
@@ -303,7 +303,7 @@ def _fit_longterm_cli(
     from bayesurv.lifetable import read_life_table, us_life_table
     from bayesurv.survival.external import read_landmarks, read_registry
     from bayesurv.survival.extrapolation import cycle_csv_table, longterm_summary
-    from bayesurv.survival.fit import save
+    from bayesurv.survival.ipdfit import save
     from bayesurv.survival.longterm import IdentifiabilityWarning, fit_longterm
 
     if cycle_csv is not None and cycle is None:

@@ -1,6 +1,6 @@
 """Fitted survival and hazard curves over the Kaplan-Meier, with credible bands and extrapolation.
 
-Each function takes a fit result (DataTree from :func:`bayesurv.survival.fit.fit`) and returns a
+Each function takes a fit result (DataTree from :func:`bayesurv.survival.ipdfit.fit`) and returns a
 matplotlib Figure; nothing is shown or saved here.
 """
 
@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from bayesurv.survival import quantities as Q
-from bayesurv.survival.fit import spec_of
+from bayesurv.survival.ipdfit import spec_of
 
 
 def _band(da: xr.DataArray, ci: float):

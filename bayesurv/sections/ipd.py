@@ -115,7 +115,7 @@ def fit_ipd_section(
     sec: Ipd, files: dict, k: int, spec: AnalysisSpec, progress: Progress
 ) -> IpdRun:
     from bayesurv.survival.compare import compare
-    from bayesurv.survival.fit import fit
+    from bayesurv.survival.ipdfit import fit
 
     progress.say(
         f"{sec.name}: " + ("reading the IPD" if sec.ipd else "reconstructing IPD from the clicks")

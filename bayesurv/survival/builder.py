@@ -6,8 +6,7 @@ the cache key is :meth:`ModelSpec.key` (no labels, knot times or means) with the
 of the arrays. Each parameter gets its prior from :func:`~bayesurv.survival.structure.prior_of`;
 a default prior whose location follows the data (log t_ref, a spline's level) takes that
 location from a data array too. The likelihood is one ``pm.Potential`` of
-:func:`bayesurv.survival.terms.loglik` with PyTensor; flexsurv's parameters of a parametric
-family are ``pm.Deterministic`` when they are one number per draw (or one per arm).
+:func:`bayesurv.survival.terms.loglik` with PyTensor.
 """
 
 from __future__ import annotations
@@ -68,12 +67,6 @@ def build(spec: ModelSpec, d: dict) -> pm.Model:
                 elif p.name in shifts:
                     loc = shifts[p.name]
             raw[p.name] = _rv(p, prior, loc)
-        if not spec.flexible and not spec.ancillary and not spec.nonph:
-            nat = spec.family.natural(PT, raw, dd["log_t_ref"])
-            dims = "arm" if spec.effect == "separate" else None
-            for k, v in nat.items():
-                if k not in raw:
-                    pm.Deterministic(k, v, dims=dims)
         ll = terms.loglik(PT, spec, raw, dd)
         total = ll.pop("ipd", 0.0)
         for v in ll.values():

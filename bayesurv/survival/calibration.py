@@ -124,22 +124,39 @@ def sbc_ranks_cure(
         scale = float(np.exp(raw["log_median"] - np.log(np.log(2)) / shape))
         ages = rng.uniform(50, 70, n_patients)
         sim = simulate_cure(
-            n_patients, cure_fraction=float(1 / (1 + np.exp(-raw["cure_logit"]))),
-            family="weibull", params={"shape": shape, "scale": scale}, cure=cure,
-            life_table=table, ages=ages, sexes="female", follow_up=8.0, accrual=3.0,
+            n_patients,
+            cure_fraction=float(1 / (1 + np.exp(-raw["cure_logit"]))),
+            family="weibull",
+            params={"shape": shape, "scale": scale},
+            cure=cure,
+            life_table=table,
+            ages=ages,
+            sexes="female",
+            follow_up=8.0,
+            accrual=3.0,
             seed=rng.integers(2**31),
         )
         ipd = sim.data
         if ipd["event"].sum() == 0:  # pragma: no cover - vanishingly rare
             continue
         data, cohort = prepare_longterm(
-            ipd, life_table=table if fit_bg else None, age_column="age" if fit_bg else None,
-            sex="female" if fit_bg else None, time_unit="years")
+            ipd,
+            life_table=table if fit_bg else None,
+            age_column="age" if fit_bg else None,
+            sex="female" if fit_bg else None,
+            time_unit="years",
+        )
         data["smr"] = 1.0
         compiled = compiled_longterm(spec, data, cohort)
-        tr = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains,
-                           seed=int(seed) * 100_003 + rep, progress_bar=False,
-                           adaptation="low_rank")
+        tr = nutpie.sample(
+            compiled,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=int(seed) * 100_003 + rep,
+            progress_bar=False,
+            adaptation="low_rank",
+        )
         for k in ranks:
             d = tr["posterior"][k].values[:, ::thin].ravel()
             ranks[k].append(int(np.sum(d < raw[k])))

@@ -155,7 +155,7 @@ def prepare_longterm(
     source="the IPD table",
 ):
     """Validate the IPD and return ``(data, cohort)``: the model's arrays and the cohort."""
-    from bayesurv.survival.fit import prepare
+    from bayesurv.survival.ipdfit import prepare
 
     data, labels = prepare(ipd, arm_column=arm_column, source=source)
     time_scale, unit = units_per_year(time_unit)

@@ -20,7 +20,7 @@ import xarray as xr
 
 from bayesurv.errors import InputError
 from bayesurv.survival.families import NP
-from bayesurv.survival.fit import spec_of
+from bayesurv.survival.ipdfit import spec_of
 from bayesurv.survival.model import natural_params
 
 

@@ -24,9 +24,10 @@ def _log_sigmoid(m, x):
     return -m.softplus(-x)
 
 
-def excess(m, cure: str, log_h_u, log_s_u, cure_lin=None):
+def excess(m, cure: str, log_h_u, log_s_u, cure_lin=None, log_pi=None):
     """``(log h_exc, H_exc)`` from the uncured log hazard and log survival and the cure
-    fraction's linear predictor (logit scale), for the three cure models (see module docstring).
+    fraction's linear predictor (logit scale), for the three cure models (see module docstring);
+    ``log_pi`` may give :func:`log_fractions` already computed.
 
     Examples
     --------
@@ -37,8 +38,9 @@ def excess(m, cure: str, log_h_u, log_s_u, cure_lin=None):
     """
     if cure == "none":
         return log_h_u, -log_s_u
-    log_pi = _log_sigmoid(m, cure_lin)
-    log_1m_pi = _log_sigmoid(m, -cure_lin)
+    if log_pi is None:
+        log_pi = log_fractions(m, cure_lin)
+    log_pi, log_1m_pi = log_pi
     if cure == "mixture":
         # log S_exc = log(pi + (1 - pi) S_u); h_exc = (1 - pi) f_u / S_exc
         a, b = log_pi, log_1m_pi + log_s_u
@@ -52,7 +54,12 @@ def excess(m, cure: str, log_h_u, log_s_u, cure_lin=None):
     )
 
 
+def log_fractions(m, cure_lin):
+    """``(log pi, log(1 - pi))`` from the cure fraction's logit ``cure_lin`` (a ``log_pi``
+    argument of :func:`excess`, computed once per profile rather than per time point)."""
+    return _log_sigmoid(m, cure_lin), _log_sigmoid(m, -cure_lin)
+
+
 def log_add(m, a, b):
     """``log(exp(a) + exp(b))`` without overflow."""
-    hi = m.maximum(a, b)
-    return hi + m.log(m.exp(a - hi) + m.exp(b - hi))
+    return m.logaddexp(a, b)

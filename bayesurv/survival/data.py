@@ -285,6 +285,7 @@ def prepare(
     if population is not None:
         if ipd is not None:
             members, node_pattern = population.members(ages, male, g)
+            cohort.update(ages=ages, male=male)
         else:
             members, node_pattern = population.members()
         cohort.update(members=members, node_pattern=node_pattern)
@@ -298,11 +299,14 @@ def prepare(
         points.extend((float(x), int(a)) for x in times.ravel())
         return (start + np.arange(times.size)).reshape(times.shape)
 
-    reported: list[str] = []
+    names: dict = {
+        t: [] for t in ("landmarks", "events", "hazard_ratios", "medians", "external", "registry")
+    }
     if summaries is not None:
-        _reported(summaries, spec, d, add, reported)
+        _reported(summaries, spec, d, add, names)
     if external is not None:
-        _external(external, spec, d, add, reported)
+        _external(external, spec, d, add, names)
+    reported = [x for v in names.values() for x in v]
     if points:
         pt = np.array(points)
         d["pt_t"], d["pt_arm"] = pt[:, 0], pt[:, 1]
@@ -319,6 +323,8 @@ def prepare(
         else:
             d["pop_share"] = share
     cohort["reported"] = reported
+    if points and ipd is None:
+        cohort["last_time"] = float(d["pt_t"].max())
     return spec, d, cohort
 
 
@@ -357,7 +363,7 @@ def _reported(s: Summaries, spec: ModelSpec, d: dict, add, names: list) -> None:
             lm["i"].append(add(times, a))
             lm["y"].append(y)
             lm["se"].append(se)
-            names.extend(f"landmark {arm} t={x:g}" for x in times)
+            names["landmarks"].extend(f"landmark {arm} t={x:g}" for x in times)
         if "events" in s.use:
             for row in rep.events.itertuples(index=False):
                 nodes, w = E.followup_nodes(
@@ -367,7 +373,7 @@ def _reported(s: Summaries, spec: ModelSpec, d: dict, add, names: list) -> None:
                 ev["w"].append(w[None])
                 ev["n"].append(float(row.n))
                 ev["d"].append(float(row.events))
-                names.append(f"events {arm} n={int(row.n)}")
+                names["events"].append(f"events {arm} n={int(row.n)}")
         if "medians" in s.use and len(rep.medians):
             m = rep.medians if "used" in rep.medians else E.check_medians(rep.medians)
             m = m[m["used"].astype(bool)]
@@ -376,7 +382,7 @@ def _reported(s: Summaries, spec: ModelSpec, d: dict, add, names: list) -> None:
                 md["i"].append(add(t, a))
                 md["t"].append(t)
                 md["se"].append(m["se"].to_numpy(float))
-                names.extend(f"median {arm} {x:g}" for x in t)
+                names["medians"].extend(f"median {arm} {x:g}" for x in t)
     if lm["i"]:
         d.update(
             lm_i=np.concatenate(lm["i"]),
@@ -426,7 +432,7 @@ def _reported(s: Summaries, spec: ModelSpec, d: dict, add, names: list) -> None:
                 hr_r0=np.asarray(r0),
                 hr_r1=np.asarray(r1),
             )
-            names.extend(f"hazard ratio {np.exp(v):.2f}" for v in hrs["log_hr"])
+            names["hazard_ratios"].extend(f"hazard ratio {np.exp(v):.2f}" for v in hrs["log_hr"])
 
 
 def _external(x: External, spec: ModelSpec, d: dict, add, names: list) -> None:
@@ -445,13 +451,15 @@ def _external(x: External, spec: ModelSpec, d: dict, add, names: list) -> None:
         if kind == "landmarks":
             d["xl_i"] = np.concatenate([add([t], k) for t, k in zip(df["time"], a, strict=True)])
             d["xl_n"], d["xl_d"] = df["n_eff"].to_numpy(float), df["events_eff"].to_numpy(float)
-            names.extend(f"external {lab} t={t:g}" for lab, t in zip(arms, df["time"], strict=True))
+            names["external"].extend(
+                f"external {lab} t={t:g}" for lab, t in zip(arms, df["time"], strict=True)
+            )
         else:
             start = np.maximum(df["start"].to_numpy(float), 1e-9)
             d["rg_i0"] = np.concatenate([add([t], k) for t, k in zip(start, a, strict=True)])
             d["rg_i1"] = np.concatenate([add([t], k) for t, k in zip(df["stop"], a, strict=True)])
             d["rg_n"], d["rg_d"] = df["n_at_risk"].to_numpy(float), df["events"].to_numpy(float)
-            names.extend(
+            names["registry"].extend(
                 f"registry {lab} {s:g}-{e:g}"
                 for lab, s, e in zip(arms, df["start"], df["stop"], strict=True)
             )

@@ -59,6 +59,16 @@ _GOMPERTZ_SERIES = 1e-6
 # --------------------------------------------------------------------------------------------
 # math namespaces: the same names backed by NumPy/SciPy and by PyTensor
 # --------------------------------------------------------------------------------------------
+def _np_logsumexp(x, axis):
+    """log sum exp along ``axis`` (one term: the term itself)."""
+    x = np.asarray(x, dtype=float)
+    if x.shape[axis] == 1:
+        return np.take(x, 0, axis=axis)
+    mx = np.max(x, axis=axis, keepdims=True)
+    mx = np.where(np.isfinite(mx), mx, 0.0)
+    return np.log(np.sum(np.exp(x - mx), axis=axis)) + np.squeeze(mx, axis)
+
+
 def _np_namespace() -> SimpleNamespace:
     return SimpleNamespace(
         name="numpy",
@@ -77,7 +87,8 @@ def _np_namespace() -> SimpleNamespace:
         gammainc=sc.gammainc,
         gammaincc=sc.gammaincc,
         concat=lambda xs: np.concatenate(xs, axis=-1),
-        logsumexp=lambda x, axis: sc.logsumexp(x, axis=axis),
+        logsumexp=_np_logsumexp,
+        logaddexp=np.logaddexp,
     )
 
 
@@ -110,6 +121,7 @@ def _pt_namespace() -> SimpleNamespace:
         gammaincc=pt.gammaincc,
         concat=lambda xs: pt.concatenate(xs, axis=-1),
         logsumexp=lambda x, axis: pt.logsumexp(x, axis=axis),
+        logaddexp=lambda a, b: pt.maximum(a, b) + pt.log1p(pt.exp(-pt.abs(a - b))),
     )
 
 

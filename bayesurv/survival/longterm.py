@@ -649,7 +649,7 @@ def fit_longterm(
     """
     from bayesurv.provenance import provenance
     from bayesurv.sampling import check, diagnostics, sample
-    from bayesurv.survival.fit import MAX_POINTWISE
+    from bayesurv.survival.ipdfit import MAX_POINTWISE
 
     if family not in _all_families():
         raise InputError(f"unknown family {family!r}; choose one of {', '.join(_all_families())}.")

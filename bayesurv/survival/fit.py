@@ -1,0 +1,553 @@
+"""The one fit: ``fit(ipd, model, ...) -> DataTree`` for any mix of patient-level data, reported
+summaries, external evidence and a population, with one result schema:
+
+* ``posterior`` (the sampled parameters, flexsurv's where they are one per draw), ``sample_stats``;
+* ``log_likelihood``: ``time`` (per patient) and ``reported`` (per reported number), the NumPy
+  twin of the model's likelihood (:mod:`bayesurv.survival.terms`);
+* ``observed_data`` / ``constant_data`` in ArviZ's censored layout (times observed, the event
+  indicator under the same name, ``arm`` and ``entry`` beside it) and ``reported`` numbers;
+* ``posterior_predictive``: replicated event times (uncensored) and reported numbers;
+* ``cohort``: the covariate patterns, their shares and the population nodes the outputs average
+  over; ``derived``: :func:`bayesurv.survival.outputs.derived`;
+* attrs: ``spec`` (:class:`ModelSpec` as JSON, data-derived fields filled) and ``provenance``
+  (seed, versions, inputs), one name each, plus ``priors``, ``diagnostics`` and ``notes``.
+
+Sampler settings and output settings are parameter objects (:class:`Sampler`, :class:`Outputs`).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayesurv.errors import InputError
+from bayesurv.survival import outputs as O
+from bayesurv.survival import terms
+from bayesurv.survival.data import External, Summaries, prepare
+from bayesurv.survival.families import NP
+from bayesurv.survival.population import Population
+from bayesurv.survival.structure import ModelSpec, parameters, prior_table
+
+#: above this many (draws x patients) values the per-patient groups are left out (memory)
+MAX_POINTWISE = 20_000_000
+
+
+class IdentifiabilityWarning(UserWarning):
+    """The data cannot tell two parts of a cure model apart; the message says which."""
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """NUTS settings (nutpie, low-rank mass matrix). ``target_accept`` defaults to 0.95 for
+    flexible hazards (funnel-shaped smoothing priors), 0.9 for cure, background or summary
+    models, 0.8 otherwise."""
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    target_accept: float | None = None
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What the saved ``derived`` group holds: extra grid ``times``, the RMST horizon (default:
+    the end of follow-up), the extrapolation ``horizon`` (default: a lifetime with a population,
+    else five times the follow-up) and the annual ``discount`` rate."""
+
+    times: tuple = ()
+    rmst_to: float | None = None
+    horizon: float | None = None
+    discount: float = 0.035
+
+
+def _spec(model, fields_) -> ModelSpec:
+    if isinstance(model, ModelSpec):
+        return model.with_(**fields_) if fields_ else model
+    return ModelSpec(hazard=model, **fields_)
+
+
+def fit(
+    ipd: pd.DataFrame | None = None,
+    model: ModelSpec | str = "weibull",
+    *,
+    seed: int,
+    summaries: Summaries | None = None,
+    external: External | None = None,
+    population: Population | None = None,
+    sampler: Sampler = Sampler(),
+    outputs: Outputs = Outputs(),
+    pointwise: bool | None = None,
+    source: str = "the IPD table",
+    inputs: dict | None = None,
+    **spec_fields,
+) -> xr.DataTree:
+    """Fit a survival model by NUTS and return the result DataTree (see the module docstring).
+
+    ``model`` is a :class:`~bayesurv.survival.structure.ModelSpec` or a hazard name with the
+    spec's fields as keywords (``arm="arm"``, ``cure="mixture"``, ``covariates=["group"]``...).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ipd = pd.DataFrame({"time": [5., 8., 12., 20., 3.], "event": [1, 1, 0, 1, 1]})
+    >>> res = fit(ipd, "exponential", seed=1, sampler=Sampler(200, 200, 2))  # doctest: +SKIP
+    """
+    from bayesurv.provenance import provenance
+    from bayesurv.sampling import check, diagnostics, sample
+    from bayesurv.survival.builder import compiled
+
+    spec = _spec(model, spec_fields)
+    spec, d, cohort = prepare(
+        spec, ipd, summaries=summaries, external=external, population=population, source=source
+    )
+    horizon, times, rmst_to = _settings(spec, cohort, population, outputs)
+    target = sampler.target_accept or (
+        0.95
+        if spec.flexible
+        else 0.9
+        if (spec.cure != "none" or spec.background or "t" not in d)
+        else 0.8
+    )
+    tree = sample(
+        compiled(spec, d),
+        seed=seed,
+        draws=sampler.draws,
+        tune=sampler.tune,
+        chains=sampler.chains,
+        target_accept=target,
+        adaptation="low_rank",
+    )
+    post = _natural_params(_relabel(tree["posterior"].to_dataset(), spec), spec, d)
+    names = [p.name for p in parameters(spec)]
+    diag = check(diagnostics(tree, var_names=names), what=f"the {_label(spec)} fit")
+    groups = {"posterior": post, "sample_stats": tree["sample_stats"].to_dataset()}
+    groups.update(_data_groups(spec, d, cohort))
+    groups["cohort"] = _cohort_group(spec, d, cohort, population, horizon)
+    n_pat = len(d.get("t", ()))
+    if pointwise is None:
+        pointwise = n_pat * post.sizes["chain"] * post.sizes["draw"] <= MAX_POINTWISE
+    ll, rep = _pointwise(spec, post, d, seed, pointwise, cohort, population)
+    if ll:
+        groups["log_likelihood"] = xr.Dataset(ll)
+    if rep:
+        groups["posterior_predictive"] = xr.Dataset(rep)
+    result = xr.DataTree.from_dict(groups)
+    shifts = {
+        p.name: float(d["log_t_ref"]) * (1 if p.role == "log_time" else -1)
+        for p in parameters(spec)
+        if p.role in ("log_time", "log_rate")
+    }
+    shifts.update(d.get("prior_shift", {}))
+    result.attrs.update(
+        spec=spec.to_json(),
+        provenance=json.dumps(provenance(seed=seed, inputs=inputs), default=str),
+        priors=json.dumps(prior_table(spec, shifts)),
+        diagnostics=json.dumps({**diag.as_dict(), "problems": diag.problems}),
+    )
+    derived = O.derived(result, times=times, rmst_to=rmst_to, discount=outputs.discount)
+    result["derived"] = xr.DataTree(derived)
+    notes = identifiability(result)
+    result.attrs["notes"] = json.dumps(notes)
+    for note in notes:
+        warnings.warn(note, IdentifiabilityWarning, stacklevel=2)
+    return result
+
+
+def _label(spec) -> str:
+    return f"{spec.hazard}" + (f" {spec.cure}-cure" if spec.cure != "none" else "")
+
+
+def _settings(spec, cohort, population, outputs):
+    follow = float(cohort["time"].max()) if "time" in cohort else cohort.get("last_time")
+    if outputs.horizon is not None:
+        horizon = float(outputs.horizon)
+    elif population is not None:
+        from bayesurv.survival.population import units_per_year
+
+        horizon = population.lifetime(
+            cohort["members"], units_per_year(spec.time_unit), follow or 0.0
+        )
+    elif follow is not None:
+        horizon = 5.0 * follow if not O._plain(spec) else float("inf")
+    else:
+        raise InputError("a fit to reported summaries needs a horizon (Outputs(horizon=...)).")
+    if not horizon > 0:
+        raise InputError(f"the horizon {horizon:g} must be positive.")
+    cohort["follow_up"] = (
+        follow if follow is not None else (horizon if np.isfinite(horizon) else 1.0)
+    )
+    times = tuple(float(x) for x in np.atleast_1d(outputs.times))
+    top = horizon if np.isfinite(horizon) else float("inf")
+    if any(not (np.isfinite(x) and 0 <= x <= top) for x in times):
+        raise InputError(f"times must lie between 0 and the horizon ({horizon:g}).")
+    to = outputs.rmst_to
+    if to is not None and not (np.isfinite(to) and 0 < to <= top):
+        raise InputError(
+            f"the RMST horizon must be a positive number within {horizon:g}, got {to!r}."
+        )
+    return horizon, times, to
+
+
+def _relabel(post: xr.Dataset, spec: ModelSpec) -> xr.Dataset:
+    from bayesurv.survival.structure import terms_of
+
+    labels = {
+        "arm": list(spec.arms),
+        "hazard_term": terms_of(spec.covariates),
+        "cure_term": terms_of(spec.cure_covariates),
+    }
+    for name, covs in spec.ancillary:
+        labels[f"{name}_term"] = terms_of(covs)
+    return post.assign_coords({k: v for k, v in labels.items() if k in post.dims})
+
+
+def _natural_params(post: xr.Dataset, spec: ModelSpec, d) -> xr.Dataset:
+    """flexsurv's parameters of a parametric family, where they are one per draw (or arm)."""
+    if spec.flexible or spec.ancillary or spec.nonph:
+        return post
+    raw = {name: post[name] for name, _ in spec.family.sampled}
+    for k, v in spec.family.natural(NP, raw, float(d["log_t_ref"])).items():
+        if k not in post:
+            post[k] = v
+    return post
+
+
+def _data_groups(spec, d, cohort) -> dict:
+    out = {}
+    if "t" in d:
+        patient = np.arange(len(cohort["time"]))
+        labels = np.asarray(list(spec.arms) or ["all"], dtype=object)
+        out["observed_data"] = xr.Dataset(
+            {"time": ("patient", cohort["time"])}, coords={"patient": patient}
+        )
+        const = {
+            "time": ("patient", cohort["event"].astype(int)),
+            "arm": ("patient", labels[cohort["arm"]].astype(str)),
+        }
+        if cohort.get("entry") is not None:
+            const["entry"] = ("patient", cohort["entry"])
+        out["constant_data"] = xr.Dataset(const, coords={"patient": patient})
+    if cohort["reported"]:
+        obs = _observed_reported(d)
+        ds = out.setdefault("observed_data", xr.Dataset())
+        out["observed_data"] = ds.assign(
+            reported=xr.DataArray(
+                obs, dims="reported_number", coords={"reported_number": cohort["reported"]}
+            )
+        )
+    return out
+
+
+def _natural(term, y):
+    """A reported number from its term's scale to its own: survival, HR, median, counts."""
+    if term == "landmarks":
+        return np.exp(-np.exp(y))
+    return np.exp(y) if term in ("hazard_ratios", "medians") else y
+
+
+def _observed_reported(d) -> np.ndarray:
+    """The reported numbers on their own scales, in the order of :func:`terms.parts`."""
+    ys = {
+        "landmarks": d.get("lm_y"),
+        "events": d.get("ev_d"),
+        "hazard_ratios": d.get("hr_y"),
+        "medians": np.log(d["md_t"]) if "md_t" in d else None,
+        "external": d.get("xl_d"),
+        "registry": d.get("rg_d"),
+    }
+    return np.concatenate([_natural(k, v) for k, v in ys.items() if v is not None])
+
+
+def _pointwise(spec, post, d, seed, pointwise, cohort, population):
+    """Per-patient and per-reported-number log-likelihood and predictive draws (NumPy twin)."""
+    S = post.sizes["chain"] * post.sizes["draw"]
+    raw = {p.name: post[p.name].values.reshape(S, -1) for p in parameters(spec)}
+    rng = np.random.default_rng([seed, 7])
+    dims = ("chain", "draw")
+    shape = (post.sizes["chain"], post.sizes["draw"])
+    coords = {"chain": post["chain"].values, "draw": post["draw"].values}
+    ll, rep = {}, {}
+    n = len(d.get("t", ()))
+    step = max(1, 2_000_000 // max(1, n))
+    if n and pointwise:
+        parts = [
+            terms.loglik(NP, spec, {k: v[i : i + step] for k, v in raw.items()}, d, True)["ipd"]
+            for i in range(0, S, step)
+        ]
+        ll["time"] = xr.DataArray(
+            np.concatenate(parts).reshape(shape + (n,)), dims=(*dims, "patient"), coords=coords
+        )
+        rep["time"] = xr.DataArray(
+            predictive_times(spec, raw, d, cohort, population, rng).reshape(shape + (n,)),
+            dims=(*dims, "patient"),
+            coords=coords,
+        )
+    if cohort["reported"]:
+        pp = terms.profiles(NP, spec, raw, d)
+        qs = terms.parts(NP, spec, raw, pp, d, raw["smr"] if "smr" in raw else d.get("smr", 1.0))
+        vals, draws = [], []
+        for term, q in qs.items():
+            vals.append(
+                np.broadcast_to(terms.term_loglik(NP, q), (S, np.shape(q.get("y", q.get("k")))[-1]))
+            )
+            if "mu" in q:
+                draws.append(
+                    _natural(term, q["mu"] + q["se"] * rng.standard_normal(np.shape(q["mu"])))
+                )
+            else:
+                p = -np.expm1(q["log_q"])
+                draws.append(
+                    rng.binomial(np.round(q["n"]).astype(int), np.clip(p, 0, 1)).astype(float)
+                )
+        names = {"reported_number": cohort["reported"]}
+        ll["reported"] = xr.DataArray(
+            np.concatenate(vals, -1).reshape(shape + (-1,)),
+            dims=(*dims, "reported_number"),
+            coords={**coords, **names},
+        )
+        rep["reported"] = xr.DataArray(
+            np.concatenate(draws, -1).reshape(shape + (-1,)),
+            dims=(*dims, "reported_number"),
+            coords={**coords, **names},
+        )
+    return ll, rep
+
+
+def predictive_times(spec, raw, d, cohort, population, rng) -> np.ndarray:
+    """Replicated event times of every patient (no censoring), one per draw: the excess time
+    solving ``H_exc(t) = E`` (bisection on log t; for flexible hazards a log-time grid of 129
+    points with log-log interpolation; infinite past a cure plateau), the background death time
+    exactly
+    (:func:`bayesurv.survival.simulate.background_death_times`), the first of the two; with
+    delayed entry both conditional on the patient's entry."""
+    from bayesurv.survival import predictor as P
+
+    S, n = next(iter(raw.values())).shape[0], len(d["t"])
+    G = terms._patterns(NP, spec, d)
+    ref = float(np.exp(d["log_t_ref"]))
+    E = rng.exponential(size=(S, n))
+    out = np.empty((S, n))
+    step = max(1, 2_000_000 // n)
+    with np.errstate(all="ignore"):
+        for i in range(0, S, step):
+            r = {k: v[i : i + step] for k, v in raw.items()}
+            pp = terms.profiles(NP, spec, r, d)
+            e = E[i : i + step]
+            if spec.entry:
+                x = {"t": d["en_t"], **{k[5:]: v for k, v in d.items() if k.startswith("en_x_")}}
+                e = (
+                    e
+                    + d["en_pos"]
+                    * P.excess(NP, spec, r, pp, x, d["en_idx"], d["en_arm"], d["en_g"], G)[1]
+                )
+            if spec.flexible or spec.waning:  # a log-time grid per profile, read at each E
+                grid = np.exp(np.linspace(np.log(ref * 1e-4), np.log(ref * 1e4), 129))
+                prof = np.arange(d["prof_arm"].size)[:, None]
+                Hg = P.excess(
+                    NP, spec, r, pp, {"t": grid[None, :]}, prof, d["prof_arm"][:, None], prof % G, G
+                )[1]
+
+                Hp = np.log(np.maximum(Hg[:, d["idx"], :], 1e-300))  # (s, n, M), increasing
+                le = np.log(e)
+                k = np.clip(np.sum(Hp < le[..., None], axis=-1), 1, grid.size - 1)
+                h0 = np.take_along_axis(Hp, (k - 1)[..., None], -1)[..., 0]
+                h1 = np.take_along_axis(Hp, k[..., None], -1)[..., 0]
+                x0, x1 = np.log(grid[k - 1]), np.log(grid[k])
+                t = np.exp(x0 + (x1 - x0) * np.clip((le - h0) / (h1 - h0), 0, 1))
+                out[i : i + step] = np.where(Hp[..., -1] < le, np.inf, t)
+                continue
+            if not spec.waning:  # exact: the family's inverse, through the cure model
+                out[i : i + step] = _invert(spec, pp, d["idx"], e)
+                continue
+            lo = np.full(e.shape, np.log(ref * 1e-6))
+            hi = np.full(e.shape, np.log(ref * 1e6))
+
+            def H(log_t, r=r, pp=pp):
+                return P.excess(
+                    NP, spec, r, pp, {"t": np.exp(log_t)}, d["idx"], d["arm"], d["g"], G
+                )[1]
+
+            never = H(hi) < e
+            for _ in range(45):  # bisection on log t: relative error below 1e-9
+                mid = (lo + hi) / 2
+                up = H(mid) >= e
+                hi, lo = np.where(up, mid, hi), np.where(up, lo, mid)
+            out[i : i + step] = np.where(never, np.inf, np.exp(hi))
+    return _with_background(out, spec, raw, d, cohort, population, rng)
+
+
+def _invert(spec, pp, idx, e):
+    """Times at which the excess cumulative hazard reaches ``e`` (parametric, no waning)."""
+    from bayesurv.survival import predictor as P
+
+    fam = spec.family
+    nat = {k: P.take(NP, v, idx) for k, v in pp["nat"].items()}
+    eta = P.take(NP, pp["eta"], idx)
+    if spec.cure != "none":
+        pi = 1 / (1 + np.exp(-P.take(NP, pp["cure"], idx)))
+        if spec.cure == "mixture":  # S_exc = pi + (1 - pi) S_u
+            su = (np.exp(-e) - pi) / (1 - pi)
+        else:  # S_exc = pi^(1 - S_u)
+            su = 1 + e / np.log(pi)
+        e = np.where(su > 0, -np.log(np.where(su > 0, su, 1.0)), np.inf)
+    if spec.effect == "aft":
+        return np.exp(eta) * fam.inv_cum_hazard(e, **nat)
+    return fam.inv_cum_hazard(e * np.exp(-eta), **nat)
+
+
+def _with_background(out, spec, raw, d, cohort, population, rng):
+    S, n = out.shape
+    if population is not None:
+        from bayesurv.survival.population import units_per_year
+        from bayesurv.survival.simulate import background_death_times
+
+        smr = raw["smr"] if "smr" in raw else float(population.smr)
+        Eb = rng.exponential(size=(S, n)) / smr
+        if spec.entry:
+            Eb = Eb + d["en_H_pop"]
+        sex = np.where(rng.uniform(size=(S, n)) < cohort["male"], "male", "female")
+        tb = background_death_times(
+            np.broadcast_to(cohort["ages"], (S, n)).ravel(),
+            sex.ravel(),
+            population.table,
+            Eb.ravel(),
+            year=population.year,
+            time_scale=units_per_year(spec.time_unit),
+        ).reshape(S, n)
+        out = np.minimum(out, tb)
+    return out
+
+
+def _cohort_group(spec, d, cohort, population, horizon) -> xr.Dataset:
+    ds = xr.Dataset({"share": ("pattern", cohort["share"])})
+    for k, v in cohort["patterns"].items():
+        ds[f"pattern_{k.replace(':', '_')}"] = (("pattern", f"{k.replace(':', '_')}_term"), v)
+    ds.attrs.update(
+        log_t_ref=float(d["log_t_ref"]),
+        follow_up=float(cohort["follow_up"]),
+        horizon=float(horizon),
+    )
+    if population is not None:
+        m = cohort["members"]
+        ds["node_age"], ds["node_sex"] = ("node", m.age), ("node", m.sex.astype(str))
+        ds["node_weight"], ds["node_pattern"] = ("node", m.weight), ("node", cohort["node_pattern"])
+        t = population.table
+        key = {s: t._key(s, population.year) for s in ("male", "female")}
+        ds["life_table"] = (("sex", "age"), np.stack([t.rates[key[s]] for s in ("male", "female")]))
+        ds = ds.assign_coords(sex=["male", "female"], age=t.ages)
+        ds.attrs.update(
+            smr=float(population.smr), life_table_source=t.source or "", year=str(population.year)
+        )
+    return ds
+
+
+def identifiability(result) -> list[str]:
+    """Sentences about what the data cannot tell apart in a cure model (empty otherwise):
+    a cure fraction whose posterior sd is above 70% of its prior's; uncured survival above 10%
+    at the end of follow-up (cure and latency trade off)."""
+    spec = O.spec_of(result)
+    if spec.cure == "none":
+        return []
+    from bayesurv.survival.structure import Param, prior_of
+
+    notes = []
+    rng = np.random.default_rng(13)
+    cf = result["derived"]["cure_fraction"]
+    prior = prior_of(spec, Param("cure_logit", "cure_logit"))
+    eff = (
+        prior_of(spec, Param("cure_effect", "effect"))
+        if "cure_effect" in result["posterior"]
+        else None
+    )
+    base = prior.ppf(rng.uniform(size=20000)) if prior.family != "flat" else None
+    for a, label in enumerate(cf["arm"].values):
+        if base is None or spec.cure_covariates:
+            break
+        lin = base + (eff.ppf(rng.uniform(size=20000)) if a == 1 and eff is not None else 0.0)
+        prior_sd = float(np.std(1 / (1 + np.exp(-lin))))
+        post_sd = float(cf.sel(arm=label).std())
+        if post_sd > 0.7 * prior_sd:
+            notes.append(
+                f"The data say little about the cure fraction in arm {label}: its posterior sd "
+                f"({post_sd:.2f}) is {post_sd / prior_sd:.0%} of the prior's ({prior_sd:.2f}), so "
+                "the extrapolation rests mostly on the prior."
+            )
+    if "time" in result["observed_data"]:
+        from bayesurv.survival import predictor as P
+
+        F = O.fitted(result)
+        pp = F.profiles(F.raw)
+        with np.errstate(all="ignore"):
+            H_u = P.uncured(
+                NP, spec, F.raw, pp, {"t": np.array([F.follow_up])}, np.zeros(1, int), 0.0
+            )[1]
+        s_u = np.exp(-H_u[:, 0])
+        med = float(np.median(s_u))
+        if med > 0.10:
+            first = parameters(spec)[0].name
+            r = float(np.corrcoef(cf.isel(arm=0).values.ravel(), F.raw[first][:, 0])[0, 1])
+            notes.append(
+                "Follow-up is too short to tell cured patients from slowly failing ones: an "
+                f"estimated {med:.0%} of the uncured (reference arm) are still event-free at the "
+                "end of follow-up, so the cure fraction and the uncured survival trade off "
+                f"(posterior correlation of the cure fraction with {first}: {r:+.2f}); treat the "
+                "plateau as an assumption."
+            )
+    return notes
+
+
+def prior_predictive(
+    ipd: pd.DataFrame | None = None,
+    model: ModelSpec | str = "weibull",
+    *,
+    seed: int,
+    draws: int = 1000,
+    summaries: Summaries | None = None,
+    external: External | None = None,
+    population: Population | None = None,
+    outputs: Outputs = Outputs(),
+    **spec_fields,
+) -> xr.DataTree:
+    """Draws from the prior, laid out as a result (``prior``, ``prior_predictive``, ``cohort``,
+    ``derived``): what the priors say on the scale of the data, before fitting."""
+    import pymc as pm
+
+    from bayesurv.survival.builder import build
+
+    spec = _spec(model, spec_fields)
+    spec, d, cohort = prepare(
+        spec, ipd, summaries=summaries, external=external, population=population
+    )
+    horizon, times, rmst_to = _settings(spec, cohort, population, outputs)
+    names = [p.name for p in parameters(spec)]
+    with build(spec, d), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
+        pp = pm.sample_prior_predictive(draws=draws, random_seed=seed, var_names=names)
+    prior = _natural_params(_relabel(pp["prior"].to_dataset(), spec), spec, d)
+    _, rep = _pointwise(spec, prior, d, seed, True, cohort, population)
+    groups = {"prior": prior, "cohort": _cohort_group(spec, d, cohort, population, horizon)}
+    if rep:
+        groups["prior_predictive"] = xr.Dataset(rep)
+    result = xr.DataTree.from_dict(groups)
+    result.attrs["spec"] = spec.to_json()
+    result["derived"] = xr.DataTree(O.derived(result, times=times, rmst_to=rmst_to))
+    return result
+
+
+def save(result: xr.DataTree, path: str | Path) -> None:
+    """Write a result to NetCDF (all groups and attributes)."""
+    result.to_netcdf(path)
+
+
+def load(path: str | Path) -> xr.DataTree:
+    """Read a result written by :func:`save`."""
+    return xr.open_datatree(path).load()
+
+
+__all__ = ["External", "Outputs", "Population", "Sampler", "Summaries", "fit", "load", "save"]
