@@ -208,7 +208,14 @@ def test_tsd3_bcg_random_effects_meta_regression_on_latitude():
 
 
 @pytest.mark.parametrize(
-    ("effects", "model"), [("random", "consistency"), ("fixed", "ume"), ("random", "nodesplit")]
+    ("effects", "model"),
+    [
+        ("random", "consistency"),
+        ("fixed", "consistency"),
+        ("fixed", "ume"),
+        ("random", "ume"),
+        ("random", "nodesplit"),
+    ],
 )
 def test_mcmc_agrees_with_exact_within_a_tenth_of_a_posterior_sd(effects, model):
     t = loop_network()

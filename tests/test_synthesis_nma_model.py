@@ -5,11 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import special
+from test_synthesis_nma import loop_network
 
 from bayesurv.synthesis.network import read_network
 from bayesurv.synthesis.nma import _priors, _theta_priors
 from bayesurv.synthesis.nma_model import build_data, build_model, fitted, log_likelihood
-from test_synthesis_nma import loop_network
 
 
 def _twin_and_pymc(net, effects, point):

@@ -58,6 +58,14 @@ def nma_command(
     link: Annotated[
         str, typer.Option("--link", help="cloglog (arm counts give log HRs) or logit (log ORs).")
     ] = "cloglog",
+    covariate: Annotated[
+        str | None,
+        typer.Option(
+            "--covariate",
+            help="Network meta-regression on this numeric study column "
+            "(centred; one interaction per treatment vs the reference).",
+        ),
+    ] = None,
     consistency: Annotated[
         bool,
         typer.Option(
@@ -95,6 +103,7 @@ def nma_command(
         tau_prior=tau_prior,
         consistency_checks=consistency,
         link=link,
+        covariate=covariate,
     )
     json_out.parent.mkdir(parents=True, exist_ok=True)
     json_out.write_text(json.dumps(doc, indent=2, default=str) + "\n")

@@ -832,6 +832,7 @@ def nma_file(
     tau_prior: str | None = None,
     consistency_checks: bool = True,
     link: str = "cloglog",
+    covariate: str | None = None,
 ) -> tuple[dict, NmaResult]:
     """Read DATA.csv, fit, check consistency; return the ``nma`` command's JSON and the result."""
     from bayesurv.synthesis.priors import parse_prior
@@ -840,7 +841,7 @@ def nma_file(
         raise InputError(f"--ci {level:g}: give a level between 0 and 1, e.g. 0.95.")
     dp = parse_prior(d_prior or DEFAULT_D_PRIOR, "mu", "--d-prior")
     tp = parse_prior(tau_prior or DEFAULT_TAU_PRIOR, "tau", "--tau-prior")
-    net = read_network(path, reference=reference, link=link)
+    net = read_network(path, reference=reference, link=link, covariate=covariate)
     res = nma(
         net,
         effects=effects,
