@@ -77,6 +77,22 @@ def pool_command(
             'halfcauchy(0.5);uniform(0, 2); "none" for no table).',
         ),
     ] = None,
+    plan_events: Annotated[
+        float | None,
+        typer.Option(
+            "--plan-events",
+            help="Events of a planned trial that borrows through the "
+            "robust MAP prior: writes the MAP prior, its ESS in events, power, type I "
+            "error and probability of success.",
+        ),
+    ] = None,
+    plan_allocation: Annotated[
+        float,
+        typer.Option("--plan-allocation", help="Planned allocation k:1 (experimental:control)."),
+    ] = 1.0,
+    robust_weight: Annotated[
+        float, typer.Option("--robust-weight", help="Weight of the vague part of the robust MAP.")
+    ] = 0.2,
     netcdf: Annotated[
         Path | None,
         typer.Option(
@@ -123,6 +139,9 @@ def pool_command(
         predict=predict,
         coef_prior=coef_prior,
         sensitivity_priors=sens,
+        plan_events=plan_events,
+        plan_allocation=plan_allocation,
+        robust_weight=robust_weight,
     )
     pooled = result[0] if isinstance(result, tuple) else result
     for out in (json_out, netcdf, forest):
@@ -151,5 +170,13 @@ def pool_command(
         f"pooled HR {p['median']:.2f} ({p['lower']:.2f} to {p['upper']:.2f}), "
         f"P(HR < 1) = {doc['probabilities']['pooled_hr_lt_1']:.3f}; wrote {written}"
     )
+    if "map_prior" in doc:
+        pt_ = doc["map_prior"]["planned_trial"]
+        ess = doc["map_prior"]["ess_events"]["robust"]["elir"]
+        typer.echo(
+            f"  planned trial ({pt_['events']:g} events) borrowing through the robust MAP "
+            f"prior (ESS {ess:.0f} events): type I error {pt_['type_one_error']:.3f}, "
+            f"probability of success {pt_['probability_of_success']:.2f}"
+        )
     for c in doc.get("coefficients", []):
         typer.echo(f"  {c['name']}: {c['median']:.3f} ({c['lower']:.3f} to {c['upper']:.3f})")

@@ -315,7 +315,8 @@ def build_model(
             # shared comparator's variance, S's off-diagonal; tau = 0 for fixed effects):
             # Sherman-Morrison gives the normal log density with elementwise operations only
             # (fast to compile; equal to the NumPy twin's Cholesky, tested)
-            mb = mean[b.rows]  # (B, m)
+            Mb = data.M[b.rows.ravel()]  # constant (B m, P): a product, not a gather
+            mb = (pt.as_tensor(Mb) @ theta).reshape(b.rows.shape)  # (B, m)
             t2 = tau**2 / 2 if effects == "random" else 0.0
             se2 = np.einsum("bii->bi", b.S)
             c = b.S[:, 0, 1] if b.m > 1 else np.zeros(len(b.studies))

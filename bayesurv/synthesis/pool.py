@@ -515,6 +515,9 @@ def pool_file(
     coef_prior: str | None = None,
     sensitivity_priors: Sequence[str] | None = DEFAULT_SENSITIVITY,
     checks: bool = True,
+    plan_events: float | None = None,
+    plan_allocation: float = 1.0,
+    robust_weight: float = 0.2,
 ) -> tuple[dict, object]:
     """Read EFFECTS.csv, pool (or meta-regress on ``covariates``), and return the ``pool``
     command's JSON document and the result (nothing written).
@@ -523,7 +526,10 @@ def pool_file(
     p-values, leave-one-out, the frequentist reference points) and ``sensitivity`` (the answer
     under each tau prior of ``sensitivity_priors``, exact solver); with covariates,
     ``coefficients`` (name, median, mean, lower, upper), ``predictions`` and ``frequentist``
-    (REML meta-regression).
+    (REML meta-regression). With ``plan_events``, ``map_prior``: the MAP prior of a new trial,
+    its robust version (weight ``robust_weight`` on N(0, 2^2)), their effective sample sizes in
+    events and the operating characteristics of a planned trial with that many events that
+    borrows through the robust MAP prior (:mod:`bayesurv.synthesis.planned_trial`).
     """
     from bayesurv.evidence.effects import read_effects
 
@@ -570,6 +576,18 @@ def pool_file(
             .reset_index()
             .to_dict(orient="records")
         )
+    if plan_events is not None:
+        from bayesurv.synthesis.map_prior import map_prior
+        from bayesurv.synthesis.planned_trial import operating_characteristics
+
+        m = map_prior(effects, mu_prior=mu_p, tau_prior=tau_p, weight=robust_weight)
+        doc["map_prior"] = {
+            **m.as_dict(),
+            "planned_trial": operating_characteristics(m.robust, plan_events, plan_allocation),
+            "planned_trial_without_borrowing": operating_characteristics(
+                m.vague, plan_events, plan_allocation
+            ),
+        }
     doc["input"] = {"file": str(path), "where": sel, "n_studies": len(effects)}
     doc["provenance"] = provenance(seed=seed, inputs={"effects": path})
     return doc, result
