@@ -180,6 +180,8 @@ def run(
     t0 = time.perf_counter()
 
     def finish(task: Task, outcome: Outcome) -> None:
+        outcome.returned = time.time()  # the value is back in this process
+        t_store = time.perf_counter()
         if store is not None:
             rec = store.save(
                 outcome, seed=seeds[task.key], digest=digests[task.key], structure=task.structure
@@ -189,7 +191,7 @@ def run(
             rec.update(
                 seed=seeds[task.key], inputs_hash=digests[task.key], structure=task.structure
             )
-        rows[task.key] = {**rec, "resumed": False}
+        rows[task.key] = {**rec, "resumed": False, "store_s": time.perf_counter() - t_store}
         if outcome.ok:
             if store is None:
                 values[task.key] = outcome.value

@@ -221,6 +221,9 @@ class Outcome:
     pid: int = 0
     host: str = ""
     started: float = 0.0
+    #: when the value reached the process running the job (``started + seconds`` plus the time
+    #: to send it back)
+    returned: float = 0.0
 
 
 def failure_sentence(exc: BaseException) -> str:
