@@ -24,6 +24,8 @@ from bayesurv.errors import InputError
 WHITE = np.array([255.0, 255.0, 255.0])
 MIN_CHROMA = 60
 """Channel spread (0-255) above which a pixel counts as coloured."""
+MUTED_CHROMA = 30
+"""Channel spread above which a pixel may belong to a muted colour (looked for second)."""
 MIN_SPAN = 0.2
 """Share of the frame's width a colour must cover to count as a curve."""
 
@@ -135,17 +137,25 @@ def find_colors(
         # A curve has horizontal runs (plateaus, dashes, dots) across the plot: censor ticks
         # drawn in their own colour (black ticks on coloured curves) are vertical strokes only.
         runs = ndimage.binary_opening(sel, structure=np.ones((1, 3), bool))
-        return runs.any(axis=0).sum() >= MIN_SPAN * width
+        if runs.any(axis=0).sum() < MIN_SPAN * width:
+            return False
+        return falls_once(sel, runs, width)
 
-    # Coloured curves: hue clusters.
-    coloured = free & (chroma >= MIN_CHROMA)
-    if coloured.sum() >= min_count:
-        hue = _hue(crop)
+    # Coloured curves: hue clusters; muted colours (a dark teal or maroon in a JPEG, with a
+    # channel spread of 30-60) only where no vivid colour of their hue is found.
+    hue = _hue(crop)
+    hues: list[float] = []
+    for min_chroma in (MIN_CHROMA, MUTED_CHROMA):
+        coloured = free & (chroma >= min_chroma)
+        if coloured.sum() < min_count:
+            continue
         hist = np.bincount((hue[coloured] // 5).astype(int) % 72, minlength=72).astype(float)
         smooth = ndimage.convolve1d(hist, [1.0, 2.0, 1.0], mode="wrap") / 4.0
         peaks = _peaks(smooth, max(min_count, 0.05 * smooth.max()), reach=3, circular=True)
         for p in peaks:
             centre = (p + 0.5) * 5.0
+            if any(abs((centre - h + 180.0) % 360.0 - 180.0) <= 30.0 for h in hues):
+                continue
             near = coloured & (np.abs((hue - centre + 180.0) % 360.0 - 180.0) <= 15.0)
             if not covers(near):
                 continue
@@ -154,6 +164,7 @@ def find_colors(
             strong = near & (chroma >= 0.85 * np.quantile(chroma[near], 0.99))
             color = tuple(int(round(v)) for v in np.median(crop[strong], axis=0))
             found.append((color, int(near.sum())))
+            hues.append(centre)
     # Grey and black curves: grey-level clusters.
     # The anti-aliased fringe of a dark line is lighter grey: pixels next to a much darker one
     # are left out, so a black curve does not also count as a grey one.
@@ -170,6 +181,20 @@ def find_colors(
                 found.append(((level, level, level), int(near.sum())))
     found.sort(key=lambda item: -item[1])
     return found
+
+
+def falls_once(pixels: np.ndarray, runs: np.ndarray, width: int) -> bool:
+    """Can these pixels hold a curve: is any piece spanning 5% of the width more than a
+    straight line (the rules of a table printed in the plot, or of a grid, are flat lines; a
+    curve's long pieces hold its drops)? A curve in dots or dashes has no long piece and
+    passes."""
+    whole, _ = ndimage.label(pixels, structure=np.ones((3, 3), bool))
+    heights = [
+        sl[0].stop - sl[0].start
+        for sl in ndimage.find_objects(whole)
+        if sl is not None and sl[1].stop - sl[1].start >= 0.05 * width
+    ]
+    return not heights or max(heights) > 3
 
 
 def _drop_small_blobs(mask: np.ndarray, tol: float = 3.0, grow: int = 5) -> np.ndarray:
@@ -235,17 +260,23 @@ def assign_pixels(
     ok = free & (best < to_white) & (best < np.maximum(45.0, 0.45 * contrast[nearest]))
     # A coloured line's anti-aliased edge is a blend of its colour and the white behind it; a
     # grey pixel (the fringe of a black censor tick drawn over the line) is not, however near.
-    # So a pixel keeps at least 40% of the chroma its blend would have.
+    # So a pixel keeps at least 40% of the chroma its blend would have, and, where it has some
+    # colour, the hue: the pale fringe of a maroon line is no teal, however near in RGB.
     chroma = palette.max(axis=-1) - palette.min(axis=-1)
     pixel_chroma = crop.max(axis=-1) - crop.min(axis=-1)
+    pixel_hue = _hue(crop)
+    palette_hue = _hue(palette[None, :, :])[0]
     off_blend = np.zeros(crop.shape[:2], bool)
     for k, color in enumerate(palette):
-        if chroma[k] < MIN_CHROMA:
+        if chroma[k] < MUTED_CHROMA:
             continue
         direction = (WHITE - color) / max(contrast[k], 1e-9)
         along = np.clip((crop - color) @ direction, 0.0, contrast[k])
         expected = chroma[k] * (1.0 - along / contrast[k])
-        off_blend |= (nearest == k) & (pixel_chroma < 0.4 * expected)
+        turned = np.abs((pixel_hue - palette_hue[k] + 180.0) % 360.0 - 180.0) > 45.0
+        off_blend |= (nearest == k) & (
+            (pixel_chroma < 0.4 * expected) | (turned & (pixel_chroma >= 15))
+        )
     ok &= ~off_blend
     masks = [ok & (nearest == k) for k in range(len(colors))]
     # The fringe of a darker curve blends towards white and can look like a lighter arm's

@@ -241,35 +241,74 @@ def consistent_readings(
 
 
 def follow_under(
-    cols: np.ndarray, rows: np.ndarray, under: np.ndarray, w: float, start: tuple[float, float]
+    cols: np.ndarray,
+    rows: np.ndarray,
+    under: np.ndarray,
+    w: float,
+    start: tuple[float, float],
+    cover: np.ndarray | None = None,
+    strokes: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Readings where the arm is hidden under another arm's plateaus.
 
-    In each gap between two readings (and from ``start`` = (column, row) to the first), a column
-    holding one run of ``under`` (the other arms' plateau pixels) between the levels before and
-    after gives that run's centre, clipped to those levels: the hidden arm lies under it.
-    Returns the new columns and rows.
+    Through each gap between two readings (and from ``start`` = (column, row) to the first),
+    the arm either stayed at its level, hidden (under the frame's line at S = 1, say), or fell
+    under another arm. Its own drop at the end of the gap tells which: the stroke (in
+    ``strokes``, the arm's vertical ink) runs down from the level it left. Where that stroke
+    starts at the level before the gap, it stayed; where it starts lower, or cannot be seen
+    and the arm comes out from under another arm at about that arm's level, or the level
+    before is blank somewhere in the gap (a hidden arm cannot be where the picture is blank;
+    ``cover`` is any ink), it fell: column by column it is taken to follow
+    the highest run of ``under`` (the other arms' plateau pixels) below its level, no lower
+    than the level after the gap. Returns the new columns and rows.
     """
+    if cover is None:
+        cover = under
     all_c = np.r_[start[0], cols]
     all_r = np.r_[start[1], rows]
     out_c: list[int] = []
     out_r: list[float] = []
     half = w / 2.0 + 1.0
+    height = under.shape[0]
     for a, b, y_a, y_b in zip(all_c[:-1], all_c[1:], all_r[:-1], all_r[1:], strict=True):
         c0, c1 = int(np.floor(a)) + 1, int(np.ceil(b))
-        if c1 <= c0:
+        if c1 <= c0 or not under[:, c0:c1].any():
             continue
-        r0 = max(int(np.floor(y_a - half)), 0)
-        r1 = min(int(np.ceil(y_b + half)) + 1, under.shape[0])
-        window = under[r0:r1, c0:c1]
-        if not window.any():
-            continue
-        wc, ws, we = _column_runs(window)
-        counts = np.bincount(wc, minlength=window.shape[1])
-        single = counts[wc] == 1
-        centre = r0 + 0.5 * (ws[single] + we[single])
-        out_c.extend((c0 + wc[single]).tolist())
-        out_r.extend(np.clip(centre, y_a, y_b).tolist())
+        stayed = None
+        if strokes is not None and y_b > y_a + 2 * half:
+            # the arm's drop into the reading after the gap: where does its stroke start?
+            s0, s1 = max(c1 - int(np.ceil(w)) - 2, 0), min(c1 + 2, strokes.shape[1])
+            r0, r1 = max(int(np.floor(y_a - half)), 0), int(np.floor(y_b - w / 2.0))
+            column = strokes[r0:r1, s0:s1].any(axis=1)
+            if column.size and column[-1]:
+                run = np.flatnonzero(~column[::-1])
+                top = r1 - (run[0] if run.size else column.size)
+                stayed = top <= y_a + half
+            else:
+                # no stroke to see: an arm that comes out from under another at about the
+                # other's level was under it
+                edge = under[
+                    max(int(y_b - 2 * w - 2), 0) : int(y_b + half) + 1, max(c1 - 3, 0) : c1
+                ]
+                if edge.any():
+                    stayed = False
+        level = y_a
+        for c in range(c0, c1):
+            r0 = max(int(np.floor(level - half)), 0)
+            r1 = min(int(np.ceil(level + half)) + 1, height)
+            if stayed or (stayed is None and cover[r0:r1, c].any()):
+                if level > y_a:
+                    out_c.append(c)
+                    out_r.append(level)
+                continue  # hidden where it was
+            hi = min(int(np.ceil(y_b + half)) + 1, height)
+            runs = np.flatnonzero(under[r0:hi, c])
+            if runs.size == 0:
+                continue
+            first = np.split(runs, np.flatnonzero(np.diff(runs) > 1) + 1)[0]
+            level = float(np.clip(r0 + 0.5 * (first[0] + first[-1]), y_a, y_b))
+            out_c.append(c)
+            out_r.append(level)
     return np.asarray(out_c, dtype=float), np.asarray(out_r, dtype=float)
 
 
@@ -417,7 +456,11 @@ def trace_arm(
     # Followed under the other arms where this one is hidden.
     own = cols.copy()
     under = ndimage.binary_opening(other, structure=opening)
-    hid_c, hid_r = follow_under(cols, rows, under, w, (left, start_row))
+    cover = other | masked
+    for edge in (frame.top - row0, frame.bottom - row0):  # the frame's lines hide a curve too
+        cover[max(int(np.floor(edge - 1.5)), 0) : int(np.ceil(edge + 1.5)) + 1] = True
+    vertical = ndimage.binary_opening(crop & ~ticks, structure=np.ones((int(w) + 2, 1), bool))
+    hid_c, hid_r = follow_under(cols, rows, under, w, (left, start_row), cover, vertical)
     if hid_c.size:
         c_all = np.r_[cols, hid_c]
         r_all = np.r_[rows, hid_r]
