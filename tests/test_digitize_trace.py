@@ -187,3 +187,12 @@ def test_hidden_stretches_are_plain_data():
         assert isinstance(trace.hidden_stretches, pd.DataFrame)
         assert list(trace.hidden_stretches.columns) == ["start", "end", "why"]
         assert set(trace.hidden_stretches["why"]) <= {"under another arm", "masked", "not drawn"}
+
+
+def test_each_arm_says_how_much_of_it_was_read():
+    _, _, matched = read_style("bands")
+    for _, trace in matched.values():
+        text = trace.statement()
+        assert text.startswith(f"{trace.seen:.0%} of the curve seen")
+        for row in trace.hidden_stretches.itertuples(index=False):
+            assert f"hidden {row.why} from {row.start:.3g}" in text

@@ -251,6 +251,7 @@ def digitize(
                 "censor_marks": int(len(trace.censor)),
                 "line_width_px": trace.line_width,
                 "seen_share": round(1.0 - trace.hidden, 3),
+                "read": trace.statement(),
                 "hidden_share": round(trace.hidden, 3),
                 "hidden_stretches": []
                 if stretches is None

@@ -80,6 +80,18 @@ class Trace:
     def seen(self) -> float:
         return 1.0 - self.hidden
 
+    def statement(self) -> str:
+        """How much of this arm was read, in one sentence: the share seen, the hidden
+        stretches (time, why) and what was set aside; e.g. ``"81% of the curve seen; hidden
+        under another arm from 0 to 12.4; 14 readings set aside (text, a legend or a stray
+        mark)"``."""
+        parts = [f"{self.seen:.0%} of the curve seen"]
+        for row in self.hidden_stretches.itertuples(index=False):
+            parts.append(f"hidden {row.why} from {row.start:.3g} to {row.end:.3g}")
+        if self.set_aside:
+            parts.append(f"{self.set_aside} reading(s) set aside (text, a legend or a stray mark)")
+        return "; ".join(parts)
+
 
 def _column_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every vertical run of True in ``mask``: (column, first row, last row)."""
