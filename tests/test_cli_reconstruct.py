@@ -150,3 +150,16 @@ def test_other_column_names_and_censor_marks(tmp_path):
     rep = json.loads(out.with_suffix(".report.json").read_text())
     assert rep["censor_marks"]["given"] == 3
     assert rep["provenance"]["inputs"]["censor_marks"]["sha256"]
+
+
+def test_a_trace_from_a_padded_figure_is_read_as_written(tmp_path):
+    # digitize output of an R/ggplot-style figure whose frame is padded: the trace's flat start
+    # lies before t = 0 (by 4% of the axis); it was refused as a bad click
+    c = tmp_path / "arm1.csv"
+    c.write_text("time,survival\n-1.4,1\n-0.3,1\n2,1\n2,0.9\n9,0.9\n9,0.8\n20,0.8\n")
+    out = tmp_path / "ipd.csv"
+    r = runner.invoke(app, ["reconstruct", str(c), "--n", "30", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(out.with_suffix(".report.json").read_text())
+    assert any("flat start before time 0" in line for line in rep["cleaning"]["log"])
+    assert rep["n"]["reconstructed"] == 30
