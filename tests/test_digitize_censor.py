@@ -6,6 +6,8 @@ about 21, some at event times, where the tick sits on a drop.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -56,6 +58,7 @@ def test_marks_do_not_bend_the_curve(read):
 # --------------------------------------------------------------------------------------------
 # slanted ticks, ticks in another colour, dashed arms, and what the marks do for reconstruct
 # --------------------------------------------------------------------------------------------
+@functools.cache
 def _read_style(name):
     """Arms and traces of a generator style, with the true frame and calibration."""
     from bayesurv.digitize.arms import plot_box, separate_arms
