@@ -163,3 +163,28 @@ def test_exact_result_as_datatree_matches_exact_summaries(tmp_path):
         assert abs(float(th.mean()) - r.dist(study).mean) < 0.03 * r.dist(study).sd
     with pytest.raises(InputError):
         r.to_datatree()
+
+
+def test_hpd_intervals_are_the_shortest_with_the_same_mass():
+    # a skewed posterior (tau): the HPD interval is shorter than the equal-tailed one, holds the
+    # same 95%, and its ends have equal density (the defining property of an HPD interval)
+    import numpy as np
+
+    from bayesurv.synthesis.pool import pool
+
+    r = pool(([-0.97, -0.36, -0.27, -0.9], [0.28, 0.2, 0.21, 0.3], list("abcd")))
+    s_hpd = r.summary(interval="hpd")
+    s_eti = r.summary()
+    lo, hi = s_hpd["tau"]["lower"], s_hpd["tau"]["upper"]
+    assert hi - lo < s_eti["tau"]["upper"] - s_eti["tau"]["lower"]
+    assert r.tau.cdf(hi) - r.tau.cdf(lo) == pytest.approx(0.95, abs=1e-4)
+    mu = r.mu
+    a, b = mu.hpd(0.9)
+    assert float(mu.pdf(a)) == pytest.approx(float(mu.pdf(b)), rel=1e-3)
+    assert mu.cdf(b) - mu.cdf(a) == pytest.approx(0.9, abs=1e-6)
+    # draws: ArviZ's hdi
+    from bayesurv.synthesis.pool import Draws
+
+    d = Draws(np.random.default_rng(1).exponential(size=20000))
+    lo, hi = d.hpd(0.9)
+    assert lo == pytest.approx(0.0, abs=0.01) and hi == pytest.approx(-np.log(0.1), abs=0.05)

@@ -131,15 +131,13 @@ def _sens_row(label: str, effects: str, tau_prior: str, r: NmaResult) -> dict:
         "effects": effects,
         "tau_prior": tau_prior if effects == "random" else "-",
     }
-    ref = r.network.reference
     for a, b in r.pairs():
         d = r.effect(a, b)
         lo, hi = d.interval()
         out[f"HR {a} vs {b}"] = (
             f"{math.exp(d.median()):.2f} ({math.exp(lo):.2f}-{math.exp(hi):.2f})"
         )
-        if b != ref or a == ref:
-            out[f"P(HR {a} vs {b} < 1)"] = round(float(d.cdf(0.0)), 3)
+        out[f"P(HR {a} vs {b} < 1)"] = round(float(d.cdf(0.0)), 3)
     return out
 
 

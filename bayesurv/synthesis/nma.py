@@ -53,7 +53,6 @@ DEFAULT_D_PRIOR = "normal(0, 4)"
 DEFAULT_TAU_PRIOR = "halfnormal(0.5)"
 DEFAULT_BASELINE_PRIOR = "normal(0, 10)"
 DEFAULT_BETA_PRIOR = "normal(0, 1)"
-EXACT_DRAWS = 4000
 
 
 @dataclass
