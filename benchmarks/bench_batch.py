@@ -34,6 +34,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -278,6 +279,7 @@ def main(argv=None) -> int:
     finally:
         if procs:
             stop(procs)
+        shutil.rmtree(tmp, ignore_errors=True)  # ~1 GB of fits per run
     tab = pd.DataFrame(rows)
     if (tab["config"] == "serial").any():
         tab["wall_vs_serial"] = tab["wall_s"] / float(
