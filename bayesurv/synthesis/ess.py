@@ -38,7 +38,7 @@ def log_hr_sigma(allocation: float = 1.0) -> float:
     return (1 + allocation) / math.sqrt(allocation)
 
 
-def _grid(prior: NormalMixture, n: int = 40001) -> np.ndarray:
+def _grid(prior: NormalMixture, n: int = 20001) -> np.ndarray:
     lo = float(np.min(prior.means - 14 * prior.sds))
     hi = float(np.max(prior.means + 14 * prior.sds))
     return np.linspace(lo, hi, n)
@@ -83,6 +83,7 @@ def ess(prior: NormalMixture, sigma: float, method: str = "elir", s: float = 100
         raise InputError(f"ESS method {method!r} is not known; use elir, moment or morita.")
     if not sigma > 0:
         raise InputError(f"the reference scale sigma {sigma:g} must be positive.")
+    prior = prior.compress()  # an exact MAP prior has a component per tau node
     if method == "moment":
         return sigma**2 / prior.var
     if method == "morita":

@@ -74,6 +74,7 @@ def operating_characteristics(
     0.025
     """
     se = planned_se(events, allocation)
+    prior = prior.compress()  # an exact MAP prior has a component per tau node
     yc = critical_value(prior, se, q, margin)
     power = [
         {"hr": float(h), "power": float(stats.norm.cdf((yc - math.log(h)) / se))} for h in true_hrs
