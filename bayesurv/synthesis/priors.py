@@ -72,6 +72,7 @@ TURNER_OUTCOMES = {
 }
 # bayesmeta's meanmat (negated) and sdmat: one row per comparison type (TURNER_COMPARISONS),
 # one column per outcome type (TURNER_OUTCOMES)
+# fmt: off
 _TURNER_MU = (
     (3.95, 3.52, 3.71, 2.34, 2.14, 2.99, 2.71, 2.29,
      1.87, 2.49, 2.06, 1.83, 2.54, 2.12, 1.77, 2.70),
@@ -96,6 +97,7 @@ _TURNER_SD = (
     (1.26, 1.68, 1.68, 1.68, 1.68, 1.68, 1.68, 1.46,
      1.45, 1.45, 1.45, 1.45, 1.47, 1.47, 1.45, 1.45),
 )
+# fmt: on
 #: (outcome, comparison) -> (mu, sigma) of log(tau^2), Turner et al. 2015 Table IV
 TURNER_TAU2: dict[tuple[str, str], tuple[float, float]] = {
     (outcome, comparison): (-_TURNER_MU[j][i], _TURNER_SD[j][i])
@@ -211,8 +213,7 @@ class LogStudentTPrior(Prior):
         return pm.Deterministic(name, pm.math.exp(log_tau), **kwargs)
 
 
-def rhodes_prior(outcome: str = "any", comparison: str | None = None, area: str = "other"
-                 ) -> Prior:
+def rhodes_prior(outcome: str = "any", comparison: str | None = None, area: str = "other") -> Prior:
     """Rhodes et al. (2015) empirical prior for the heterogeneity of standardized mean
     differences, as a log-t prior (5 df) on ``tau``.
 
@@ -242,7 +243,7 @@ _CALL = re.compile(r"^\s*([A-Za-z_]+)\s*(?:\((.*)\))?\s*$")
 _TAU_FAMILIES = {"halfnormal": 1, "halfcauchy": 1, "uniform": 2, "lognormal": 2}
 _MU_FAMILIES = {"normal": 2}
 _EXAMPLES = {
-    "tau": 'halfnormal(0.5), halfcauchy(0.5), uniform(0, 2), lognormal(-2, 0.7) or '
+    "tau": "halfnormal(0.5), halfcauchy(0.5), uniform(0, 2), lognormal(-2, 0.7) or "
     "turner(mortality, pharma-pharma)",
     "mu": "normal(0, 4) or flat",
 }
