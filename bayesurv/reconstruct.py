@@ -715,6 +715,12 @@ def reconstruct(
     if total_events is not None:
         if total_events != int(total_events) or total_events < 0:
             raise InputError(f"--total-events {total_events} is not a count; give a whole number.")
+        lowest = float(np.min(cleaned.survival))
+        if int(total_events) == 0 and lowest < 1.0 - (reading_error or 0.01):
+            raise InputError(
+                f"--total-events 0, but the curve falls to {lowest:.3f}, so the arm had events; "
+                "give the arm's number of events (or leave --total-events out)."
+            )
         if total_events > nar["at_risk"].iloc[0]:
             raise InputError(
                 f"--total-events {total_events} is more than the {nar['at_risk'].iloc[0]} "

@@ -232,32 +232,27 @@ CASES = [
         rec("c.csv", CLICKS_COMMA),
         code=0,
         check=same_ipd_as_points,
-        marks=[xfail(CURVES)],
     ),
     Case(
         "reconstruct-nul-in-number",
         rec("c.csv", b"time,survival\n0,1\n5,0.\x009\n"),
         ("c.csv",),
-        marks=[xfail(CURVES)],
     ),
     Case(
         "reconstruct-time-inf",
         rec("c.csv", "time,survival\n0,1\ninf,0.8\n"),
         ("c.csv", "row"),
-        marks=[xfail(CURVES)],
     ),
     Case(
         "reconstruct-time-1e308",
         rec("c.csv", "time,survival\n0,1\n1e308,0.8\n"),
         ("c.csv",),
-        marks=[xfail(CURVES)],
     ),
-    Case("reconstruct-empty", rec("c.csv", ""), ("c.csv",), marks=[xfail(CURVES)]),
+    Case("reconstruct-empty", rec("c.csv", ""), ("c.csv",)),
     Case(
         "reconstruct-header-only",
         rec("c.csv", "time,survival\n"),
         ("c.csv",),
-        marks=[xfail(CURVES)],
     ),
     Case("reconstruct-random-bytes", rec("c.csv", RANDOM), ("c.csv",)),
     Case("reconstruct-latin1", rec("c.csv", "Zeit,Überleben\n0,1\n".encode("latin-1")), ("c.csv",)),
@@ -265,43 +260,36 @@ CASES = [
         "reconstruct-total-events-0-on-falling-curve",
         rec("c.csv", CLICKS, "--total-events", "0"),
         ("--total-events",),
-        marks=[xfail(RECON)],
     ),
     Case(
         "reconstruct-seed-negative",
         rec("c.csv", CLICKS, "--draws", "5", "--seed", "-1"),
         ("--seed",),
-        marks=[xfail(RECON_CLI)],
     ),
     Case(
         "reconstruct-draws-negative",
         rec("c.csv", CLICKS, "--draws", "-1"),
         ("--draws",),
-        marks=[xfail(RECON_CLI)],
     ),
     Case(
         "reconstruct-plot-unsupported",
         lambda d: rec_at(d, "--plot", str(d / "out" / "f.xyz")),
         ("--plot",),
-        marks=[xfail(RECON_CLI)],
     ),
     Case(
         "reconstruct-report-in-missing-folder",
         lambda d: rec_at(d, "--report", str(d / "out" / "no" / "such" / "r.json")),
         code=0,
-        marks=[xfail(RECON_CLI)],
     ),
     Case(
         "reconstruct-plot-in-missing-folder",
         lambda d: rec_at(d, "--plot", str(d / "out" / "nope" / "f.png")),
         code=0,
-        marks=[xfail(RECON_CLI)],
     ),
     Case(
         "reconstruct-report-is-out",
         lambda d: rec_at(d, "--report", str(d / "out" / "ipd.csv")),
         ("--report",),
-        marks=[xfail(RECON_CLI)],
     ),
     Case(
         "reconstruct-out-is-the-input",
@@ -315,43 +303,36 @@ CASES = [
             "--force",
         ],
         ("c.csv",),
-        marks=[xfail(RECON_CLI)],
     ),
     Case(
         "reconstruct-wpd-datasetcoll-object",
         rec("p.json", wpd({"name": "a"})),
         ("p.json",),
-        marks=[xfail(CURVES)],
     ),
     Case(
         "reconstruct-wpd-datasetcoll-strings",
         rec("p.json", wpd(["a", "b"])),
         ("p.json",),
-        marks=[xfail(CURVES)],
     ),
     Case(
         "reconstruct-wpd-values-numbers",
         rec("p.json", wpd([{"name": "a", "data": [{"value": 3}, {"value": "x"}]}])),
         ("p.json",),
-        marks=[xfail(CURVES)],
     ),
     Case(
         "reconstruct-wpd-not-json",
         rec("p.json", '{"datasetColl": [}'),
         ("p.json",),
-        marks=[xfail(CURVES)],
     ),
     Case(
         "reconstruct-json-nested-deep",
         rec("p.json", "{" + '"a":[' * 5000 + "]" * 5000 + "}"),
         ("p.json",),
-        marks=[xfail(CURVES)],
     ),
     Case(
         "reconstruct-at-risk-decimal-commas",
         lambda d: rec_at(d, "--at-risk", str(write(d, "nar.csv", "time;at_risk\n0;20\n10,5;12\n"))),
         code=0,
-        marks=[xfail(CURVES)],
     ),
     Case(
         "reconstruct-at-risk-nul",
@@ -979,7 +960,6 @@ _TABLES = st.lists(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(text=_TABLES | st.text(max_size=40))
-@xfail(CURVES + ": pandas ParserError on '0\\n0,0'")
 def test_fuzz_click_and_nar_readers(tmp_path, text):
     from bayesurv.errors import InputError
     from bayesurv.evidence.curves import clean_curve, read_at_risk, read_curves, select_curve

@@ -168,7 +168,7 @@ def test_at_risk_with_arm_column(tmp_path):
         ("time,at_risk\n0,100\n12,80\n12,70\n", "time 12 appears twice"),
         ("time,at_risk\n6,100\n12,80\n", "must start at time 0"),
         ("time,at_risk\n0,100\n12,80.5\n", "not a count"),
-        ("time,n\n0,100\n", "needs 'time' and 'at_risk'"),
+        ("time,n\n0,100\n", "needs 'at_risk'"),
         ("time,at_risk\n0,100\n-1,80\n", "negative"),
     ],
 )

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from bayesurv.cli.common import app, guard, refuse_overwrite
+from bayesurv.cli.common import (
+    app,
+    count_option,
+    figure_option,
+    guard,
+    refuse_overwrite,
+    seed_option,
+)
 from bayesurv.errors import InputError
 
 
@@ -108,8 +115,17 @@ def run_reconstruction(
 
 
 def write_reconstruction(
-    rec, out: Path, report_path: Path, arm: str | None, command: dict, plot: Path | None
+    rec,
+    out: Path,
+    report_path: Path,
+    arm: str | None,
+    command: dict,
+    plot: Path | None,
+    plan=None,
 ):
+    """Write the IPD, the report and the figure; through ``plan`` (an
+    :class:`~bayesurv.outputs.OutputPlan` with those files declared) when given, so that a
+    failure leaves nothing behind."""
     import json
 
     from bayesurv.provenance import provenance
@@ -117,22 +133,34 @@ def write_reconstruction(
     ipd = rec.ipd.copy()
     if arm is not None:
         ipd["arm"] = arm
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ipd.to_csv(out, index=False, float_format="%.6g")
     report = dict(rec.report)
     report["arm"] = arm
     report["provenance"] = provenance(
         seed=command.get("seed"), inputs=command.pop("inputs"), command=command
     )
-    report_path.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    fig = None
     if plot is not None:
         from bayesurv.plots.reconstruction import plot_reconstruction
 
         fig = plot_reconstruction(rec)
-        fig.savefig(plot, dpi=120)
-        import matplotlib.pyplot as plt
+    try:
+        if plan is None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            ipd.to_csv(out, index=False, float_format="%.6g")
+            report_path.write_text(json.dumps(report, indent=2, default=float) + "\n")
+            if fig is not None:
+                fig.savefig(plot, dpi=120)
+        else:
+            with plan.writing():
+                plan.csv(out, ipd, index=False, float_format="%.6g")
+                plan.text(report_path, json.dumps(report, indent=2, default=float) + "\n")
+                if fig is not None:
+                    plan.figure(plot, fig, dpi=120)
+    finally:
+        if fig is not None:
+            import matplotlib.pyplot as plt
 
-        plt.close(fig)
+            plt.close(fig)
 
 
 @app.command()
@@ -200,13 +228,15 @@ def reconstruct(
     ] = "bayesurv",
     draws: Annotated[
         int,
-        typer.Option(
+        count_option(
             "--draws",
-            help="Repeat with random censoring times this many times to show the uncertainty "
+            "Repeat with random censoring times this many times to show the uncertainty "
             "the figure leaves.",
+            minimum=0,
+            example=50,
         ),
     ] = 0,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for --draws.")] = 1,
+    seed: Annotated[int, seed_option("Seed for --draws (a whole number >= 0).")] = 1,
     columns: Annotated[
         str | None,
         typer.Option(
@@ -231,9 +261,8 @@ def reconstruct(
     ] = None,
     plot: Annotated[
         Path | None,
-        typer.Option(
-            "--plot",
-            help="Draw the reconstructed KM over the clicks with the NAR table (PNG/SVG/PDF).",
+        figure_option(
+            "--plot", "Draw the reconstructed KM over the clicks with the NAR table (PNG/SVG/PDF)."
         ),
     ] = None,
     force: Annotated[
@@ -317,12 +346,17 @@ def reconstruct(
             overlay=overlay,
         )
         return
+    from bayesurv.outputs import OutputPlan
+
     report_path = report or out.with_suffix(".report.json")
-    for p in (out, report_path, plot):
-        if p is not None:
-            refuse_overwrite(p, force)
     if out.suffix.lower() != ".csv":
         raise InputError(f"--out {out} should be a .csv file.")
+    inputs_given = tuple(p for p in (curve, at_risk, censor_marks) if p is not None)
+    plan = OutputPlan(force=force, inputs=inputs_given)
+    out = plan.add(out, option="--out", kind="csv")
+    report_path = plan.add(report_path, option="--report", kind="json")
+    if plot is not None:
+        plot = plan.add(plot, option="--plot", kind="figure")
     rec = run_reconstruction(
         curve,
         at_risk=at_risk,
@@ -353,7 +387,7 @@ def reconstruct(
         "seed": seed,
         "inputs": inputs,
     }
-    write_reconstruction(rec, out, report_path, arm, command, plot)
+    write_reconstruction(rec, out, report_path, arm, command, plot, plan)
     print_report(rec.report, arm, out)
 
 

@@ -25,7 +25,7 @@ least squares, coordinate by coordinate. Points are clipped to [0, 1], the curve
 from __future__ import annotations
 
 import io
-import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +34,14 @@ import pandas as pd
 from scipy.optimize import isotonic_regression
 
 from bayesurv.errors import InputError, where
+from bayesurv.tables import (
+    MAX_ABS,
+    Column,
+    normalize_header,
+    parse_json,
+    parse_table,
+    read_text,
+)
 
 #: clicks this far beyond a bound (0 or 1 after scaling, or 0 in time, relative to the time
 #: range) are click noise and are clipped; further out they are an error in the input.
@@ -43,21 +51,14 @@ CLIP_TOLERANCE = 0.02
 # --------------------------------------------------------------------------------------------
 # reading
 # --------------------------------------------------------------------------------------------
-def _read_text(path: str | Path) -> str:
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such file; check the path.")
-    if p.is_dir():
-        raise InputError(f"{p} is a folder, not a file; give the CSV or JSON file itself.")
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{p} is not a text file (byte {exc.start} is not UTF-8); export the points as CSV "
-            "or a WebPlotDigitizer JSON project."
-        ) from None
+def _read_text(path: str | Path, what: str = "digitized curve") -> str:
+    """The file's text through the one input layer (:func:`bayesurv.tables.read_text`:
+    encodings, size, control characters), refused when it holds nothing."""
+    text = read_text(path, what=what)
     if not text.strip():
-        raise InputError(f"{p} is empty; it should hold the digitized points.")
+        raise InputError(
+            f"{path} is empty; give the {what} (a header time,survival and one row per point)."
+        )
     return text
 
 
@@ -70,27 +71,48 @@ def _numeric(values: pd.Series, source: str, column: str, row_offset: int = 1) -
             f"{where(source, r + row_offset)}{column} is {values.iloc[r]!r}, not a number; "
             "fix or delete that row."
         )
-    return num.to_numpy(dtype=float)
+    out = num.to_numpy(dtype=float)
+    wild = np.flatnonzero(~np.isfinite(out) | (np.abs(out) > MAX_ABS))
+    if wild.size:
+        r = int(wild[0])
+        raise InputError(
+            f"{where(source, r + row_offset)}{column} is {values.iloc[r]!r}, not a finite "
+            "number a curve can hold; fix or delete that row."
+        )
+    return out
 
 
 def _wpd_json(text: str, source: str) -> dict[str, pd.DataFrame]:
-    try:
-        proj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{source} is not valid JSON (line {exc.lineno}: {exc.msg}).") from None
+    proj = parse_json(text, source=source)
     sets = proj.get("datasetColl") if isinstance(proj, dict) else None
     if not sets:
         raise InputError(
             f"{source} has no 'datasetColl'; save the WebPlotDigitizer project as JSON "
             "(File > Save Project) with at least one dataset."
         )
+    if not isinstance(sets, list) or not all(isinstance(ds, dict) for ds in sets):
+        raise InputError(
+            f"{source}: 'datasetColl' is not a list of datasets; save the project again from "
+            "WebPlotDigitizer (File > Save Project)."
+        )
     out: dict[str, pd.DataFrame] = {}
     for k, ds in enumerate(sets):
         name = str(ds.get("name") or f"dataset {k + 1}")
-        pts = [p.get("value") for p in ds.get("data", [])]
-        pts = [p for p in pts if isinstance(p, list | tuple) and len(p) >= 2]
+        data = ds.get("data", [])
+        if not isinstance(data, list) or not all(isinstance(p, dict) for p in data):
+            raise InputError(
+                f"{source}: dataset {name!r} has no list of points ('data'); save the project "
+                "again from WebPlotDigitizer."
+            )
+        pts = [p.get("value") for p in data]
+        bad = [i for i, v in enumerate(pts) if not (isinstance(v, list) and len(v) >= 2)]
+        if bad:
+            raise InputError(
+                f"{source}: point {bad[0] + 1} of dataset {name!r} is {pts[bad[0]]!r}, not an "
+                "[x, y] pair; fix it or save the project again from WebPlotDigitizer."
+            )
         df = pd.DataFrame(
-            {"time": [p[0] for p in pts], "survival": [p[1] for p in pts]}, dtype=object
+            {"time": [v[0] for v in pts], "survival": [v[1] for v in pts]}, dtype=object
         )
         out[name] = df
     return out
@@ -146,41 +168,49 @@ def read_curves(
         return multi
     body = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("#"))
     if not body.strip():
-        raise InputError(f"{source} holds only comments; it should hold the digitized points.")
-    first = body.strip().splitlines()[0].split(",")
-    has_header = any(_is_word(c) for c in first)
-    df = pd.read_csv(io.StringIO(body), header=0 if has_header else None, dtype=str)
-    if not has_header:
-        if df.shape[1] < 2:
-            raise InputError(f"{source} has one column; it needs two: time and survival (x,y).")
-        df = df.iloc[:, :2]
-        df.columns = ["time", "survival"]
-        return {"curve": df}
-    df.columns = [c.strip().lower() for c in df.columns]
-    if columns is not None:
-        wanted = [c.strip().lower() for c in columns]
-        absent = [c for c in wanted if c not in df.columns]
-        if absent:
-            raise InputError(
-                f"{source} has no column {absent[0]!r} (it has {', '.join(df.columns)}); give "
+        raise InputError(f"{source} holds only comments; give the digitized points below them.")
+    wanted = [c.strip() for c in columns] if columns is not None else ["time", "survival"]
+    spec = [
+        Column("time", aliases=(wanted[0],) if columns else (), max_abs=MAX_ABS),
+        Column("survival", aliases=(wanted[1],) if columns else (), max_abs=MAX_ABS),
+    ]
+    try:
+        df = parse_table(text, spec, source=source, what="digitized curve", header="auto")
+    except InputError as exc:
+        raise _curve_error(exc, source, text, columns) from None
+    if not df.attrs["header"]:
+        return {"curve": df[["time", "survival"]].reset_index(drop=True)}
+    if "arm" in df.columns:
+        return {
+            str(a).strip(): g[["time", "survival"]].reset_index(drop=True)
+            for a, g in df.groupby("arm")
+        }
+    return {"curve": df[["time", "survival"]].reset_index(drop=True)}
+
+
+def _curve_error(exc: InputError, source: str, text: str, columns) -> InputError:
+    """The input layer's refusal, said for a curve file (which columns, --columns)."""
+    message = str(exc)
+    if "but needs" in message or "has columns" in message:
+        first = next(
+            ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+        )
+        have = [c.strip() for c in re.split(r"[,;\t]", first)]
+        if columns is not None:
+            absent = [c for c in columns if normalize_header(c) not in map(normalize_header, have)]
+            name = absent[0] if absent else columns[0]
+            return InputError(
+                f"{source} has no column {name!r} (it has {', '.join(have)}); give "
                 "--columns TIME,SURV with two of those."
             )
-        df = df.drop(
-            columns=[c for c in ("time", "survival") if c in df.columns and c not in wanted]
-        )
-        df = df.rename(columns={wanted[0]: "time", wanted[1]: "survival"})
-    missing = [c for c in ("time", "survival") if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{source} has columns {', '.join(df.columns)} but needs 'time' and 'survival'; "
+        return InputError(
+            f"{source} has columns {', '.join(have)} but needs 'time' and 'survival'; "
             "rename the columns, or name them with --columns TIME,SURV (or export headerless "
             "x,y from WebPlotDigitizer)."
         )
-    if "arm" in df.columns:
-        return {
-            str(a): g[["time", "survival"]].reset_index(drop=True) for a, g in df.groupby("arm")
-        }
-    return {"curve": df[["time", "survival"]]}
+    if "but no data rows" in message:
+        return InputError(f"{source} has no data rows; give the digitized points below the header.")
+    return exc
 
 
 def _is_word(cell: str) -> bool:
@@ -307,7 +337,7 @@ def clean_curve(
         r = int(hi[0])
         what = "cumulative incidence" if cumulative_incidence else "survival"
         raise InputError(
-            f"{where(source, r + 1)}{what} {raw['survival'].iloc[r]}{unit} is "
+            f"{where(source, r + 1)}{what} {_shown(raw['survival'].iloc[r])}{unit} is "
             f"{'below 0' if cumulative_incidence else 'above ' + ('100%' if percent else '1')}; "
             "fix that click (or check --percent / --cumulative-incidence)."
         )
@@ -402,43 +432,51 @@ def clean_curve(
 # --------------------------------------------------------------------------------------------
 # numbers at risk
 # --------------------------------------------------------------------------------------------
-def read_censor_marks(path: str | Path, arm: str | None = None) -> np.ndarray:
-    """Times of censor marks read off a figure: a CSV with a ``time`` column (an ``arm`` column
-    selects rows with ``arm``; other columns, such as ``survival``, are ignored), as
-    ``bayesurv digitize`` writes ``censor_marks.csv``. Returns the sorted times."""
+def _table_rows(path, spec: list[Column], what: str, arm: str | None, kind: str):
+    """A user's table through the input layer, the rows of ``arm`` selected (an ``arm``
+    column is optional); returns the frame, its 1-based data rows."""
     source = str(path)
-    text = _read_text(path)
-    body = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("#"))
-    if not body.strip():
-        raise InputError(f"{source} holds only comments; it should hold a time column.")
-    df = pd.read_csv(io.StringIO(body), dtype=str)
-    df.columns = [c.strip().lower() for c in df.columns]
-    if "time" not in df.columns:
-        raise InputError(
-            f"{source} has columns {', '.join(df.columns)} but needs 'time' (one row per "
-            "censor mark)."
+    text = _read_text(path, what=what)
+    if not any(ln.strip() and not ln.lstrip().startswith("#") for ln in text.splitlines()):
+        raise InputError(f"{source} holds only comments; give the {what} below them.")
+    try:
+        df = parse_table(
+            text, spec + [Column("arm", kind="text", required=False)], source=source, what=what
         )
-    rows = np.arange(len(df)) + 1
+    except InputError as exc:
+        if "but no data rows" in str(exc):
+            raise InputError(
+                f"{source} has no data rows; give the {what} below the header."
+            ) from None
+        raise
     if "arm" in df.columns:
-        names = df["arm"].astype(str).str.strip()
+        names = df["arm"].fillna("").astype(str).str.strip()
         arms = sorted(names.unique())
         if arm is None:
             if len(arms) > 1:
                 raise InputError(
-                    f"{source} has marks of arms {', '.join(arms)}; choose one with --arm."
+                    f"{source} has {kind} of arms {', '.join(arms)}; choose one with --arm."
                 )
         else:
             keep = (names == arm).to_numpy()
-            if not keep.any() and arms:
+            if not keep.any():
                 raise InputError(
-                    f"{source} has no marks for arm {arm!r}; it has {', '.join(arms)}."
+                    f"{source} has no {kind} for arm {arm!r}; it has {', '.join(arms)}."
                 )
-            df, rows = df[keep], rows[keep]
-    times = _numeric(df["time"].reset_index(drop=True), source, "time")
+            df = df[keep]
+    return df, df.index.to_numpy()
+
+
+def read_censor_marks(path: str | Path, arm: str | None = None) -> np.ndarray:
+    """Times of censor marks read off a figure: a CSV with a ``time`` column (an ``arm`` column
+    selects rows with ``arm``; other columns, such as ``survival``, are ignored), as
+    ``bayesurv digitize`` writes ``censor_marks.csv``. Returns the sorted times."""
+    df, rows = _table_rows(path, [Column("time")], "censor marks", arm, "marks")
+    times = df["time"].to_numpy(float)
     bad = np.flatnonzero(times < 0)
     if bad.size:
         k = int(bad[0])
-        raise InputError(f"{where(source, int(rows[k]))}time {times[k]:g} is negative; fix it.")
+        raise InputError(f"{where(str(path), int(rows[k]))}time {times[k]:g} is negative; fix it.")
     return np.sort(times)
 
 
@@ -446,40 +484,15 @@ def read_at_risk(path: str | Path, arm: str | None = None) -> pd.DataFrame:
     """Read a numbers-at-risk table ``time,at_risk`` (an ``arm`` column selects rows with --arm).
 
     Returns a DataFrame with ``time`` (float) and ``at_risk`` (int), checked by
-    :func:`check_at_risk`.
+    :func:`check_at_risk`. Read through :func:`bayesurv.tables.parse_table` (delimiter and
+    decimal commas sniffed, non-finite numbers refused).
     """
-    source = str(path)
-    text = _read_text(path)
-    body = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("#"))
-    if not body.strip():
-        raise InputError(f"{source} holds only comments; it should hold time,at_risk rows.")
-    df = pd.read_csv(io.StringIO(body), dtype=str)
-    df.columns = [c.strip().lower() for c in df.columns]
-    missing = [c for c in ("time", "at_risk") if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{source} has columns {', '.join(df.columns)} but needs 'time' and 'at_risk'; "
-            "rename them (one row per time printed under the figure)."
-        )
-    rows = np.arange(len(df)) + 1
-    if "arm" in df.columns:
-        arms = sorted(df["arm"].astype(str).str.strip().unique())
-        if arm is None:
-            if len(arms) > 1:
-                raise InputError(
-                    f"{source} has rows for arms {', '.join(arms)}; choose one with --arm."
-                )
-        else:
-            mask = (df["arm"].astype(str).str.strip() == arm).to_numpy()
-            if not mask.any():
-                raise InputError(f"{source} has no rows for arm {arm!r}; it has {', '.join(arms)}.")
-            df, rows = df[mask], rows[mask]
-    if len(df) == 0:
-        raise InputError(f"{source} has no data rows; it should hold time,at_risk rows.")
-    t = _numeric(df["time"].reset_index(drop=True), source, "time")
-    n = _numeric(df["at_risk"].reset_index(drop=True), source, "at_risk")
-    out = pd.DataFrame({"time": t, "at_risk": n, "row": rows})
-    return check_at_risk(out, source=source)
+    spec = [Column("time"), Column("at_risk", aliases=("n_at_risk", "nrisk", "n_risk"))]
+    df, rows = _table_rows(path, spec, "numbers-at-risk table", arm, "rows")
+    out = pd.DataFrame(
+        {"time": df["time"].to_numpy(float), "at_risk": df["at_risk"].to_numpy(float), "row": rows}
+    )
+    return check_at_risk(out, source=str(path))
 
 
 def check_at_risk(table: pd.DataFrame, *, source: str = "numbers at risk") -> pd.DataFrame:
@@ -523,3 +536,11 @@ def check_at_risk(table: pd.DataFrame, *, source: str = "numbers at risk") -> pd
     if n[0] <= 0:
         raise InputError(f"{where(source, int(rows[0]))}no patients at risk at time 0; fix it.")
     return pd.DataFrame({"time": t, "at_risk": n.astype(int)})
+
+
+def _shown(value) -> str:
+    """A cell as the user wrote it: numbers without a trailing ``.0``."""
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return str(value)
