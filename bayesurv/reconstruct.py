@@ -270,9 +270,11 @@ def _adjust_events(d, delta, iv: _Interval, n_start, cens, ends_zero=False):
             if ends_zero:
                 cens = np.sort(np.concatenate([cens, np.full(take, iv.drop_times[j])]))
         elif delta > 0 and iv.levels[j] < (iv.levels[j - 1] if j > 0 else 1.0) - 1e-12:
-            at_risk = n_start - d[iv.drop_times < iv.drop_times[j]].sum()
-            at_risk -= np.searchsorted(cens, iv.drop_times[j], side="left")
-            add = int(min(delta, max(at_risk - d[j], 0)))
+            # only a patient still at risk at the curve's end is free to die here: the others
+            # past this drop die or are censored later (random censoring times in draws= can
+            # leave none); what is still missing goes to _reconcile, which swaps censorings
+            left = n_start - int(d.sum()) - cens.size
+            add = int(min(delta, max(left, 0)))
             d[j] += add
             delta -= add
     return d, cens
