@@ -163,9 +163,10 @@ def r_figures(tmp_path_factory):
 
 
 def _digitize(r_figures, data, style):
+    """Read with no option: the axes from R's turned y tick labels and its tick marks."""
     arms, figures = r_figures[data]
     path, box = figures[style]
-    result = digitize_file(path, (0.0, DATA[data][5]), (0.0, 1.0), n_arms=len(arms))
+    result = digitize_file(path, n_arms=len(arms))
     return arms, box, result
 
 
@@ -213,6 +214,15 @@ def test_r_plot_survfit_round_trip(r_figures, data, style):
     found = [frame.left, frame.right, frame.top, frame.bottom]
     assert np.allclose(found, box, atol=0.5), (found, box)
     assert frame.boxed
+    # xaxs = yaxs = "i": R's box is (0, x end) by (0, 1); the calibration read from the tick
+    # labels and marks puts those values within a tenth of a pixel of it.
+    left, right, top, bottom = box
+    x_end = DATA[data][5]
+    assert result.axes.y.source == "tick labels"
+    used = [t.value for t in result.axes.y.ticks if t.used]
+    assert len(used) >= 5 and set(used) <= {1.0, 0.8, 0.6, 0.4, 0.2, 0.0}, used
+    assert result.axes.x.to_pixel([0.0, x_end]) == pytest.approx([left, right], abs=0.1)
+    assert result.axes.y.to_pixel([1.0, 0.0]) == pytest.approx([top, bottom], abs=0.1)
     assert len(result.curves) == len(arms)
     errors = _mean_abs_errors(arms, result, STYLES[style][4])
     assert max(errors) <= 0.005, f"{data}/{style}: mean |digitized - KM| per arm = {errors}"

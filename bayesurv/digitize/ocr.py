@@ -149,8 +149,19 @@ def _read_figure_text(rgb: np.ndarray) -> list[Word]:
     def better(t: Word, w: Word) -> bool:
         return (len(t.text), t.score) > (len(w.text), w.score)
 
-    # A turned reading is of turned text only where its box stands upright; it replaces an
-    # upright box read across (R's "0.6" read as "06"), never a wide one.
+    # The turned reading's column of y tick labels replaces every word read across where it
+    # lies, unless fewer of its labels fit one evenly stepped axis: the labels of one axis are
+    # all turned or all upright (R's "0.8" read across as "0.808" and its "0.4" as "0.4" make no
+    # column together; "0.2" ... "1.0" read across as "02" ... "10" make a false one).
+    x_labels = find_x_labels(words)
+    turned_column = find_y_labels(turned, x_labels)
+    if len(turned_column) >= 2 and _column_score(turned_column) >= _column_score(y_labels):
+        turned_column = [t for t, _ in turned_column]
+        words = [w for w in words if not any(overlaps(w, t) for t in turned_column)]
+        words += turned_column
+        turned = [t for t in turned if t not in turned_column]
+    # Other turned words are of turned text only where their box stands upright; they replace
+    # an upright box read across, never a wide one.
     turned = [t for t in turned if t.height > t.width or len(t.text) < 2]
     kept = [
         w
@@ -159,6 +170,15 @@ def _read_figure_text(rgb: np.ndarray) -> list[Word]:
     ]
     kept += [t for t in turned if not any(overlaps(t, w) for w in kept)]
     return kept
+
+
+def _column_score(labels) -> int:
+    """How many of a column's y tick labels fit one evenly stepped axis."""
+    from bayesurv.digitize.axes import _tick_score
+
+    if len(labels) < 2:
+        return 0
+    return _tick_score(np.array([-w.cy for w, _ in labels]), np.array([v for _, v in labels]))
 
 
 def read_words(
