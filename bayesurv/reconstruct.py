@@ -26,9 +26,20 @@ original algorithm for comparison), each measured in ``benchmarks/reconstruction
   (Guyot assumes the average number censored per unit time of the whole follow-up, which
   ignores that fewer patients remain at risk late), and a reported total of events is matched
   exactly;
-* the reconstruction can be repeated with censoring times drawn at random within each interval
-  (``draws=``) to show how much the result depends on what the figure does not show; for small
-  arms this is the honest statement of uncertainty.
+* the reconstruction can be repeated at random (``draws=``) over what the figure does not pin,
+  to show how much the result depends on it; for small arms this is the honest statement of
+  uncertainty. A draw places each interval's censorings (their number is pinned by the table)
+  at random with a density ``1 + b (2u - 1)`` over the interval's share u, ``b ~ U(-1, 1)`` per
+  interval (early or late censoring, not only even); draws the number censored after the last
+  printed time from the carried hazard's Jeffreys posterior, ``lambda ~ Gamma(c + 1/2, PT)``
+  from the c censored in PT person-time of the interval before, and ``Poisson(lambda x PT')``
+  (unless a reported total pins it); and draws the times of the events of steps the clicks do
+  not show (a sloped stretch between clicks) uniformly over that stretch. On 40 simulated
+  trials with staggered accrual and a table every 12 or 24 months, the IPD's Cox HR lies within
+  the draws' 90% spread (|mean - truth| < 1.645 SD) in 82-95% of trials, against 55-65% with
+  censoring times drawn flat alone (``tests/test_reconstruct.py``). With a table every 36
+  months and no total events it is 33% (28% before): the hazard carried past the last printed
+  time misses administrative censoring that only begins after it.
 """
 
 from __future__ import annotations
@@ -96,7 +107,9 @@ def _events_given_censoring(levels, drop_times, cens_times, n_start, km_prev):
 class _Interval:
     """One numbers-at-risk interval: its drops, the censor marks read in it (``known``) and
     the latest time a censoring may be placed (``cens_hi``: the interval's end, or the final
-    drop when the curve ends by dropping to 0, whose last patients must still be at risk)."""
+    drop when the curve ends by dropping to 0, whose last patients must still be at risk).
+    ``tilt`` (in [-1, 1], a draw's) makes the density of the censorings that the marks do not
+    place ``1 + tilt (2u - 1)`` over the interval's share ``u``, in place of a flat one."""
 
     lo: float
     hi: float
@@ -104,6 +117,7 @@ class _Interval:
     levels: np.ndarray
     known: np.ndarray = field(default_factory=lambda: np.empty(0))
     cens_hi: float | None = None
+    tilt: float = 0.0
 
     def __post_init__(self):
         if self.cens_hi is None:
@@ -124,8 +138,17 @@ def _place(c: int, iv: _Interval, rng: np.random.Generator | None) -> np.ndarray
     if rng is None:
         spread = lo + (hi - lo) * np.arange(1, rest + 1) / (rest + 1)
     else:
-        spread = rng.uniform(lo, hi, size=rest)
+        spread = lo + (hi - lo) * _tilted(rng.uniform(size=rest), iv.tilt)
     return np.sort(np.concatenate([known, spread]))
+
+
+def _tilted(p: np.ndarray, tilt: float) -> np.ndarray:
+    """Quantiles ``u`` of the density ``1 + tilt (2u - 1)`` on [0, 1] at probabilities ``p``:
+    the root in [0, 1] of ``tilt u^2 + (1 - tilt) u = p``."""
+    if abs(tilt) < 1e-9:
+        return p
+    b = 1.0 - tilt
+    return 2.0 * p / (b + np.sqrt(b * b + 4.0 * tilt * p))
 
 
 def _run(iv, c, n_start, km_prev, rng, trim=True):
@@ -174,11 +197,12 @@ def _solve_interval(iv: _Interval, n_start: int, target: int, km_prev: float, rn
     return (cens, d, km, target), True
 
 
-def _censoring_hazard(cens_times, event_times, n_start, lo, hi) -> float:
-    """Censored per unit of person-time at risk in [lo, hi), from that interval's IPD."""
+def _censoring_hazard(cens_times, event_times, n_start, lo, hi) -> tuple[int, float]:
+    """Censored and person-time at risk in [lo, hi), from that interval's IPD: the censoring
+    hazard is their ratio."""
     exits = np.concatenate([cens_times, event_times])
     person_time = np.sum(np.clip(exits, lo, hi) - lo) + (n_start - exits.size) * (hi - lo)
-    return len(cens_times) / person_time if person_time > 0 else 0.0
+    return len(cens_times), float(person_time)
 
 
 def _last_interval(
@@ -188,10 +212,12 @@ def _last_interval(
 
     The number censored is chosen to match a reported total of events, else carried from the
     censoring hazard of the previous interval (at least the censor marks read in this one; only
-    the marks without a table). Two things the figure pins cap it: a curve that ends by
-    dropping to 0 (``ends_zero``) keeps a patient for that drop, so its KM ends at 0 too, and a
-    table row beyond the last click (``at_least_end`` still at risk there) keeps that many to
-    the end of the curve.
+    the marks without a table). Nothing in the figure pins that count, so a draw (``rng``)
+    draws it: the hazard from its Jeffreys posterior Gamma(c + 1/2, person-time) given the
+    previous interval's c censored, and the count from Poisson(hazard x person-time). Two
+    things the figure pins cap it: a curve that ends by dropping to 0 (``ends_zero``) keeps a
+    patient for that drop, so its KM ends at 0 too, and a table row beyond the last click
+    (``at_least_end`` still at risk there) keeps that many to the end of the curve.
     """
 
     def run(c):
@@ -238,16 +264,22 @@ def _last_interval(
         return cens, d, km, n_start - int(d.sum()) - len(cens)
     if hazard is None:  # one interval, no table: only the censor marks say who was censored
         return run(cap(int(iv.known.size)))
+    count, person_time = hazard
+    rate = count / person_time if person_time > 0 else 0.0
+    if rng is not None and person_time > 0:
+        rate = rng.gamma(count + 0.5, 1.0 / person_time)
     c, best = 0, run(0)
     for _ in range(20):  # fixed point: c = hazard x person-time at risk in the interval
         cens, d, _, _ = best
         ev = np.repeat(iv.drop_times, d)
         exits = np.concatenate([cens, ev])
         pt = np.sum(np.clip(exits, iv.lo, iv.hi) - iv.lo) + (n_start - exits.size) * span
-        new_c = min(max(_round(hazard * pt), int(iv.known.size)), n_start)
+        new_c = min(max(_round(rate * pt), int(iv.known.size)), n_start)
         if new_c == c:
             break
         c, best = new_c, run(new_c)
+    if rng is not None:
+        c = min(max(int(rng.poisson(rate * pt)), int(iv.known.size)), n_start)
     return run(cap(c))
 
 
@@ -322,20 +354,23 @@ def _engine(
     ends_zero = bool(step_s[-1] <= 0)
     final_t = float(step_t[np.flatnonzero(step_s <= 0)[0]]) if ends_zero else None
 
-    def interval(lo, hi, last, step_t, step_s):
+    def interval(lo, hi, last, step_t, step_s, tilt=0.0):
         mask = (step_t >= lo) & ((step_t <= hi) if last else (step_t < hi)) & (step_t > 0)
         inside = (marks >= lo) & ((marks <= hi) if last else (marks < hi))
         cens_hi = hi
         if final_t is not None and lo <= final_t and (final_t <= hi if last else final_t < hi):
             cens_hi = final_t
             inside &= marks < final_t
-        iv = _Interval(lo, hi, step_t[mask], step_s[mask], marks[inside], cens_hi)
+        iv = _Interval(lo, hi, step_t[mask], step_s[mask], marks[inside], cens_hi, tilt)
         return mask, iv
 
     for i in range(m):
         lo, hi = bounds[i], bounds[i + 1]
         last = i == m - 1
-        mask, iv = interval(lo, hi, last, step_t, step_s)
+        # a draw also draws how the interval's censorings lean in time: the table pins their
+        # number, not whether they came early or late
+        tilt = float(rng.uniform(-1.0, 1.0)) if rng is not None else 0.0
+        mask, iv = interval(lo, hi, last, step_t, step_s, tilt)
         if not last:
             target = int(nar_n[i + 1])
             (cens, d, km, n_end), ok = _solve_interval(iv, n_start, target, km_prev, rng)
@@ -345,7 +380,7 @@ def _engine(
                 # tie with the table's times, and click noise puts half of them just before)
                 step_t, step_s, step_upper = _snap(step_t, step_s, step_upper, near, hi)
                 snapped.append(f"{int(near.sum())} drop(s) just before {hi:g}")
-                mask, iv = interval(lo, hi, last, step_t, step_s)
+                mask, iv = interval(lo, hi, last, step_t, step_s, tilt)
                 (cens, d, km, n_end), ok = _solve_interval(iv, n_start, target, km_prev, rng)
             if not ok:
                 warnings.append(
@@ -476,12 +511,12 @@ def _reconcile(drop_t, step_t, step_s, d, cens, n0, bounds, total, ends_zero=Fal
     return d, cens
 
 
-def _event_times(drop_t, d, step_t, step_s, step_upper, bounds) -> np.ndarray:
+def _event_times(drop_t, d, step_t, step_s, step_upper, bounds, rng=None) -> np.ndarray:
     """Times of the events at each drop. The part of a drop that the clicks show as vertical
     (from ``upper`` to the level at that time) is placed at the click; the part between the
     previous click's level and ``upper`` happened at unseen times since the previous click and
-    is spread evenly over that gap (never across a numbers-at-risk time). A sloped part worth
-    less than two events is taken as click noise."""
+    is spread evenly over that gap (never across a numbers-at-risk time; at random times in it
+    with ``rng``, a draw's). A sloped part worth less than two events is taken as click noise."""
     idx = np.searchsorted(step_t, drop_t)
     prev_t = np.where(idx > 0, step_t[np.maximum(idx - 1, 0)], 0.0)
     prev_s = np.where(idx > 0, step_s[np.maximum(idx - 1, 0)], 1.0)
@@ -501,7 +536,10 @@ def _event_times(drop_t, d, step_t, step_s, step_upper, bounds) -> np.ndarray:
             out.append(np.full(dj, t))
             continue
         gap = t - s0
-        if k == dj:
+        if rng is not None:  # the unseen steps' times are not pinned: a draw draws them
+            u = np.sort(rng.uniform(size=k - 1 if k == dj else k))
+            out.append(np.concatenate([s0 + gap * u, np.full(dj - u.size, t)]))
+        elif k == dj:
             out.append(s0 + gap * np.arange(1, k + 1) / k)
         else:
             out.append(
@@ -676,8 +714,10 @@ def reconstruct(
     total_events : the arm's reported number of events, matched exactly when given.
     n : number of patients, needed when there is no numbers-at-risk table.
     method : ``"bayesurv"`` (default) or ``"guyot"`` (the published algorithm, for comparison).
-    draws : repeat the reconstruction this many times with random censoring times within each
-        interval, to report how much the result depends on them (``bayesurv`` method only).
+    draws : repeat the reconstruction this many times at random over what the figure does not
+        pin (censoring times within each interval, the number censored after the last printed
+        time, the times of unseen steps' events; see the module docstring), to report how much
+        the result depends on it (``bayesurv`` method only).
     seed : seed for ``draws``.
     time_unit : the resolution in which the trial recorded times (1 for whole weeks when the
         axis is in weeks): event times are rounded to it. ``None`` detects whole units when the
@@ -761,7 +801,7 @@ def reconstruct(
                 censor_times=marks,
                 at_least_end=at_least_end,
             )
-            ev_t = _event_times(et, ed, *used, np.append(nar_t, t_end))
+            ev_t = _event_times(et, ed, *used, np.append(nar_t, t_end), rng)
             if unit:  # the trial recorded whole units: every time, events and censoring, is one
                 ev_t = np.maximum(np.round(ev_t / unit) * unit, unit)
                 cens_t = np.maximum(np.round(cens_t / unit) * unit, unit)
@@ -1054,7 +1094,11 @@ def _uncertainty(extra, tau, n, seed) -> dict:
     return {
         "draws": len(extra),
         "seed": seed,
-        "what": "random censoring times within each numbers-at-risk interval",
+        "what": (
+            "censoring times at random within each numbers-at-risk interval (leaning early or "
+            "late), the number censored after the last printed time, the times of the events "
+            "of steps the clicks do not show"
+        ),
         "median": rng95(med),
         "rmst": rng95(rmst),
         "events": [int(ev.min()), int(ev.max())],

@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 from lifelines.datasets import load_gbsg2, load_leukemia, load_rossi
 
+from bayesurv.digitize.styles import load_dataset
 from bayesurv.emulate import at_risk_table, emulate_clicks, round_trip
 from bayesurv.errors import InputError
 from bayesurv.evidence.curves import clean_curve
-from bayesurv.nonparametric import kaplan_meier, step_rmst
+from bayesurv.nonparametric import cox_hazard_ratio, kaplan_meier, step_rmst
 from bayesurv.reconstruct import accuracy_report, reconstruct
 
 
@@ -393,3 +394,62 @@ def test_trust_does_not_claim_the_table_when_the_km_leaves_the_curve():
     assert f"near time {agreement['time']:g}" in bad.report["trust"]
     assert "constrain the result" not in bad.report["trust"]
     assert any(w.startswith("arm B: the reconstructed KM is") for w in bad.report["warnings"])
+
+
+def _log_hr(a: pd.DataFrame, b: pd.DataFrame) -> float:
+    ipd = pd.concat([a.assign(g=0), b.assign(g=1)], ignore_index=True)
+    return cox_hazard_ratio(ipd["time"], ipd["event"], ipd["g"])["log_hr"]
+
+
+def _draws_log_hr(arms, step, total, draws, seed):
+    """The one reconstruction's log HR and its draws' of two arms (corner clicks, NAR every
+    ``step`` up to the last click, total events given or not)."""
+    recs = []
+    for k, (t, e) in enumerate(arms):
+        clicks = emulate_clicks(t, e, style="corners", seed=seed + k)
+        nar = at_risk_table(t, np.arange(0, clicks["time"].max(), step))
+        total_events = int(np.sum(e)) if total else None
+        recs.append(reconstruct(clicks, nar, total_events=total_events, draws=draws, seed=seed + k))
+    base = _log_hr(recs[0].ipd, recs[1].ipd)
+    pairs = zip(recs[0].draws, recs[1].draws, strict=True)
+    return base, np.array([_log_hr(a, b) for a, b in pairs])
+
+
+def test_draws_spread_grows_with_a_coarser_table():
+    """GBSG-2 by hormone therapy (the generator styles' data): the table pins how many were
+    censored per interval, not when; a table every 36 months pins less than one every 6.
+    Measured: SD of the draws' log HR 0.0047 (6) -> 0.0079 (36), x 1.67; censoring times drawn
+    flat alone (the draws before) gave 0.0033 -> 0.0040, x 1.20."""
+    data = load_dataset("gbsg2_horth")
+    arms = [(t, e) for _, t, e in data.arms]
+    sd = {}
+    for step in (6, 36):
+        _, draws = _draws_log_hr(arms, step, total=False, draws=40, seed=7)
+        sd[step] = draws.std(ddof=1)
+    assert sd[36] > 1.4 * sd[6], sd
+
+
+@pytest.mark.slow
+def test_draws_cover_the_truth_where_the_table_does_not_pin_censoring():
+    """Simulated trials with known truth (exponential arms, true HR 0.7, 200 per arm, accrual
+    uniform over 36 months with analysis at 60, exponential dropout), NAR every 24 months: the
+    IPD's Cox log HR should lie within the reconstruction draws' spread as if it were one more
+    draw. Measured on these 20 trials: z = (mean of draws - truth) / SD of draws has rms 1.26
+    and |z| < 1.645 in 85%; censoring times drawn flat alone (the draws before) gave rms 2.15
+    and 70%."""
+    z = []
+    for rep in range(20):
+        rng = np.random.default_rng(100 + rep)
+        arms = []
+        for hr in (1.0, 0.7):
+            ev = rng.exponential(24 / hr, 200)
+            c = np.minimum(60 - rng.uniform(0, 36, 200), rng.exponential(150, 200))
+            arms.append((np.minimum(ev, c), (ev <= c).astype(int)))
+        t = np.concatenate([a[0] for a in arms])
+        e = np.concatenate([a[1] for a in arms])
+        truth = cox_hazard_ratio(t, e, np.repeat([0, 1], 200))["log_hr"]
+        _, draws = _draws_log_hr(arms, 24, total=False, draws=20, seed=2 * rep)
+        z.append((draws.mean() - truth) / draws.std(ddof=1))
+    z = np.array(z)
+    assert np.sqrt(np.mean(z**2)) < 1.6, z
+    assert np.mean(np.abs(z) < 1.645) >= 0.75, z
