@@ -54,7 +54,7 @@ def print_report(report: dict, arm: str | None, out: Path | None) -> None:
     if "uncertainty" in report:
         u = report["uncertainty"]
         con.print(
-            f"Over {u['draws']} random censoring placements: median {fmt(u['median'][0])}-"
+            f"Over {u['draws']} random reconstructions: median {fmt(u['median'][0])}-"
             f"{fmt(u['median'][1])}, RMST {fmt(u['rmst'][0])}-{fmt(u['rmst'][1])} (95% range)"
         )
     for line in report["cleaning"]["log"]:
@@ -230,8 +230,9 @@ def reconstruct(
         int,
         count_option(
             "--draws",
-            "Repeat with random censoring times this many times to show the uncertainty "
-            "the figure leaves.",
+            "Repeat this many times at random over what the figure does not pin (censoring "
+            "times, the number censored after the last printed time, unseen steps' event "
+            "times) to show the uncertainty the figure leaves.",
             minimum=0,
             example=50,
         ),
