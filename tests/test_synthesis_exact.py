@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from bayesurv.errors import InputError
+from bayesurv.synthesis import normal_normal
 from bayesurv.synthesis.frequentist import dersimonian_laird, reml
 from bayesurv.synthesis.normal_normal import solve
 from bayesurv.synthesis.priors import parse_prior
@@ -170,3 +171,45 @@ def test_matches_bayesmeta_vignette_eight_schools():
     assert post.mu().median() == pytest.approx(7.962961, abs=2e-3)
     assert post.mu().mean == pytest.approx(7.985729, abs=2e-3)
     assert post.mu().sd == pytest.approx(4.995762, abs=2e-3)
+
+
+def test_all_study_summaries_at_once_match_each_study_mixture():
+    """theta_summaries (one pass over studies, grouped by standard error) against
+    NormalMixture.ppf study by study: to 1e-10 with every node, to 1e-4 with 64 groups."""
+    from bayesurv.synthesis.mixture import quantiles_of_many
+
+    rng = np.random.default_rng(2)
+    k = 120
+    y, s = rng.normal(-0.2, 0.3, k), np.round(rng.uniform(0.1, 0.5, k), 2)  # shared SEs
+    post = normal_normal.solve(y, s)
+    ref = np.array(
+        [[t.mean, t.sd, t.median(), *t.interval(0.95)] for t in (post.theta(i) for i in range(k))]
+    )
+    got = post.theta_summaries(0.95)
+    cols = np.column_stack([got[c] for c in ("mean", "sd", "median", "lower", "upper")])
+    np.testing.assert_allclose(cols, ref, atol=1e-10)
+    w, means, sds = post.theta_components(cells=k * 64)
+    assert means.shape[1] <= 64
+    q = quantiles_of_many(w, means, sds, [0.5, 0.025, 0.975])
+    np.testing.assert_allclose(q, ref[:, 2:], atol=1e-4)
+    np.testing.assert_allclose(means @ w, ref[:, 0], atol=1e-12)
+
+
+def test_sums_over_shared_standard_errors_equal_the_direct_sums():
+    rng = np.random.default_rng(3)
+    y, s = rng.normal(0, 0.3, 400), np.round(rng.uniform(0.1, 0.5, 400), 1)
+    tau = np.linspace(0.0, 1.0, 7)
+    mu = parse_prior("normal(0, 4)", "mu")
+    got = normal_normal.log_marginal_likelihood(tau, y, s, mu)
+    v = s**2 + tau[:, None] ** 2
+    w = 1 / v
+    prec, num = w.sum(1) + 1 / 16, (w * y).sum(1)
+    ref = (
+        -0.5 * np.log(v).sum(1)
+        - 0.5 * (w * y**2).sum(1)
+        - 0.5 * y.size * np.log(2 * np.pi)
+        - np.log(4.0)
+        + 0.5 * num**2 / prec
+        - 0.5 * np.log(prec)
+    )
+    np.testing.assert_allclose(got, ref, rtol=1e-12)

@@ -52,4 +52,9 @@ def bayes_factors(post: ExactPosterior) -> dict[str, dict[str, float | str]]:
 
 
 def _pack(log_bf01: float) -> dict[str, float]:
-    return {"log_bf01": log_bf01, "bf01": math.exp(log_bf01), "bf10": math.exp(-log_bf01)}
+    """Overwhelming evidence (``|log BF| > 709``, e.g. 100,000 trials) gives an infinite factor."""
+    return {"log_bf01": log_bf01, "bf01": _exp(log_bf01), "bf10": _exp(-log_bf01)}
+
+
+def _exp(x: float) -> float:
+    return math.exp(x) if x < 709.0 else math.inf

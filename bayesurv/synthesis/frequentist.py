@@ -70,7 +70,7 @@ def reml(y, s) -> RandomEffectsEstimate:
 
     hi = float(np.ptp(y) + 10 * s.max()) if y.size > 1 else float(10 * s.max())
     grid = np.linspace(0, hi, 2001)
-    vals = -np.array([neg(t) for t in grid])
+    vals = log_marginal_likelihood(grid, y, s, flat)
     j = int(np.argmax(vals))
     lo_b, hi_b = grid[max(j - 1, 0)], grid[min(j + 1, grid.size - 1)]
     res = optimize.minimize_scalar(
@@ -158,9 +158,9 @@ def typical_variance(s, X=None) -> float:
     s = np.asarray(s, dtype=float)
     X = _design(s, X)
     w = 1.0 / s**2
-    W = np.diag(w)
-    P = W - W @ X @ np.linalg.inv(X.T @ W @ X) @ X.T @ W
-    return float((s.size - X.shape[1]) / np.trace(P))
+    # tr(P) = sum w - tr((X'WX)^-1 X'W^2 X), without the k x k matrices
+    trace = w.sum() - np.trace(np.linalg.solve((X.T * w) @ X, (X.T * w**2) @ X))
+    return float((s.size - X.shape[1]) / trace)
 
 
 def q_profile_ci(y, s, X=None, level: float = 0.95) -> tuple[float, float]:
@@ -296,11 +296,14 @@ def leave_one_out(y, s, labels, level: float = 0.95):
     return pd.DataFrame(rows)
 
 
-def reference_points(y, s, labels, level: float = 0.95) -> dict[str, object]:
+def reference_points(
+    y, s, labels, level: float = 0.95, max_leave_one_out: int | None = None
+) -> dict[str, object]:
     """The frequentist reference points printed beside every Bayesian pool: REML and
     DerSimonian-Laird estimates, heterogeneity (Q, I^2, H^2, Q-profile and profile-likelihood
     intervals for tau^2), the Wald and Knapp-Hartung intervals, the prediction interval (normal
-    quantile, as metafor; and t on k - 2 df, as Higgins et al. 2009) and leave-one-out."""
+    quantile, as metafor; and t on k - 2 df, as Higgins et al. 2009) and leave-one-out (for at
+    most ``max_leave_one_out`` studies when given: one REML fit per study)."""
     y, s = _check_data(y, s)
     z = stats.norm.ppf(0.5 + level / 2)
     r = reml(y, s)
@@ -333,6 +336,11 @@ def reference_points(y, s, labels, level: float = 0.95) -> dict[str, object]:
             out["prediction_interval_t"] = list(
                 prediction_interval(r.mu, r.se, r.tau2, level, df=y.size - 2)
             )
-        if y.size >= 3:
+        if max_leave_one_out is not None and y.size > max_leave_one_out:
+            out["leave_one_out"] = {
+                "note": f"given for at most {max_leave_one_out} studies (one REML fit per "
+                f"study); this pool has {y.size:,}"
+            }
+        elif y.size >= 3:
             out["leave_one_out"] = leave_one_out(y, s, labels, level).to_dict(orient="records")
     return out

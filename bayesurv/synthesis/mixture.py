@@ -7,6 +7,7 @@ robust version are mixtures too. One small class serves them all.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,6 +164,60 @@ class NormalMixture:
     def summary(self, level: float = 0.95) -> dict[str, float]:
         lo, hi = self.interval(level)
         return {"mean": self.mean, "sd": self.sd, "median": self.median(), "lower": lo, "upper": hi}
+
+
+def quantiles_of_many(weights, means, sds, q, tol: float = 1e-12, cells: int = 1 << 22):
+    """Quantiles ``q`` of ``k`` mixtures that share their weights: row ``i`` of ``means`` and
+    ``sds`` (``k x n``) is mixture ``i``. Returns ``k x len(q)``.
+
+    Each quantile is found by Newton's method on the CDF from the moment-matched normal's
+    quantile, kept inside a bracket that shrinks every step (bisection when a step leaves it),
+    to ``tol`` relative; blocks of rows keep at most ``cells`` cells in memory. The answer is
+    :meth:`NormalMixture.ppf`'s for every row (tested), at the cost of a few CDF evaluations.
+
+    Examples
+    --------
+    >>> w = np.array([0.5, 0.5])
+    >>> qs = quantiles_of_many(w, np.array([[-1.0, 1.0], [0.0, 0.0]]), np.ones((2, 2)), [0.5])
+    >>> np.round(qs, 12).ravel().tolist()
+    [0.0, 0.0]
+    """
+    w = np.asarray(weights, dtype=float)
+    w = w / w.sum()
+    means = np.asarray(means, dtype=float)
+    sds = np.asarray(sds, dtype=float)
+    q = np.atleast_1d(np.asarray(q, dtype=float))
+    k, n = means.shape
+    out = np.empty((k, q.size))
+    step = max(1, cells // max(n, 1))
+    for r0 in range(0, k, step):
+        m, sd = means[r0 : r0 + step], sds[r0 : r0 + step]
+        mean = m @ w
+        spread = np.sqrt(np.maximum((sd**2 + m**2) @ w - mean**2, 1e-300))
+        lo0 = (m - 40 * sd).min(1)
+        hi0 = (m + 40 * sd).max(1)
+        for j, p in enumerate(q):
+            a, b = lo0.copy(), hi0.copy()
+            x = np.clip(mean + spread * special.ndtri(p), a, b)
+            todo = np.arange(x.size)  # rows still moving
+            for _ in range(200):
+                mt, st, xt = m[todo], sd[todo], x[todo]
+                z = (xt[:, None] - mt) / st
+                cdf = special.ndtr(z) @ w
+                pdf = (np.exp(-0.5 * z**2) / st) @ w / math.sqrt(2 * math.pi)
+                below = cdf < p
+                at, bt = np.where(below, xt, a[todo]), np.where(below, b[todo], xt)
+                a[todo], b[todo] = at, bt
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    xn = xt - (cdf - p) / pdf
+                xn = np.where((xn >= at) & (xn <= bt), xn, 0.5 * (at + bt))
+                done = (np.abs(xn - xt) <= tol * (1 + np.abs(xt))) | (cdf == p)
+                x[todo] = np.where(cdf == p, xt, xn)
+                todo = todo[~done]
+                if todo.size == 0:
+                    break
+            out[r0 : r0 + step, j] = x
+    return out
 
 
 def approximate(

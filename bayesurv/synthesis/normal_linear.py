@@ -36,7 +36,13 @@ from scipy import optimize
 
 from bayesurv.errors import InputError
 from bayesurv.synthesis.mixture import NormalMixture
-from bayesurv.synthesis.normal_normal import _N_COARSE, _N_FINE, TauPosterior, log_tau_grid
+from bayesurv.synthesis.normal_normal import (
+    _CELLS,
+    _N_COARSE,
+    _N_FINE,
+    TauPosterior,
+    log_tau_grid,
+)
 from bayesurv.synthesis.priors import Prior
 
 _LOG2PI = math.log(2 * math.pi)
@@ -64,6 +70,10 @@ class _Data:
         tau = np.atleast_1d(np.asarray(tau, dtype=float))
         y, X = self.y, self.X
         n = y.size
+        step = max(1, _CELLS // max(n, 1))
+        if self.diagonal and tau.size > step:  # in blocks of nodes: J x n cells at most _CELLS
+            parts = [self.moments(tau[i : i + step]) for i in range(0, tau.size, step)]
+            return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))
         if self.diagonal:
             v = self.s2[None, :] + tau[:, None] ** 2
             w = 1.0 / v

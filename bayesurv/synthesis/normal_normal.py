@@ -56,12 +56,54 @@ def _check_data(y, s) -> tuple[np.ndarray, np.ndarray]:
     return y, s
 
 
+#: the most (tau node x study) cells held in memory at once: sums over studies are taken in
+#: blocks of nodes, so 100,000 studies cost time in proportion, not memory
+_CELLS = 1 << 22
+
+
+def _by_node_blocks(tau, k: int, f):
+    """``f(tau_block)`` over blocks of the flattened ``tau`` (each block x ``k`` studies at most
+    :data:`_CELLS` cells); the tuple of results is put back in ``tau``'s shape."""
+    tau = np.asarray(tau, dtype=float)
+    flat = tau.reshape(-1)
+    step = max(1, _CELLS // max(k, 1))
+    parts = [f(flat[i : i + step]) for i in range(0, flat.size, step)] or [f(flat)]
+    return tuple(
+        np.concatenate([p[j] for p in parts]).reshape(tau.shape) for j in range(len(parts[0]))
+    )
+
+
+def _sums(tau, y, s):
+    """For each ``tau``: ``sum w_i``, ``sum w_i y_i``, ``sum w_i y_i^2`` and ``sum log(v_i)`` with
+    ``v_i = s_i^2 + tau^2``, ``w_i = 1/v_i`` (in blocks of nodes).
+
+    Studies that share a standard error share ``w_i``: when there are at most half as many
+    distinct standard errors as studies (reported SEs are rounded, so 100,000 studies have a
+    few thousand), the sums run over the distinct ones with counts and within-group sums of
+    ``y`` and ``y^2`` -- the same sums, in a different order.
+    """
+    u, inv = np.unique(s, return_inverse=True)
+    if u.size <= s.size // 2:
+        n = np.bincount(inv, minlength=u.size).astype(float)
+        sy = np.bincount(inv, weights=y, minlength=u.size)
+        syy = np.bincount(inv, weights=y * y, minlength=u.size)
+        s2 = u**2
+    else:
+        n, sy, syy, s2 = None, y, y * y, s**2
+
+    def block(t):
+        v = s2 + t[:, None] ** 2
+        w = 1.0 / v
+        if n is None:
+            return w.sum(-1), w @ sy, w @ syy, np.log(v).sum(-1)
+        return w @ n, w @ sy, w @ syy, np.log(v) @ n
+
+    return _by_node_blocks(tau, s2.size, block)
+
+
 def conditional_mu(tau, y, s, mu_prior: Prior):
     """Mean and variance of ``mu | tau, y`` for each ``tau`` (arrays of the shape of ``tau``)."""
-    tau = np.asarray(tau, dtype=float)
-    w = 1.0 / (s**2 + tau[..., None] ** 2)
-    prec = w.sum(-1)
-    num = (w * y).sum(-1)
+    prec, num, _, _ = _sums(tau, y, s)
     if mu_prior.family == "normal":
         m0, s0 = mu_prior.params
         prec = prec + 1 / s0**2
@@ -71,13 +113,8 @@ def conditional_mu(tau, y, s, mu_prior: Prior):
 
 def log_marginal_likelihood(tau, y, s, mu_prior: Prior):
     """``log p(y | tau)`` with ``mu`` integrated out (up to a constant for a flat ``mu`` prior)."""
-    tau = np.asarray(tau, dtype=float)
-    v = s**2 + tau[..., None] ** 2
-    w = 1.0 / v
-    prec = w.sum(-1)
-    num = (w * y).sum(-1)
-    quad = (w * y**2).sum(-1)
-    out = -0.5 * np.log(v).sum(-1) - 0.5 * quad - 0.5 * y.size * _LOG2PI
+    prec, num, quad, logdet = _sums(tau, y, s)
+    out = -0.5 * logdet - 0.5 * quad - 0.5 * y.size * _LOG2PI
     if mu_prior.family == "normal":
         m0, s0 = mu_prior.params
         prec = prec + 1 / s0**2
@@ -248,21 +285,87 @@ class ExactPosterior:
         var = b * s2 + (1 - b) ** 2 * self.v[k]
         return NormalMixture(self.weights[k], mean, np.sqrt(var))
 
+    def theta_components(self, cells: int = 1 << 23):
+        """The mixtures of every study's shrunken effect at once: ``(w, means, sds)`` with
+        ``means, sds`` of shape ``k x G``. ``G`` is the number of kept nodes, or, when ``k``
+        times that exceeds ``cells``, that many groups of consecutive nodes of equal mass, each
+        one normal with the group's mass, mean and variance for each study (as
+        :meth:`NormalMixture.compress`; every study's mean and variance are kept exactly)."""
+        keep = self._keep()
+        w, m, v, t2 = self.weights[keep], self.m[keep], self.v[keep], self.nodes[keep] ** 2
+        n, k = w.size, self.y.size
+        g = n if k * n <= cells else max(64, min(n, cells // k))
+        if g < n:
+            group = np.minimum(((np.cumsum(w) - w / 2) * g).astype(int), g - 1)
+            onehot = np.zeros((n, g))
+            onehot[np.arange(n), group] = w
+            mass = onehot.sum(0)
+            onehot = onehot[:, mass > 0] / mass[mass > 0]
+            mass = mass[mass > 0]
+        else:
+            onehot, mass = None, w / w.sum()
+        # Given tau_j, theta_i ~ N(b y_i + (1 - b) m_j, b s_i^2 + (1 - b)^2 v_j), b = b(s_i, tau_j):
+        # the coefficients depend on s_i only (computed once per distinct standard error). A
+        # group of nodes is one normal with the group's mean (linear in y_i) and variance: the
+        # mean of the variances plus the variance of the means (quadratic in y_i).
+        u, inv = np.unique(self.s, return_inverse=True)
+        s2 = u[:, None] ** 2
+        b = t2[None, :] / (t2[None, :] + s2)
+        a = (1 - b) * m
+        var = b * s2 + (1 - b) ** 2 * v
+        if onehot is None:
+            cb, ca, cv = b, a, var
+            cbb = cba = caa = None
+        else:
+            cb, ca, cv = b @ onehot, a @ onehot, var @ onehot
+            cbb = np.maximum((b * b) @ onehot - cb**2, 0.0)
+            cba = (b * a) @ onehot - cb * ca
+            caa = np.maximum((a * a) @ onehot - ca**2, 0.0)
+        y = self.y[:, None]
+        means = np.empty((k, mass.size))
+        sds = np.empty_like(means)
+        step = max(1, (1 << 22) // mass.size)
+        for r0 in range(0, k, step):
+            r, yr = inv[r0 : r0 + step], y[r0 : r0 + step]
+            means[r0 : r0 + step] = yr * cb[r] + ca[r]
+            within = cv[r]
+            if cbb is not None:
+                within = within + np.maximum(yr**2 * cbb[r] + 2 * yr * cba[r] + caa[r], 0.0)
+            sds[r0 : r0 + step] = np.sqrt(within)
+        return mass, means, sds
+
+    def theta_summaries(self, level: float = 0.95) -> dict[str, np.ndarray]:
+        """``mean, sd, median, lower, upper`` (equal-tailed at ``level``) of every study's
+        shrunken effect, as arrays over studies, from :meth:`theta_components` and
+        :func:`~bayesurv.synthesis.mixture.quantiles_of_many`: what :meth:`theta` gives study
+        by study, in time linear in the number of studies."""
+        from bayesurv.synthesis.mixture import quantiles_of_many
+
+        w, means, sds = self.theta_components()
+        mean = means @ w
+        sd = np.sqrt(np.maximum((sds**2 + means**2) @ w - mean**2, 0.0))
+        a = (1 - level) / 2
+        q = quantiles_of_many(w, means, sds, [0.5, a, 1 - a])
+        return {"mean": mean, "sd": sd, "median": q[:, 0], "lower": q[:, 1], "upper": q[:, 2]}
+
     @property
     def tau(self) -> TauPosterior:
         return self.tau_posterior
 
-    def sample(self, rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
-        """Independent draws of ``mu, tau, theta`` (size x k) and ``theta_new`` from the exact
-        posterior: tau by inverse CDF, then the conditional normals given tau."""
+    def sample_mu_tau(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``mu`` and ``tau`` of :meth:`sample` (the same draws from the same ``rng``)."""
         tp = self.tau_posterior
-        cdf_nodes = tp._spline(tp.x)
-        x = np.interp(rng.uniform(size=size), cdf_nodes, tp.x)
+        x = np.interp(rng.uniform(size=size), tp._spline(tp.x), tp.x)
         tau = np.exp(x)
         if tp.lower == 0:
             tau = np.where(x <= tp.x[0], 0.0, tau)
         m, v = conditional_mu(tau, self.y, self.s, self.mu_prior)
-        mu = rng.normal(m, np.sqrt(v))
+        return rng.normal(m, np.sqrt(v)), tau
+
+    def sample(self, rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
+        """Independent draws of ``mu, tau, theta`` (size x k) and ``theta_new`` from the exact
+        posterior: tau by inverse CDF, then the conditional normals given tau."""
+        mu, tau = self.sample_mu_tau(rng, size)
         b = tau[:, None] ** 2 / (tau[:, None] ** 2 + self.s**2)
         theta = rng.normal(b * self.y + (1 - b) * mu[:, None], np.sqrt(b * self.s**2))
         theta_new = rng.normal(mu, tau)

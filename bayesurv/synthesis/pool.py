@@ -72,6 +72,27 @@ class Draws:
 
 
 INTERVALS = ("equal-tailed", "hpd")
+#: leave-one-out pools and cross-validatory conflict p-values (one exact pool per trial, so
+#: quadratic in the number of trials) are reported for at most this many trials
+MAX_LEAVE_ONE_OUT = 50
+
+
+class StudyEffects(Sequence):
+    """The shrunken effect of each study of an exact pool, built when asked for (a list of
+    100,000 mixtures over thousands of tau nodes would not fit in memory)."""
+
+    def __init__(self, post: normal_normal.ExactPosterior):
+        self.post = post
+
+    def __len__(self) -> int:
+        return int(self.post.y.size)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.post.theta(j) for j in range(len(self))[i]]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        return self.post.theta(i % len(self))
 
 
 def _interval(dist, level: float, interval: str = "equal-tailed") -> tuple[float, float]:
@@ -155,9 +176,11 @@ class PoolResult:
         level: float = 0.95,
         thresholds: Sequence[float] = (1.0, 0.8),
         interval: str = "equal-tailed",
+        studies: bool = True,
     ) -> dict:
         """The JSON contract of ``bayesurv pool`` (plus the priors, method, level and interval
-        type: ``"equal-tailed"`` or ``"hpd"``, the shortest)."""
+        type: ``"equal-tailed"`` or ``"hpd"``, the shortest); ``studies=False`` leaves the
+        shrunken study effects out (``None``)."""
         tau = _summ(self.tau, level, interval)
         if self.exact is not None:
             tau["mode"] = self.exact.tau.mode()
@@ -169,17 +192,31 @@ class PoolResult:
             "pooled": _summ_log_and_hr(self.mu, level, interval),
             "tau": tau,
             "predictive": _summ_log_and_hr(self.theta_new, level, interval),
-            "studies": [
-                {
-                    "study": name,
-                    "observed": ({"log_hr": float(y), "se": float(s)} if np.isfinite(y) else None),
-                    **_summ_log_and_hr(th, level, interval),
-                }
-                for name, y, s, th in zip(self.studies, self.y, self.se, self.theta, strict=True)
-            ],
+            "studies": self._study_summaries(level, interval) if studies else None,
             "probabilities": self.probabilities(thresholds),
             "diagnostics": self.diagnostics,
         }
+
+    def _study_summaries(self, level: float, interval: str) -> list[dict]:
+        observed = [
+            {"log_hr": float(y), "se": float(s)} if np.isfinite(y) else None
+            for y, s in zip(self.y, self.se, strict=True)
+        ]
+        if self.exact is None or interval != "equal-tailed":
+            return [
+                {"study": name, "observed": obs, **_summ_log_and_hr(th, level, interval)}
+                for name, obs, th in zip(self.studies, observed, self.theta, strict=True)
+            ]
+        t = {k: v.tolist() for k, v in self.exact.theta_summaries(level).items()}
+        return [
+            {
+                "study": name,
+                "observed": obs,
+                "log_hr": {key: t[key][i] for key in ("mean", "sd", "median", "lower", "upper")},
+                "hr": {key: math.exp(t[key][i]) for key in ("median", "lower", "upper")},
+            }
+            for i, (name, obs) in enumerate(zip(self.studies, observed, strict=True))
+        ]
 
     def checks(self, level: float = 0.95, seed: int = 1) -> dict:
         """What a meta-analyst reads beside the pooled answer (from the exact solver with the
@@ -197,8 +234,13 @@ class PoolResult:
         ex = self.exact or normal_normal.solve(
             self.y, self.se, self.mu_prior, self.tau_prior, labels=self.studies
         )
+        k = len(self.studies)
+        capped = {
+            "note": f"given for at most {MAX_LEAVE_ONE_OUT} trials (one exact pool per trial); "
+            f"this pool has {k:,}"
+        }
         loo = []
-        if len(self.studies) >= 2:
+        if 2 <= k <= MAX_LEAVE_ONE_OUT:
             for i, name in enumerate(self.studies):
                 keep = np.arange(self.y.size) != i
                 other = normal_normal.solve(
@@ -218,10 +260,14 @@ class PoolResult:
                 )
         return {
             "bayes_factors": bayes_factors(ex),
-            "conflict_p_values": conflict_pvalues(ex).to_dict(orient="records"),
+            "conflict_p_values": (
+                conflict_pvalues(ex).to_dict(orient="records") if k <= MAX_LEAVE_ONE_OUT else capped
+            ),
             "heterogeneity_ppp": heterogeneity_ppp(ex, seed=seed),
-            "leave_one_out": loo,
-            "frequentist": reference_points(self.y, self.se, self.studies, level),
+            "leave_one_out": loo if k <= MAX_LEAVE_ONE_OUT else capped,
+            "frequentist": reference_points(
+                self.y, self.se, self.studies, level, max_leave_one_out=MAX_LEAVE_ONE_OUT
+            ),
         }
 
     def to_datatree(self, seed: int | None = None, draws: int = 4000) -> xr.DataTree:
@@ -356,7 +402,7 @@ def pool(
             mu=post.mu(),
             tau=post.tau,
             theta_new=post.theta_new(),
-            theta=[post.theta(i) for i in range(y.size)],
+            theta=StudyEffects(post),
             diagnostics={
                 "method": "exact quadrature over log tau",
                 "nodes": int(x.size),
@@ -463,7 +509,7 @@ def sensitivity(
     rows = {}
     for name, tp in tau_priors.items():
         r = pool(effects, mu_prior=mu_prior, tau_prior=tp, method="exact")
-        s = r.summary(level=level, thresholds=thresholds)
+        s = r.summary(level=level, thresholds=thresholds, studies=False)
         rows[name] = {
             "tau_prior": r.tau_prior.text,
             "tau_median": s["tau"]["median"],

@@ -49,8 +49,16 @@ def conflict_pvalues(post: ExactPosterior) -> pd.DataFrame:
 
 def heterogeneity_ppp(post: ExactPosterior, draws: int = 4000, seed: int = 1) -> float:
     """Posterior predictive p-value of ``T(y; mu, tau)`` (see the module docstring)."""
-    d = post.sample(np.random.default_rng(seed), draws)
-    t = ((post.y[None] - d["mu"][:, None]) ** 2 / (post.s[None] ** 2 + d["tau"][:, None] ** 2)).sum(
-        1
+    mu, tau = post.sample_mu_tau(np.random.default_rng(seed), draws)
+    # T summed over studies in blocks of draws (draws x studies would not fit for 100,000)
+    step = max(1, (1 << 22) // post.y.size)
+    t = np.concatenate(
+        [
+            (
+                (post.y[None] - mu[i : i + step, None]) ** 2
+                / (post.s**2 + tau[i : i + step, None] ** 2)
+            ).sum(1)
+            for i in range(0, draws, step)
+        ]
     )
     return float(stats.chi2.sf(t, post.y.size).mean())
