@@ -52,9 +52,6 @@ FIGURE = "issue 11 part A: bayesurv/digitize/image.py (tables.open_image) and cl
 FIT = "issue 12: bayesurv/cli/fit.py (tables.read_table, seed_option, OutputPlan)"
 SPEC = "issue 12: bayesurv/spec.py load_spec (tables.load_toml)"
 SECTIONS = "issue 12: bayesurv/sections/ipd.py (totals and IPD through tables.read_table)"
-EFFECTS_OWNER = "issue 15: bayesurv/evidence/effects.py (bounds on log HR, row limit)"
-POOL = "issue 15: bayesurv/cli/pool.py (seed_option, OutputPlan)"
-NMA = "issue 15: bayesurv/cli/nma.py (OutputPlan)"
 
 
 def xfail(reason: str):
@@ -545,7 +542,6 @@ CASES = [
         "pool-log-hr-1000",
         lambda d: pool_args(d, "study,log_hr,se\nA,1000,0.2\nB,-0.2,0.3\n"),
         ("effects.csv",),
-        marks=[xfail(EFFECTS_OWNER)],
     ),
     Case(
         "pool-seed-negative",
@@ -569,7 +565,6 @@ CASES = [
             "--force",
         ],
         ("e.csv",),
-        marks=[xfail(POOL)],
     ),
     # ---------------------------------------------------------------- nma (once it exists)
     Case(
@@ -601,7 +596,7 @@ CASES = [
             str(d / "out" / "n.json"),
         ],
         ("--netcdf",),
-        marks=[pytest.mark.skipif(not HAS_NMA, reason="bayesurv nma not yet"), xfail(NMA)],
+        marks=[pytest.mark.skipif(not HAS_NMA, reason="bayesurv nma not yet")],
     ),
     # ---------------------------------------------------------------- query
     Case("query-valid", lambda d: query_args(d, "P(hr < 0.8)"), code=0),

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bayesurv.errors import InputError
@@ -170,3 +171,30 @@ def test_ci_level_column_gives_the_right_se_and_is_checked(tmp_path):
             read_effects(p)
         msg = str(err.value)
         assert "row 1" in msg and "outside (0, 1)" in msg and msg.count(". ") == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("study,log_hr,se\nA,1000,0.2\nB,-0.2,0.3\n", "row 1: log_hr is 1000"),
+        ("study,log_hr,se\nA,-0.2,0.2\nB,-0.2,300\n", "row 2: se is 300"),
+        ("study,log_hr,se\nA,-0.2,0.2\nB,inf,0.3\n", "row 2: column 'log_hr' is empty or not"),
+        ("study,hr,lower,upper\nA,1e30,1e29,1e31\nB,0.6,0.4,0.9\n", "row 1: the HR and CI"),
+    ],
+)
+def test_absurd_magnitudes_are_refused_naming_the_row(tmp_path, text, fragment):
+    with pytest.raises(InputError) as err:
+        read_effects(write(tmp_path, text))
+    assert str(err.value).startswith("effects.csv") and fragment in str(err.value)
+
+
+def test_read_through_the_input_layer(tmp_path):
+    """Case-insensitive aliases with ';' and decimal commas read as the ',' file; Latin-1 is
+    refused by name (it was read silently before)."""
+    semi = read_effects(write(tmp_path, "Study;HR;LCI;UCI\nA;0,8;0,6;1,07\nB;0,7;0,5;0,98\n"))
+    comma = read_effects(write(tmp_path, "study,hr,lower,upper\nA,0.8,0.6,1.07\nB,0.7,0.5,0.98\n"))
+    pd.testing.assert_frame_equal(semi[["study", "log_hr", "se"]], comma[["study", "log_hr", "se"]])
+    p = tmp_path / "latin.csv"
+    p.write_bytes("study,hr,lower,upper\nÜ,0.8,0.6,1.07\nB,0.7,0.5,0.98\n".encode("latin-1"))
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_effects(p)

@@ -11,7 +11,6 @@ from bayesurv.cli.common import (
     app,
     count_option,
     guard,
-    refuse_overwrite,
     seed_option,
 )
 
@@ -80,17 +79,21 @@ def nma_command(
 ) -> None:
     """Network meta-analysis of hazard ratios: every pairwise HR with credible and predictive
     intervals, P(HR < 1), ranks and SUCRA, DIC and LOO, consistency checks."""
-    import json
-
     import matplotlib.pyplot as plt
 
+    from bayesurv.outputs import OutputPlan
     from bayesurv.synthesis.nma import nma_file
 
-    for out in (json_out, netcdf):
-        if out is not None:
-            refuse_overwrite(out, force)
+    # every output resolved and checked before any work: distinct, writable, never the input
+    plan = OutputPlan(force=force, inputs=(data,))
+    json_out = plan.add(json_out, option="--json", kind="json")
+    if netcdf is not None:
+        netcdf = plan.add(netcdf, option="--netcdf", kind="netcdf")
+    figures = {}
     if plots is not None:
-        refuse_overwrite(plots, force)
+        plan.folder(plots, option="--plots")
+        for name in ("network", "league", "forest"):
+            figures[name] = plan.add(plots / f"{name}.png", option=f"--plots {name}.png")
     doc, res = nma_file(
         data,
         reference=reference,
@@ -105,24 +108,24 @@ def nma_command(
         link=link,
         covariate=covariate,
     )
-    json_out.parent.mkdir(parents=True, exist_ok=True)
-    json_out.write_text(json.dumps(doc, indent=2, default=str) + "\n")
-    if netcdf is not None:
-        netcdf.parent.mkdir(parents=True, exist_ok=True)
-        if netcdf.exists():
-            netcdf.unlink()
-        res.to_datatree().to_netcdf(netcdf)
-    if plots is not None:
-        from bayesurv.plots.forest import nma_forest
-        from bayesurv.plots.network import league_plot, network_plot
+    tree = res.to_datatree() if netcdf is not None else None
+    made = []
+    try:
+        if plots is not None:
+            from bayesurv.plots.forest import nma_forest
+            from bayesurv.plots.network import league_plot, network_plot
 
-        plots.mkdir(parents=True, exist_ok=True)
-        for name, fig in (
-            ("network", network_plot(res.network)),
-            ("league", league_plot(res, ci)),
-            ("forest", nma_forest(res, level=ci)),
-        ):
-            fig.savefig(plots / f"{name}.png", dpi=150, bbox_inches="tight")
+            made.append(("network", network_plot(res.network)))
+            made.append(("league", league_plot(res, ci)))
+            made.append(("forest", nma_forest(res, level=ci)))
+        with plan.writing():
+            plan.json(json_out, doc)
+            if tree is not None:
+                plan.netcdf(netcdf, tree)
+            for name, fig in made:
+                plan.figure(figures[name], fig, dpi=150, bbox_inches="tight")
+    finally:
+        for _, fig in made:
             plt.close(fig)
     ref = res.network.reference
     typer.echo(

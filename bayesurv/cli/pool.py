@@ -11,7 +11,6 @@ from bayesurv.cli.common import (
     app,
     figure_option,
     guard,
-    refuse_overwrite,
     seed_option,
 )
 
@@ -112,13 +111,16 @@ def pool_command(
     Q-profile CI for tau^2, Knapp-Hartung, prediction interval, leave-one-out), Bayes factors
     for tau = 0 and mu = 0, predictive p-values and a tau-prior sensitivity table.
     """
-    import json
-
+    from bayesurv.outputs import OutputPlan
     from bayesurv.synthesis.pool import DEFAULT_SENSITIVITY, pool_file
 
-    for out in (json_out, netcdf, forest):
-        if out is not None:
-            refuse_overwrite(out, force)
+    # every output resolved and checked before any work: distinct, writable, never the input
+    plan = OutputPlan(force=force, inputs=(effects,))
+    json_out = plan.add(json_out, option="--json", kind="json")
+    if netcdf is not None:
+        netcdf = plan.add(netcdf, option="--netcdf", kind="netcdf")
+    if forest is not None:
+        forest = plan.add(forest, option="--forest", kind="figure")
     if sensitivity is None:
         sens = list(DEFAULT_SENSITIVITY)
     elif sensitivity.strip().lower() == "none":
@@ -144,26 +146,28 @@ def pool_command(
         robust_weight=robust_weight,
     )
     pooled = result[0] if isinstance(result, tuple) else result
-    for out in (json_out, netcdf, forest):
-        if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
+    tree = fig = None
     if netcdf is not None:
         tree = pooled.to_datatree(seed=seed)
         if isinstance(result, tuple):
             reg = result[1].to_datatree(seed=seed)
             tree["meta_regression"] = reg["posterior"]
-        if netcdf.exists():
-            netcdf.unlink()
-        tree.to_netcdf(netcdf)
     if forest is not None:
-        import matplotlib.pyplot as plt
-
         from bayesurv.plots.forest import forest as forest_plot
 
         fig = forest_plot(pooled, level=ci)
-        fig.savefig(forest, dpi=150, bbox_inches="tight")
-        plt.close(fig)
-    json_out.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    try:
+        with plan.writing():
+            plan.json(json_out, doc)
+            if tree is not None:
+                plan.netcdf(netcdf, tree)
+            if fig is not None:
+                plan.figure(forest, fig, dpi=150, bbox_inches="tight")
+    finally:
+        if fig is not None:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
     p = doc["pooled"]["hr"]
     written = ", ".join(str(o) for o in (json_out, netcdf, forest) if o is not None)
     typer.echo(

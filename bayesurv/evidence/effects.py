@@ -24,8 +24,6 @@ unique; at least two studies.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from pathlib import Path
@@ -38,6 +36,9 @@ from bayesurv.errors import InputError, where
 
 Z95 = 1.959963984540054
 MAX_ARM_RATIO = 2.0  # longer/shorter arm of the CI on the log scale
+#: the largest |log HR| and standard error accepted (HR between 2e-9 and 5e8): beyond, the
+#: number is a typing error, a percentage or an HR given as its logarithm twice
+MAX_LOG_HR = 20.0
 _TOL = 1e-9
 
 #: canonical column name -> accepted spellings (after lower-casing and turning runs of
@@ -118,30 +119,13 @@ def canonical_columns(
     return out
 
 
-def _sniff(text: str, source: str) -> str:
-    """The delimiter of a CSV text: ``,``, ``;`` or tab, judged from the first data lines."""
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines:
-        return ","
-    head = lines[: min(len(lines), 20)]
-    counts = {d: [ln.count(d) for ln in head] for d in (",", ";", "\t")}
-    # a delimiter that appears the same (non-zero) number of times on every line wins
-    steady = [d for d, c in counts.items() if c[0] > 0 and len(set(c)) == 1]
-    if len(steady) == 1:
-        return steady[0]
-    if ";" in steady or (counts[";"][0] > 0 and counts[";"][0] >= counts[","][0]):
-        return ";"
-    if "\t" in steady or counts["\t"][0] > counts[","][0]:
-        return "\t"
-    try:
-        return csv.Sniffer().sniff("\n".join(head), delimiters=",;\t").delimiter
-    except csv.Error:
-        return ","
-
-
 def read_table(path: str | Path, aliases: dict[str, tuple[str, ...]] = ALIASES) -> pd.DataFrame:
-    """Read a CSV of reported numbers as strings: delimiter sniffed, decimal commas turned into
-    points, headers made canonical (:func:`canonical_columns`), ``#`` comment lines skipped.
+    """Read a CSV of reported numbers as strings through the one input layer
+    (:func:`bayesurv.tables.read_table`: UTF-8 or UTF-16 with a BOM, anything else refused by
+    name; control bytes, size limits and the delimiter sniffed there), headers made canonical
+    with ``aliases`` (case, spaces and dots ignored), decimal commas of a ``;`` or tab file
+    turned into points, ``#`` comment lines skipped. Blank cells are NaN; the index counts
+    data rows from 0.
 
     Examples
     --------
@@ -151,71 +135,34 @@ def read_table(path: str | Path, aliases: dict[str, tuple[str, ...]] = ALIASES) 
     >>> read_table(p).loc[0, ["study", "hr", "lower"]].tolist()
     ['A', '0.8', '0.6']
     """
+    from bayesurv.tables import Column, parse_table, read_text
+
     path = Path(path)
     src = path.name
     if not path.exists():
         raise FileNotFoundError(2, "No such file or directory", str(path))
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = path.read_text(encoding="latin-1")
-        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
-            raise InputError(f"{src}: cannot read it as text; save it as plain CSV.") from None
-    if not text.strip() or all(
-        ln.lstrip().startswith("#") for ln in text.splitlines() if ln.strip()
-    ):
+    text = read_text(path, what="table of effects")
+    if not any(ln.strip() and not ln.lstrip().startswith("#") for ln in text.splitlines()):
         raise InputError(
             f"{src}: the file is empty; give a header and one row per study with "
             "study,hr,lower,upper or study,log_hr,se."
         )
-    sep = _sniff(text, src)
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    fields = [len(r) for r in csv.reader(lines, delimiter=sep, skipinitialspace=True)]
-    for k, n in enumerate(fields[1:], start=1):
-        if n > fields[0]:
-            hint = (
-                "if numbers use decimal commas, separate the columns with ';'"
-                if sep == ","
-                else "quote values that hold the delimiter"
-            )
-            raise InputError(
-                f"{src}, row {k}: the row has {n} fields but the header {fields[0]}; {hint}."
-            )
-    try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            comment="#",
-            skipinitialspace=True,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-        )
-    except pd.errors.EmptyDataError:
-        raise InputError(
-            f"{src}: the file is empty; give a header and one row per study with "
-            "study,hr,lower,upper or study,log_hr,se."
-        ) from None
-    except pd.errors.ParserError as exc:
-        msg = str(exc).split("\n")[0]
-        raise InputError(
-            f"{src}: cannot read it as {'semicolon' if sep == ';' else 'comma'}-separated "
-            f"values ({msg}); if numbers use decimal commas, separate columns with ';'."
-        ) from None
-    df.columns = canonical_columns(list(df.columns), src, aliases)
-    for col in df.columns:
-        vals = df[col].dropna().astype(str)
-        if len(vals) and vals.str.match(_DECIMAL_COMMA).any():
-            if sep == ",":  # pragma: no cover - a ',' file cannot hold unquoted 0,8 in a cell
-                raise InputError(
-                    f"{src}: column {col!r} holds decimal commas in a comma-separated file; "
-                    "separate columns with ';' or write decimal points."
-                )
-            numeric = vals.str.match(_NUMERIC_CELL).all()
-            if numeric:
+    columns = [
+        Column(name, aliases=names, kind="text", required=False, missing=True)
+        for name, names in aliases.items()
+    ]
+    df = parse_table(text, columns, source=src, what="table of effects", extra="keep")
+    df = df.astype(object).where(df.notna(), np.nan)
+    if df.attrs.get("delimiter", ",") != ",":
+        for col in df.columns:
+            vals = df[col].dropna().astype(str)
+            if (
+                len(vals)
+                and vals.str.match(_DECIMAL_COMMA).any()
+                and vals.str.match(_NUMERIC_CELL).all()
+            ):
                 df[col] = df[col].where(df[col].isna(), df[col].astype(str).str.replace(",", "."))
-    return df
+    return df.reset_index(drop=True)
 
 
 def z_of_level(level: float, source: str | None = None, row: int | None = None) -> float:
@@ -291,6 +238,25 @@ def check_se(se, src: str | None, rows) -> None:
                 f"{where(src, rows[i])}se must be positive (got {s:g}); give the "
                 "standard error of the log HR."
             )
+
+
+def check_magnitudes(log_hr, se, src: str | None, rows, from_ci: bool = False) -> None:
+    """Every log HR and standard error within :data:`MAX_LOG_HR`, else one sentence naming the
+    row (an HR of e^1000 is no trial's)."""
+    log_hr, se = np.asarray(log_hr, dtype=float), np.asarray(se, dtype=float)
+    bad = np.flatnonzero(~(np.abs(log_hr) <= MAX_LOG_HR) | ~(se <= MAX_LOG_HR))
+    if bad.size:
+        i = int(bad[0])
+        if from_ci:
+            what = f"the HR and CI give log HR {log_hr[i]:g} with se {se[i]:g}"
+        elif not abs(log_hr[i]) <= MAX_LOG_HR:
+            what = f"log_hr is {log_hr[i]:g} (an HR of e^{log_hr[i]:g})"
+        else:
+            what = f"se is {se[i]:g}"
+        raise InputError(
+            f"{where(src, rows[i])}{what}, beyond the {MAX_LOG_HR:g} any trial reports; give the "
+            "natural log of the hazard ratio and its standard error (or hr,lower,upper)."
+        )
 
 
 def _levels(df: pd.DataFrame, src: str | None, rows) -> np.ndarray:
@@ -375,6 +341,7 @@ def validate_effects(
         log_hr = _num(df, "log_hr", src, rows)
         se = _num(df, "se", src, rows)
         check_se(se, src, rows)
+    check_magnitudes(log_hr, se, src, rows, from_ci=has_ci)
     dup = studies[studies.duplicated()].tolist()
     if dup:
         i = int(np.flatnonzero(studies.duplicated().to_numpy())[0])
