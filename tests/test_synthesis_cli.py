@@ -207,9 +207,23 @@ def test_pool_refuses_existing_side_outputs_before_work(tmp_path):
 
 def test_pool_plans_a_trial_borrowing_through_the_robust_map_prior(tmp_path):
     out = tmp_path / "o.json"
-    res = runner.invoke(app, ["pool", str(DATA / "effects_blinatumomab.csv"), "--where",
-                              "set=pediatric", "--where", "outcome=event-free", "--json",
-                              str(out), "--plan-events", "120", "--sensitivity", "none"])
+    res = runner.invoke(
+        app,
+        [
+            "pool",
+            str(DATA / "effects_blinatumomab.csv"),
+            "--where",
+            "set=pediatric",
+            "--where",
+            "outcome=event-free",
+            "--json",
+            str(out),
+            "--plan-events",
+            "120",
+            "--sensitivity",
+            "none",
+        ],
+    )
     assert res.exit_code == 0, res.output
     m = json.loads(out.read_text())["map_prior"]
     assert set(m["ess_events"]["robust"]) == {"elir", "moment", "morita"}
@@ -220,3 +234,39 @@ def test_pool_plans_a_trial_borrowing_through_the_robust_map_prior(tmp_path):
     assert alone == pytest.approx(0.025, abs=0.002)
     assert m["planned_trial"]["type_one_error"] > alone
     assert "probability of success" in res.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--netcdf", "{out}/p.json"], "--netcdf"),  # the --json file, and not NetCDF
+        (["--forest", "{out}/f.xyz"], "--forest"),  # a format matplotlib cannot write
+        (["--netcdf", "{out}/afile/p.nc"], "afile"),  # a folder that is a file
+    ],
+)
+def test_pool_outputs_are_checked_before_any_work(tmp_path, extra, named):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "afile").write_text("x")
+    eff = tmp_path / "e.csv"
+    eff.write_text("study,log_hr,se\nA,-0.2,0.2\nB,-0.3,0.3\n")
+    args = ["pool", str(eff), "--json", str(out / "p.json")]
+    args += [a.format(out=out) for a in extra]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 2 and named in r.output, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["afile"]  # nothing written
+
+
+def test_nma_plots_are_written_atomically_into_their_folder(tmp_path):
+    net = tmp_path / "n.csv"
+    net.write_text(
+        "study,treatment,comparator,log_hr,se\nA,x,y,-0.2,0.1\nB,y,z,0.1,0.2\nC,x,z,-0.1,0.2\n"
+    )
+    plots = tmp_path / "out" / "plots"
+    args = ["nma", str(net), "--json", str(tmp_path / "out" / "n.json"), "--plots", str(plots)]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in plots.iterdir()) == ["forest.png", "league.png", "network.png"]
+    again = CliRunner().invoke(app, args)  # outputs exist: refused without --force
+    assert again.exit_code == 2 and "--force" in again.output
+    assert CliRunner().invoke(app, [*args, "--force"]).exit_code == 0

@@ -213,3 +213,21 @@ def test_sums_over_shared_standard_errors_equal_the_direct_sums():
         - 0.5 * np.log(prec)
     )
     np.testing.assert_allclose(got, ref, rtol=1e-12)
+
+
+def test_five_thousand_studies_agree_with_reml():
+    """With 5,000 studies the priors no longer matter: the exact posterior's tau and mu sit on
+    the REML estimates (Bernstein-von Mises), and the grouped study summaries stay inside the
+    posterior's range."""
+    rng = np.random.default_rng(11)
+    k = 5_000
+    s = np.round(rng.uniform(0.1, 0.5, k), 3)
+    y = rng.normal(-0.2, np.sqrt(0.15**2 + s**2))
+    post = solve(y, s)
+    r = reml(y, s)
+    assert abs(post.tau.median() - r.tau) < 0.01 * r.tau
+    assert abs(post.mu().median() - r.mu) < 0.05 * r.se
+    assert abs(r.tau - 0.15) < 0.01  # the truth
+    t = post.theta_summaries()
+    assert np.all(t["lower"] < t["median"]) and np.all(t["median"] < t["upper"])
+    assert np.corrcoef(t["median"], y)[0, 1] > 0.5
