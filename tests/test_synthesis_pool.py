@@ -19,8 +19,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def pediatric(outcome):
-    return read_effects(DATA / "effects_blinatumomab.csv",
-                        {"set": "pediatric", "outcome": outcome})
+    return read_effects(DATA / "effects_blinatumomab.csv", {"set": "pediatric", "outcome": outcome})
 
 
 def test_probabilities_are_consistent():
@@ -50,7 +49,8 @@ def test_sensitivity_table_across_heterogeneity_priors():
     tab = sensitivity(pediatric("event-free"), priors)
     assert list(tab.index) == list(priors)
     assert {"pooled_hr_lt_1", "pooled_hr_lt_0_8", "predictive_hr_lt_1", "tau_median"} <= set(
-        tab.columns)
+        tab.columns
+    )
     # more prior mass on large tau -> wider prediction interval
     assert tab.loc["halfnormal(0.25)", "new_hr_upper"] < tab.loc["halfnormal(0.5)", "new_hr_upper"]
     assert ((tab["pooled_hr_lt_1"] > 0) & (tab["pooled_hr_lt_1"] <= 1)).all()
@@ -59,14 +59,15 @@ def test_sensitivity_table_across_heterogeneity_priors():
 @pytest.mark.parametrize("outcome", ["EFS", "OS"])
 def test_subgroups_as_exchangeable_effects(outcome):
     # Study 20120215 subgroups by age (two levels partition the patients), EFS and OS.
-    sub = read_effects(DATA / "study_20120215_subgroups.csv",
-                       {"outcome": outcome, "factor": "age"})
+    sub = read_effects(DATA / "study_20120215_subgroups.csv", {"outcome": outcome, "factor": "age"})
     r = pool(sub, tau_prior="halfnormal(0.5)")
     s = r.summary()
     assert [x["study"] for x in s["studies"]] == ["age 1-9 years", "age <1 or >9 years"]
     # shrinkage pulls the less precise subgroup (<1 or >9 years) further towards the pooled value
-    pulls = [abs(x["log_hr"]["median"] - x["observed"]["log_hr"]) / x["observed"]["se"] ** 2
-             for x in s["studies"]]
+    pulls = [
+        abs(x["log_hr"]["median"] - x["observed"]["log_hr"]) / x["observed"]["se"] ** 2
+        for x in s["studies"]
+    ]
     assert s["studies"][1]["observed"]["se"] > s["studies"][0]["observed"]["se"]
     assert pulls[1] >= 0 and pulls[0] >= 0
 
@@ -96,8 +97,9 @@ def test_map_prior_is_the_predictive_and_robustification_widens_it():
 
 def test_box_p_equals_the_two_sided_tail_for_a_normal_predictive():
     # For a normal predictive N(0, 2) Box's p-value is 2 * (1 - Phi(|y| / sqrt(2))).
-    prior = MapPrior(map=NormalMixture.normal(0.0, 1.0), vague=NormalMixture.normal(0, 2),
-                     weight=0.0)
+    prior = MapPrior(
+        map=NormalMixture.normal(0.0, 1.0), vague=NormalMixture.normal(0, 2), weight=0.0
+    )
     c = prior.conflict(2.5, 1.0)
     ref = 2 * stats.norm.sf(2.5 / np.sqrt(2))
     assert c["predictive_tail_p"] == pytest.approx(ref, rel=1e-9)
@@ -116,10 +118,15 @@ def test_forest_plot(tmp_path):
 
 
 def test_pool_groups_gives_efs_and_os_subgroup_pools():
-    res = pool_groups(DATA / "study_20120215_subgroups.csv", ["outcome", "factor"],
-                      tau_prior="halfnormal(0.5)")
-    assert sorted(res) == [("EFS", "age"), ("EFS", "baseline MRD"), ("OS", "age"),
-                           ("OS", "baseline MRD")]
+    res = pool_groups(
+        DATA / "study_20120215_subgroups.csv", ["outcome", "factor"], tau_prior="halfnormal(0.5)"
+    )
+    assert sorted(res) == [
+        ("EFS", "age"),
+        ("EFS", "baseline MRD"),
+        ("OS", "age"),
+        ("OS", "baseline MRD"),
+    ]
     os_mrd = res[("OS", "baseline MRD")]
     assert os_mrd.studies == ["MRD negative", "MRD positive"]
     # the imprecise MRD-positive OS subgroup (HR 0.09 [0.01, 0.71]) is pulled strongly towards
@@ -188,3 +195,16 @@ def test_hpd_intervals_are_the_shortest_with_the_same_mass():
     d = Draws(np.random.default_rng(1).exponential(size=20000))
     lo, hi = d.hpd(0.9)
     assert lo == pytest.approx(0.0, abs=0.01) and hi == pytest.approx(-np.log(0.1), abs=0.05)
+
+
+def test_draws_too_many_for_a_netcdf_are_refused_in_one_sentence(monkeypatch):
+    import importlib
+
+    pool_module = importlib.import_module(
+        "bayesurv.synthesis.pool"
+    )  # the package's pool is a function
+    r = pool_module.pool(([-0.5, -0.2, -0.3], [0.2, 0.3, 0.25], ["a", "b", "c"]))
+    monkeypatch.setattr(pool_module, "MAX_DRAWN_CELLS", 3 * 999)
+    with pytest.raises(InputError, match="3 studies' effects .3,000 numbers"):
+        r.to_datatree(seed=1, draws=1000)
+    assert r.to_datatree(seed=1, draws=999)["posterior"]["theta"].shape == (1, 999, 3)

@@ -75,6 +75,9 @@ INTERVALS = ("equal-tailed", "hpd")
 #: leave-one-out pools and cross-validatory conflict p-values (one exact pool per trial, so
 #: quadratic in the number of trials) are reported for at most this many trials
 MAX_LEAVE_ONE_OUT = 50
+#: the most study x draw cells an exact pool is drawn into (``--netcdf``): 5,000 studies at
+#: 4,000 draws, 160 MB per variable
+MAX_DRAWN_CELLS = 20_000_000
 
 
 class StudyEffects(Sequence):
@@ -281,6 +284,13 @@ class PoolResult:
             return self.idata
         if self.exact is None or seed is None:
             raise InputError("an exact result needs a seed to be drawn as a DataTree.")
+        if self.y.size * draws > MAX_DRAWN_CELLS:
+            raise InputError(
+                f"the draws of {self.y.size:,} studies' effects ({self.y.size * draws:,} numbers, "
+                f"twice) are more than a NetCDF file of the pool holds ({MAX_DRAWN_CELLS:,}); "
+                "select fewer studies with --where, or drop --netcdf (the JSON summarizes "
+                "every study)."
+            )
         d = self.exact.sample(np.random.default_rng(seed), draws)
         coords = {"chain": [0], "draw": np.arange(draws), "study": self.studies}
         post = xr.Dataset(
