@@ -270,3 +270,16 @@ def test_nma_plots_are_written_atomically_into_their_folder(tmp_path):
     again = CliRunner().invoke(app, args)  # outputs exist: refused without --force
     assert again.exit_code == 2 and "--force" in again.output
     assert CliRunner().invoke(app, [*args, "--force"]).exit_code == 0
+
+
+def test_pool_forest_of_too_many_studies_is_refused(tmp_path, monkeypatch):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("bayesurv.cli.pool"), "MAX_FOREST_STUDIES", 2)
+    eff = tmp_path / "e.csv"
+    eff.write_text("study,log_hr,se\nA,-0.2,0.2\nB,-0.3,0.3\nC,-0.1,0.25\n")
+    out = tmp_path / "out"
+    args = ["pool", str(eff), "--json", str(out / "p.json"), "--forest", str(out / "f.png")]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 2 and "3 studies" in r.output and "--where" in r.output, r.output
+    assert not out.exists()

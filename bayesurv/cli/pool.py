@@ -14,6 +14,10 @@ from bayesurv.cli.common import (
     seed_option,
 )
 
+#: the most studies a forest plot draws (one row each: beyond, nobody can read it, and the
+#: figure outgrows what matplotlib renders)
+MAX_FOREST_STUDIES = 300
+
 
 @app.command("pool")
 @guard
@@ -111,6 +115,7 @@ def pool_command(
     Q-profile CI for tau^2, Knapp-Hartung, prediction interval, leave-one-out), Bayes factors
     for tau = 0 and mu = 0, predictive p-values and a tau-prior sensitivity table.
     """
+    from bayesurv.errors import InputError
     from bayesurv.outputs import OutputPlan
     from bayesurv.synthesis.pool import DEFAULT_SENSITIVITY, pool_file
 
@@ -146,6 +151,12 @@ def pool_command(
         robust_weight=robust_weight,
     )
     pooled = result[0] if isinstance(result, tuple) else result
+    if forest is not None and len(pooled.studies) > MAX_FOREST_STUDIES:
+        raise InputError(
+            f"--forest {forest}: a forest plot of {len(pooled.studies):,} studies has more rows "
+            f"than anyone can read (at most {MAX_FOREST_STUDIES}); select studies with --where, "
+            "or drop --forest (the JSON holds every study)."
+        )
     tree = fig = None
     if netcdf is not None:
         tree = pooled.to_datatree(seed=seed)
