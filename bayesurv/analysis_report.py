@@ -94,7 +94,12 @@ def _rests_on(summary: dict, surv_fits: dict, pools: dict, ipd_runs: dict) -> pd
 
 
 def build_report(
-    out: Path, spec, summary: dict, surv_fits: dict, pools: dict, ipd_runs: dict | None = None,
+    out: Path,
+    spec,
+    summary: dict,
+    surv_fits: dict,
+    pools: dict,
+    ipd_runs: dict | None = None,
     nmas: dict | None = None,
 ) -> None:
     from bayesurv.plots.extrapolation import plot_cure_fractions, plot_extrapolation
@@ -110,8 +115,10 @@ def build_report(
 
     nmas = nmas or {}
     rests = _rests_on(summary, surv_fits, pools, ipd_runs)
-    rests = pd.concat([rests, *[pd.DataFrame(nma_part.rests_on_rows(n, r))
-                                for n, r in nmas.items()]], ignore_index=True)
+    rests = pd.concat(
+        [rests, *[pd.DataFrame(nma_part.rests_on_rows(n, r)) for n, r in nmas.items()]],
+        ignore_index=True,
+    )
     rep.table(
         rests,
         caption="Which results rest on reconstructed curves and which on reported summaries",
@@ -189,9 +196,8 @@ def build_report(
             f"Horizon {sec.horizon_years:g} years; life-years discounted at "
             f"{100 * sec.discount:g}% a year."
         )
-        d = best.tree["derived"].to_dataset()
         fig = plot_extrapolation(
-            d["survival"],
+            best.tree,
             landmarks=best.landmark_check.rename(
                 columns={
                     "published": "survival",
@@ -199,8 +205,6 @@ def build_report(
                     "published_upper": "upper",
                 }
             ),
-            background=best.background,
-            time_scale=scale,
             title=f"{name}: {best.label}",
             follow_up=s.get("max_followup") or float(best.landmark_check["time"].max()),
         )
@@ -227,8 +231,8 @@ def build_report(
                         f"{int(f.landmark_check['within_published_ci'].sum())}"
                         f"/{len(f.landmark_check)}"
                     ),
-                    gain: _fmt_interval(m["rmst_diff"]),
-                    f"{gain}, discounted": _fmt_interval(m["rmst_diff_discounted"]),
+                    gain: _fmt_interval(m["life_years_gained"]),
+                    f"{gain}, discounted": _fmt_interval(m["life_years_gained_discounted"]),
                     "R-hat max": diag["rhat_max"],
                     "ESS bulk min": diag["ess_bulk_min"],
                     "divergences": diag["divergences"],
@@ -270,11 +274,7 @@ def build_report(
                 "(0.5 when the model reproduces it)",
             )
         if "cure_fraction" in s["models"][best.label]:
-            cf = {
-                a: best.tree["derived"][f"cure_fraction_{a}"].values
-                for a in ("control", "experimental")
-            }
-            fig = plot_cure_fractions(cf, f"{name}: cure fraction ({best.label})")
+            fig = plot_cure_fractions(best.tree, f"{name}: cure fraction ({best.label})")
             _save(fig, out, f"{best.section.name}_cure".replace(" ", "_"))
             rep.figure(fig, f"{name}: posterior of the cure fraction per arm")
             plt.close(fig)
@@ -306,9 +306,10 @@ def build_report(
         rows = []
         for fam, m in s["models"].items():
             row = {"model": fam, "effect": m["effect"]}
-            for k in ("hr", "tr"):
+            ratios = (("hr", "HR"), ("time_ratio", "time ratio"), ("odds_ratio", "odds ratio"))
+            for k, label in ratios:
                 if k in m:
-                    row["HR" if k == "hr" else "time ratio"] = _fmt_interval(m[k], digits=3)
+                    row[label] = _fmt_interval(m[k], digits=3)
             row.update(
                 {
                     "R-hat max": m["diagnostics"]["rhat_max"],
@@ -322,7 +323,7 @@ def build_report(
             caption=f"{name}: treatment effect per model (posterior median, 95% CrI)",
         )
         best = ir.fits[s["best"]]
-        if best.attrs.get("model") == "longterm":
+        if ir.section.cure != "none" or ir.section.population or ir.section.waning:
             _longterm_part(rep, out, name, s, best, ir.reconstructed)
             continue
         fig = plot_survival(best, horizon=ir.section.horizon)
@@ -370,8 +371,11 @@ def build_report(
         if pr.regression is not None:
             from bayesurv.sections.pool import regression_table
 
-            rep.table(regression_table(pr), caption=f"{name}: meta-regression on "
-                      f"{', '.join(pr.section.covariates)}", float_format="{:.3f}")
+            rep.table(
+                regression_table(pr),
+                caption=f"{name}: meta-regression on {', '.join(pr.section.covariates)}",
+                float_format="{:.3f}",
+            )
     for name, nr in nmas.items():  # ---- networks (bayesurv.sections.nma writes the content)
         nma_part.report_part(rep, out, name, nr, _save)
     # ---- queries
@@ -427,41 +431,64 @@ def _longterm_part(rep, out, name, s, best, reconstructed) -> None:
         plot_extrapolation,
         plot_hazard_extrapolation,
     )
+    from bayesurv.survival.outputs import fitted
 
-    lt = s["models"][s["best"]]["longterm"]
+    lt = s["models"][s["best"]]
+    F = fitted(best)
     what = f"{s['best']}, {lt['cure']} cure"
-    if lt.get("life_table"):
-        what += f", general-population mortality ({lt['life_table']}, SMR {lt['smr']:g})"
-    if lt.get("waning"):
-        w = lt["waning"]
+    if F.population is not None:
+        what += f", general-population mortality (SMR {F.population.smr:g})"
+    if F.spec.waning:
+        w = F.spec.waning
         what += f", effect waning {w[0]} from {w[1]:g}" + (f" to {w[2]:g}" if w[2] else "")
         what += f" {lt['time_unit']}"
-    for note in lt["identifiability"]:
+    for note in lt.get("notes", []):
         rep.note(f"{name} ({s['best']}): {note}")
     figs = [
-        (plot_extrapolation(best, title=f"{name}: {s['best']}, {lt['cure']} cure"),
-         "extrapolation",
-         f"{name}: extrapolated survival ({what}) over the Kaplan-Meier curve of the "
-         f"{'reconstructed ' if reconstructed else ''}IPD, with the general population"),
-        (plot_hazard_extrapolation(best, title=f"{name}: hazard"), "hazard",
-         f"{name}: hazard per year (log scale), posterior median and 95% band"),
+        (
+            plot_extrapolation(best, title=f"{name}: {s['best']}, {lt['cure']} cure"),
+            "extrapolation",
+            f"{name}: extrapolated survival ({what}) over the Kaplan-Meier curve of the "
+            f"{'reconstructed ' if reconstructed else ''}IPD, with the general population",
+        ),
+        (
+            plot_hazard_extrapolation(best, title=f"{name}: hazard"),
+            "hazard",
+            f"{name}: hazard per year (log scale), posterior median and 95% band",
+        ),
     ]
     if "cure_fraction" in best["derived"]:
-        figs.append((plot_cure_fractions(best, title=f"{name}: cure fraction"), "cure",
-                     f"{name}: posterior of the cure fraction per arm"))
+        figs.append(
+            (
+                plot_cure_fractions(best, title=f"{name}: cure fraction"),
+                "cure",
+                f"{name}: posterior of the cure fraction per arm",
+            )
+        )
     for fig, tag, caption in figs:
         _save(fig, out, f"{name}_{tag}".replace(" ", "_"))
         rep.figure(fig, caption)
         plt.close(fig)
-    rows = [{"arm": r["arm"], "landmark": r["landmark"],
-             "model (95% CrI)": _fmt_interval(r, digits=3),
-             "Kaplan-Meier": "" if r["km"] is None else f"{r['km']:.3f}"} for r in lt["landmarks"]]
-    rep.table(pd.DataFrame(rows), caption=f"{name}: survival at landmarks and lifetime mean "
-              f"survival ({lt['mean_units']}), model against the Kaplan-Meier estimate")
+    rows = [
+        {
+            "arm": r["arm"],
+            "landmark": r["landmark"],
+            "model (95% CrI)": _fmt_interval(r, digits=3),
+            "Kaplan-Meier": "" if r["km"] is None or r["km"] != r["km"] else f"{r['km']:.3f}",
+        }
+        for r in lt.get("landmarks", [])
+    ]
+    if rows:
+        rep.table(
+            pd.DataFrame(rows),
+            caption=f"{name}: survival at landmarks and lifetime mean "
+            "survival, model against the Kaplan-Meier estimate",
+        )
     if "life_years_gained" in lt:
         rep.text(
             f"Life-years gained over {lt['horizon_years']:.0f} years: "
             f"{_fmt_interval(lt['life_years_gained'])} undiscounted, "
             f"{_fmt_interval(lt['life_years_gained_discounted'])} discounted at "
-            f"{100 * lt['discount']:g}% a year (posterior median, 95% CrI)."
+            f"{100 * best['derived'].attrs['discount']:g}% a year (posterior "
+            "median, 95% CrI)."
         )

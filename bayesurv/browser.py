@@ -36,17 +36,32 @@ def chromium() -> str | None:
     return None
 
 
-def render(html_path: str | Path, png_path: str | Path, *, width: int = 1200, height: int = 3000,
-           timeout: float = 120.0) -> list[str]:
+def render(
+    html_path: str | Path,
+    png_path: str | Path,
+    *,
+    width: int = 1200,
+    height: int = 3000,
+    timeout: float = 120.0,
+) -> list[str]:
     """Screenshot ``html_path`` to ``png_path``; return the page's console error messages."""
     exe = chromium()
     if exe is None:
         raise FileNotFoundError("chromium is not installed (Debian package 'chromium')")
     with tempfile.TemporaryDirectory() as profile:
         proc = subprocess.run(
-            [exe, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
-             f"--screenshot={png_path}", Path(html_path).resolve().as_uri()],
-            capture_output=True, text=True, timeout=timeout, check=False,
+            [
+                exe,
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                f"--screenshot={png_path}",
+                Path(html_path).resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     console = [ln for ln in proc.stderr.splitlines() if "CONSOLE" in ln or "Uncaught" in ln]
     errors = [ln for ln in console if re.search(r"error|Uncaught", ln, re.I)]

@@ -56,7 +56,9 @@ def emulate_clicks(
     before = np.concatenate([[1.0], after[:-1]])
     if style == "corners":
         t = np.concatenate([[0.0], np.repeat(jt, 2), [t_end]])
-        s = np.concatenate([[1.0], np.column_stack([before, after]).ravel(), [after[-1] if after.size else 1.0]])
+        s = np.concatenate(
+            [[1.0], np.column_stack([before, after]).ravel(), [after[-1] if after.size else 1.0]]
+        )
     elif style == "sparse":
         k = min(sparse_points, jt.size // 2)  # sparse: at least every other step is skipped
         pick = np.sort(rng.choice(jt.size, size=k, replace=False)) if k else np.array([], int)
@@ -86,9 +88,7 @@ def at_risk_table(time, times) -> pd.DataFrame:
     """Numbers at risk (time >= t) at each of ``times``, as printed under a KM figure."""
     time = np.asarray(time, dtype=float)
     times = np.asarray(times, dtype=float)
-    return pd.DataFrame(
-        {"time": times, "at_risk": [int(np.sum(time >= t)) for t in times]}
-    )
+    return pd.DataFrame({"time": times, "at_risk": [int(np.sum(time >= t)) for t in times]})
 
 
 def _window_end(time, min_at_risk: int, min_fraction: float) -> float:
@@ -144,9 +144,13 @@ def round_trip(
         )
         km0, km1 = kaplan_meier(t, e), kaplan_meier(r.ipd["time"], r.ipd["event"])
         tstar = _window_end(t, min_at_risk, min_fraction)
-        sup, mean = step_distance(km0["time"], km0["survival"], km1["time"], km1["survival"], upto=tstar)
+        sup, mean = step_distance(
+            km0["time"], km0["survival"], km1["time"], km1["survival"], upto=tstar
+        )
         t25 = _window_end(t, min_at_risk, 0.25)
-        sup25, _ = step_distance(km0["time"], km0["survival"], km1["time"], km1["survival"], upto=t25)
+        sup25, _ = step_distance(
+            km0["time"], km0["survival"], km1["time"], km1["survival"], upto=t25
+        )
         sup_full, _ = step_distance(
             km0["time"], km0["survival"], km1["time"], km1["survival"], upto=float(t.max())
         )
@@ -168,5 +172,7 @@ def round_trip(
         rec_e.append(r.ipd["event"].to_numpy())
         rec_g.append(np.full(len(r.ipd), g))
     hr0 = cox_hazard_ratio(time, event, group)["hr"]
-    hr1 = cox_hazard_ratio(np.concatenate(rec_t), np.concatenate(rec_e), np.concatenate(rec_g))["hr"]
+    hr1 = cox_hazard_ratio(np.concatenate(rec_t), np.concatenate(rec_e), np.concatenate(rec_g))[
+        "hr"
+    ]
     return {"arms": arms, "hr_true": hr0, "hr_rec": hr1, "log_hr_ratio": float(np.log(hr1 / hr0))}

@@ -7,9 +7,10 @@ ever::
     h(a) = hazard[floor(a)]                   (a in years, a >= the youngest age in the table)
     H(t | age0) = integral_{age0}^{age0 + t / time_scale} h(a) da
 
-``time_scale`` is the number of model time units per year (:data:`UNITS_PER_YEAR`: 1 for years,
-12 for months, 365.25 / 7 for weeks, 365.25 for days); a cumulative hazard has no unit, a hazard is per year from
-:meth:`LifeTable.hazard` and per model time unit from :meth:`LifeTable.hazard_per_unit`.
+``time_scale`` is the number of model time units per year (:data:`UNITS_PER_YEAR`: 1 for
+years, 12 for months, 365.25 / 7 for weeks, 365.25 for days); a cumulative hazard has no unit, a
+hazard is per year from :meth:`LifeTable.hazard` and per model time unit from
+:meth:`LifeTable.hazard_per_unit`.
 
 The year of the table is fixed along follow-up (a *period* table): R's ``survexp`` instead also
 advances the calendar year as the cohort ages, and it reads the rate of age ``a`` from the column
@@ -47,7 +48,8 @@ LIFETABLE_DIR = Path(__file__).resolve().parent.parent / "data" / "lifetables"
 #: the US table exported from R survival's ``survexp.us`` (see its README)
 US_TABLE = LIFETABLE_DIR / "survexp_us.csv"
 SEXES = ("male", "female")
-_SEX_ALIASES = {"male": "male", "m": "male", "female": "female", "f": "female"}
+#: spellings of the two sexes a table or a patient may use
+SEX_ALIASES = {"male": "male", "m": "male", "female": "female", "f": "female"}
 MAX_AGE = 130
 #: model time units per (Julian) year, the one table every module uses
 UNITS_PER_YEAR = {"days": 365.25, "weeks": 365.25 / 7.0, "months": 12.0, "years": 1.0}
@@ -72,7 +74,7 @@ class LifeTable:
 
     # ---- lookup helpers --------------------------------------------------------------------
     def _key(self, sex: str, year: int | None) -> tuple:
-        s = _SEX_ALIASES.get(str(sex).strip().lower())
+        s = SEX_ALIASES.get(str(sex).strip().lower())
         if s is None:
             raise InputError(
                 f"{where(self.source)}sex {sex!r} is not in the life table; give 'male' or "
@@ -276,7 +278,7 @@ def _validate(df: pd.DataFrame, src: str | None) -> LifeTable:
             )
     sexes = []
     for i, s in enumerate(df["sex"].tolist()):
-        lab = _SEX_ALIASES.get(str(s).strip().lower())
+        lab = SEX_ALIASES.get(str(s).strip().lower())
         if lab is None:
             raise InputError(f"{where(src, i + 1)}sex {s!r} is not known; write male or female.")
         sexes.append(lab)

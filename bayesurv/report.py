@@ -68,7 +68,9 @@ class Report:
     def note(self, text: str) -> None:
         self.parts.append(f'<div class="note">{_html.escape(text)}</div>')
 
-    def table(self, df: pd.DataFrame, caption: str | None = None, float_format: str = "{:.3g}") -> None:
+    def table(
+        self, df: pd.DataFrame, caption: str | None = None, float_format: str = "{:.3g}"
+    ) -> None:
         def fmt(v):
             if isinstance(v, float):
                 return "" if pd.isna(v) else float_format.format(v)
@@ -76,7 +78,9 @@ class Report:
 
         body = df.map(fmt).to_html(index=False, escape=True, border=0)
         if caption:
-            body = body.replace(">\n  <thead>", f">\n<caption>{_html.escape(caption)}</caption>\n  <thead>", 1)
+            body = body.replace(
+                ">\n  <thead>", f">\n<caption>{_html.escape(caption)}</caption>\n  <thead>", 1
+            )
         self.parts.append(body)
 
     def figure(self, fig, caption: str | None = None, fmt: str = "svg") -> None:
@@ -85,7 +89,7 @@ class Report:
         if fmt == "svg":
             fig.savefig(buf, format="svg", bbox_inches="tight")
             svg = buf.getvalue().decode("utf-8")
-            svg = svg[svg.index("<svg"):]
+            svg = svg[svg.index("<svg") :]
             content = svg
         else:
             fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -97,7 +101,7 @@ class Report:
 
     def render(self, provenance: dict | None = None) -> str:
         head = (
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{_html.escape(self.title)}</title><style>{_CSS}</style></head><body>"
         )
         top = f"<h1>{_html.escape(self.title)}</h1>"

@@ -1,7 +1,8 @@
 """Run an analysis spec end to end into a results folder.
 
 ``run(spec_path, out)`` fits every ``[[survival]]`` section's model grid to the trial's reported
-summaries (:mod:`bayesurv.survival.aggregate`), pools every ``[[pool]]`` section's hazard ratios
+summaries and every ``[[ipd]]`` section's to its patients with the one survival fit
+(:func:`bayesurv.survival.fit.fit`), pools every ``[[pool]]`` section's hazard ratios
 (:mod:`bayesurv.synthesis.pool`), answers the spec's queries (:mod:`bayesurv.query`), and writes
 
 * ``<section>.nc``: the base-case model of each section as an ArviZ DataTree (``posterior``,
@@ -30,7 +31,6 @@ from bayesurv.sampling import ConvergenceWarning
 from bayesurv.sections.common import (
     UNITS_PER_YEAR,
     Progress,
-    derived_seed,
     key_of,
 )
 from bayesurv.sections.ipd import (
@@ -55,11 +55,19 @@ from bayesurv.sections.survival import (
     survival_summary,
 )
 from bayesurv.spec import load_spec
-from bayesurv.survival.longterm import IdentifiabilityWarning
+from bayesurv.survival.fit import IdentifiabilityWarning
 
 MARK = ".bayesurv-results"
-__all__ = ["MARK", "UNITS_PER_YEAR", "base_case", "key_of", "quantities_from_results",
-           "reconstruction_accuracy", "reported_arms", "run"]
+__all__ = [
+    "MARK",
+    "UNITS_PER_YEAR",
+    "base_case",
+    "key_of",
+    "quantities_from_results",
+    "reconstruction_accuracy",
+    "reported_arms",
+    "run",
+]
 
 
 def prepare_out(out: Path, force: bool) -> None:
@@ -144,16 +152,26 @@ def quantities_from_results(folder: str | Path) -> xr.Dataset:
             if kind in ("survival", "ipd"):
                 ds = quantities_from_tree(tree, groups=("derived",))
             else:
-                ds = (nma_quantities(tree) if kind == "nma"
-                      else pool_quantities(tree["posterior"].to_dataset()))
+                ds = (
+                    nma_quantities(tree)
+                    if kind == "nma"
+                    else pool_quantities(tree["posterior"].to_dataset())
+                )
             for name, da in ds.data_vars.items():
                 out[f"{sec['key']}_{name}"] = da
     return xr.Dataset(out)
 
 
 def _run(spec, spec_path, spec_text, files, out, progress) -> dict:
+    from bayesurv.intervals import ci_width
+
+    with ci_width(spec.ci):  # the width of every interval of the analysis
+        return _sections(spec, spec_path, spec_text, files, out, progress)
+
+
+def _sections(spec, spec_path, spec_text, files, out, progress) -> dict:
     from bayesurv.analysis_report import build_report
-    from bayesurv.query import probability
+    from bayesurv.query import probability, quantities_from_tree
 
     summary: dict = {
         "title": spec.title,
@@ -190,33 +208,22 @@ def _run(spec, spec_path, spec_text, files, out, progress) -> dict:
             "max_followup": max_fu,
             "models": {f.label: survival_summary(f, sec.landmark_times) for f in fits},
         }
-        for name, da in best.tree["derived"].to_dataset().data_vars.items():
+        for name, da in quantities_from_tree(best.tree, groups=("derived",)).data_vars.items():
             quantities[f"{key}_{name}"] = da
     ipd_runs: dict[str, IpdRun] = {}
     for k, sec in enumerate(spec.ipd, start=1):
-        ir = fit_ipd_section(sec, files, k, spec, progress)
+        ir = fit_ipd_section(sec, files, k, spec, progress, spec_text)
         ipd_runs[sec.name] = ir
         key = key_of(sec.name)
         (out / key).mkdir(exist_ok=True)
         ir.ipd.to_csv(out / key / "ipd.csv", index=False, float_format="%.6g")
         for fam, tree in ir.fits.items():
-            tree.attrs["bayesurv_provenance"] = json.dumps(
-                provenance(
-                    seed=derived_seed(spec.seed, sec.name, fam),
-                    inputs={kk: v for kk, v in files.items() if kk.startswith(f"ipd[{k}]")},
-                    spec=spec_text,
-                    section=sec.name,
-                    model=fam,
-                ),
-                default=str,
-            )
             tree.to_netcdf(out / key / f"{fam}.nc")
         summary["ipd"][sec.name] = ipd_summary(ir)
         best = ir.fits[summary["ipd"][sec.name]["best"]]
         best.to_netcdf(out / f"{key}.nc")
-        for name, da in best["derived"].to_dataset().data_vars.items():
-            if {"chain", "draw"} <= set(da.dims):  # posterior draws (not the population curves)
-                quantities[f"{key}_{name}"] = da
+        for name, da in quantities_from_tree(best, groups=("derived",)).data_vars.items():
+            quantities[f"{key}_{name}"] = da
     pools: dict[str, PoolRun] = {}
     for k, sec in enumerate(spec.pool, start=1):
         pr = run_pool_section(sec, files, k, spec, progress)

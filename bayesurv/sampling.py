@@ -4,6 +4,15 @@ One place decides how bayesurv samples (nutpie, 4 chains, seeded) and what count
 converged fit (R-hat <= 1.01, bulk and tail ESS >= 400, no divergences; Vehtari et al. 2021).
 Models whose structure is fixed and whose data change are compiled once
 (:func:`compile_model`) and re-used through nutpie's ``with_data``.
+
+Compiling: PyTensor turns the model's log density and gradient into numba functions, which it
+caches on disk by the graph's hash. nutpie then wraps them in C callbacks that numba cannot
+cache (they embed the data arrays), which costs ~10 s per model and process whatever its size.
+:func:`compile_model` writes those two callbacks itself, from generated source that reads every
+array through nutpie's record of pointers and shapes, and lets numba cache them on disk beside
+PyTensor's functions (keyed by PyTensor's hash of the graph). A structure compiled once, in any
+process, then costs its graph rewrites (~1 s) and a cache load; the callbacks are nutpie's in
+all but their source (same signature, record layout, return codes and ``with_data``).
 """
 
 from __future__ import annotations
@@ -16,6 +25,9 @@ import numpy as np
 import nutpie
 import pymc as pm
 import xarray as xr
+from numba.core import cgutils
+from numba.core import types as numba_types
+from numba.extending import intrinsic
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -25,9 +37,151 @@ class ConvergenceWarning(UserWarning):
     """A fit whose R-hat, ESS or divergences fail the checks in :func:`diagnostics`."""
 
 
+#: bump to invalidate every cached callback (part of their cache key)
+_CALLBACK_VERSION = "1"
+
+
 def compile_model(model: pm.Model):
-    """Compile a PyMC model for nutpie once; re-use it with ``compiled.with_data(name=array)``."""
-    return nutpie.compile_pymc_model(model)
+    """Compile a PyMC model for nutpie once; re-use it with ``compiled.with_data(name=array)``.
+
+    The result is nutpie's ``CompiledPyMCModel`` with disk-cached callbacks (module docstring);
+    a graph PyTensor does not cache falls back to nutpie's own compile."""
+    import nutpie.compile_pymc as ncp
+    from pymc.initial_point import make_initial_point_fn
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
+
+    point_fn = make_initial_point_fn(
+        model=model,
+        default_strategy="support_point",
+        jitter_rvs=set(model.free_RVs),
+        return_transformed=True,
+    )
+    n_dim, n_exp, logp_pt, expand_pt, init_fn, shape_info, repar = ncp._make_functions(
+        model,
+        mode="NUMBA",
+        compute_grad=True,
+        join_expanded=True,
+        pymc_initial_point_fn=ncp._wrap_with_lock(point_fn),
+    )
+    keys = [
+        CACHED_SRC_FUNCTIONS.get(getattr(f.vm.jit_fn, "py_func", None))
+        for f in (logp_pt, expand_pt)
+    ]
+    if None in keys:
+        return nutpie.compile_pymc_model(model)
+    shared = list(dict.fromkeys([*logp_pt.get_shared(), *expand_pt.get_shared()]))
+    var_keys = {v: f"s{i}" for i, v in enumerate(shared)}  # the record's field names
+    data = {var_keys[v]: np.array(v.get_value(), order="C", copy=True) for v in shared}
+    for a in data.values():
+        a.flags.writeable = False
+    user_data = ncp.make_user_data(var_keys, data)
+    callbacks = [
+        _callback(kind, f, shared, n_dim, n, key)
+        for kind, f, n, key in (
+            ("logp", logp_pt, n_dim, keys[0]),
+            ("expand", expand_pt, n_exp, keys[1]),
+        )
+    ]
+    dims, coords = ncp._prepare_dims_and_coords(model, shape_info, repar)
+    return ncp.CompiledPyMCModel(
+        _n_dim=n_dim,
+        dims=dims,
+        _coords=coords,
+        _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info, strict=True)},
+        compiled_logp_func=callbacks[0],
+        compiled_expand_func=callbacks[1],
+        initial_point_func=init_fn,
+        shared_data=data,
+        shared_var_keys=var_keys,
+        user_data=user_data,
+        n_expanded=n_exp,
+        shape_info=shape_info,
+        logp_func=logp_pt,
+        expand_func=expand_pt,
+    )
+
+
+@intrinsic
+def _void_pointer(typingctx, src):
+    """An address (an unsigned integer) as a ``void *`` (as nutpie's own helper)."""
+
+    def codegen(context, builder, sig, args):
+        return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+    return numba_types.voidptr(src), codegen
+
+
+def _callback_source(kind: str, shared: list, used: list, n_in: int, n_out: int) -> str:
+    """The C callback's source: nutpie's signature; the arrays from its record of pointers,
+    sizes and shapes (``2 k + sum(ndim)`` unsigned 64-bit integers, in ``shared``'s order)."""
+    k = len(shared)
+    head = "dim, x_, out_, logp_, ud_" if kind == "logp" else "dim, expanded, x_, out_, ud_"
+    lines = [f"def {kind}_callback({head}):", f"    if dim != {n_in}:", "        return -1"]
+    if kind == "expand":
+        lines += [f"    if expanded != {n_out}:", "        return -1"]
+    lines.append(f"    u = carray(ud_, ({2 * k + sum(v.ndim for v in shared)},), uint64)")
+    off = 2 * k
+    for i, v in enumerate(shared):
+        shape = "".join(f"u[{off + j}], " for j in range(v.ndim))
+        off += v.ndim
+        dtype = np.dtype(v.dtype).name
+        lines.append(
+            f"    a{i} = carray(void_pointer(u[{i}]), (u[{k + i}],), {dtype}).reshape(({shape}))"
+        )
+    args = "".join(f", a{shared.index(v)}" for v in used)
+    lines += [f"    x = carray(x_, ({n_in},))", f"    out = carray(out_, ({n_out},))"]
+    if kind == "logp":  # nutpie's codes: 3 a non-finite gradient, 4 logp, 1 an error
+        body = [
+            "lp = carray(logp_, ())",
+            f"value, grad = inner(x{args})",
+            "lp[()] = value",
+            "finite = True",
+            f"for i in range({n_out}):",
+            "    out[i] = grad[i]",
+            "    finite = finite and np.isfinite(grad[i])",
+            "if not finite:",
+            "    return 3",
+            "if not np.isfinite(value):",
+            "    return 4",
+        ]
+    else:
+        body = [
+            f"(values,) = inner(x{args})",
+            f"for i in range({n_out}):",
+            "    out[i] = values[i]",
+        ]
+    lines += ["    try:", *(f"        {b}" for b in body), "    except Exception:"]
+    lines += [f"        return {1 if kind == 'logp' else -2}", "    return 0"]
+    return "\n".join(lines)
+
+
+def _callback(kind: str, fn, shared: list, n_in: int, n_out: int, inner_key: str):
+    """nutpie's ``logp`` or ``expand`` C callback around PyTensor's numba function ``fn``, cached
+    on disk (numba ``cache=True``, located by PyTensor's cache locator under ``inner_key``)."""
+    import hashlib
+
+    import numba
+    from pytensor.link.numba.cache import compile_numba_function_src
+
+    src = _callback_source(kind, shared, list(fn.get_shared()), n_in, n_out)
+    key = hashlib.sha256(f"{_CALLBACK_VERSION}|{inner_key}|{src}".encode()).hexdigest()
+    env = {
+        "__name__": "numba",  # an importable module for numba's cached environment
+        "carray": numba.carray,
+        "void_pointer": _void_pointer,
+        "inner": fn.vm.jit_fn,
+        "np": np,
+        "uint64": np.uint64,
+        **{np.dtype(v.dtype).name: np.dtype(v.dtype).type for v in shared},
+    }
+    py = compile_numba_function_src(src, f"{kind}_callback", env, cache_key=key)
+    t = numba_types
+    ptr = t.CPointer(t.double)
+    if kind == "logp":
+        sig = t.int64(t.uint64, ptr, ptr, ptr, t.voidptr)
+    else:
+        sig = t.int64(t.uint64, t.uint64, ptr, ptr, t.voidptr)
+    return numba.cfunc(sig, cache=True)(py)
 
 
 def sample(
@@ -135,7 +289,8 @@ def check(diag: Diagnostics, what: str = "the fit") -> Diagnostics:
     """Warn (``ConvergenceWarning``) in plain words when ``diag`` fails a check; return it."""
     if diag.problems:
         warnings.warn(
-            f"{what} may not have converged: " + "; ".join(diag.problems)
+            f"{what} may not have converged: "
+            + "; ".join(diag.problems)
             + " - run more draws (--draws), or treat these results with caution.",
             ConvergenceWarning,
             stacklevel=2,

@@ -38,11 +38,18 @@ Example (``models/example.toml``)::
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bayesurv.errors import InputError
 from bayesurv.sections.nma import Nma  # the [[nma]] section's model lives beside its runner
@@ -66,34 +73,92 @@ class Sampling(_Strict):
     target_accept: float = Field(0.9, gt=0.5, lt=1.0)
 
 
-class Cohort(_Strict):
-    """Who the patients are, for general-population mortality."""
+class Population(_Strict):
+    """General-population mortality: a life table and who the patients are (one schema for
+    ``[[survival]]`` and ``[[ipd]]``; :class:`bayesurv.survival.population.Population`).
 
-    life_table: str = Field(description="life table CSV (see bayesurv.lifetable)")
-    age_distribution: Literal["normal", "uniform"] = "normal"
-    age_mean: float | None = Field(
-        None, ge=0, le=110, description="mean age at entry, years (normal)"
-    )
-    age_sd: float = Field(0.0, ge=0, le=40, description="sd of age at entry, years (normal)")
+    Ages: ``age`` (every patient), ``age_column`` (an IPD column) or ``age_distribution``
+    (``uniform`` on ``age_min``-``age_max``, or ``normal`` with ``age_mean``, ``age_sd`` within
+    them). Sex: ``male`` (a share of men) or ``sex_column``. One SMR rule: ``smr >= 1`` fixed, or
+    ``smr_prior = "lognormal(mu, sigma)"`` (truncated at 1)."""
+
+    life_table: str = Field(description="life table CSV (bayesurv.lifetable), or 'us'")
+    year: int | None = Field(None, ge=1900, le=2100, description="calendar year of the rates")
+    smr: float = Field(1.0, ge=1, le=100, description="excess mortality of cured patients")
+    smr_prior: str | None = None
+    age: float | None = Field(None, ge=0, le=110, description="age at entry of every patient")
+    age_column: str | None = Field(None, description="column of the IPD with each patient's age")
+    age_distribution: Literal["normal", "uniform"] | None = None
+    age_mean: float | None = Field(None, ge=0, le=110)
+    age_sd: float = Field(0.0, ge=0, le=40)
     age_min: float = Field(0.0, ge=0, le=110)
     age_max: float = Field(110.0, ge=0, le=110)
-    male: float = Field(0.5, ge=0, le=1, description="proportion male")
-    year: int | None = Field(None, ge=1900, le=2100, description="calendar year of the rates")
-    smr: float = Field(1.0, gt=0, le=100, description="excess mortality of survivors")
+    male: float | None = Field(None, ge=0, le=1, description="share of men")
+    sex_column: str | None = Field(None, description="column of the IPD with each patient's sex")
 
     @model_validator(mode="after")
-    def _ages(self):
-        if self.age_min >= self.age_max:
+    def _who(self):
+        if sum(x is not None for x in (self.age, self.age_column, self.age_distribution)) != 1:
+            raise ValueError("give exactly one of age, age_column or age_distribution")
+        if (self.male is None) == (self.sex_column is None):
+            raise ValueError("give exactly one of male (a share of men) or sex_column")
+        if self.age_distribution is not None and self.age_min >= self.age_max:
             raise ValueError("age_min must be below age_max")
-        if self.age_distribution == "normal":
-            if self.age_mean is None:
-                raise ValueError("a normal age distribution needs age_mean (and age_sd)")
-            if not self.age_min <= self.age_mean <= self.age_max:
-                raise ValueError("age_mean must lie between age_min and age_max")
+        if self.age_distribution == "normal" and not (
+            self.age_mean is not None and self.age_min <= self.age_mean <= self.age_max
+        ):
+            raise ValueError("a normal age distribution needs age_mean between age_min and age_max")
         return self
 
+    def build(self, table):
+        """The :class:`bayesurv.survival.population.Population` on the life table ``table``."""
+        from bayesurv.survival.population import Population as P
 
-class Survival(_Strict):
+        ages = None
+        if self.age_distribution == "uniform":
+            ages = ("uniform", self.age_min, self.age_max)
+        elif self.age_distribution == "normal":
+            ages = ("normal", self.age_mean, self.age_sd, self.age_min, self.age_max)
+        return P(
+            table,
+            year=self.year,
+            smr=self.smr,
+            age=self.age,
+            age_column=self.age_column,
+            ages=ages,
+            male=self.male,
+            sex_column=self.sex_column,
+        )
+
+
+class _Model(_Strict):
+    """The model options both kinds of survival section share (bayesurv.survival.structure)."""
+
+    families: list[Literal[FAMILIES + FLEXIBLE]] = ["weibull"]
+    effect: Literal["ph", "aft", "separate"] | None = None
+    effect_on: Literal["hazard", "cure", "both"] | None = None
+    nonph: bool = False
+    scale: Literal["hazard", "odds", "normal"] = "hazard"
+    df: int | None = Field(None, ge=1, le=30)
+    extra_knots: list[float] | None = Field(
+        None, description="flexible hazards: knots beyond follow-up, in time units"
+    )
+    priors: dict[str, str | dict[str, float | str]] = Field(
+        {}, description='priors by parameter, e.g. {log_shape = "normal(0, 0.5)"}'
+    )
+    time_unit: Literal["days", "weeks", "months", "years"] = "months"
+    discount: float = Field(0.035, ge=0, le=0.2, description="annual discount rate for life-years")
+    population: Population | None = None
+
+    @field_validator("families")
+    @classmethod
+    def _nonempty(cls, v):
+        if not v:
+            raise ValueError("give at least one")
+        return v
+
+
+class Survival(_Model):
     """Survival models of one endpoint, fitted to a trial's reported summaries.
 
     Files (CSV, ``#`` comments allowed; rows selected by ``endpoint`` and ``analyses``):
@@ -102,8 +167,11 @@ class Survival(_Strict):
     ``hazard_ratios`` (``analysis, endpoint, hr, lower, upper, p, median_followup_months,
     max_followup_months``; experimental vs control), ``medians`` (``analysis, endpoint, arm,
     median, lower, upper``; a blank ``upper`` means "not reached"). ``terms`` switches each
-    kind of reported number off for a sensitivity analysis.
+    kind of reported number off for a sensitivity analysis. ``cure`` is a grid (with
+    ``families``); ``population`` (or ``cohort``) gives general-population mortality.
     """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     name: str
     landmarks: str | None = None
@@ -116,13 +184,12 @@ class Survival(_Strict):
         None, description="analyses whose HRs enter the likelihood (default: `analyses`)"
     )
     terms: list[Literal[TERMS]] = list(TERMS)
-    families: list[Literal[FAMILIES]] = ["weibull"]
     cure: list[Literal["none", "mixture", "non-mixture"]] = ["none", "mixture"]
-    time_unit: Literal["days", "weeks", "months", "years"] = "months"
     horizon_years: float = Field(60.0, gt=0, le=120)
-    discount: float = Field(0.035, ge=0, le=0.2, description="annual discount rate for life-years")
     landmark_times: list[float] = [12.0, 24.0, 60.0, 120.0, 240.0]
-    cohort: Cohort | None = None
+    population: Population | None = Field(
+        None, validation_alias=AliasChoices("population", "cohort")
+    )
     base_case: str | None = Field(None, description="e.g. 'weibull-mixture'; default: best WAIC")
 
     @field_validator("families", "cure", "terms")
@@ -139,42 +206,28 @@ class Survival(_Strict):
                 "a survival section needs reported numbers: give landmarks, events, "
                 "hazard_ratios or medians"
             )
-        return self
-
-
-class Background(_Strict):
-    """General-population mortality of an IPD section's patients (bayesurv.survival.cohort)."""
-
-    life_table: str = Field(description="life table CSV, or 'us' for the shipped US table")
-    year: int | None = Field(None, ge=1900, le=2100, description="calendar year of the rates")
-    age: float | None = Field(None, ge=0, le=110, description="age at entry of every patient")
-    age_column: str | None = Field(None, description="column of the IPD with each patient's age")
-    male: float | None = Field(None, ge=0, le=1, description="share of men (sex not in the data)")
-    sex_column: str | None = Field(None, description="column of the IPD with each patient's sex")
-    smr: float = Field(1.0, ge=1, le=100, description="excess mortality of cured patients")
-
-    @model_validator(mode="after")
-    def _who(self):
-        if (self.age is None) == (self.age_column is None):
-            raise ValueError("give exactly one of age (years) or age_column")
-        if (self.male is None) == (self.sex_column is None):
-            raise ValueError("give exactly one of male (a share of men) or sex_column")
+        if any(f in FLEXIBLE for f in self.families):
+            raise ValueError(
+                "a flexible hazard places its knots on patient-level data; use an [[ipd]] section"
+            )
         return self
 
 
 class Waning(_Strict):
-    """Treatment-effect waning from t1 to t2 (the data's time unit; t1 at or after follow-up)."""
+    """Treatment-effect waning from t1 to t2 (the data's time unit)."""
 
     scheme: Literal["abrupt", "linear_loghr", "linear_hazard"]
     t1: float = Field(ge=0)
     t2: float | None = None
 
 
-class Ipd(_Strict):
+class Ipd(_Model):
     """Survival models fitted to a trial's patient-level data: a file of it, or reconstructed
     here from digitized Kaplan-Meier clicks and the numbers at risk
-    (:mod:`bayesurv.reconstruct`). With ``cure``, ``background``, ``waning`` or a flexible
-    family the long-term model runs (:mod:`bayesurv.survival.longterm`)."""
+    (:mod:`bayesurv.reconstruct`), every family with the same model options (cure, covariates,
+    population, waning, priors...), compared by LOO and AIC/BIC."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     name: str
     ipd: str | None = Field(None, description="CSV with time, event, arm")
@@ -183,29 +236,15 @@ class Ipd(_Strict):
     totals: str | None = Field(None, description="arm, n, total_events (optional)")
     method: Literal["bayesurv", "guyot"] = "bayesurv"
     reference_arm: str | None = Field(None, description="control arm (default: first)")
-    families: list[Literal[FAMILIES + FLEXIBLE]] = ["weibull"]
-    effect: Literal["ph", "aft", "separate", "hazard", "cure", "both"] | None = None
-    time_unit: Literal["days", "weeks", "months", "years"] = "months"
     horizon: float | None = Field(None, gt=0, description="extrapolation horizon, in time units")
     cure: Literal["none", "mixture", "non-mixture"] = "none"
+    covariates: list[str] = []
     cure_covariates: list[str] = []
-    background: Background | None = None
+    ancillary: dict[str, list[str]] = {}
+    population: Population | None = Field(
+        None, validation_alias=AliasChoices("population", "background")
+    )
     waning: Waning | None = None
-    extra_knots: list[float] | None = Field(None, description="flexible hazards: knots beyond "
-                                            "follow-up, in time units")
-    discount: float = Field(0.035, ge=0, le=0.2, description="annual discount rate for life-years")
-
-    @property
-    def longterm(self) -> bool:
-        return (self.cure != "none" or self.background is not None or self.waning is not None
-                or any(f in FLEXIBLE for f in self.families))
-
-    @field_validator("families")
-    @classmethod
-    def _nonempty(cls, v):
-        if not v:
-            raise ValueError("give at least one")
-        return v
 
     @model_validator(mode="after")
     def _source(self):
@@ -218,15 +257,10 @@ class Ipd(_Strict):
                 raise ValueError(
                     "reconstruction needs at_risk (numbers at risk) or totals (n per arm)"
                 )
-        if self.longterm and self.effect in ("ph", "aft", "separate"):
-            raise ValueError(
-                "with cure, background, waning or a flexible family the effect is hazard, cure "
-                "or both"
-            )
-        if not self.longterm and self.effect in ("hazard", "cure", "both"):
-            raise ValueError("effect hazard, cure or both needs a cure model (cure = 'mixture')")
         if self.cure_covariates and self.cure == "none":
             raise ValueError("cure_covariates need cure = 'mixture' or 'non-mixture'")
+        if self.effect_on in ("cure", "both") and self.cure == "none":
+            raise ValueError("effect_on cure or both needs a cure model (cure = 'mixture')")
         if (
             self.reference_arm is not None
             and self.clicks is not None
@@ -248,8 +282,11 @@ class Pool(_Strict):
     method: Literal["exact", "mcmc"] = "exact"
     thresholds: list[float] = [1.0, 0.8]
     sensitivity_tau_priors: list[str] = []
-    covariates: list[str] = Field([], description="meta-regression on these columns, e.g. a "
-                                  "subgroup interaction (bayesurv.synthesis.metaregression)")
+    covariates: list[str] = Field(
+        [],
+        description="meta-regression on these columns, e.g. a "
+        "subgroup interaction (bayesurv.synthesis.metaregression)",
+    )
     predict: list[dict[str, str | float]] = []
     covariate_heterogeneity: Literal["random", "fixed"] = "random"
 
@@ -266,11 +303,12 @@ class Queries(_Strict):
 
 
 class AnalysisSpec(_Strict):
-    """The whole analysis."""
+    """The whole analysis (``ci``: the width of every interval it reports)."""
 
     title: str
     description: str = ""
     seed: int = Field(ge=0, le=2**32 - 1)
+    ci: float = Field(0.95, gt=0, lt=1)
     sampling: Sampling = Sampling()
     survival: list[Survival] = []
     ipd: list[Ipd] = []
@@ -322,7 +360,11 @@ def _message(err: ValidationError, path: Path) -> str:
         return f"{path}: '{key}' is {e.get('input')!r}; allowed: {allowed}."
     msg = e["msg"].removeprefix("Value error, ")
     where = f"'{key}'" if key else "the spec"
-    return f"{path}: {where}: {msg} (got {e.get('input')!r})." if key else f"{path}: {msg}."
+    if not key:
+        return f"{path}: {msg}."
+    if isinstance(e.get("input"), dict):  # a whole section's check: its name says enough
+        return f"{path}: {where}: {msg}."
+    return f"{path}: {where}: {msg} (got {e.get('input')!r})."
 
 
 def load_spec(path: str | Path) -> tuple[AnalysisSpec, dict[str, Path]]:
@@ -334,12 +376,9 @@ def load_spec(path: str | Path) -> tuple[AnalysisSpec, dict[str, Path]]:
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such spec; give a TOML file such as models/case_study.toml.")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path} is not valid TOML ({exc}).") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not a text file; a spec is TOML text.") from None
+    from bayesurv.tables import load_toml
+
+    raw = load_toml(path, what="spec")  # encodings, nesting and non-finite numbers checked
     try:
         spec = AnalysisSpec.model_validate(raw)
     except ValidationError as err:
@@ -359,16 +398,16 @@ def load_spec(path: str | Path) -> tuple[AnalysisSpec, dict[str, Path]]:
         for key in ("landmarks", "events", "hazard_ratios", "medians"):
             if getattr(s, key):
                 resolve(f"survival[{k}].{key}", getattr(s, key))
-        if s.cohort:
-            resolve(f"survival[{k}].cohort.life_table", s.cohort.life_table)
+        if s.population and s.population.life_table.lower() != "us":
+            resolve(f"survival[{k}].population.life_table", s.population.life_table)
     for k, s in enumerate(spec.ipd, start=1):
         for key in ("ipd", "at_risk", "totals"):
             if getattr(s, key):
                 resolve(f"ipd[{k}].{key}", getattr(s, key))
         for arm, rel in (s.clicks or {}).items():
             resolve(f"ipd[{k}].clicks.{arm}", rel)
-        if s.background and s.background.life_table.lower() != "us":
-            resolve(f"ipd[{k}].background.life_table", s.background.life_table)
+        if s.population and s.population.life_table.lower() != "us":
+            resolve(f"ipd[{k}].population.life_table", s.population.life_table)
     for k, p in enumerate(spec.pool, start=1):
         resolve(f"pool[{k}].effects", p.effects)
     for k, n in enumerate(spec.nma, start=1):

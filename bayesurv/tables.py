@@ -296,7 +296,7 @@ def parse_table(
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         raise InputError(
-            f"{source} is empty; it should hold the {what}: a header {names} and one row per line."
+            f"{source} is empty; give it the {what}: a header {names} and one row per line."
         )
     n_rows = len(lines) - (1 if header is True else 0)
     if n_rows > max_rows:

@@ -3,18 +3,25 @@
 
 Run:  .venv/bin/python benchmarks/bench_fit.py [--n 100000] [--draws 1000] [--chains 4]
                                                [--cores 2] [--skip-pymc] [--skip-stan]
+                                               [--skip-processes]
 
 Methods, all on the same simulated data set (truth: shape 1.3, scale 24, log HR log 0.7 = -0.357)
 except the re-used fit, which gets a second data set of the same size:
 
-* ``bayesurv first``: ``bayesurv.survival.ipdfit.fit`` with an empty compile cache (build + nutpie
-  compile + low-rank NUTS + diagnostics + derived quantities, no per-patient groups);
+* ``bayesurv first``: ``bayesurv.survival.fit.fit`` with an empty in-process compile cache (build
+  + compile, its callbacks from the disk cache when an earlier process compiled the structure,
+  + low-rank NUTS + diagnostics + derived quantities, no per-patient groups);
 * ``bayesurv re-used``: a second ``fit`` re-using the compiled model (``with_data``);
 * ``pm.sample``: PyMC's NUTS on the same ``pm.Model`` (``cores`` processes);
 * ``Stan (rstan)``: the same model and priors as a vectorized Stan program, compiled and sampled by
   ``Rscript`` (``cores`` processes); its timings come from R's ``system.time``, its draws come back
   through a CSV. Skipped with "Stan: not available (reason)" when Rscript/rstan is missing or the
   model does not compile (Debian: ``apt-get install r-cran-rstan``).
+
+Then, unless ``--skip-processes``, where the first fit's time goes across processes: three fresh
+processes fit the same structure (2,000 patients): one with an empty PyTensor/numba cache (a new
+``base_compiledir``), then two with the cache it left; each prints its import, build+compile and
+sampling seconds. The compile of a warm process is what ``bayesurv fit`` adds to a re-used fit.
 
 Prints a table: compile (or set-up) seconds, sampling seconds, total wall seconds, the smallest
 bulk ESS over log_median/log_shape/log_hr (ArviZ, for every method), bulk ESS per second of
@@ -29,6 +36,7 @@ import argparse
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -42,7 +50,7 @@ import xarray as xr
 
 PARAMS = ["log_median", "log_shape", "log_hr"]
 
-#: bayesurv's default two-arm Weibull PH model (bayesurv/survival/model.py), written in Stan:
+#: bayesurv's default two-arm Weibull PH model (bayesurv/survival/structure.py), written in Stan:
 #: flexsurv's Weibull, h(t) = (a / b) (t / b)^(a - 1), H(t) = (t / b)^a, with
 #: a = exp(log_shape), b = exp(log_median - log(log 2) / a), PH via exp(log_hr * arm);
 #: log L = sum event * log h(t) - H(t). Priors: log_median ~ N(log t_ref, 2) (t_ref = median
@@ -142,10 +150,12 @@ def _stats(post: xr.Dataset) -> dict:
 
 def run_bayesurv(ipd: pd.DataFrame, seed: int, kw: dict) -> dict:
     """One ``fit`` call, timing its compile/with_data step and its sampling step separately."""
-    import bayesurv.survival.ipdfit as F
+    import bayesurv.sampling as S
+    import bayesurv.survival.builder as B
+    from bayesurv.survival.fit import fit
 
     times = {"compile": 0.0, "sampling": 0.0}
-    orig_compiled, orig_sample = F.compiled_model, F._sample
+    orig_compiled, orig_sample = B.compiled, S.sample
 
     def timed(key, fn):
         def wrapper(*a, **k):
@@ -157,13 +167,13 @@ def run_bayesurv(ipd: pd.DataFrame, seed: int, kw: dict) -> dict:
 
         return wrapper
 
-    F.compiled_model, F._sample = timed("compile", orig_compiled), timed("sampling", orig_sample)
+    B.compiled, S.sample = timed("compile", orig_compiled), timed("sampling", orig_sample)
     try:
         t0 = time.perf_counter()
-        res = F.fit(ipd, "weibull", seed=seed, **kw)
+        res = fit(ipd, "weibull", seed=seed, **kw)
         total = time.perf_counter() - t0
     finally:
-        F.compiled_model, F._sample = orig_compiled, orig_sample
+        B.compiled, S.sample = orig_compiled, orig_sample
     div = int(np.asarray(res["sample_stats"]["diverging"].values).sum())
     return {
         **times,
@@ -173,13 +183,19 @@ def run_bayesurv(ipd: pd.DataFrame, seed: int, kw: dict) -> dict:
     }
 
 
+def _prepared(ipd: pd.DataFrame):
+    from bayesurv.survival.data import prepare
+    from bayesurv.survival.structure import ModelSpec
+
+    spec, d, _ = prepare(ModelSpec("weibull", arm="arm", effect="ph"), ipd)
+    return spec, d
+
+
 def run_pymc(ipd: pd.DataFrame, draws: int, chains: int, cores: int) -> dict:
-    from bayesurv.survival.ipdfit import prepare
-    from bayesurv.survival.model import build_model, make_spec
+    from bayesurv.survival.builder import build
 
     t0 = time.perf_counter()
-    data, labels = prepare(ipd, arm_column="arm")
-    model = build_model(make_spec("weibull", effect="ph", n_arms=2), data, labels)
+    model = build(*_prepared(ipd))
     with model, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         idata = pm.sample(
@@ -207,12 +223,11 @@ def run_pymc(ipd: pd.DataFrame, draws: int, chains: int, cores: int) -> dict:
 
 def run_stan(ipd: pd.DataFrame, draws: int, chains: int, cores: int) -> dict | str:
     """The Stan fit, or a string saying why Stan is not available."""
-    from bayesurv.survival.ipdfit import prepare
-
     rscript = shutil.which("Rscript")
     if rscript is None:
         return "Rscript not found (Debian: apt-get install r-cran-rstan)"
-    data, _ = prepare(ipd, arm_column="arm")  # same arrays (reference arm = 0) as bayesurv
+    _, d = _prepared(ipd)  # same arrays (reference arm = 0) as bayesurv
+    data = {"time": d["t"], "event": d["event"], "arm": d["arm"], "log_t_ref": d["log_t_ref"]}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench_stan_") as tmp:
         tmp = Path(tmp)
@@ -322,6 +337,62 @@ def compare(results: dict[str, dict], ref: str = "bayesurv first") -> None:
             print(f"{n} {verdict} with {ref} (every |z| <= 3)")
 
 
+#: one fresh process fitting the benchmark's structure: its seconds per step, as JSON
+PROCESS = """
+import json, sys, time, warnings
+t0 = time.perf_counter()
+warnings.simplefilter("ignore")
+sys.path.insert(0, {here!r})
+from bench_fit import simulate
+import bayesurv.sampling as S
+import bayesurv.survival.builder as B
+from bayesurv.survival.fit import Sampler, fit
+out = {{"imports": time.perf_counter() - t0, "compile": 0.0, "sampling": 0.0}}
+def timed(key, fn):
+    def w(*a, **k):
+        s = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            out[key] += time.perf_counter() - s
+    return w
+B.compiled, S.sample = timed("compile", B.compiled), timed("sampling", S.sample)
+s = time.perf_counter()
+fit(simulate(2000), "weibull", arm="arm", seed=1, sampler=Sampler(1000, 1000, 4), pointwise=False)
+out["fit"] = time.perf_counter() - s
+print("PROCESS " + json.dumps(out))
+"""
+
+
+def processes() -> None:
+    """Three fresh processes on one structure: an empty compile cache, then a warm one twice."""
+    import json
+
+    here = str(Path(__file__).resolve().parent)
+    code = PROCESS.format(here=here)
+    print("\nfirst fit in a fresh process (2,000 patients, two-arm Weibull PH, 4 x 1000 draws)")
+    print(f"{'process':<28}{'imports s':>10}{'compile s':>10}{'sampling s':>11}{'fit s':>8}")
+    with tempfile.TemporaryDirectory(prefix="bench_cache_") as cache:
+        env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={cache}"}
+        for label in ("empty cache", "warm cache", "warm cache again"):
+            proc = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, env=env
+            )
+            line = [ln for ln in proc.stdout.splitlines() if ln.startswith("PROCESS ")]
+            if proc.returncode != 0 or not line:
+                print(f"{label:<28}failed: {proc.stderr.strip().splitlines()[-1:]}")
+                continue
+            r = json.loads(line[0].removeprefix("PROCESS "))
+            print(
+                f"{label:<28}{r['imports']:>10.1f}{r['compile']:>10.1f}{r['sampling']:>11.1f}"
+                f"{r['fit']:>8.1f}"
+            )
+    print(
+        "(compile: build the pm.Model, rewrite and compile its graph, and create nutpie's "
+        "callbacks, from the disk cache when warm; fit: everything fit() does)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
@@ -330,21 +401,21 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2, help="processes for pm.sample and Stan")
     ap.add_argument("--skip-pymc", action="store_true")
     ap.add_argument("--skip-stan", action="store_true")
+    ap.add_argument("--skip-processes", action="store_true")
     args = ap.parse_args()
 
-    from bayesurv.survival.model import _CACHE
+    from bayesurv.survival.builder import _CACHE
 
     print(f"patients={args.n} chains={args.chains} draws={args.draws} (+{args.draws} tune)")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     ipd = simulate(args.n)
+    from bayesurv.survival.fit import Outputs, Sampler
+
     kw = dict(
-        arm_column="arm",
-        draws=args.draws,
-        tune=args.draws,
-        chains=args.chains,
+        arm="arm",
+        sampler=Sampler(args.draws, args.draws, args.chains),
         pointwise=False,
-        times=[12.0, 24.0, 60.0],
-        rmst_to=60.0,
+        outputs=Outputs(times=(12.0, 24.0, 60.0), rmst_to=60.0),
     )
     results: dict[str, dict] = {}
     _CACHE.clear()
@@ -371,6 +442,8 @@ def main() -> None:
             )
     report(results)
     compare(results)
+    if not args.skip_processes:
+        processes()
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -45,16 +45,29 @@ def simulate(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         p = 1 - np.exp(-np.exp(mu + np.log(time_) + delta))
         r = rng.binomial(n, p)
         for t, rr, nn in zip(dsg, r, n, strict=True):
-            arms.append({"study": f"s{i}", "treatment": TREATMENTS[t], "events": int(rr),
-                         "n": int(nn), "time": time_})
+            arms.append(
+                {
+                    "study": f"s{i}",
+                    "treatment": TREATMENTS[t],
+                    "events": int(rr),
+                    "n": int(nn),
+                    "time": time_,
+                }
+            )
         # contrasts of the same counts: log HR of cloglog risks, se by the delta method
         cl = np.log(-np.log1p(-r / n))
         v = (r / n) / (n * (1 - r / n) * np.log1p(-r / n) ** 2)
         for k in range(1, len(dsg)):
-            contrasts.append({"study": f"s{i}", "treatment": TREATMENTS[dsg[k]],
-                              "comparator": TREATMENTS[dsg[0]], "log_hr": cl[k] - cl[0],
-                              "se": float(np.sqrt(v[k] + v[0])),
-                              "comparator_se": float(np.sqrt(v[0])) if len(dsg) > 2 else np.nan})
+            contrasts.append(
+                {
+                    "study": f"s{i}",
+                    "treatment": TREATMENTS[dsg[k]],
+                    "comparator": TREATMENTS[dsg[0]],
+                    "log_hr": cl[k] - cl[0],
+                    "se": float(np.sqrt(v[k] + v[0])),
+                    "comparator_se": float(np.sqrt(v[0])) if len(dsg) > 2 else np.nan,
+                }
+            )
     return pd.DataFrame(arms), pd.DataFrame(contrasts)
 
 
@@ -78,54 +91,78 @@ def main(seed: int, draws: int) -> str:
     labels = y["study"].tolist()
     warnings.simplefilter("ignore")
     # baselines
-    _, t_pool_mcmc = timed(lambda: pool((y["log_hr"], y["se"], labels), method="mcmc",
-                                        seed=seed, draws=draws))
+    _, t_pool_mcmc = timed(
+        lambda: pool((y["log_hr"], y["se"], labels), method="mcmc", seed=seed, draws=draws)
+    )
     _, t_pool_exact = timed(lambda: pool((y["log_hr"], y["se"], labels)).summary())
-    lines.append(f"baseline: MCMC pool of 20 trials {t_pool_mcmc:.1f} s; exact pool "
-                 f"{t_pool_exact:.3f} s")
+    lines.append(
+        f"baseline: MCMC pool of 20 trials {t_pool_mcmc:.1f} s; exact pool {t_pool_exact:.3f} s"
+    )
 
     def run_nma(data, method):
         r = nma(data, reference="A", effects="random", method=method, seed=seed, draws=draws)
         return r, r.summary()
 
     rows = []
-    for label, data, method in (("arm counts, cloglog (NUTS)", arms, "mcmc"),
-                                ("contrasts (exact)", con, "exact"),
-                                ("contrasts (NUTS)", con, "mcmc")):
+    for label, data, method in (
+        ("arm counts, cloglog (NUTS)", arms, "mcmc"),
+        ("contrasts (exact)", con, "exact"),
+        ("contrasts (NUTS)", con, "mcmc"),
+    ):
         (r, doc), t = timed(lambda d=data, m=method: run_nma(d, m))
         base = t_pool_mcmc if method == "mcmc" else t_pool_exact
-        est = {row["treatment"]: row["log_hr"]["median"] for row in doc["relative_effects"]
-               if row["vs"] == "A"}
+        est = {
+            row["treatment"]: row["log_hr"]["median"]
+            for row in doc["relative_effects"]
+            if row["vs"] == "A"
+        }
         err = max(abs(est[t_] - TRUE_D[k + 1]) for k, t_ in enumerate(TREATMENTS[1:]))
-        rows.append(f"{label:<28s} {t:7.1f} s  ({t / base:5.1f} x baseline)  "
-                    f"divergences {r.diagnostics.get('divergences', '-')}, "
-                    f"max |median - true log HR| {err:.3f}")
+        rows.append(
+            f"{label:<28s} {t:7.1f} s  ({t / base:5.1f} x baseline)  "
+            f"divergences {r.diagnostics.get('divergences', '-')}, "
+            f"max |median - true log HR| {err:.3f}"
+        )
     lines += ["20-trial, 6-treatment random-effects NMA, end to end:", *rows]
     # compile vs sampling of the arm-count model
     net = read_network(arms, reference="A")
     nd = build_data(net)
     pr = _priors(nd, None, None, None, None)
-    model, t_build = timed(lambda: build_model(nd, "random", _theta_priors(nd, pr), pr["tau"],
-                                               pr["baseline"]))
+    model, t_build = timed(
+        lambda: build_model(nd, "random", _theta_priors(nd, pr), pr["tau"], pr["baseline"])
+    )
     compiled, t_comp = timed(lambda: compile_model(model))
-    _, t_samp = timed(lambda: sample(compiled, seed=seed, draws=draws, tune=draws, chains=4,
-                                     target_accept=0.95))
-    lines.append(f"arm-count model: build {t_build:.2f} s, compile {t_comp:.1f} s, sample "
-                 f"4 x {draws} (+{draws} tuning) {t_samp:.1f} s")
+    _, t_samp = timed(
+        lambda: sample(compiled, seed=seed, draws=draws, tune=draws, chains=4, target_accept=0.95)
+    )
+    lines.append(
+        f"arm-count model: build {t_build:.2f} s, compile {t_comp:.1f} s, sample "
+        f"4 x {draws} (+{draws} tuning) {t_samp:.1f} s"
+    )
     # exact meta-regression
     rng = np.random.default_rng(seed)
     for k in (20, 200):
         x = rng.uniform(20, 60, k)
         g = rng.choice(["a", "b", "c"], k)
         se = rng.uniform(0.1, 0.4, k)
-        eff = pd.DataFrame({"study": [f"t{i}" for i in range(k)], "se": se, "x": x, "g": g,
-                            "log_hr": -0.3 - 0.01 * (x - 40) + 0.2 * (g == "b")
-                            + rng.normal(0, np.sqrt(se**2 + 0.04))})
+        eff = pd.DataFrame(
+            {
+                "study": [f"t{i}" for i in range(k)],
+                "se": se,
+                "x": x,
+                "g": g,
+                "log_hr": -0.3
+                - 0.01 * (x - 40)
+                + 0.2 * (g == "b")
+                + rng.normal(0, np.sqrt(se**2 + 0.04)),
+            }
+        )
         _, t_mr = timed(lambda e=eff: metaregression(e, ["x", "g"]).summary())
         _, t_p = timed(lambda e=eff: pool((e["log_hr"], e["se"], list(e["study"]))).summary())
-        lines.append(f"exact meta-regression, {k} trials, 2 covariates (4 coefficients): "
-                     f"{t_mr:.3f} s ({t_mr / t_p:.1f} x the exact pool of the same trials, "
-                     f"{t_p:.3f} s)")
+        lines.append(
+            f"exact meta-regression, {k} trials, 2 covariates (4 coefficients): "
+            f"{t_mr:.3f} s ({t_mr / t_p:.1f} x the exact pool of the same trials, "
+            f"{t_p:.3f} s)"
+        )
     lines.append(f"load average after: {os.getloadavg()}")
     return "\n".join(lines)
 

@@ -22,5 +22,8 @@ if __name__ == "__main__":
         t0 = time.perf_counter()
         ranks = sbc_nma(reps=a.reps, seed=a.seed, draws=draws, chains=chains, thin=thin, **kw)
         p = {k: uniformity_pvalue(v, draws * chains // thin) for k, v in ranks.items()}
-        print(f"{label:<17s} reps {a.reps}: " + ", ".join(f"{k} p = {v:.3g}" for k, v in
-              p.items()) + f"  ({time.perf_counter() - t0:.0f} s)")
+        print(
+            f"{label:<17s} reps {a.reps}: "
+            + ", ".join(f"{k} p = {v:.3g}" for k, v in p.items())
+            + f"  ({time.perf_counter() - t0:.0f} s)"
+        )

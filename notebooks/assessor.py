@@ -39,8 +39,8 @@
 # The **no-cure** alternative drops $\pi_a$ and lets treatment act on the Weibull hazard
 # (proportional hazards): $S_a(t) = S_{bg}(t)\,S_u(t;\theta)^{\exp(\gamma\,[a=\text{exp.}])}$.
 #
-# Each reported number adds one likelihood term
-# (`bayesurv.survival.aggregate`):
+# Each reported number adds one likelihood term on the same $S_a(t)$
+# (`bayesurv.survival.terms`; the one survival fit, `bayesurv.survival.fit.fit`):
 #
 # * the 5-year KM estimate $\hat S$ with its CI $(lo, hi)$:
 #   $\log(-\log \hat S) \sim N\big(\log(-\log S_a(60)),\ se^2\big)$, $se$ from the CI on that scale;
@@ -51,6 +51,7 @@
 # precision somewhat.
 
 # %%
+import json
 import os
 import warnings
 from pathlib import Path
@@ -61,9 +62,11 @@ import pandas as pd
 
 from bayesurv.lifetable import read_life_table
 from bayesurv.plots.extrapolation import plot_extrapolation
-from bayesurv.sampling import diagnostics, sample
-from bayesurv.survival.aggregate import ARMS, ReportedArm, build_reported_model, survival_draws
-from bayesurv.survival.background import Cohort, background_survival
+from bayesurv.survival import outputs as O
+from bayesurv.survival.data import Summaries
+from bayesurv.survival.evidence import ARMS, ReportedArm
+from bayesurv.survival.fit import Outputs, Sampler, fit
+from bayesurv.survival.population import Population
 
 if not Path("data").exists() and Path("../data").exists():
     os.chdir("..")  # opened from notebooks/: work from the repository root
@@ -112,7 +115,6 @@ def reported_arms(endpoint: str) -> dict[str, ReportedArm]:
     return out
 
 
-T_REF = float(events["median_followup"].median())  # the model's reference time (months)
 FOLLOW_UP = float(events["max_followup"].max())
 
 # %% [markdown]
@@ -125,31 +127,15 @@ FOLLOW_UP = float(events["max_followup"].max())
 # public table shipped); the trial was international. Change `AGES` and `MALE` below to see how
 # much it matters (for children, very little before age 60).
 #
-# $S_{bg}(t) = \sum_i w_i \exp(-H_i(t))$ averages the life-table survival of each age-sex node.
+# $S_{bg}(t) = \sum_i w_i \exp(-H_i(t))$ averages the life-table survival of each age-sex node
+# (one `Population`: the life table and who the patients are).
 
 # %%
 table = read_life_table("data/lifetables/survexp_us.csv")
-AGES = np.arange(1.0, 17.0 + 1e-9, 0.25)  # ASSUMPTION: uniform on 1-17 years
+AGES = ("uniform", 1.0, 17.0)  # ASSUMPTION: uniform on 1-17 years
 MALE = 0.5  # ASSUMPTION: half male
-w = np.full(AGES.size, 1.0 / AGES.size)
-cohort = Cohort(
-    age=np.concatenate([AGES, AGES]),
-    sex=np.array(["male"] * AGES.size + ["female"] * AGES.size),
-    weight=np.concatenate([w * MALE, w * (1 - MALE)]),
-)
-
-
-def s_bg(t):
-    """General-population survival of the assumed cohort at model times t (months)."""
-    t = np.asarray(t, dtype=float)
-    out = background_survival(t.ravel(), cohort, table, year=2014, time_scale=MONTHS_PER_YEAR)
-    return out.reshape(t.shape)
-
-
-print(
-    "general-population survival at 10, 40 and 70 years:",
-    np.round(s_bg(np.array([10, 40, 70]) * MONTHS_PER_YEAR), 3),
-)
+population = Population(table, year=2014, ages=AGES, male=MALE)
+print(population.describe())
 
 # %% [markdown]
 # ## Fitting
@@ -164,30 +150,37 @@ print(
 
 # %%
 GRID = np.unique(np.concatenate([np.linspace(0, HORIZON_YEARS * MONTHS_PER_YEAR, 841), [60.0]]))
+HORIZON = HORIZON_YEARS * MONTHS_PER_YEAR
 
 
-def fit(endpoint: str, cure: str, seed: int):
-    model = build_reported_model(
-        "weibull", reported_arms(endpoint), cure=cure, background=s_bg, t_ref=T_REF
-    )
+def fit_endpoint(endpoint: str, cure: str, seed: int):
+    """One model of the endpoint's reported numbers; the result and S(t) on GRID."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        idata = sample(model, seed=seed, draws=DRAWS, tune=DRAWS, chains=CHAINS, target_accept=0.95)
-    post = idata["posterior"].to_dataset()
-    names = [v for v in post.data_vars if not str(v).startswith("cure_fraction")]
-    d = diagnostics(idata, names)
+        warnings.simplefilter("ignore")  # small draws in CI: the check is printed below
+        res = fit(
+            None,
+            "weibull",
+            cure=cure,
+            arms=ARMS,
+            time_unit="months",
+            summaries=Summaries(reported_arms(endpoint)),
+            population=population,
+            seed=seed,
+            sampler=Sampler(DRAWS, DRAWS, CHAINS, target_accept=0.95),
+            outputs=Outputs(horizon=HORIZON, discount=DISCOUNT),
+        )
+    d = json.loads(res.attrs["diagnostics"])
     print(
-        f"{endpoint} weibull-{cure}: R-hat max {d.rhat_max:.3f}, bulk ESS min {d.ess_bulk_min:.0f},"
-        f" divergences {d.divergences}" + (f"  [{'; '.join(d.problems)}]" if d.problems else "")
+        f"{endpoint} weibull-{cure}: R-hat max {d['rhat_max']:.3f}, bulk ESS min "
+        f"{d['ess_bulk_min']:.0f}, divergences {d['divergences']}"
+        + (f"  [{'; '.join(d['problems'])}]" if d["problems"] else "")
     )
-    # survival_draws needs the same t_ref as the model: the parameters are centred on it
-    surv = survival_draws(post, "weibull", cure, GRID, background=s_bg, t_ref=T_REF)
-    return post, surv
+    return res, O.survival(res, GRID)
 
 
-os_cure_post, os_cure = fit("OS", "mixture", SEED + 1)
-os_nocure_post, os_nocure = fit("OS", "none", SEED + 2)
-efs_cure_post, efs_cure = fit("EFS", "mixture", SEED + 3)
+os_cure_fit, os_cure = fit_endpoint("OS", "mixture", SEED + 1)
+os_nocure_fit, os_nocure = fit_endpoint("OS", "none", SEED + 2)
+efs_cure_fit, efs_cure = fit_endpoint("EFS", "mixture", SEED + 3)
 
 # %% [markdown]
 # ## Does the model reproduce what was published?
@@ -220,14 +213,10 @@ for name, surv, endpoint in (
 # right of the dotted line (end of follow-up, 82 months) is extrapolation.
 
 # %%
-bg_grid = s_bg(GRID)
-for endpoint, surv in (("OS", os_cure), ("EFS", efs_cure)):
+for endpoint, res in (("OS", os_cure_fit), ("EFS", efs_cure_fit)):
     fig = plot_extrapolation(
-        surv,
+        res,
         landmarks=landmarks[landmarks["endpoint"] == endpoint],
-        background=bg_grid,
-        time_scale=MONTHS_PER_YEAR,
-        follow_up=FOLLOW_UP,
         title=f"Study 20120215, {endpoint}: Weibull mixture-cure model with background mortality",
     )
     plt.show()
@@ -237,11 +226,11 @@ cure_tab = pd.DataFrame(
     {
         endpoint: {
             arm: "{:.2f} [{:.2f}, {:.2f}]".format(
-                *np.quantile(post[f"cure_fraction_{arm}"].values, [0.5, 0.025, 0.975])
+                *np.quantile(O.cure_fraction(res).sel(arm=arm).values, [0.5, 0.025, 0.975])
             )
             for arm in ARMS
         }
-        for endpoint, post in (("OS", os_cure_post), ("EFS", efs_cure_post))
+        for endpoint, res in (("OS", os_cure_fit), ("EFS", efs_cure_fit))
     }
 )
 print("cure fraction, posterior median [95% interval]:")
@@ -261,11 +250,11 @@ print(cure_tab.to_string())
 YEARS = GRID / MONTHS_PER_YEAR
 
 
-def life_years(surv, discount=0.0):
-    """Posterior draws of the area under S(t) per arm, in years (trapezoid rule on GRID)."""
-    y = surv.values * (1 + discount) ** (-YEARS)
-    area = np.sum((y[..., 1:] + y[..., :-1]) / 2 * np.diff(YEARS), axis=-1)  # chain, draw, arm
-    return area.reshape(-1, 2)
+def life_years(res, discount=0.0):
+    """Posterior draws of the area under S(t) per arm to the horizon, in years
+    (``bayesurv.survival.outputs.mean_survival``), as (draws, arm)."""
+    m = O.mean_survival(res, discount=discount, years=True)
+    return m.stack(sample=("chain", "draw")).transpose("sample", "arm").values
 
 
 def summ(x):
@@ -274,9 +263,13 @@ def summ(x):
 
 
 rows = {}
-for name, surv in (("OS, cure", os_cure), ("OS, no cure", os_nocure), ("EFS, cure", efs_cure)):
+for name, res in (
+    ("OS, cure", os_cure_fit),
+    ("OS, no cure", os_nocure_fit),
+    ("EFS, cure", efs_cure_fit),
+):
     for label, r in (("undiscounted", 0.0), ("discounted 3.5%", DISCOUNT)):
-        ly = life_years(surv, r)
+        ly = life_years(res, r)
         rows[(name, label)] = {
             "control": summ(ly[:, 0]),
             "experimental": summ(ly[:, 1]),
@@ -302,7 +295,8 @@ for surv, ls, label in ((os_cure, "-", "mixture cure"), (os_nocure, "--", "no cu
     med = surv.median(dim=("chain", "draw"))
     for arm, c in (("control", "#d62728"), ("experimental", "#1f5f99")):
         ax.plot(YEARS, med.sel(arm=arm), ls=ls, color=c, label=f"{arm}, {label}")
-ax.plot(YEARS, bg_grid, color="0.4", ls=":", label="general population")
+bg = os_cure_fit["derived"]["background_survival"]
+ax.plot(bg["time"] / MONTHS_PER_YEAR, bg, color="0.4", ls=":", label="general population")
 ax.axvline(FOLLOW_UP / MONTHS_PER_YEAR, color="0.6", lw=0.8)
 ax.set_xlabel("Years since randomization")
 ax.set_ylabel("Overall survival (posterior median)")
@@ -315,8 +309,8 @@ for t_years in (5, 10, 20, 40):
     print(f"OS at {t_years:2d} years, cure:    {at(os_cure, t_years * 12.0)}")
     print(f"OS at {t_years:2d} years, no cure: {at(os_nocure, t_years * 12.0)}")
 
-gain_cure = life_years(os_cure, DISCOUNT) @ np.array([-1.0, 1.0])
-gain_nocure = life_years(os_nocure, DISCOUNT) @ np.array([-1.0, 1.0])
+gain_cure = O.life_years_gained(os_cure_fit, discount=DISCOUNT).values.ravel()
+gain_nocure = O.life_years_gained(os_nocure_fit, discount=DISCOUNT).values.ravel()
 print(
     f"discounted OS life-years gained: cure {np.median(gain_cure):.2f}, "
     f"no cure {np.median(gain_nocure):.2f}"
@@ -328,7 +322,7 @@ print(
 # Study 20120215 published no figure we can digitize, so everything above rests on five-year
 # summaries. When a trial does publish one, reconstruct the patient-level data from the
 # digitized curve and its numbers at risk, then fit the same kind of model to the patients
-# (`bayesurv.survival.longterm`): here GBSG-2 (686 women with node-positive breast cancer,
+# (the same `fit`, now with the patients): here GBSG-2 (686 women with node-positive breast cancer,
 # recurrence-free survival), whose clicks in `data/examples/gbsg2/` were emulated from the real
 # trial data so that the truth is known. The model adds a mixture cure fraction to a Weibull
 # for the uncured and the general-population hazard of women aged 53 at entry (the trial's mean
@@ -340,8 +334,6 @@ from bayesurv.evidence.curves import clean_curve, read_at_risk, read_curves, sel
 from bayesurv.lifetable import us_life_table  # noqa: E402
 from bayesurv.plots.extrapolation import plot_hazard_extrapolation  # noqa: E402
 from bayesurv.reconstruct import reconstruct  # noqa: E402
-from bayesurv.survival.extrapolation import cycle_csv_table, longterm_summary  # noqa: E402
-from bayesurv.survival.longterm import fit_longterm  # noqa: E402
 
 ex = Path("data/examples/gbsg2")
 events = pd.read_csv(ex / "events.csv", comment="#").set_index("arm")
@@ -349,28 +341,43 @@ parts = []
 for arm in ("no_tamoxifen", "tamoxifen"):
     src = ex / f"clicks_{arm}.csv"
     clicks = clean_curve(select_curve(read_curves(src), str(src), arm), source=str(src))
-    rec = reconstruct(clicks, read_at_risk(ex / "at_risk.csv", arm=arm),
-                      total_events=int(events.loc[arm, "total_events"]))
+    rec = reconstruct(
+        clicks,
+        read_at_risk(ex / "at_risk.csv", arm=arm),
+        total_events=int(events.loc[arm, "total_events"]),
+    )
     parts.append(rec.ipd.assign(arm=arm))
 gbsg = pd.concat(parts, ignore_index=True)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # small draws in CI: convergence notes are expected
-    lt_fit = fit_longterm(
-        gbsg, "weibull", cure="mixture", effect="hazard", arm_column="arm",
-        life_table=us_life_table(2014), age=53, sex="female", time_unit="months",
-        waning={"scheme": "linear_loghr", "t1": 96, "t2": 180}, discount=DISCOUNT,
-        cycle="yearly", seed=SEED, draws=DRAWS, chains=CHAINS,
+    lt_fit = fit(
+        gbsg,
+        "weibull",
+        cure="mixture",
+        effect_on="hazard",
+        arm="arm",
+        time_unit="months",
+        waning=("linear_loghr", 96.0, 180.0),
+        population=Population(us_life_table(2014), age=53, male=0.0),
+        outputs=Outputs(discount=DISCOUNT),
+        seed=SEED,
+        sampler=Sampler(DRAWS, DRAWS, CHAINS),
     )
-lt_sum = longterm_summary(lt_fit)
+lt_sum = O.summary(lt_fit)
 print("cure fraction:", {r["arm"]: round(r["median"], 3) for r in lt_sum["cure_fraction"]})
-print(pd.DataFrame(lt_sum["landmarks"])[["arm", "landmark", "median", "lower", "upper", "km"]]
-      .round(3).to_string(index=False))
+print(
+    pd.DataFrame(lt_sum["landmarks"])[["arm", "landmark", "median", "lower", "upper", "km"]]
+    .round(3)
+    .to_string(index=False)
+)
 lyg = lt_sum["life_years_gained_discounted"]
-print(f"discounted life-years gained with tamoxifen: {lyg['median']:.2f} "
-      f"({lyg['lower']:.2f} to {lyg['upper']:.2f})")
-for note in lt_sum["identifiability"]:
+print(
+    f"discounted life-years gained with tamoxifen: {lyg['median']:.2f} "
+    f"({lyg['lower']:.2f} to {lyg['upper']:.2f})"
+)
+for note in lt_sum["notes"]:
     print("note:", note)
-print(cycle_csv_table(lt_fit).head(4).to_string(index=False))  # for the economic model
+print(O.cycle_table(lt_fit, "yearly").head(4).to_string(index=False))  # for the economic model
 
 # %%
 fig_lt = plot_extrapolation(lt_fit, title="GBSG-2: Weibull mixture cure, US women aged 53")
@@ -391,14 +398,13 @@ fig_h = plot_hazard_extrapolation(lt_fit, title="GBSG-2: hazard, with the genera
 #   cure, EFS and OS) with 4 chains and writes a report.
 
 # %%
-import json  # noqa: E402
-
+os_cf = O.cure_fraction(os_cure_fit).median(("chain", "draw"))
 results = {
-    "os_cure_fraction_experimental": float(np.median(os_cure_post["cure_fraction_experimental"])),
-    "os_cure_fraction_control": float(np.median(os_cure_post["cure_fraction_control"])),
+    "os_cure_fraction_experimental": float(os_cf.sel(arm="experimental")),
+    "os_cure_fraction_control": float(os_cf.sel(arm="control")),
     "os_ly_gained_discounted_cure": float(np.median(gain_cure)),
     "os_ly_gained_discounted_nocure": float(np.median(gain_nocure)),
-    "os_ly_gained_undiscounted_cure": float(np.median(life_years(os_cure) @ np.array([-1.0, 1.0]))),
+    "os_ly_gained_undiscounted_cure": float(O.life_years_gained(os_cure_fit).median()),
     "os_s60_experimental_cure": float(os_cure.sel(arm="experimental").interp(time=60.0).median()),
     "gbsg2_lyg_discounted": float(lyg["median"]),
     "gbsg2_cure_fraction_control": float(lt_sum["cure_fraction"][0]["median"]),

@@ -45,7 +45,9 @@ def main() -> None:
         totals.append(f"{arm},{len(a)},{int(a['cens'].sum())}")
         print(arm, len(a), "patients,", int(a["cens"].sum()), "events")
     with open(OUT / "at_risk.csv", "w") as fh:
-        fh.write("# Numbers at risk every 12 months, as a journal prints them, from the same IPD.\n")
+        fh.write(
+            "# Numbers at risk every 12 months, as a journal prints them, from the same IPD.\n"
+        )
         import pandas as pd
 
         pd.concat(nar_rows).to_csv(fh, index=False)
@@ -53,8 +55,12 @@ def main() -> None:
 
     hr = cox_hazard_ratio(d["months"], d["cens"], (d["horTh"] == "yes").astype(int))
     with open(OUT / "truth.csv", "w") as fh:
-        fh.write("# The original IPD's Cox hazard ratio (Efron ties), tamoxifen vs none, for comparison.\n")
-        fh.write(f"quantity,value\nhr,{hr['hr']:.4f}\nlower,{hr['lower']:.4f}\nupper,{hr['upper']:.4f}\n")
+        fh.write(
+            "# The original IPD's Cox hazard ratio (Efron ties), tamoxifen vs none, for comparison.\n"
+        )
+        fh.write(
+            f"quantity,value\nhr,{hr['hr']:.4f}\nlower,{hr['lower']:.4f}\nupper,{hr['upper']:.4f}\n"
+        )
     with open(OUT / "events.csv", "w") as fh:
         fh.write("# Patients and total events (recurrence or death) per arm, from the same IPD.\n")
         fh.write("arm,n,total_events\n" + "\n".join(totals) + "\n")

@@ -1,6 +1,6 @@
 """Independent maximum-likelihood references for parametric cure models (scipy only).
 
-Written for the reference checks of `bayesurv.survival.longterm`; nothing here imports bayesurv.
+Written for the reference checks of bayesurv's cure models; nothing here imports bayesurv.
 
 Models (time in the unit of the data; Weibull in the proportional-hazards parameterization of
 flexsurv's ``weibullPH`` and Stata's ``strsmix``/``cureregr``, S_u(t) = exp(-lambda t^a)):
@@ -98,8 +98,9 @@ class CureMLE:
         t = np.atleast_1d(np.asarray(t, dtype=float))
         out = []
         for ti in t:
-            grad = _gradient(lambda p, ti=ti: float(self._surv_from_params(p, ti, z, w)),
-                             self.params)
+            grad = _gradient(
+                lambda p, ti=ti: float(self._surv_from_params(p, ti, z, w)), self.params
+            )
             out.append(float(np.sqrt(grad @ self.cov @ grad)))
         return np.array(out)
 
@@ -138,8 +139,9 @@ def _loglik_rows(p, time, event, kind):
     log_pi, log_1mpi = -np.logaddexp(0.0, -b0), -np.logaddexp(0.0, b0)
     ev = event[None, :] == 1
     if kind == "mixture":
-        ll = np.where(ev, log_1mpi + log_haz_u - cumhaz_u,
-                      np.logaddexp(log_pi, log_1mpi - cumhaz_u))
+        ll = np.where(
+            ev, log_1mpi + log_haz_u - cumhaz_u, np.logaddexp(log_pi, log_1mpi - cumhaz_u)
+        )
     else:
         ll = log_pi * -np.expm1(-cumhaz_u) + ev * (np.log(-log_pi) + log_haz_u - cumhaz_u)
     return ll.sum(axis=1)
@@ -215,8 +217,12 @@ def fit_cure_weibull_ph(
         res = optimize.minimize(negll, x0, method="BFGS", options={"gtol": 1e-9, "maxiter": 5000})
         if best is None or res.fun < best.fun:
             best = res
-    res = optimize.minimize(negll, best.x, method="Nelder-Mead",
-                            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000})
+    res = optimize.minimize(
+        negll,
+        best.x,
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000},
+    )
     if res.fun > best.fun:
         res = best
     p = res.x.copy()
@@ -227,13 +233,19 @@ def fit_cure_weibull_ph(
     cov = np.linalg.inv(info)
     if names is None:
         names = ["pi:_cons"] + [f"pi:z{i}" for i in range(1, k)]
-    return CureMLE(kind=kind, params=p, cov=cov, loglik=ll(p), n_cure=k,
-                   names=[*names, "ln_gamma", "ln_lambda"]
-                   + [f"ln_lambda:w{i}" for i in range(1, m + 1)])
+    return CureMLE(
+        kind=kind,
+        params=p,
+        cov=cov,
+        loglik=ll(p),
+        n_cure=k,
+        names=[*names, "ln_gamma", "ln_lambda"] + [f"ln_lambda:w{i}" for i in range(1, m + 1)],
+    )
 
 
-def grid_posterior_cure_fraction(time, event, kind: str = "mixture", n_grid=(161, 61, 61),
-                                 width: float = 9.0) -> dict:
+def grid_posterior_cure_fraction(
+    time, event, kind: str = "mixture", n_grid=(161, 61, 61), width: float = 9.0
+) -> dict:
     """Posterior of pi for the intercept-only model under flat priors on (logit pi, log a,
     log lambda), by brute-force quadrature on a grid of +-``width`` MLE standard errors.
 
@@ -245,12 +257,15 @@ def grid_posterior_cure_fraction(time, event, kind: str = "mixture", n_grid=(161
     c = float(np.median(time[event == 1]))
     ts = time / c
     mle = fit_cure_weibull_ph(ts, event, kind=kind)
-    axes = [np.linspace(m - width * s, m + width * s, k)
-            for m, s, k in zip(mle.params, mle.se, n_grid, strict=True)]
+    axes = [
+        np.linspace(m - width * s, m + width * s, k)
+        for m, s, k in zip(mle.params, mle.se, n_grid, strict=True)
+    ]
     bb, aa, ll = np.meshgrid(*axes, indexing="ij")
     pts = np.column_stack([bb.ravel(), aa.ravel(), ll.ravel()])
-    logp = np.concatenate([_loglik_rows(pts[i : i + 2000], ts, event, kind)
-                           for i in range(0, len(pts), 2000)]).reshape(bb.shape)
+    logp = np.concatenate(
+        [_loglik_rows(pts[i : i + 2000], ts, event, kind) for i in range(0, len(pts), 2000)]
+    ).reshape(bb.shape)
     w = np.exp(logp - logp.max())
     total = w.sum()
     faces = sum(float(w.take(i, axis=ax).sum()) for ax in range(3) for i in (0, -1)) / total

@@ -17,7 +17,6 @@ from bayesurv.survival.background import (
     cohort_from_groups,
     patient_background,
     read_cohort,
-    relative_survival_loglik,
 )
 
 needs_r = pytest.mark.skipif(
@@ -182,23 +181,6 @@ def test_read_cohort(tmp_path):
     bad.write_text("age,sex,proportion\n60,male,0.5\n70,female,0.4\n")
     with pytest.raises(InputError, match="bad.csv: the proportions sum to 0.9, not 1"):
         read_cohort(bad)
-
-
-def test_relative_survival_loglik_numpy_and_pytensor():
-    import pytensor.tensor as pt
-
-    ev, hb, Hb, H = (
-        np.array([1, 0]),
-        np.array([0.01, 0.02]),
-        np.array([0.05, 0.1]),
-        np.array([0.3, 0.4]),
-    )
-    lh = np.log([0.2, 0.1])
-    want = ev * np.log(hb + np.exp(lh)) - Hb - H
-    np.testing.assert_allclose(relative_survival_loglik(np, ev, hb, Hb, lh, H), want, rtol=1e-15)
-    x = pt.vector("x")
-    got = relative_survival_loglik(pt, ev, hb, Hb, x, H).eval({x: lh})
-    np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 @pytest.mark.parametrize(

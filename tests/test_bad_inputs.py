@@ -49,9 +49,6 @@ CURVES = "issue 11 part B: bayesurv/evidence/curves.py (read_curves/read_at_risk
 RECON = "issue 11 part B: bayesurv/reconstruct.py / cli/reconstruct.py clicks branch"
 RECON_CLI = "issue 11: bayesurv/cli/reconstruct.py (seed_option/count_option/OutputPlan)"
 FIGURE = "issue 11 part A: bayesurv/digitize/image.py (tables.open_image) and cli/digitize.py"
-FIT = "issue 12: bayesurv/cli/fit.py (tables.read_table, seed_option, OutputPlan)"
-SPEC = "issue 12: bayesurv/spec.py load_spec (tables.load_toml)"
-SECTIONS = "issue 12: bayesurv/sections/ipd.py (totals and IPD through tables.read_table)"
 
 
 def xfail(reason: str):
@@ -438,13 +435,11 @@ CASES = [
         "fit-random-bytes",
         lambda d: fit_args(d, "ipd.csv", RANDOM),
         ("ipd.csv",),
-        marks=[xfail(FIT)],
     ),
     Case(
         "fit-latin1-header",
         lambda d: fit_args(d, "ipd.csv", LATIN1),
         ("ipd.csv",),
-        marks=[xfail(FIT)],
     ),
     Case("fit-empty", lambda d: fit_args(d, "ipd.csv", ""), ("ipd.csv",)),
     Case(
@@ -456,7 +451,7 @@ CASES = [
         "fit-nul-in-number",
         lambda d: fit_args(d, "ipd.csv", b"time,event\n1\x002,1\n"),
         ("ipd.csv",),
-        marks=[xfail(FIT), *MCMC],
+        marks=MCMC,
     ),
     Case(
         "fit-time-inf",
@@ -470,7 +465,7 @@ CASES = [
         "fit-seed-negative",
         lambda d: fit_ok(d, "--seed", "-1"),
         ("--seed",),
-        marks=[xfail(FIT), *MCMC],
+        marks=MCMC,
     ),
     Case(
         "fit-missing-family",
@@ -491,13 +486,13 @@ CASES = [
         "fit-json-and-netcdf-same-file",
         lambda d: fit_ok(d, "--netcdf", str(d / "out" / "fit.json")),
         ("--netcdf",),
-        marks=[xfail(FIT), *MCMC],
+        marks=MCMC,
     ),
     Case(
         "fit-netcdf-under-a-file",
         lambda d: fit_ok(d, "--netcdf", str(write(d, "out/afile", "x") / "r.nc")),
         ("afile",),
-        marks=[xfail(FIT), *MCMC],
+        marks=MCMC,
     ),
     Case(
         "fit-arm-column-one-arm",
@@ -513,7 +508,7 @@ CASES = [
             "100",
         ),
         ("arm",),
-        marks=[xfail(FIT), *MCMC],
+        marks=MCMC,
     ),
     Case(
         "fit-decimal-commas",
@@ -522,14 +517,14 @@ CASES = [
             "ipd.csv",
             "time;event\n" + IPD.replace(",", ";").replace("1;", "1,5;", 3),
             "--draws",
-            "100",
+            "1000",
             "--tune",
-            "100",
+            "1000",
             "--chains",
             "2",
         ),
         code=0,
-        marks=[xfail(FIT), *MCMC],
+        marks=MCMC,
     ),
     # ---------------------------------------------------------------- pool
     Case("pool-valid", lambda d: pool_args(d), code=0),
@@ -635,7 +630,6 @@ CASES = [
         "run-random-bytes-spec",
         lambda d: run_args(d, write(d, "s.toml", RANDOM)),
         ("s.toml",),
-        marks=[xfail(SPEC)],
     ),
     Case(
         "run-unknown-key", lambda d: run_args(d, spec(d, "[[survivl]]\nname = 'x'\n")), ("survivl",)
@@ -650,13 +644,11 @@ CASES = [
         "run-ipd-random-bytes",
         lambda d: run_args(d, ipd_spec(d, ipd=RANDOM)),
         ("ipd.csv",),
-        marks=[xfail(SECTIONS)],
     ),
     Case(
         "run-ipd-totals-without-arm",
         lambda d: run_args(d, ipd_spec(d, totals="n,total_events\n246,94\n440,205\n")),
         ("totals.csv",),
-        marks=[xfail(SECTIONS)],
     ),
     Case(
         "run-ipd-totals-eight",
@@ -664,7 +656,6 @@ CASES = [
             d, ipd_spec(d, totals="arm,n,total_events\ntamoxifen,246,eight\nno_tamoxifen,440,205\n")
         ),
         ("totals.csv",),
-        marks=[xfail(SECTIONS)],
     ),
     Case(
         "run-clicks-survival-1.4",

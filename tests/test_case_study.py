@@ -12,7 +12,7 @@ from bayesurv.browser import chromium, render
 from bayesurv.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.mcmc]
 
 
 @pytest.fixture(scope="module")

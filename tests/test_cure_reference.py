@@ -25,8 +25,8 @@ References (stored public copies, read with the project's search tools):
   data = curedata, cure = TRUE, fit_method = "opt")`` has median pcure 0.574 and
   ``cure = ~x`` has logor_cure 0.775 (both checked there with tolerance 0.1).
 
-The MLEs are ours (tests/reference_mle.py); the Bayesian checks fit
-``bayesurv.survival.longterm.fit_longterm`` and compare with them.
+The MLEs are ours (tests/reference_mle.py); the Bayesian checks fit the one survival core
+(``bayesurv.survival.fit.fit``) and compare with them (``mcmc`` and ``slow``).
 """
 
 from __future__ import annotations
@@ -45,23 +45,26 @@ from reference_data import (
 )
 from reference_mle import fit_cure_weibull_ph, grid_posterior_cure_fraction
 
+from bayesurv.survival import outputs as O
+from bayesurv.survival.fit import Sampler, fit
+
 #: Stata, flexsurvcure tests/testthat/test_match_stata.R ("Weibull, Logistic", mixture)
 STATA_MIX = {"est": (-0.4731367, 0.448163, -11.10519), "se": (0.1641441, 0.0576425, 0.5901206)}
 #: Stata, same file ("Weibull Non-Mixture", logistic link)
-STATA_NONMIX = {"est": (-0.5151878, 0.5110451, -12.16467),
-                "se": (0.1806544, 0.0585201, 0.6119361)}
+STATA_NONMIX = {"est": (-0.5151878, 0.5110451, -12.16467), "se": (0.1806544, 0.0585201, 0.6119361)}
 #: published cure fraction and 95% CI: expit of the logistic-link row above
 BC_CURE = (0.384, 0.311, 0.462)
 #: S(t) comparison times for bc: 1, 2, 4 and 6 years in days (follow-up ends at 2659 days)
 BC_TIMES = np.array([365.25, 730.5, 1461.0, 2191.5])
 CUREDATA_TIMES = np.array([0.5, 1.0, 2.0, 5.0])
 
-SAMPLING = {"draws": 1000, "tune": 1000, "chains": 2}
-#: vague priors on the cure parameters (longterm's defaults are N(0, 1.5)); the Weibull keeps
-#: the family's default priors (centred on the data's time scale, wide)
-VAGUE = {"dist": "Normal", "mu": 0.0, "sigma": 10.0}
+SAMPLING = Sampler(1000, 1000, 2)
+#: vague priors on the cure parameters (the defaults are N(0, 1.5), structure.ROLE_PRIORS); the
+#: Weibull keeps the family's default priors (centred on the data's time scale, wide)
+VAGUE = "normal(0, 10)"
 VAGUE_PRIORS = {"cure_logit": VAGUE}
 VAGUE_PRIORS_ARMS = {"cure_logit": VAGUE, "cure_effect": VAGUE, "log_hr": VAGUE}
+QUIET = pytest.mark.filterwarnings("ignore::bayesurv.survival.fit.IdentifiabilityWarning")
 
 
 @pytest.fixture(scope="module")
@@ -183,44 +186,30 @@ def test_mle_curedata_matches_survextrap(curedata):
 # ------------------------------------------------------------ Bayesian model vs the references
 
 
-def _fit_longterm(ipd, **kwargs):
-    """bayesurv's Weibull mixture-cure fit (no life table: the published models have none)."""
-    from bayesurv.survival.longterm import fit_longterm
-
-    return fit_longterm(ipd, "weibull", cure="mixture", seed=1, **SAMPLING, **kwargs)
+def _fit(ipd, cure="mixture", seed=1, sampler=SAMPLING, **kwargs):
+    """bayesurv's Weibull cure fit (no life table: the published models have none)."""
+    return fit(ipd, "weibull", cure=cure, seed=seed, sampler=sampler, **kwargs)
 
 
 def _survival_at(res, times, arm=None):
-    surv = res["derived"]["survival"]
-    if arm is not None:
-        surv = surv.sel(arm=arm)
-    elif "arm" in surv.dims:
-        surv = surv.isel(arm=0)
-    grid = surv["time"].values
-    if not all(np.isclose(grid, t).any() for t in times):
-        surv = surv.interp(time=times)
-    else:
-        surv = surv.sel(time=times, method="nearest")
-    return surv.median(("chain", "draw")).values
+    s = O.survival(res, times)
+    s = s.sel(arm=arm) if arm is not None else s.isel(arm=0)
+    return s.median(("chain", "draw")).values
 
 
 def _cure_draws(res, arm=None):
-    cf = res["posterior"]["cure_fraction"]
-    if arm is not None:
-        cf = cf.sel(arm=arm)
-    elif "arm" in cf.dims:
-        assert cf.sizes["arm"] == 1
-        cf = cf.isel(arm=0)
-    return cf.values.ravel()
+    cf = O.cure_fraction(res)
+    return (cf.sel(arm=arm) if arm is not None else cf.isel(arm=0)).values.ravel()
 
 
+@pytest.mark.mcmc
 @pytest.mark.slow
+@QUIET
 def test_bc_cure_fraction_matches_flexsurvcure_stata(bc, bc_mle):
     # Published: flexsurvcure(Surv(rectime, censrec) ~ 1, data=bc, link="logistic",
     # dist="weibullPH"): cure fraction 0.384 (0.311, 0.462), matched by Stata
     # (flexsurvcure tests/testthat/test_match_stata.R); MLE SE on the probability scale 0.0388.
-    res = _fit_longterm(bc[["time", "event"]], arm_column=None, cure_covariates=(),
-                        priors=VAGUE_PRIORS)
+    res = _fit(bc[["time", "event"]], priors=VAGUE_PRIORS)
     draws = _cure_draws(res)
     med, lo, hi = np.median(draws), *np.quantile(draws, [0.025, 0.975])
     assert abs(med - BC_CURE[0]) <= bc_mle.cure_fraction_se()
@@ -236,24 +225,28 @@ def test_bc_cure_fraction_matches_flexsurvcure_stata(bc, bc_mle):
     np.testing.assert_allclose(_survival_at(res, BC_TIMES), bc_mle.survival(BC_TIMES), atol=0.02)
 
 
+@pytest.mark.mcmc
 @pytest.mark.slow
+@QUIET
 def test_curedata_pooled_recovers_truth(curedata):
     # survextrap data-raw/curedata.r. Pooled over x the population is exactly a Weibull mixture
     # cure model (both arms share the uncured Weibull) with pi = (0.5 + 0.6225) / 2 = 0.561.
     # survextrap's cure=TRUE fit: pcure 0.574; our MLE 0.575 (SE 0.034).
     mle = fit_cure_weibull_ph(curedata["t"], curedata["status"])
-    res = _fit_longterm(curedata[["time", "event"]], arm_column=None, cure_covariates=(),
-                        priors=VAGUE_PRIORS)
+    res = _fit(curedata[["time", "event"]], priors=VAGUE_PRIORS)
     draws = _cure_draws(res)
     truth = float(curedata_cure_fraction([0, 1]).mean())
     lo, hi = np.quantile(draws, [0.025, 0.975])
     assert lo < truth < hi
     assert abs(np.median(draws) - mle.cure_fraction()[0]) <= 2 * mle.cure_fraction_se()
-    np.testing.assert_allclose(_survival_at(res, CUREDATA_TIMES),
-                               mle.survival(CUREDATA_TIMES), atol=0.02)
+    np.testing.assert_allclose(
+        _survival_at(res, CUREDATA_TIMES), mle.survival(CUREDATA_TIMES), atol=0.02
+    )
 
 
+@pytest.mark.mcmc
 @pytest.mark.slow
+@QUIET
 def test_curedata_by_arm_recovers_truth(curedata):
     # survextrap data-raw/curedata.r: cure 0.5 (x=0) and plogis(0.5) = 0.622 (x=1). MLE of the
     # matching model (cure fraction and PH rate by arm; flexsurvcure(Surv(t, status) ~ x,
@@ -261,27 +254,31 @@ def test_curedata_by_arm_recovers_truth(curedata):
     x = curedata[["x"]].to_numpy()
     mle = fit_cure_weibull_ph(curedata["t"], curedata["status"], x, x)
     ipd = curedata[["time", "event", "x"]]
-    res = _fit_longterm(ipd, arm_column="x", effect="both", cure_covariates=(),
-                        priors=VAGUE_PRIORS_ARMS)
+    res = _fit(ipd, arm="x", effect_on="both", priors=VAGUE_PRIORS_ARMS)
     for arm, z in (("0", None), ("1", [1.0])):
         draws = _cure_draws(res, arm=arm)
         truth = float(curedata_cure_fraction(0 if z is None else 1))
         lo, hi = np.quantile(draws, [0.025, 0.975])
         assert lo < truth < hi, (arm, lo, hi)
         assert abs(np.median(draws) - mle.cure_fraction(z)[0]) <= 2 * mle.cure_fraction_se(z)
-        np.testing.assert_allclose(_survival_at(res, CUREDATA_TIMES, arm=arm),
-                                   mle.survival(CUREDATA_TIMES, z, z), atol=0.02)
+        np.testing.assert_allclose(
+            _survival_at(res, CUREDATA_TIMES, arm=arm),
+            mle.survival(CUREDATA_TIMES, z, z),
+            atol=0.02,
+        )
 
 
+@pytest.mark.mcmc
 @pytest.mark.slow
+@QUIET
 def test_bc_nonmixture_matches_stata(bc):
     # flexsurvcure(Surv(rectime, censrec) ~ 1, data=bc, link="logistic", dist="weibullPH",
     # mixture=F) = Stata: logit pi -.5151878 (SE .1806544), tests/testthat/test_match_stata.R
-    from bayesurv.survival.longterm import fit_longterm
-
-    res = fit_longterm(bc[["time", "event"]], "weibull", cure="non-mixture", seed=2,
-                       priors=VAGUE_PRIORS, draws=1000, tune=1000, chains=4)
-    logit = np.log(_cure_draws(res) / (1 - _cure_draws(res)))
+    res = _fit(
+        bc[["time", "event"]], cure="non-mixture", seed=2, priors=VAGUE_PRIORS,
+        sampler=Sampler(1000, 1000, 4),
+    )  # fmt: skip
+    logit = res["posterior"]["cure_logit"].values.ravel()
     assert abs(np.median(logit) - STATA_NONMIX["est"][0]) <= STATA_NONMIX["se"][0]
     # the likelihood is skewed in logit pi (as for the mixture model above), so the posterior is
     # wider than the Wald SE; the MLE lies well inside it
@@ -289,35 +286,36 @@ def test_bc_nonmixture_matches_stata(bc):
     assert lo < STATA_NONMIX["est"][0] < hi and hi - lo > 3.92 * STATA_NONMIX["se"][0]
 
 
+@pytest.mark.mcmc
 @pytest.mark.slow
+@QUIET
 def test_bc_cure_covariates_match_flexsurvcure_vignette(bc):
     # flexsurvcure(Surv(rectime, censrec) ~ group, data=bc, link="logistic", dist="weibullPH")
     # (vignettes/flexsurvcure.html): theta 0.673 (0.584, 0.752) for the Good group, groupMedium
     # -1.23 (SE 0.264), groupPoor -3.48 (SE 1.06). Our own MLE reproduces them
     # (test_mle_bc_group_matches_vignette); here the Bayesian fit with vague priors.
-    from bayesurv.survival.longterm import fit_longterm
-
-    ipd = bc[["time", "event"]].assign(medium=(bc["group"] == "Medium").astype(float),
-                                       poor=(bc["group"] == "Poor").astype(float))
+    ipd = bc[["time", "event", "group"]]
     # N(0, 5) on the log odds ratios: vague against the SEs (0.26, 1.06) but proper enough that
     # the Poor group's flat tail towards a cure fraction of 0 does not wander to -30
-    vague = {"cure_logit": VAGUE, "cure_coef": {"dist": "Normal", "mu": 0.0, "sigma": 5.0}}
-    res = fit_longterm(ipd, "weibull", cure="mixture", cure_covariates=["medium", "poor"],
-                       seed=3, priors=vague, draws=1000, tune=1000, chains=4, target_accept=0.95)
+    res = _fit(
+        ipd, cure_covariates=["group=Good"], seed=3, sampler=Sampler(1000, 1000, 4, 0.95),
+        priors={"cure_logit": VAGUE, "cure_coef": "normal(0, 5)"},
+    )  # fmt: skip
     post = res["posterior"]
+    assert list(post["cure_term"].values) == ["group[Medium]", "group[Poor]"]
     coef = post["cure_coef"].values.reshape(-1, 2)
     assert abs(np.median(coef[:, 0]) - (-1.23)) <= 0.264
     # Poor: almost no one cured; the likelihood is flat towards a cure fraction of 0, so the
     # posterior median sits below the MLE (-3.48, SE 1.06) and the MLE inside the central 60%
     lo, hi = np.quantile(coef[:, 1], [0.2, 0.8])
     assert lo < -3.48 < hi
-    # cure fraction of the Good group (covariates 0): the intercept at the uncentred zero
-    zbar = ipd[["medium", "poor"]].mean().to_numpy()
+    # the Good group's cure fraction: the intercept sits at the covariates' means (centred)
+    z = np.column_stack([bc["group"] == "Medium", bc["group"] == "Poor"]).astype(float)
+    zbar = z.mean(axis=0)
     good = 1 / (1 + np.exp(-(post["cure_logit"].values.ravel() - coef @ zbar)))
     assert abs(np.median(good) - 0.673) <= 0.05
     lo, hi = np.quantile(good, [0.025, 0.975])
     assert abs(lo - 0.584) < 0.05 and abs(hi - 0.752) < 0.05
     # the cohort's cure fraction averages the patients' own fractions
-    pi_i = 1 / (1 + np.exp(-(post["cure_logit"].values.ravel()[:, None]
-                              + coef @ (ipd[["medium", "poor"]].to_numpy() - zbar).T)))
+    pi_i = 1 / (1 + np.exp(-(post["cure_logit"].values.ravel()[:, None] + coef @ (z - zbar).T)))
     np.testing.assert_allclose(_cure_draws(res), pi_i.mean(axis=1), rtol=1e-8)

@@ -15,10 +15,11 @@ MODULES = [
     "bayesurv.report",
     "bayesurv.survival.splines",
     "bayesurv.survival.cure",
-    "bayesurv.survival.lifetime",
+    "bayesurv.survival.evidence",
+    "bayesurv.priors",
+    "bayesurv.intervals",
     "bayesurv.survival.waning",
     "bayesurv.survival.background",
-    "bayesurv.survival.external",
     "bayesurv.survival.simulate",
     "bayesurv.plots.extrapolation",
 ]

@@ -87,7 +87,7 @@ KERNEL_WARNINGS = [
 def _slow_kernel(func):
     for flt in KERNEL_WARNINGS:
         func = pytest.mark.filterwarnings(flt)(func)
-    return pytest.mark.slow(func)
+    return pytest.mark.mcmc(pytest.mark.slow(func))
 
 
 @_slow_kernel

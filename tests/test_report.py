@@ -34,7 +34,9 @@ def test_report_is_self_contained_and_escaped():
     assert "seed 3" in html
 
 
-@pytest.mark.skipif(chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.skipif(
+    chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
 def test_report_renders_in_chromium_with_its_figures(tmp_path):
     page = tmp_path / "report.html"
     page.write_text(make_report())
@@ -46,7 +48,9 @@ def test_report_renders_in_chromium_with_its_figures(tmp_path):
     assert red.sum() > 2000  # the thick red curves of both figures are on screen
 
 
-@pytest.mark.skipif(chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.skipif(
+    chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
 def test_browser_check_sees_console_errors(tmp_path):
     page = tmp_path / "bad.html"
     page.write_text("<html><body><script>throw new Error('boom')</script>ok</body></html>")

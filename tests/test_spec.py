@@ -119,21 +119,51 @@ def test_ipd_and_reported_terms_load(tmp_path, monkeypatch):
             GOOD.replace('endpoint = "EFS"', 'endpoint = "EFS"\nterms = ["hr"]'),
             "allowed: 'landmarks'",
         ),
-        (IPD.replace('families = ["weibull"]', 'families = ["weibull"]\neffect = "cure"'),
-         "needs a cure model"),
-        (IPD.replace('families = ["weibull"]', 'families = ["weibull"]\ncure = "mixture"\n'
-                     'effect = "ph"'), "the effect is hazard, cure or both"),
-        (IPD.replace('families = ["weibull"]', 'families = ["weibull"]\n'
-                     'background = { life_table = "us", male = 0.5 }'),
-         "exactly one of age"),
-        (IPD.replace('families = ["weibull"]', 'families = ["weibull"]\n'
-                     'background = { life_table = "us", age = 50, male = 0.5, smr = 0.5 }'),
-         "greater than or equal to 1"),
-        (IPD.replace('families = ["weibull"]', 'families = ["weibull"]\n'
-                     'background = { life_table = "nowhere.csv", age = 50, male = 0.5 }'),
-         "nowhere.csv, which does not exist"),
-        (IPD.replace('families = ["weibull"]', 'families = ["weibull"]\n'
-                     'waning = { scheme = "slowly", t1 = 60 }'), "abrupt"),
+        (
+            IPD.replace('families = ["weibull"]', 'families = ["weibull"]\neffect_on = "cure"'),
+            "effect_on cure or both needs a cure model",
+        ),
+        (
+            IPD.replace(
+                'families = ["weibull"]',
+                'families = ["weibull"]\ncure = "mixture"\neffect_on = "ph"',
+            ),
+            "'ipd.1..effect_on' is 'ph'; allowed: 'hazard'",
+        ),
+        (
+            IPD.replace('families = ["weibull"]', 'families = ["weibull"]\neffect = "cure"'),
+            "'ipd.1..effect' is 'cure'; allowed: 'ph', 'aft' or 'separate'",
+        ),
+        (
+            IPD.replace(
+                'families = ["weibull"]',
+                'families = ["weibull"]\nbackground = { life_table = "us", male = 0.5 }',
+            ),
+            "exactly one of age",
+        ),
+        (
+            IPD.replace(
+                'families = ["weibull"]',
+                'families = ["weibull"]\n'
+                'background = { life_table = "us", age = 50, male = 0.5, smr = 0.5 }',
+            ),
+            "greater than or equal to 1",
+        ),
+        (
+            IPD.replace(
+                'families = ["weibull"]',
+                'families = ["weibull"]\n'
+                'background = { life_table = "nowhere.csv", age = 50, male = 0.5 }',
+            ),
+            "nowhere.csv, which does not exist",
+        ),
+        (
+            IPD.replace(
+                'families = ["weibull"]',
+                'families = ["weibull"]\nwaning = { scheme = "slowly", t1 = 60 }',
+            ),
+            "abrupt",
+        ),
         (IPD.replace('families = ["weibull"]', 'families = ["splines"]'), "mspline"),
     ],
 )

@@ -212,7 +212,7 @@ def test_gengamma_far_tail_formula_continues_the_exact_one(Q):
         )
 
 
-@pytest.mark.parametrize("name", ["bayesurv.survival.families", "bayesurv.survival.model"])
+@pytest.mark.parametrize("name", ["bayesurv.survival.families"])
 def test_docstring_examples(name):
     import doctest
     import importlib

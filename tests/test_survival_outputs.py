@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from known_draws import mock_nuts
-from scipy import integrate
+from scipy import integrate, stats
 
 from bayesurv.errors import InputError
 from bayesurv.lifetable import us_life_table
@@ -314,3 +314,74 @@ def test_summary_only_results_have_the_same_schema(monkeypatch):
     )
     # summaries at a cut-off: the events term's p is the mean of 1 - S over the uniform follow-up
     assert "time" not in res["observed_data"] and res["derived"].attrs["horizon"] == 240.0
+
+
+def _summaries():
+    lm = check_landmarks(
+        pd.DataFrame({"time": [60.0], "survival": [0.45], "lower": [0.38], "upper": [0.52]})
+    )
+    ev = pd.DataFrame(
+        {"n": [200], "events": [90], "median_followup": [40.0], "max_followup": [70.0]}
+    )
+    return Summaries({a: ReportedArm(lm, ev) for a in ("control", "experimental")})
+
+
+@QUIET
+def test_non_mixture_summary_model_is_the_promotion_time_formula(monkeypatch):
+    """S_a(t) = pi_a ^ (1 - S_u,a(t)), the PH effect on the uncured, from reported numbers."""
+    point = {**POINT, "log_median": np.log(20.0)}
+    mock_nuts(monkeypatch, point)
+    res = fit(
+        None,
+        "weibull",
+        cure="non-mixture",
+        effect_on="both",
+        arms=("control", "experimental"),
+        seed=1,
+        sampler=QUICK,
+        summaries=_summaries(),
+    )
+    t = np.array([6.0, 24.0, 60.0, 240.0])
+    S = O.survival(res, t)
+    post = res["posterior"]
+    shape, scale = _weibull(post)
+    for a in (0, 1):
+        hr = np.exp(a * post["log_hr"].values)[..., None]
+        lp = post["cure_logit"].values + a * post["cure_effect"].values
+        pi = (1 / (1 + np.exp(-lp)))[..., None]
+        s_u = np.exp(-((t / scale[..., None]) ** shape[..., None]) * hr)
+        np.testing.assert_allclose(S.isel(arm=a).values, pi ** (1 - s_u), rtol=1e-10)
+
+
+def test_cox_log_hr_is_the_parameter_under_ph_and_an_average_otherwise(monkeypatch):
+    mock_nuts(monkeypatch, {"log_median": np.log(20.0), "log_shape": 0.3, "log_hr": -0.4})
+    kw = dict(arms=("control", "experimental"), seed=1, sampler=QUICK, summaries=_summaries())
+    res = fit(None, "weibull", **kw)
+    np.testing.assert_allclose(
+        O.cox_log_hr(res, 30.0).values, res["posterior"]["log_hr"].values, rtol=1e-10
+    )
+    # a lognormal AFT model has no constant HR: the event-weighted average by quadrature
+    mock_nuts(monkeypatch, {"log_median": np.log(20.0), "log_sdlog": 0.0, "log_tr": 0.4})
+    res = fit(None, "lognormal", **kw)
+    got = float(O.cox_log_hr(res, 30.0).isel(chain=0, draw=0))
+    p = {k: float(res["posterior"][k].isel(chain=0, draw=0)) for k in ("log_median", "log_sdlog")}
+    tr = float(np.exp(res["posterior"]["log_tr"].isel(chain=0, draw=0)))
+    sd = np.exp(p["log_sdlog"])
+
+    def S(t, a):
+        return stats.norm.sf((np.log(t / tr**a) - p["log_median"]) / sd)
+
+    def h(t, a):
+        z = (np.log(t / tr**a) - p["log_median"]) / sd
+        return stats.norm.pdf(z) / (sd * t * stats.norm.sf(z))
+
+    def G(t):  # potential follow-up uniform on [0, 60]
+        return np.clip(1 - t / 60.0, 0.0, 1.0)
+
+    def w(t):
+        return G(t) * 0.5 * (h(t, 0) * S(t, 0) + h(t, 1) * S(t, 1))
+
+    num = integrate.quad(lambda t: w(t) * np.log(h(t, 1) / h(t, 0)), 1e-9, 60.0, limit=200)[0]
+    want = num / integrate.quad(w, 1e-9, 60.0, limit=200)[0]
+    assert got == pytest.approx(want, abs=1e-3)
+    assert -0.6 < got < -0.2

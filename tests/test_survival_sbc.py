@@ -16,6 +16,7 @@ from bayesurv.survival.calibration import (
 )
 
 
+@pytest.mark.mcmc
 @pytest.mark.slow
 @pytest.mark.parametrize("family", list(SBC_PRIORS))
 def test_sbc_ranks_are_uniform(family):
@@ -27,13 +28,15 @@ def test_sbc_ranks_are_uniform(family):
         assert p > 1e-3, (family, name, p, sorted(r))
 
 
+@pytest.mark.mcmc
 @pytest.mark.slow
 def test_sbc_detects_a_wrong_model():
     ranks = sbc_ranks("weibull", n_rep=40, seed=17, time_scale=1.5)
     assert uniformity_pvalue(ranks["log_median"], 200) < 1e-3
 
 
-# ---- the long-term cure models (bayesurv.survival.longterm) -----------------------------------
+# ---- the cure models ------------------------------------------------------------------------
+@pytest.mark.mcmc
 @pytest.mark.slow
 @pytest.mark.parametrize(("cure", "background"), [("mixture", True), ("non-mixture", False)])
 def test_sbc_cure_models_are_calibrated(cure, background):
@@ -46,6 +49,7 @@ def test_sbc_cure_models_are_calibrated(cure, background):
         assert p > 1e-3, (cure, name, p, sorted(r))
 
 
+@pytest.mark.mcmc
 @pytest.mark.slow
 def test_sbc_cure_detects_ignored_background_mortality():
     # simulated with general-population deaths of 50-70-year-olds, fitted without them

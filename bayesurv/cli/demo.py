@@ -73,11 +73,14 @@ def _demo(here: Path, stage: Path, out: Path, *, seed: int, draws: int | None, q
     for q in summary["queries"]:
         typer.echo(f"  {q['statement']:<55s} {q['probability']:.3f} (MC error {q['mcse']:.3f})")
     # 1b. blinatumomab vs inotuzumab in adults, indirectly through chemotherapy (exact, seconds)
-    nma = run(spec.parent / "ball_nma.toml", stage / "ball_nma", force=True, quiet=quiet,
-              draws=draws)
+    nma = run(
+        spec.parent / "ball_nma.toml", stage / "ball_nma", force=True, quiet=quiet, draws=draws
+    )
     q = nma["queries"][0]
-    typer.echo(f"Indirect comparison (TOWER, INO-VATE): {q['statement']} = "
-               f"{q['probability']:.3f}; report: {out / 'ball_nma' / 'report.html'}")
+    typer.echo(
+        f"Indirect comparison (TOWER, INO-VATE): {q['statement']} = "
+        f"{q['probability']:.3f}; report: {out / 'ball_nma' / 'report.html'}"
+    )
     # 2. the reconstruction example
     totals = pd.read_csv(here / "events.csv", comment="#")
     ipds = []

@@ -1,4 +1,11 @@
-"""``bayesurv fit``: a Bayesian survival model fitted to IPD."""
+"""``bayesurv fit``: one survival model fitted to IPD, with the options of the one core.
+
+Every flag maps to one field of :class:`bayesurv.survival.structure.ModelSpec` (or of the
+population, the external evidence, the sampler or the outputs), so the model is what the flags
+say and nothing else: ``--plots`` draws figures, it does not change the model. The JSON is
+:func:`bayesurv.survival.outputs.summary` (the design's contract: ``family``, ``survival`` rows,
+``rmst``, ``diagnostics``, plus effects, cure fractions, life-years and notes where they apply).
+"""
 
 from __future__ import annotations
 
@@ -7,262 +14,283 @@ from typing import Annotated
 
 import typer
 
-from bayesurv.cli.common import app, guard, parse_numbers, refuse_overwrite
+from bayesurv.cli.common import app, figure_option, guard, parse_numbers, seed_option  # noqa: F401
 from bayesurv.errors import InputError
+
+Opt = typer.Option
 
 
 @app.command("fit")
 @guard
 def fit_command(
-    ipd: Annotated[Path, typer.Argument(help="IPD CSV: columns time,event (and an arm column).")],
+    ipd: Annotated[Path, typer.Argument(help="IPD CSV: columns time,event (and arm, covariates).")],
     family: Annotated[
         str,
-        typer.Option(
-            help="exponential, weibull, gompertz, lognormal, "
-            "loglogistic, gengamma; or a flexible hazard: mspline, "
-            "rp (Royston-Parmar), pwexp (piecewise exponential)."
+        Opt(
+            help="exponential, weibull, gompertz, lognormal, loglogistic, gengamma; or a flexible "
+            "hazard: mspline, rp (Royston-Parmar), pwexp (piecewise exponential)."
         ),
     ] = ...,
-    json_out: Annotated[Path, typer.Option("--json", help="Summary JSON to write.")] = ...,
-    times: Annotated[str | None, typer.Option(help="Landmark times, e.g. 12,24,60.")] = None,
-    rmst_to: Annotated[float | None, typer.Option(help="RMST horizon (default: last time)")] = None,
-    arm_column: Annotated[str | None, typer.Option(help="Column naming two arms.")] = None,
+    json_out: Annotated[Path, Opt("--json", help="Summary JSON to write.")] = ...,
+    times: Annotated[str | None, Opt(help="Survival rows at these times, e.g. 12,24,60.")] = None,
+    rmst_to: Annotated[float | None, Opt(help="RMST horizon (default: last time).")] = None,
+    arm_column: Annotated[str | None, Opt(help="Column naming one or two arms.")] = None,
     effect: Annotated[
-        str | None,
-        typer.Option(help="ph, aft or separate (two arms); with --cure: hazard, cure or both."),
+        str | None, Opt(help="How the arm acts on the hazard: ph, aft or separate.")
     ] = None,
-    cure: Annotated[str | None, typer.Option(help="Cure model: mixture or non-mixture.")] = None,
-    cure_covariates: Annotated[
+    effect_on: Annotated[
+        str | None, Opt(help="Where the arm acts: hazard, cure or both (cure models).")
+    ] = None,
+    covariates: Annotated[
         str | None,
-        typer.Option(help="Numeric columns acting on the cure fraction (logit), e.g. age,mrd."),
+        Opt(help="Columns on the hazard (PH/AFT): age,group or group=Good (reference level)."),
+    ] = None,
+    cure: Annotated[str | None, Opt(help="Cure model: mixture or non-mixture.")] = None,
+    cure_covariates: Annotated[
+        str | None, Opt(help="Columns on the cure fraction (logit), e.g. age,mrd.")
+    ] = None,
+    ancillary: Annotated[
+        list[str] | None,
+        Opt(help="Covariates on an ancillary parameter: log_shape=group (repeatable)."),
+    ] = None,
+    nonph: Annotated[
+        bool, Opt(help="Non-PH: ancillary parameters or spline coefficients differ by arm.")
+    ] = False,
+    scale: Annotated[str, Opt(help="Royston-Parmar scale: hazard, odds or normal.")] = "hazard",
+    entry_column: Annotated[str | None, Opt(help="Column of entry times (delayed entry).")] = None,
+    prior: Annotated[
+        list[str] | None,
+        Opt(help='A prior by parameter: log_shape="normal(0, 0.5)" (repeatable).'),
     ] = None,
     life_table: Annotated[
         str | None,
-        typer.Option(
-            help="General-population mortality: 'us' (US 2014, shipped) or a life-table CSV "
-            "(age,sex,hazard or qx[,year])."
-        ),
+        Opt(help="General-population mortality: 'us' (US 2014, shipped) or a life-table CSV."),
     ] = None,
-    age: Annotated[
-        float | None, typer.Option(help="Age at entry (years) of every patient.")
-    ] = None,
-    age_column: Annotated[str | None, typer.Option(help="Column with each patient's age.")] = None,
-    sex: Annotated[
-        str | None, typer.Option(help="male, female, or the share of men (0.5).")
-    ] = None,
-    sex_column: Annotated[str | None, typer.Option(help="Column with each patient's sex.")] = None,
-    year: Annotated[int | None, typer.Option(help="Calendar year of the life table.")] = None,
+    age: Annotated[float | None, Opt(help="Age at entry (years) of every patient.")] = None,
+    age_column: Annotated[str | None, Opt(help="Column with each patient's age.")] = None,
+    sex: Annotated[str | None, Opt(help="male, female, or the share of men (0.5).")] = None,
+    sex_column: Annotated[str | None, Opt(help="Column with each patient's sex.")] = None,
+    year: Annotated[int | None, Opt(help="Calendar year of the life table.")] = None,
     time_unit: Annotated[
-        str | None, typer.Option(help="Unit of the time column: days, weeks, months or years.")
+        str | None, Opt(help="Unit of the time column: days, weeks, months or years.")
     ] = None,
-    smr: Annotated[
-        float, typer.Option(help="Excess-mortality ratio on the life table (>= 1).")
-    ] = 1.0,
+    smr: Annotated[float, Opt(help="Excess-mortality ratio on the life table (>= 1).")] = 1.0,
+    smr_prior: Annotated[
+        str | None, Opt(help='Uncertain SMR: "lognormal(mu, sigma)", truncated at 1.')
+    ] = None,
     waning: Annotated[
         str | None,
-        typer.Option(
-            help="Treatment-effect waning: abrupt:T1, linear_loghr:T1:T2 or "
-            "linear_hazard:T1:T2 (times in the data's unit)."
-        ),
+        Opt(help="Treatment-effect waning: abrupt:T1, linear_loghr:T1:T2 or linear_hazard:T1:T2."),
     ] = None,
     external_landmarks: Annotated[
-        Path | None,
-        typer.Option(
-            help="CSV of long-term survival (time,survival,lower,upper[,arm]) as likelihood."
-        ),
+        Path | None, Opt(help="CSV of long-term survival (time,survival,lower,upper[,arm]).")
     ] = None,
     external_registry: Annotated[
-        Path | None,
-        typer.Option(
-            help="CSV of registry counts (start,stop,n_at_risk,events[,arm]) as likelihood."
-        ),
+        Path | None, Opt(help="CSV of registry counts (start,stop,n_at_risk,events[,arm]).")
     ] = None,
-    df: Annotated[
-        int | None, typer.Option(help="Flexible hazards: number of basis functions (or intervals).")
-    ] = None,
+    df: Annotated[int | None, Opt(help="Flexible hazards: basis functions (or intervals).")] = None,
     extra_knots: Annotated[
-        str | None, typer.Option(help="Flexible hazards: knots beyond follow-up, e.g. 120,240.")
+        str | None, Opt(help="Flexible hazards: knots beyond follow-up, e.g. 120,240.")
     ] = None,
     horizon_years: Annotated[
-        float | None,
-        typer.Option(help="Extrapolation horizon in years (default: lifetime with a life table)."),
+        float | None, Opt(help="Extrapolation horizon in years (default: lifetime).")
     ] = None,
-    discount: Annotated[float, typer.Option(help="Annual discount rate of life-years.")] = 0.035,
+    discount: Annotated[float, Opt(help="Annual discount rate of life-years.")] = 0.035,
     cycle: Annotated[
-        str | None,
-        typer.Option(
-            help="Export S(t) draws per model cycle: weekly, monthly or yearly (with --cycle-csv)."
-        ),
+        str | None, Opt(help="S(t) draws per model cycle: weekly, monthly, yearly (--cycle-csv).")
     ] = None,
-    cycle_csv: Annotated[Path | None, typer.Option(help="CSV of S(t) draws per cycle.")] = None,
-    cycle_draws: Annotated[
-        int, typer.Option(min=1, help="Posterior draws exported per cycle.")
-    ] = 200,
+    cycle_csv: Annotated[Path | None, Opt(help="CSV of S(t) draws per cycle.")] = None,
+    cycle_draws: Annotated[int, Opt(min=1, help="Posterior draws exported per cycle.")] = 200,
     plots: Annotated[
-        Path | None,
-        typer.Option(help="Folder for the extrapolation, hazard and cure-fraction figures (PNG)."),
+        Path | None, Opt(help="Folder for the extrapolation, hazard and cure figures.")
     ] = None,
-    draws: Annotated[int, typer.Option(min=50, help="Posterior draws per chain.")] = 1000,
-    tune: Annotated[int, typer.Option(min=50, help="Warm-up draws per chain.")] = 1000,
-    chains: Annotated[int, typer.Option(min=1, help="Chains.")] = 4,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
-    netcdf: Annotated[Path | None, typer.Option(help="Also save the full result (NetCDF).")] = None,
-    force: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    draws: Annotated[int, Opt(min=50, help="Posterior draws per chain.")] = 1000,
+    tune: Annotated[int, Opt(min=50, help="Warm-up draws per chain.")] = 1000,
+    chains: Annotated[int, Opt(min=1, help="Chains.")] = 4,
+    seed: Annotated[int, seed_option()] = 1,
+    ci: Annotated[float, Opt(help="Width of every interval.")] = 0.95,
+    netcdf: Annotated[Path | None, Opt(help="Also save the full result (NetCDF).")] = None,
+    force: Annotated[bool, Opt(help="Replace existing output files.")] = False,
 ) -> None:
-    """Fit a survival model to IPD; write survival, RMST, median, mean (and HR) as JSON.
+    """Fit a survival model to IPD; write survival, RMST, medians, means, effects (and cure
+    fractions, life-years, landmarks against the KM where they apply) as JSON."""
+    from bayesurv.intervals import check_ci, ci_width
+    from bayesurv.outputs import OutputPlan
+    from bayesurv.survival import outputs as O
+    from bayesurv.survival.data import External
+    from bayesurv.survival.fit import Outputs, Sampler, fit
+    from bayesurv.survival.population import Population, units_per_year
+    from bayesurv.survival.structure import ModelSpec
 
-    With --cure, --life-table, --waning, external evidence, a flexible hazard or a horizon, the
-    long-term model runs instead (bayesurv.survival.longterm) and the JSON gives cure fractions,
-    landmark survival to 20 years against the KM, mean survival and life-years gained.
-    """
-    import json as _json
-
-    import numpy as np
-    import pandas as pd
-
-    from bayesurv.survival.families import FAMILIES, get_family
-    from bayesurv.survival.ipdfit import fit, save, summarize
-
-    refuse_overwrite(json_out, force)
-    for extra in (netcdf, cycle_csv):
-        if extra is not None:
-            refuse_overwrite(extra, force)
-    try:
-        table = pd.read_csv(ipd)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{ipd} is empty; give a CSV with columns time,event.") from None
-    longterm = family not in FAMILIES or any(
-        v is not None
-        for v in (
-            cure,
-            life_table,
-            waning,
-            external_landmarks,
-            external_registry,
-            horizon_years,
-            cycle,
-            cycle_csv,
-            plots,
-            cure_covariates,
-        )
+    inputs = [p for p in (ipd, external_landmarks, external_registry) if p is not None]
+    if life_table is not None and life_table.lower() != "us":
+        inputs.append(Path(life_table))
+    plan = OutputPlan(None, force=force, inputs=tuple(inputs))
+    j = plan.add(json_out, option="--json", kind="json")
+    nc = plan.add(netcdf, option="--netcdf", kind="netcdf") if netcdf else None
+    if cycle_csv is not None and cycle is None:
+        raise InputError("--cycle-csv needs --cycle weekly, monthly or yearly.")
+    cyc = plan.add(cycle_csv, option="--cycle-csv", kind="csv") if cycle_csv else None
+    figs = plan.folder(plots, option="--plots") if plots else None
+    if figs is not None:
+        figs = [
+            plan.add(figs / f"{n}.{e}", option="--plots", kind="figure")
+            for n in ("extrapolation", "hazard", "cure_fraction")
+            for e in ("png", "svg")
+        ]
+    check_ci(ci)  # before the work
+    table = _read_ipd(ipd)
+    if arm_column is not None:
+        _check_two_arms(table, _col(arm_column), ipd)
+    if effect in ("hazard", "cure", "both"):  # the arm's target, named as --effect-on
+        effect, effect_on = None, effect_on or effect
+    spec = ModelSpec(
+        family,
+        arm=_col(arm_column),
+        effect=effect,
+        effect_on=effect_on,
+        nonph=nonph,
+        covariates=_list(covariates),
+        cure=cure or "none",
+        cure_covariates=_list(cure_covariates),
+        ancillary=_pairs(ancillary, "--ancillary", lambda v: _list(v)),
+        entry=_col(entry_column),
+        smr_prior=smr_prior,
+        waning=_waning(waning) if waning else None,
+        df=df,
+        extra_knots=tuple(parse_numbers(extra_knots, "--extra-knots")) if extra_knots else (),
+        scale=scale,
+        priors=_pairs(prior, "--prior", str),
+        time_unit=time_unit,
     )
-    if longterm:
-        _fit_longterm_cli(
-            table,
-            ipd,
-            family,
-            json_out=json_out,
-            arm_column=arm_column,
-            effect=effect,
-            cure=cure or "none",
-            cure_covariates=cure_covariates,
-            life_table=life_table,
-            age=age,
-            age_column=age_column,
-            sex=sex,
-            sex_column=sex_column,
-            year=year,
-            time_unit=time_unit,
-            smr=smr,
-            waning=waning,
-            external_landmarks=external_landmarks,
-            external_registry=external_registry,
-            df=df,
-            extra_knots=extra_knots,
-            horizon_years=horizon_years,
-            discount=discount,
-            cycle=cycle,
-            cycle_csv=cycle_csv,
-            cycle_draws=cycle_draws,
-            plots=plots,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            seed=seed,
-            netcdf=netcdf,
-            force=force,
-            times=parse_numbers(times, "--times") if times else None,
-            rmst_to=rmst_to,
+    population = None
+    if life_table is not None:
+        from bayesurv.lifetable import read_life_table, us_life_table
+
+        lt = (
+            us_life_table(year or 2014)
+            if life_table.lower() == "us"
+            else read_life_table(life_table)
         )
-        return
-    get_family(family)
-    grid = None
-    if times:
-        try:
-            grid = [float(x) for x in times.split(",") if x.strip()]
-        except ValueError:
-            raise InputError(f"--times {times!r} must be numbers separated by commas.") from None
-        if not grid or min(grid) < 0:
-            raise InputError(f"--times {times!r} must be non-negative numbers, e.g. 12,24,60.")
+        population = Population(
+            lt,
+            year=year,
+            smr=smr,
+            age=age,
+            age_column=_col(age_column),
+            male=sex,
+            sex_column=_col(sex_column),
+        )
+    elif smr != 1.0:
+        raise InputError("an SMR needs a life table (general-population mortality).")
+    external = None
+    if external_landmarks or external_registry:
+        from bayesurv.survival.evidence import read_landmarks, read_registry
+
+        external = External(
+            read_landmarks(external_landmarks) if external_landmarks else None,
+            read_registry(external_registry) if external_registry else None,
+        )
+    horizon = None
+    if horizon_years is not None:
+        if time_unit is None:
+            raise InputError(
+                "--horizon-years needs --time-unit to convert years to the data's unit."
+            )
+        horizon = horizon_years * units_per_year(time_unit)
+    grid = tuple(parse_numbers(times, "--times")) if times else ()
+    if any(x < 0 for x in grid):
+        raise InputError(f"--times {times!r} must be non-negative numbers, e.g. 12,24,60.")
+    if rmst_to is not None and not rmst_to > 0:
+        raise InputError(f"the RMST horizon must be a positive number, got {rmst_to!r}.")
     result = fit(
         table,
-        family,
+        spec,
         seed=seed,
-        arm_column=arm_column,
-        effect=effect,
-        times=grid,
-        rmst_to=rmst_to,
-        draws=draws,
-        tune=tune,
-        chains=chains,
+        external=external,
+        population=population,
+        sampler=Sampler(draws, tune, chains),
+        outputs=Outputs(times=grid, rmst_to=rmst_to, horizon=horizon, discount=discount),
         source=str(ipd),
         inputs={"ipd": ipd},
     )
-
-    def rows(name):
-        df = summarize(result, name)
-        return [
-            {k: (v if isinstance(v, str) else float(v)) for k, v in r.items()}
-            for r in df.to_dict("records")
-        ]
-
-    q = result["derived"]
-    two = "hazard_ratio" in q
-    out = {
-        "family": result.attrs["family"],
-        "effect": result.attrs["effect"],
-        "arms": _json.loads(result.attrs["arms"]),
-        "survival": rows("survival")
-        if two
-        else [{k: v for k, v in r.items() if k != "arm"} for r in rows("survival")],
-        "rmst": {
-            "to": float(q.attrs["rmst_to"]),
-            **{k: v for k, v in rows("rmst")[0].items() if k != "arm"},
-        },
-        "median": rows("median"),
-        "mean": rows("mean"),
-        "diagnostics": _json.loads(result.attrs["diagnostics"]),
-        "provenance": _json.loads(result.attrs["provenance"]),
-    }
-    if two:
-        out["rmst"] = {
-            "to": float(q.attrs["rmst_to"]),
-            "arms": rows("rmst"),
-            "difference": rows("rmst_diff")[0],
-        }
-        out["hazard_ratio"] = rows("hazard_ratio")
-        for key in ("hr", "time_ratio"):  # one ratio under PH / AFT
-            if key in q:
-                out[key] = rows(key)[0]
-    if "mean_note" in q.attrs:
-        out["mean_note"] = q.attrs["mean_note"]
-
-    def _finite(v):  # JSON has no inf/nan: an infinite median/mean is written "inf"
-        if isinstance(v, float) and not np.isfinite(v):
-            return "inf" if v > 0 else ("-inf" if v < 0 else None)
-        if isinstance(v, dict):
-            return {k: _finite(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [_finite(x) for x in v]
-        return v
-
-    json_out.write_text(_json.dumps(_finite(out), indent=2, allow_nan=False))
-    if netcdf is not None:
-        save(result, netcdf)
+    with ci_width(ci):
+        out = O.summary(result, list(grid) or None)
+        cycles = O.cycle_table(result, cycle, n_draws=cycle_draws, seed=seed) if cycle else None
+        drawn = _figures(result) if figs else {}
+    with plan.writing():
+        plan.json(j, out)
+        if nc is not None:
+            plan.netcdf(nc, result)
+        if cyc is not None:
+            plan.csv(cyc, cycles)
+        for path in figs or ():
+            if path.stem in drawn:
+                plan.figure(path, drawn[path.stem], dpi=120)
     typer.echo(f"wrote {json_out}")
+    for note in out.get("notes", []):
+        typer.echo(f"note: {note}", err=True)
 
 
-def _parse_waning(text: str) -> dict:
+def _figures(result) -> dict:
+    from bayesurv.plots.extrapolation import figures
+
+    return figures(result)
+
+
+def _read_ipd(path: Path):
+    """The IPD file through the shared reader (encodings, delimiters, decimal commas)."""
+    from bayesurv.tables import Column, read_table
+
+    df = read_table(path, [Column("time"), Column("event")], what="IPD table")
+    return df.reset_index(drop=True)
+
+
+def _check_two_arms(table, column: str, path: Path) -> None:
+    """``--arm-column`` compares arms: a file with one arm there is a mistake, not a fit."""
+    if column not in table.columns:
+        raise InputError(
+            f"{path} has no column {column!r} (--arm-column); its columns are "
+            f"{', '.join(map(str, table.columns))}."
+        )
+    seen = list(dict.fromkeys(table[column].astype(str)))
+    if len(seen) == 1:
+        raise InputError(
+            f"{path}: column {column!r} holds one arm ({seen[0]!r}); give a file with both arms, "
+            "or leave out --arm-column to fit that arm alone."
+        )
+
+
+def _col(name: str | None) -> str | None:
+    from bayesurv.tables import normalize_header
+
+    return None if name is None else normalize_header(name)
+
+
+def _list(text: str | None) -> tuple:
+    if not text:
+        return ()
+    out = []
+    for part in str(text).split(","):
+        name, eq, ref = part.partition("=")
+        if name.strip():
+            out.append(_col(name) + (f"={ref.strip()}" if eq else ""))
+    return tuple(out)
+
+
+def _pairs(values, option: str, value) -> dict:
+    out = {}
+    for item in values or ():
+        name, eq, rest = str(item).partition("=")
+        if not eq or not name.strip() or not rest.strip():
+            raise InputError(
+                f"{option} {item!r} is not NAME=VALUE; write e.g. log_shape=normal(0, 0.5)."
+            )
+        out[name.strip()] = value(rest.strip())
+    return out
+
+
+def _waning(text: str) -> dict:
     parts = [p.strip() for p in text.split(":")]
     try:
         times = [float(p) for p in parts[1:]]
@@ -273,109 +301,3 @@ def _parse_waning(text: str) -> dict:
             f"--waning {text!r} is not SCHEME:T1[:T2]; write e.g. linear_loghr:60:120 or abrupt:60."
         )
     return {"scheme": parts[0], "t1": times[0], "t2": times[1] if len(times) > 1 else None}
-
-
-def _fit_longterm_cli(
-    table,
-    ipd_path,
-    family,
-    *,
-    json_out,
-    cure_covariates,
-    life_table,
-    waning,
-    external_landmarks,
-    external_registry,
-    extra_knots,
-    horizon_years,
-    cycle,
-    cycle_csv,
-    cycle_draws,
-    plots,
-    netcdf,
-    time_unit,
-    **kw,
-):
-    """``bayesurv fit`` with the long-term model: JSON summary, cycle CSV, figures, NetCDF."""
-    import json as _json
-    import warnings
-
-    from bayesurv.lifetable import read_life_table, us_life_table
-    from bayesurv.survival.external import read_landmarks, read_registry
-    from bayesurv.survival.extrapolation import cycle_csv_table, longterm_summary
-    from bayesurv.survival.ipdfit import save
-    from bayesurv.survival.longterm import IdentifiabilityWarning, fit_longterm
-
-    if cycle_csv is not None and cycle is None:
-        raise InputError("--cycle-csv needs --cycle weekly, monthly or yearly.")
-    if plots is not None:
-        refuse_overwrite(plots, kw["force"])
-    lt = None
-    if life_table is not None:
-        lt = (
-            us_life_table(kw["year"] or 2014)
-            if life_table.lower() == "us"
-            else read_life_table(life_table)
-        )
-    horizon = None
-    if horizon_years is not None:
-        from bayesurv.survival.cohort import units_per_year
-
-        if time_unit is None:
-            raise InputError(
-                "--horizon-years needs --time-unit to convert years to the data's unit."
-            )
-        horizon = horizon_years * units_per_year(time_unit)[0]
-    with warnings.catch_warnings():  # the notes are printed below, once, in plain words
-        warnings.simplefilter("ignore", IdentifiabilityWarning)
-        result = fit_longterm(
-            table,
-            family,
-            seed=kw["seed"],
-            cure=kw["cure"],
-            arm_column=kw["arm_column"],
-            effect=kw["effect"],
-            cure_covariates=[c.strip() for c in cure_covariates.split(",")]
-            if cure_covariates
-            else (),
-            life_table=lt,
-            age=kw["age"],
-            age_column=kw["age_column"],
-            sex=kw["sex"],
-            sex_column=kw["sex_column"],
-            year=kw["year"],
-            time_unit=time_unit,
-            smr=kw["smr"],
-            waning=_parse_waning(waning) if waning else None,
-            external_landmarks=read_landmarks(external_landmarks) if external_landmarks else None,
-            external_registry=read_registry(external_registry) if external_registry else None,
-            df=kw["df"],
-            extra_knots=parse_numbers(extra_knots, "--extra-knots") if extra_knots else None,
-            horizon=horizon,
-            times=kw["times"],
-            rmst_to=kw["rmst_to"],
-            discount=kw["discount"],
-            cycle=cycle,
-            cycle_draws=cycle_draws,
-            draws=kw["draws"],
-            tune=kw["tune"],
-            chains=kw["chains"],
-            source=str(ipd_path),
-            inputs={"ipd": ipd_path},
-        )
-    out = longterm_summary(result)
-    json_out.write_text(_json.dumps(out, indent=2, allow_nan=False, default=str))
-    typer.echo(f"wrote {json_out}")
-    for note in out["identifiability"]:
-        typer.echo(f"note: {note}", err=True)
-    if cycle_csv is not None:
-        cycle_csv_table(result).to_csv(cycle_csv, index=False, float_format="%.6g")
-        typer.echo(f"wrote {cycle_csv}")
-    if plots is not None:
-        from bayesurv.plots.extrapolation import save_longterm_figures
-
-        for path in save_longterm_figures(result, plots):
-            typer.echo(f"wrote {path}")
-    if netcdf is not None:
-        save(result, netcdf)
-        typer.echo(f"wrote {netcdf}")

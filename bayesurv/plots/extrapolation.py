@@ -3,16 +3,18 @@ data, with the general-population curves of the same cohort; cure-fraction poste
 
 Each function takes either plain xarray arrays (draws with a ``time`` coordinate in model units
 and an optional ``arm`` dim; every other dim, e.g. ``chain`` and ``draw``, is a sample dim) or a
-long-term result DataTree (:mod:`bayesurv.survival.longterm`), from which it reads::
+result DataTree of :func:`bayesurv.survival.fit.fit` (its ``derived`` group,
+:func:`bayesurv.survival.outputs.derived`), from which it reads::
 
     derived/survival, derived/hazard          (chain, draw, arm, time)
     derived/background_survival, background_hazard      (time)
     derived/cure_fraction                      (chain, draw, arm)
     observed_data/time, constant_data/time (event indicator), constant_data/arm
-    attrs: time_scale (model units per year), follow_up (model units)
+    derived attrs: time_scale (model units per year), follow_up (model units)
 
 The x axis is in years (``time / time_scale``); hazards are drawn per year (``h * time_scale``)
-on a log axis. Bands are equal-tailed (``ci``, 95% by default) around the posterior median.
+on a log axis. Bands are equal-tailed (``ci``; by default the width in force,
+:func:`bayesurv.intervals.width`) around the posterior median.
 Every function returns the matplotlib Figure. The artists carry ids (``Artist.get_gid()``) so
 that tests and callers can find them: ``median:ARM``, ``band:ARM``, ``km:ARM``, ``background``,
 ``follow-up``, ``cure:ARM``, ``prior`` (or ``prior:ARM``).
@@ -22,17 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import xarray as xr
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from bayesurv.errors import InputError  # noqa: E402
-from bayesurv.nonparametric import kaplan_meier  # noqa: E402
+from bayesurv.errors import InputError
+from bayesurv.intervals import interval, summary, width
+from bayesurv.nonparametric import kaplan_meier
 
 COLOURS = {"control": "#d62728", "experimental": "#1f5f99"}
 #: the time scale assumed for plain arrays when none is given (months, as before)
@@ -77,16 +77,16 @@ def _optional(obj, name: str):
 def _time_scale(obj, time_scale) -> float:
     if time_scale is not None:
         return float(time_scale)
-    if _is_tree(obj) and "time_scale" in obj.attrs:
-        return float(obj.attrs["time_scale"])
+    if _is_tree(obj) and "derived" in obj.children and "time_scale" in obj["derived"].attrs:
+        return float(obj["derived"].attrs["time_scale"])
     return DEFAULT_TIME_SCALE
 
 
 def _follow_up(obj, follow_up):
     if follow_up is not None:
         return follow_up
-    if _is_tree(obj):
-        return obj.attrs.get("follow_up")
+    if _is_tree(obj) and "derived" in obj.children:
+        return obj["derived"].attrs.get("follow_up")
     return None
 
 
@@ -102,18 +102,19 @@ def _label(arm) -> str:
     return "" if arm is None else str(arm)
 
 
-def _bands(da: xr.DataArray, ci: float) -> xr.DataArray:
-    """Quantiles ``(1 - ci) / 2``, 0.5, ``(1 + ci) / 2`` over every dim but arm and time."""
-    if not 0 < ci < 1:
-        raise InputError(f"ci {ci!r} must be a proportion in (0, 1), e.g. 0.95.")
+def _bands(da: xr.DataArray, ci: float | None) -> xr.DataArray:
+    """Lower, median and upper (:func:`bayesurv.intervals.interval`, equal-tailed) over every
+    dim but arm and time, stacked on a ``quantile`` dim (0, 1, 2)."""
+    c = width(ci)
     if "time" not in da.dims:
         raise InputError(f"{da.name or 'the curve'} has no 'time' dim; give draws over time.")
-    sample = [d for d in da.dims if d not in ("arm", "time")]
-    probs = [(1 - ci) / 2, 0.5, (1 + ci) / 2]
+    sample = tuple(d for d in da.dims if d not in ("arm", "time"))
+    probs = [(1 - c) / 2, 0.5, (1 + c) / 2]
     if not sample:  # one curve (e.g. a point estimate): no band
         return xr.concat([da] * 3, dim=pd.Index(probs, name="quantile"))
     with np.errstate(invalid="ignore"):  # inf - inf where a hazard is infinite (t = 0)
-        return da.quantile(probs, dim=sample)
+        q = interval(da.where(~np.isneginf(da)), c, dims=sample)
+    return xr.concat([q["lower"], q["median"], q["upper"]], dim=pd.Index(probs, name="quantile"))
 
 
 def _at(q: xr.DataArray, arm, k: int) -> np.ndarray:
@@ -217,7 +218,7 @@ def _setup(obj, name: str, time_scale, follow_up, background, ax, ci):
         grid,
         grid / ts,
         _bands(da, ci),
-        f"{100 * ci:g}%",
+        f"{100 * width(ci):g}%",
     )
 
 
@@ -230,7 +231,7 @@ def plot_extrapolation(
     title: str = "",
     follow_up: float | None = None,
     km=None,
-    ci: float = 0.95,
+    ci: float | None = None,
     ax=None,
 ) -> Figure:
     """Extrapolated survival per arm: posterior median and ``ci`` band, over the data's KM.
@@ -365,7 +366,7 @@ def plot_hazard_extrapolation(
     background=None,
     time_scale: float | None = None,
     follow_up: float | None = None,
-    ci: float = 0.95,
+    ci: float | None = None,
     title: str = "",
     ax=None,
 ) -> Figure:
@@ -443,7 +444,7 @@ def plot_cure_fractions(
     title: str = "",
     *,
     prior=None,
-    ci: float = 0.95,
+    ci: float | None = None,
     bins: int = 60,
     ax=None,
 ) -> Figure:
@@ -462,8 +463,6 @@ def plot_cure_fractions(
     >>> [p.get_gid() for p in fig.axes[0].patches]
     ['cure:control']
     """
-    if not 0 < ci < 1:
-        raise InputError(f"ci {ci!r} must be a proportion in (0, 1), e.g. 0.95.")
     post = _cure_draws(draws)
     fig, ax = _new_axes(ax, (6, 3.4))
     edges = np.linspace(0, 1, bins + 1)
@@ -471,7 +470,8 @@ def plot_cure_fractions(
         x = x[np.isfinite(x)]
         c = _colour(arm, k)
         dens, _ = np.histogram(x, bins=edges, density=True)
-        lo, med, hi = np.quantile(x, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
+        q = summary(x, ci)
+        lo, med, hi = q["lower"], q["median"], q["upper"]
         lab = f"{arm + ': ' if arm else ''}{med:.2f} ({lo:.2f}-{hi:.2f})"
         ax.stairs(dens, edges, fill=True, alpha=0.45, color=c, label=lab, gid=f"cure:{arm}")
     if prior is not None:
@@ -507,7 +507,7 @@ def plot_cure_fractions(
                 dens, edges, fill=False, color="0.3", ls="--", lw=1.0, label="prior", gid="prior"
             )
     ax.set_xlim(0, 1)
-    ax.set_xlabel(f"Cure fraction (legend: posterior median, {100 * ci:g}% interval)")
+    ax.set_xlabel(f"Cure fraction (legend: posterior median, {100 * width(ci):g}% interval)")
     ax.set_ylabel("Posterior density")
     ax.set_title(title, fontsize=11)
     ax.legend(frameon=False, fontsize=8)
@@ -517,34 +517,24 @@ def plot_cure_fractions(
 
 __all__ = [
     "COLOURS",
+    "figures",
     "plot_cure_fractions",
     "plot_extrapolation",
     "plot_hazard_extrapolation",
 ]
 
 
-def save_longterm_figures(result: xr.DataTree, folder) -> list:
-    """Write a long-term fit's figures into a new ``folder``: ``extrapolation`` (survival over
-    the KM with the general population), ``hazard`` and, with a cure model, ``cure_fraction``,
-    each as PNG and SVG. Returns the paths written."""
-    from pathlib import Path
+def figures(result: xr.DataTree) -> dict[str, Figure]:
+    """A fit's figures by name: ``extrapolation`` (survival over the KM with the general
+    population), ``hazard`` and, with a cure model, ``cure_fraction`` (the caller saves them)."""
+    from bayesurv.survival.structure import ModelSpec
 
-    import matplotlib.pyplot as plt
-
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    what = f"{result.attrs.get('family', '')}, {result.attrs.get('cure', 'none')} cure"
-    figs = {
+    spec = ModelSpec.from_json(result.attrs["spec"])
+    what = f"{spec.hazard}, {spec.cure} cure"
+    out = {
         "extrapolation": plot_extrapolation(result, title=f"Extrapolated survival ({what})"),
         "hazard": plot_hazard_extrapolation(result, title=f"Hazard ({what})"),
     }
     if "cure_fraction" in result["derived"]:
-        figs["cure_fraction"] = plot_cure_fractions(result, title="Cure fraction")
-    paths = []
-    for name, fig in figs.items():
-        for ext in ("png", "svg"):
-            path = out / f"{name}.{ext}"
-            fig.savefig(path, dpi=120)
-            paths.append(path)
-        plt.close(fig)
-    return paths
+        out["cure_fraction"] = plot_cure_fractions(result, title="Cure fraction")
+    return out

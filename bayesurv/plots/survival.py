@@ -1,6 +1,8 @@
-"""Fitted survival and hazard curves over the Kaplan-Meier, with credible bands and extrapolation.
+"""Fitted survival and hazard curves over the Kaplan-Meier, with credible bands, and the
+posterior predictive Kaplan-Meier check.
 
-Each function takes a fit result (DataTree from :func:`bayesurv.survival.ipdfit.fit`) and returns a
+Each function takes a result (:func:`bayesurv.survival.fit.fit`), computes what it draws with
+:mod:`bayesurv.survival.outputs` (and :mod:`bayesurv.intervals` for the bands) and returns a
 matplotlib Figure; nothing is shown or saved here.
 """
 
@@ -10,48 +12,51 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
-from bayesurv.survival import quantities as Q
-from bayesurv.survival.ipdfit import spec_of
+from bayesurv.intervals import interval, width
+from bayesurv.nonparametric import kaplan_meier, step_value
+from bayesurv.survival import outputs as O
 
 
-def _band(da: xr.DataArray, ci: float):
-    lo, hi = (1 - ci) / 2, 1 - (1 - ci) / 2
-    q = da.quantile([lo, 0.5, hi], dim=("chain", "draw"))
-    return q.isel(quantile=0).values, q.isel(quantile=1).values, q.isel(quantile=2).values
+def _km(t, d, grid):
+    km = kaplan_meier(t, d)
+    return step_value(km["time"], km["survival"], grid)
 
 
 def plot_survival(
     result: xr.DataTree,
     *,
     horizon: float | None = None,
-    ci: float = 0.95,
+    ci: float | None = None,
     n_points: int = 200,
     ax=None,
 ):
-    """Posterior median S(t) with a ``ci`` band per arm over the observed KM, to ``horizon``.
-
-    Beyond the last observed time the curve is dashed (extrapolation).
-    """
-    spec, labels = spec_of(result)
-    post = result["posterior"].to_dataset()
+    """Posterior median S(t) with a band per arm over the observed KM, to ``horizon``; dashed
+    beyond the last observed time (extrapolation)."""
+    F = O.fitted(result)
     t_obs = result["observed_data"]["time"].values
     d_obs = result["constant_data"]["time"].values
     arm_obs = result["constant_data"]["arm"].values.astype(str)
     t_max = float(t_obs.max())
-    horizon = float(horizon or t_max)
-    grid = np.linspace(0.0, max(horizon, t_max), n_points)
-    s = Q.survival(spec.fam, Q.arm_params(post, spec, labels), grid)
+    grid = np.linspace(0.0, max(float(horizon or t_max), t_max), n_points)
+    q = interval(O.survival(F, grid), ci)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
-    for i, lab in enumerate(labels):
-        lo, med, hi = _band(s.isel(arm=i), ci)
-        inside = grid <= t_max
-        (line,) = ax.plot(grid[inside], med[inside], label=f"{lab} ({spec.family})")
+    inside = grid <= t_max
+    for lab in F.labels:
+        med = q["median"].sel(arm=lab).values
+        (line,) = ax.plot(grid[inside], med[inside], label=f"{lab} ({F.spec.hazard})")
         ax.plot(grid[~inside], med[~inside], ls="--", color=line.get_color())
-        ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
-        sel = arm_obs == lab if len(labels) > 1 else np.ones_like(t_obs, bool)
+        ax.fill_between(
+            grid,
+            q["lower"].sel(arm=lab),
+            q["upper"].sel(arm=lab),
+            color=line.get_color(),
+            alpha=0.2,
+            lw=0,
+        )
+        sel = arm_obs == lab if len(F.labels) > 1 else np.ones_like(t_obs, bool)
         ax.step(
             grid[inside],
-            Q.kaplan_meier(t_obs[sel], d_obs[sel], grid[inside]),
+            _km(t_obs[sel], d_obs[sel], grid[inside]),
             where="post",
             color=line.get_color(),
             lw=1,
@@ -62,7 +67,7 @@ def plot_survival(
         xlabel="time",
         ylabel="survival",
         ylim=(0, 1.02),
-        title=f"{spec.family}: posterior median and {int(ci * 100)}% band over the KM",
+        title=f"{F.spec.hazard}: posterior median and {100 * width(ci):g}% band over the KM",
     )
     ax.legend(frameon=False)
     return fig
@@ -72,56 +77,82 @@ def plot_hazard(
     result: xr.DataTree,
     *,
     horizon: float | None = None,
-    ci: float = 0.95,
+    ci: float | None = None,
     n_points: int = 200,
     ax=None,
 ):
-    """Posterior median h(t) with a ``ci`` band per arm, to ``horizon``."""
-    spec, labels = spec_of(result)
-    post = result["posterior"].to_dataset()
+    """Posterior median h(t) with a band per arm, to ``horizon``."""
+    F = O.fitted(result)
     t_max = float(result["observed_data"]["time"].values.max())
     grid = np.linspace(t_max / n_points, float(horizon or t_max), n_points)
-    h = Q.hazard(spec.fam, Q.arm_params(post, spec, labels), grid)
+    q = interval(O.hazard(F, grid), ci)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
-    for i, lab in enumerate(labels):
-        lo, med, hi = _band(h.isel(arm=i), ci)
-        (line,) = ax.plot(grid, med, label=lab)
-        ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
-    ax.set(xlabel="time", ylabel="hazard", title=f"{spec.family}: hazard")
+    for lab in F.labels:
+        (line,) = ax.plot(grid, q["median"].sel(arm=lab), label=lab)
+        ax.fill_between(
+            grid,
+            q["lower"].sel(arm=lab),
+            q["upper"].sel(arm=lab),
+            color=line.get_color(),
+            alpha=0.2,
+            lw=0,
+        )
+    ax.set(xlabel="time", ylabel="hazard", title=f"{F.spec.hazard}: hazard")
     ax.legend(frameon=False)
     return fig
 
 
-def plot_predictive_km(result: xr.DataTree, *, n_draws: int = 100, seed: int = 0, ax=None):
-    """Observed KM against the 95% band of posterior predictive KMs (same censoring)."""
-    spec, labels = spec_of(result)
-    post = result["posterior"].to_dataset()
+def predictive_km(
+    result: xr.DataTree, grid, *, n_draws: int = 200, seed: int = 0, ci: float | None = None
+) -> xr.Dataset:
+    """The observed KM per arm against the KMs of replicated data sets (the result's
+    ``posterior_predictive`` times, each patient censored where the data censored them; an
+    event at the arm's last follow-up): ``observed`` and ``median``/``lower``/``upper``."""
     t = result["observed_data"]["time"].values
     d = result["constant_data"]["time"].values
     arm = result["constant_data"]["arm"].values.astype(str)
-    idx = np.array([labels.index(a) for a in arm])
-    grid = np.linspace(0, t.max(), 100)
-    entry = result["constant_data"]["entry"].values if "entry" in result["constant_data"] else None
-    ppc = Q.predictive_km(
-        post, spec, labels, t, d, idx, grid, n_draws=n_draws, seed=seed, entry=entry
+    rep = result["posterior_predictive"]["time"].stack(sample=("chain", "draw"))
+    rep = rep.transpose("sample", "patient").values
+    pick = np.random.default_rng(seed).choice(
+        rep.shape[0], size=min(n_draws, rep.shape[0]), replace=False
     )
+    grid = np.asarray(grid, float)
+    labels = list(dict.fromkeys(arm.tolist()))
+    obs, reps = np.empty((len(labels), grid.size)), np.empty((pick.size, len(labels), grid.size))
+    for a, lab in enumerate(labels):
+        sel = arm == lab
+        cens = np.where(d[sel] == 0, t[sel], t[sel].max())
+        obs[a] = _km(t[sel], d[sel], grid)
+        for j, k in enumerate(pick):
+            tt = rep[k, sel]
+            reps[j, a] = _km(np.minimum(tt, cens), (tt <= cens).astype(float), grid)
+    da = xr.DataArray(reps, dims=("draw", "arm", "time"), coords={"arm": labels, "time": grid})
+    q = interval(da, ci, dims=("draw",))
+    return q.assign(observed=(("arm", "time"), obs))
+
+
+def plot_predictive_km(result: xr.DataTree, *, n_draws: int = 100, seed: int = 0, ax=None):
+    """Observed KM against the band of posterior predictive KMs (same censoring)."""
+    grid = np.linspace(0, float(result["observed_data"]["time"].values.max()), 100)
+    ppc = predictive_km(result, grid, n_draws=n_draws, seed=seed)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
-    for i, lab in enumerate(labels):
-        obs = ax.step(grid, ppc["observed"].isel(arm=i), where="post", label=f"KM {lab}")[0]
+    for lab in ppc["arm"].values:
+        line = ax.step(grid, ppc["observed"].sel(arm=lab), where="post", label=f"KM {lab}")[0]
         ax.fill_between(
             grid,
-            ppc["lower"].isel(arm=i),
-            ppc["upper"].isel(arm=i),
+            ppc["lower"].sel(arm=lab),
+            ppc["upper"].sel(arm=lab),
             step="post",
-            color=obs.get_color(),
+            color=line.get_color(),
             alpha=0.2,
             lw=0,
         )
+    spec = O.spec_of(result)
     ax.set(
         xlabel="time",
         ylabel="survival",
         ylim=(0, 1.02),
-        title=f"{spec.family}: observed KM and 95% posterior predictive band",
+        title=f"{spec.hazard}: observed KM and {100 * width():g}% posterior predictive band",
     )
     ax.legend(frameon=False)
     return fig

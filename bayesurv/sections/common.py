@@ -1,4 +1,5 @@
-"""What every section of an analysis run shares: names, seeds, progress, interval summaries."""
+"""What every section of an analysis run shares: names, seeds, progress, the model options of
+the survival sections, interval summaries."""
 
 from __future__ import annotations
 
@@ -6,11 +7,8 @@ import re
 import time as _time
 import zlib
 
-import numpy as np
-
+from bayesurv.intervals import summary as interval_summary  # noqa: F401  (for the sections)
 from bayesurv.lifetable import UNITS_PER_YEAR  # noqa: F401  (re-exported for the sections)
-
-_Z = 1.959963984540054
 
 
 def key_of(name: str) -> str:
@@ -39,9 +37,34 @@ class Progress:
             self.console.print(f"[dim]{_time.perf_counter() - self.t0:6.1f}s[/] {msg}")
 
 
-def interval_summary(x) -> dict:
-    """Median, 95% equal-tailed interval and mean of finite draws."""
-    x = np.asarray(x, dtype=float).ravel()
-    x = x[np.isfinite(x)]
-    lo, med, hi = np.quantile(x, [0.025, 0.5, 0.975])
-    return {"median": float(med), "lower": float(lo), "upper": float(hi), "mean": float(x.mean())}
+def population_of(sec, files: dict, key: str):
+    """The section's :class:`bayesurv.survival.population.Population` (None without one)."""
+    if sec.population is None:
+        return None
+    from bayesurv.lifetable import read_life_table, us_life_table
+
+    p = sec.population
+    table = (
+        us_life_table(p.year or 2014)
+        if p.life_table.lower() == "us"
+        else read_life_table(files[f"{key}.population.life_table"])
+    )
+    return p.build(table)
+
+
+def model_fields(sec, hazard: str, cure: str) -> dict:
+    """The :class:`bayesurv.survival.structure.ModelSpec` fields a section's options give."""
+    pop = sec.population
+    return {
+        "hazard": hazard,
+        "cure": cure,
+        "effect": sec.effect,
+        "effect_on": sec.effect_on if cure != "none" or sec.effect_on == "hazard" else None,
+        "nonph": sec.nonph,
+        "scale": sec.scale if hazard == "rp" else "hazard",
+        "df": sec.df,
+        "extra_knots": tuple(sec.extra_knots or ()),
+        "priors": dict(sec.priors),
+        "time_unit": sec.time_unit,
+        "smr_prior": pop.smr_prior if pop is not None else None,
+    }

@@ -3,20 +3,13 @@ with several families and compared; the reconstruction's accuracy as a table."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
 from bayesurv.errors import InputError
-from bayesurv.sections.common import (
-    Progress,
-    derived_seed,
-    interval_summary,
-    key_of,
-)
+from bayesurv.sections.common import Progress, derived_seed, key_of, model_fields, population_of
 from bayesurv.spec import AnalysisSpec, Ipd
 
 
@@ -40,20 +33,20 @@ def ipd_of(sec: Ipd, files: dict, k: int) -> tuple[pd.DataFrame, dict]:
     reconstructions by arm (empty when the IPD was given)."""
     from bayesurv.evidence.curves import clean_curve, read_at_risk, read_curves, select_curve
     from bayesurv.reconstruct import reconstruct
+    from bayesurv.tables import Column, read_table
 
     if sec.ipd:
         path = files[f"ipd[{k}].ipd"]
-        ipd = pd.read_csv(path, comment="#")
-        if "arm" not in ipd:
-            raise InputError(
-                f"{path} has no column 'arm'; an [[ipd]] section needs time, event, arm."
-            )
-        return ipd, {}
+        cols = [Column("time"), Column("event"), Column("arm", kind="text")]
+        return read_table(path, cols, what="IPD table").reset_index(drop=True), {}
     totals = None
     if sec.totals:
-        totals = pd.read_csv(files[f"ipd[{k}].totals"], comment="#")
-        totals["arm"] = totals["arm"].astype(str)
-        totals = totals.set_index("arm")
+        cols = [
+            Column("arm", kind="text"),
+            Column("n", kind="integer", required=False, lower=1),
+            Column("total_events", aliases=("events",), kind="integer", required=False, lower=0),
+        ]
+        totals = read_table(files[f"ipd[{k}].totals"], cols, what="totals table").set_index("arm")
     recs, parts = {}, []
     for arm in sec.clicks:
         src = files[f"ipd[{k}].clicks.{arm}"]
@@ -112,10 +105,11 @@ def reconstruction_accuracy(recs: dict) -> pd.DataFrame:
 
 
 def fit_ipd_section(
-    sec: Ipd, files: dict, k: int, spec: AnalysisSpec, progress: Progress
+    sec: Ipd, files: dict, k: int, spec: AnalysisSpec, progress: Progress, spec_text: str = ""
 ) -> IpdRun:
     from bayesurv.survival.compare import compare
-    from bayesurv.survival.ipdfit import fit
+    from bayesurv.survival.fit import Outputs, Sampler, fit
+    from bayesurv.survival.structure import ModelSpec
 
     progress.say(
         f"{sec.name}: " + ("reading the IPD" if sec.ipd else "reconstructing IPD from the clicks")
@@ -132,117 +126,47 @@ def fit_ipd_section(
     order = [ref] + [a for a in arms if a != ref]
     ipd = pd.concat([ipd[ipd["arm"] == a] for a in order], ignore_index=True)  # reference first
     t_max = float(ipd["time"].max())
-    horizon = float(sec.horizon or t_max)
-    times = np.linspace(0.0, max(horizon, t_max), 121)
+    population = population_of(sec, files, f"ipd[{k}]")
     s = spec.sampling
+    source = sec.ipd or f"[[ipd]] {sec.name}"
+    inputs = {kk: v for kk, v in files.items() if kk.startswith(f"ipd[{k}]")}
     fits = {}
     for family in sec.families:
         progress.say(f"{sec.name}: fitting {family} to the {'reconstructed ' if recs else ''}IPD")
-        seed = derived_seed(spec.seed, sec.name, family)
-        source = sec.ipd or f"[[ipd]] {sec.name}"
-        if sec.longterm:
-            fits[family] = _fit_longterm(sec, ipd, family, files, k, spec, seed, source, t_max)
-            continue
+        model = ModelSpec(
+            arm="arm",
+            covariates=tuple(sec.covariates),
+            cure_covariates=tuple(sec.cure_covariates),
+            ancillary={a: tuple(c) for a, c in sec.ancillary.items()},
+            waning=sec.waning.model_dump() if sec.waning else None,
+            **model_fields(sec, family, sec.cure),
+        )
         fits[family] = fit(
             ipd,
-            family,
-            seed=seed,
-            arm_column="arm",
-            effect=sec.effect,
-            times=times,
-            rmst_to=t_max,
-            draws=s.draws,
-            tune=s.tune,
-            chains=s.chains,
+            model,
+            seed=derived_seed(spec.seed, sec.name, family),
+            population=population,
+            sampler=Sampler(s.draws, s.tune, s.chains, s.target_accept),
+            outputs=Outputs(horizon=sec.horizon, rmst_to=t_max, discount=sec.discount),
             pointwise=True,
             source=source,
+            inputs=inputs,
+            record={"spec": spec_text, "section": sec.name, "model": family},
         )
     comparison = compare(fits) if len(fits) > 1 else None
     return IpdRun(sec, ipd, order, fits, comparison, recs)
 
 
-def _fit_longterm(sec: Ipd, ipd, family, files, k, spec, seed, source, t_max):
-    """One family of a long-term IPD section (cure, life table, waning, flexible hazard)."""
-    from bayesurv.lifetable import read_life_table, us_life_table
-    from bayesurv.survival.longterm import fit_longterm
-
-    bg, table = sec.background, None
-    if bg is not None:
-        table = (
-            us_life_table(bg.year or 2014)
-            if bg.life_table.lower() == "us"
-            else read_life_table(files[f"ipd[{k}].background.life_table"])
-        )
-    s = spec.sampling
-    return fit_longterm(
-        ipd,
-        family,
-        seed=seed,
-        cure=sec.cure,
-        arm_column="arm",
-        effect=sec.effect,
-        cure_covariates=sec.cure_covariates,
-        life_table=table,
-        age=bg.age if bg else None,
-        age_column=bg.age_column if bg else None,
-        sex=bg.male if bg else None,
-        sex_column=bg.sex_column if bg else None,
-        year=bg.year if bg else None,
-        time_unit=sec.time_unit,
-        smr=bg.smr if bg else 1.0,
-        waning=sec.waning.model_dump() if sec.waning else None,
-        extra_knots=sec.extra_knots,
-        horizon=sec.horizon,
-        rmst_to=t_max,
-        discount=sec.discount,
-        draws=s.draws,
-        tune=s.tune,
-        chains=s.chains,
-        target_accept=s.target_accept,
-        source=source,
-    )
-
-
 def ipd_summary(run_: IpdRun) -> dict:
     from bayesurv.nonparametric import cox_hazard_ratio
+    from bayesurv.survival.outputs import summary
 
     ipd = run_.ipd
     cox = cox_hazard_ratio(ipd["time"], ipd["event"], (ipd["arm"] != run_.arms[0]).astype(int))
     models = {}
     for fam, tree in run_.fits.items():
-        post = tree["posterior"]
-        d = tree["derived"]
-        m = {"diagnostics": json.loads(tree.attrs["diagnostics"]), "effect": tree.attrs["effect"]}
-        for name in ("log_hr", "log_tr"):
-            if name in post:
-                m[name.replace("log_", "")] = interval_summary(np.exp(post[name].values))
-        if "rmst_diff" in d:
-            m["rmst_diff"] = interval_summary(d["rmst_diff"].values)
-        if tree.attrs.get("model") == "longterm":
-            from bayesurv.survival.extrapolation import longterm_summary
-
-            lt = longterm_summary(tree)
-            m["longterm"] = {
-                k: lt[k]
-                for k in (
-                    "cure",
-                    "time_unit",
-                    "horizon_years",
-                    "life_table",
-                    "smr",
-                    "waning",
-                    "landmarks",
-                    "mean_survival",
-                    "mean_survival_discounted",
-                    "discount",
-                    "mean_units",
-                    "cure_fraction",
-                    "life_years_gained",
-                    "life_years_gained_discounted",
-                    "identifiability",
-                )
-                if k in lt
-            }
+        m = summary(tree)
+        m.pop("provenance", None)
         models[fam] = m
     out = {
         "key": key_of(run_.section.name),

@@ -94,7 +94,9 @@ def regression_table(run: PoolRun) -> pd.DataFrame:
         rows.append(
             {
                 "coefficient": c["name"],
-                "log HR (ratio) median (95% CrI)": f"{c['median']:.3f} ({c['lower']:.3f} to {c['upper']:.3f})",
+                "log HR (ratio) median (95% CrI)": (
+                    f"{c['median']:.3f} ({c['lower']:.3f} to {c['upper']:.3f})"
+                ),
                 "HR (ratio)": f"{np.exp(c['median']):.2f} ({np.exp(c['lower']):.2f}-"
                 f"{np.exp(c['upper']):.2f})",
                 "P(< 0)": c["p_below_0"],

@@ -1,24 +1,23 @@
 """`[[survival]]` sections: a trial's reported summaries (landmarks, events, HRs, medians) fitted
-with a grid of (cure) models, the base case chosen, the published HRs set against the models'."""
+with a grid of (cure) models by the one core (:func:`bayesurv.survival.fit.fit`), the base case
+chosen, the published landmarks, HRs and medians set against the models'."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from bayesurv.errors import InputError
-from bayesurv.provenance import provenance
 from bayesurv.sections.common import (
-    _Z,
     UNITS_PER_YEAR,
     Progress,
     derived_seed,
-    interval_summary,
+    model_fields,
+    population_of,
 )
 from bayesurv.spec import AnalysisSpec, Survival
 
@@ -31,7 +30,6 @@ class SurvivalFit:
     tree: xr.DataTree
     fit: dict
     landmark_check: pd.DataFrame
-    background: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
     hr_check: pd.DataFrame = field(default_factory=pd.DataFrame)
     median_check: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -60,7 +58,7 @@ def reported_arms(sec: Survival, files: dict, k: int):
     """The reported summaries of survival section ``k`` (1-based) per arm: returns
     ``({arm: ReportedArm}, landmarks, events, hazard_ratios)``, each checked; the hazard-ratio
     table has every row of the endpoint with ``used`` and ``reason`` (why a row is not used)."""
-    from bayesurv.survival.aggregate import (
+    from bayesurv.survival.evidence import (
         ARMS,
         ReportedArm,
         check_events,
@@ -119,84 +117,6 @@ def reported_arms(sec: Survival, files: dict, k: int):
     return arms, lm, ev, hrs
 
 
-def background_function(sec: Survival, files: dict, k: int, scale: float):
-    """The cohort's general-population survival S_bg(t) as a function of model time (None
-    without a cohort), and a sentence saying what was assumed."""
-    if sec.cohort is None:
-        return None, "no general-population mortality (no cohort given)"
-    from bayesurv.lifetable import read_life_table
-    from bayesurv.survival.background import Cohort, background_survival
-
-    c = sec.cohort
-    table = read_life_table(files[f"survival[{k}].cohort.life_table"])
-    ages = np.arange(np.floor(c.age_min), np.ceil(c.age_max) + 1e-9, 0.25)
-    ages = ages[(ages >= c.age_min) & (ages <= c.age_max)]
-    if c.age_distribution == "uniform":
-        w = np.ones_like(ages)
-    elif c.age_sd > 0:
-        w = np.exp(-0.5 * ((ages - c.age_mean) / c.age_sd) ** 2)
-    else:
-        ages, w = np.array([c.age_mean]), np.array([1.0])
-    w = w / w.sum()
-    age = np.concatenate([ages, ages])
-    sex = np.array(["male"] * ages.size + ["female"] * ages.size)
-    weight = np.concatenate([w * c.male, w * (1 - c.male)])
-    cohort = Cohort(age=age, sex=sex, weight=weight)
-
-    def bg(t):
-        t = np.asarray(t, dtype=float)
-        return background_survival(
-            t.ravel(), cohort, table, year=c.year, time_scale=scale, smr=c.smr
-        ).reshape(t.shape)
-
-    age = (
-        f"age at entry uniform on {c.age_min:g}-{c.age_max:g}"
-        if c.age_distribution == "uniform"
-        else f"age at entry {c.age_mean:g} (sd {c.age_sd:g}, range {c.age_min:g}-{c.age_max:g})"
-    )
-    note = (
-        f"general-population mortality from {Path(c.life_table).name} (year {c.year or 'latest'}), "
-        f"{age}, "
-        f"{c.male:.0%} male, SMR {c.smr:g}"
-    )
-    return bg, note
-
-
-def _derived(surv: xr.DataArray, scale: float, discount: float) -> xr.Dataset:
-    t = surv["time"].values
-    years = t / scale
-    s = surv.values  # chain, draw, arm, time
-    rmst = np.trapezoid(s, years, axis=-1)  # life-years to the horizon
-    disc = np.trapezoid(s * (1 + discount) ** (-years), years, axis=-1)
-    logs = np.log(np.clip(s, 1e-300, None))
-    h = -np.gradient(logs, t, axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        hr = h[..., 1, :] / h[..., 0, :]
-    dims = ("chain", "draw")
-    coords = {"chain": surv["chain"], "draw": surv["draw"], "time": t, "arm": surv["arm"].values}
-    return xr.Dataset(
-        {
-            "survival": (dims + ("arm", "time"), s),
-            "hazard": (dims + ("arm", "time"), h),
-            "surv_control": (dims + ("time",), s[..., 0, :]),
-            "surv_experimental": (dims + ("time",), s[..., 1, :]),
-            "surv_diff": (dims + ("time",), s[..., 1, :] - s[..., 0, :]),
-            "hr_t": (dims + ("time",), hr),
-            "rmst": (dims + ("arm",), rmst),
-            "rmst_discounted": (dims + ("arm",), disc),
-            "rmst_diff": (dims, rmst[..., 1] - rmst[..., 0]),
-            "rmst_diff_discounted": (dims, disc[..., 1] - disc[..., 0]),
-        },
-        coords=coords,
-        attrs={
-            "time_unit_per_year": scale,
-            "discount": discount,
-            "rmst": "restricted mean survival time to the horizon, in years (life-years for OS)",
-            "rmst_diff": "experimental minus control (life-years gained for OS)",
-        },
-    )
-
-
 def _f(x) -> float:
     try:
         return float(x)
@@ -204,18 +124,15 @@ def _f(x) -> float:
         return float("nan")
 
 
-def hazard_ratio_check(
-    post, family, cure, hrs: pd.DataFrame, ev: pd.DataFrame, t_ref: float, bg, shares
-) -> list[dict]:
+def hazard_ratio_check(tree, hrs: pd.DataFrame, ev: pd.DataFrame, shares) -> list[dict]:
     """Every published HR of the endpoint against the model's HR as a Cox fit of that cut would
-    see it (:func:`bayesurv.survival.aggregate.model_hazard_ratio`). A row that states no
-    follow-up (a regulator's summary, say) is compared over the section's latest cut."""
-    from bayesurv.survival.aggregate import model_hazard_ratio
+    see it (:func:`bayesurv.survival.outputs.cox_log_hr`). A row that states no follow-up (a
+    regulator's summary, say) is compared over the section's latest cut."""
+    from bayesurv.intervals import summary
+    from bayesurv.survival.outputs import cox_log_hr
 
     rows = []
-    if not len(hrs):
-        return rows
-    own_med = float(ev["median_followup"].max()) if len(ev) else t_ref
+    own_med = float(ev["median_followup"].max()) if len(ev) else None
     own_max = (
         float(ev["max_followup"].max()) if len(ev) and ev["max_followup"].notna().any() else None
     )
@@ -223,24 +140,14 @@ def hazard_ratio_check(
         hr = _f(r.get("hr"))  # NaN: a p-value without an HR, listed with the reason
         has_fu = np.isfinite(_f(r.get("median_followup")))
         mfu = _f(r["median_followup"]) if has_fu else own_med
+        if mfu is None:
+            continue
         xfu = _f(r.get("max_followup")) if has_fu else own_max
         xfu = xfu if xfu is not None and np.isfinite(xfu) else None
-        draws = np.exp(
-            model_hazard_ratio(
-                post,
-                family,
-                cure,
-                t_ref=t_ref,
-                median_followup=mfu,
-                max_followup=xfu,
-                background=bg,
-                shares=shares,
-            )
-        )
-        lo_m, med_m, hi_m = np.quantile(draws, [0.025, 0.5, 0.975])
+        m = summary(np.exp(cox_log_hr(tree, mfu, xfu, shares)))
         lo, hi = _f(r.get("lower")), _f(r.get("upper"))
         if not np.isfinite(lo) and np.isfinite(_f(r.get("se"))) and np.isfinite(hr):  # from the p
-            lo, hi = np.exp(np.log(hr) + np.array([-1.0, 1.0]) * _Z * r["se"])
+            lo, hi = np.exp(np.log(hr) + np.array([-1.0, 1.0]) * 1.959963984540054 * r["se"])
         rows.append(
             {
                 "analysis": r.get("analysis", ""),
@@ -252,14 +159,12 @@ def hazard_ratio_check(
                 "se_from": r.get("se_from", ""),
                 "in_likelihood": bool(r["used"]),
                 "reason": r["reason"] or "used",
-                "model_median": float(med_m),
-                "model_lower": float(lo_m),
-                "model_upper": float(hi_m),
-                "compared_over": (
-                    f"follow-up to {xfu if xfu is not None else 2 * mfu:g}"
-                    + ("" if has_fu else " (the section's latest cut)")
-                ),
-                "within_published_ci": bool(lo <= med_m <= hi) if np.isfinite(lo) else None,
+                "model_median": m["median"],
+                "model_lower": m["lower"],
+                "model_upper": m["upper"],
+                "compared_over": f"follow-up to {xfu if xfu is not None else 2 * mfu:g}"
+                + ("" if has_fu else " (the section's latest cut)"),
+                "within_published_ci": bool(lo <= m["median"] <= hi) if np.isfinite(lo) else None,
             }
         )
     return rows
@@ -268,142 +173,63 @@ def hazard_ratio_check(
 def fit_survival_section(
     sec: Survival, files: dict, k: int, spec: AnalysisSpec, progress: Progress, spec_text: str
 ) -> list[SurvivalFit]:
-    from bayesurv.sampling import check, diagnostics, sample
-    from bayesurv.survival.aggregate import (
-        arm_shares,
-        build_reported_model,
-        reported_loglik,
-        survival_draws,
-    )
+    from bayesurv.intervals import interval
+    from bayesurv.survival import outputs as O
+    from bayesurv.survival.data import Summaries
+    from bayesurv.survival.evidence import ARMS, arm_shares
+    from bayesurv.survival.fit import Outputs, Sampler, fit
+    from bayesurv.survival.structure import ModelSpec
 
     scale = UNITS_PER_YEAR[sec.time_unit]
     arms, lm, ev, hrs = reported_arms(sec, files, k)
-    bg, bg_note = background_function(sec, files, k, scale)
-    if len(ev):
-        t_ref = float(ev["median_followup"].median())
-    elif len(lm):
-        t_ref = float(lm["time"].median())
-    else:
-        t_ref = float(
-            pd.concat(
-                [arms[a].medians["median"] for a in arms]
-                + [hrs.get("median_followup", pd.Series(dtype=float))]
-            ).median()
-        )
-    switches = {
-        f"use_{t}": t in sec.terms for t in ("landmarks", "events", "hazard_ratios", "medians")
-    }
-    switches["use_events"] = switches["use_events"] and bool(sec.events)
-    horizon = sec.horizon_years * scale
-    grid = np.unique(
-        np.concatenate(
-            [np.linspace(0, horizon, 481), sec.landmark_times, lm["time"].to_numpy(float)]
-        )
+    population = population_of(sec, files, f"survival[{k}]")
+    note = (
+        population.describe()
+        if population
+        else "no general-population mortality (no population given)"
     )
-    grid = grid[grid <= horizon]
+    use = tuple(t for t in sec.terms if t != "events" or sec.events)
+    summaries = Summaries(arms, hrs if len(hrs) else None, use)
+    s = spec.sampling
+    times = sorted({*sec.landmark_times, *lm["time"].astype(float)})
+    inputs = {key: v for key, v in files.items() if key.startswith(f"survival[{k}]")}
     fits = []
     for family in sec.families:
         for cure in sec.cure:
             label = f"{family}-{cure}"
             progress.say(f"{sec.name}: fitting {label} to the reported summaries")
-            model = build_reported_model(
-                family,
-                arms,
-                cure=cure,
-                background=bg,
-                t_ref=t_ref,
-                hazard_ratios=hrs if len(hrs) else None,
-                **switches,
-            )
             seed = derived_seed(spec.seed, sec.name, label)
-            s = spec.sampling
-            idata = sample(
+            model = ModelSpec(arms=ARMS, **model_fields(sec, family, cure))
+            tree = fit(
+                None,
                 model,
                 seed=seed,
-                draws=s.draws,
-                tune=s.tune,
-                chains=s.chains,
-                target_accept=s.target_accept,
+                summaries=summaries,
+                population=population,
+                sampler=Sampler(s.draws, s.tune, s.chains, s.target_accept),
+                outputs=Outputs(
+                    times=tuple(t for t in times if t <= sec.horizon_years * scale),
+                    horizon=sec.horizon_years * scale,
+                    discount=sec.discount,
+                ),
+                inputs=inputs,
+                record={"spec": spec_text, "section": sec.name, "model": label},
             )
-            names = [
-                v
-                for v in idata["posterior"].data_vars
-                if not str(v).startswith(("cure_fraction", "model_log_hr"))
-            ]
-            diag = check(diagnostics(idata, names), f"{sec.name} {label}")
-            post = idata["posterior"].to_dataset()
-
-            surv = survival_draws(post, family, cure, grid, background=bg, t_ref=t_ref)
-            derived = _derived(surv, scale, sec.discount)
-            if cure != "none":
-                derived["cure_fraction_control"] = post["cure_fraction_control"]
-                derived["cure_fraction_experimental"] = post["cure_fraction_experimental"]
-                derived["cure_diff"] = (
-                    post["cure_fraction_experimental"] - post["cure_fraction_control"]
-                )
-            ll, ll_names = reported_loglik(
-                post,
-                family,
-                cure,
-                arms,
-                t_ref=t_ref,
-                background=bg,
-                hazard_ratios=hrs if len(hrs) else None,
-                **switches,
-            )
+            ll = tree["log_likelihood"]["reported"].values
             flat = ll.reshape(-1, ll.shape[-1])
             lppd = float(np.sum(np.log(np.mean(np.exp(flat), axis=0))))
             p_waic = float(np.sum(np.var(flat, axis=0, ddof=1)))
-            tree = xr.DataTree.from_dict(
-                {
-                    "posterior": post,
-                    "sample_stats": idata["sample_stats"].to_dataset(),
-                    "derived": derived,
-                    "log_likelihood": xr.Dataset(
-                        {"reported": (("chain", "draw", "reported_number"), ll)},
-                        coords={"reported_number": ll_names},
-                    ),
-                    "observed_data": xr.Dataset(
-                        {
-                            "landmarks": (
-                                ("landmark", "column"),
-                                lm[["time", "survival", "lower", "upper"]].to_numpy(float),
-                            ),
-                        },
-                        coords={
-                            "landmark": [f"{r.arm} t={r.time:g}" for r in lm.itertuples()],
-                            "column": ["time", "survival", "lower", "upper"],
-                        },
-                    ),
-                }
-            )
-            tree.attrs.update(
-                {
-                    "bayesurv_provenance": json.dumps(
-                        provenance(
-                            seed=seed,
-                            inputs={
-                                key: v
-                                for key, v in files.items()
-                                if key.startswith(f"survival[{k}]")
-                            },
-                            spec=spec_text,
-                            section=sec.name,
-                            model=label,
-                        ),
-                        default=str,
-                    ),
-                    "family": family,
-                    "cure": cure,
-                    "t_ref": t_ref,
-                    "time_unit": sec.time_unit,
-                    "background": bg_note,
-                }
+            diag = json.loads(tree.attrs["diagnostics"])
+            q = (
+                interval(O.survival(tree, np.unique(lm["time"].to_numpy(float))))
+                if len(lm)
+                else None
             )
             check_rows = []
-            q = surv.quantile([0.025, 0.5, 0.975], dim=("chain", "draw"))
             for r in lm.itertuples():
-                sq = q.sel(arm=r.arm).interp(time=r.time).values
+                med, lo_m, hi_m = (
+                    float(q[v].sel(arm=r.arm, time=r.time)) for v in ("median", "lower", "upper")
+                )
                 check_rows.append(
                     {
                         "arm": r.arm,
@@ -411,16 +237,16 @@ def fit_survival_section(
                         "published": r.survival,
                         "published_lower": r.lower,
                         "published_upper": r.upper,
-                        "model_median": sq[1],
-                        "model_lower": sq[0],
-                        "model_upper": sq[2],
-                        "within_published_ci": bool(r.lower <= sq[1] <= r.upper),
+                        "model_median": med,
+                        "model_lower": lo_m,
+                        "model_upper": hi_m,
+                        "within_published_ci": bool(r.lower <= med <= r.upper),
                     }
                 )
-            hr_rows = hazard_ratio_check(post, family, cure, hrs, ev, t_ref, bg, arm_shares(arms))
             med_rows = []
             for arm in arms:
                 for r in arms[arm].medians.to_dict(orient="records"):
+                    m = float(r["median"])
                     med_rows.append(
                         {
                             "arm": arm,
@@ -429,22 +255,22 @@ def fit_survival_section(
                             "upper": r["upper"],
                             "se_log": r["se"],
                             "se_from": r["se_from"],
-                            "in_likelihood": bool(r["used"]) and switches["use_medians"],
+                            "in_likelihood": bool(r["used"]) and "medians" in use,
                             "reason": r["reason"] or "used",
                             "model_S_at_published_median": float(
-                                surv.sel(arm=arm).interp(time=float(r["median"])).median()
+                                O.survival(tree, [m]).sel(arm=arm).median()
                             )
-                            if np.isfinite(float(r["median"]))
+                            if np.isfinite(m)
                             else np.nan,
                         }
                     )
-            fit = {
+            fit_row = {
                 "model": label,
                 "lppd": lppd,
                 "p_waic": p_waic,
                 "elpd_waic": lppd - p_waic,
-                "diagnostics": diag.as_dict(),
-                "problems": diag.problems,
+                "diagnostics": {k_: v for k_, v in diag.items() if k_ != "problems"},
+                "problems": diag["problems"],
                 "seed": seed,
             }
             fits.append(
@@ -453,11 +279,10 @@ def fit_survival_section(
                     family,
                     cure,
                     tree,
-                    fit,
+                    fit_row,
                     pd.DataFrame(check_rows),
-                    background=bg(grid) if bg else None,
-                    notes=[bg_note],
-                    hr_check=pd.DataFrame(hr_rows),
+                    notes=[note],
+                    hr_check=pd.DataFrame(hazard_ratio_check(tree, hrs, ev, arm_shares(arms))),
                     median_check=pd.DataFrame(med_rows),
                 )
             )
@@ -481,42 +306,18 @@ def base_case(fits: list[SurvivalFit]) -> SurvivalFit:
 
 
 def survival_summary(fit: SurvivalFit, times) -> dict:
-    d = fit.tree["derived"].to_dataset()
-    scale = UNITS_PER_YEAR[fit.section.time_unit]
-    rows = []
-    for t in times:
-        if t > float(d["time"].max()):
-            continue
-        for arm in d["arm"].values:
-            rows.append(
-                {
-                    "time": float(t),
-                    "arm": str(arm),
-                    **interval_summary(d["survival"].sel(arm=arm).interp(time=t).values),
-                }
-            )
-    out = {
-        "model": fit.label,
-        "survival": rows,
-        "rmst_years": {
-            str(a): interval_summary(d["rmst"].sel(arm=a).values) for a in d["arm"].values
-        },
-        "rmst_years_discounted": {
-            str(a): interval_summary(d["rmst_discounted"].sel(arm=a).values)
-            for a in d["arm"].values
-        },
-        "rmst_diff": interval_summary(d["rmst_diff"].values),
-        "rmst_diff_discounted": interval_summary(d["rmst_diff_discounted"].values),
-        "horizon_years": float(d["time"].max()) / scale,
-        "discount": fit.section.discount,
-        "fit": fit.fit,
-        "landmark_check": fit.landmark_check.to_dict(orient="records"),
-        "hazard_ratio_check": fit.hr_check.to_dict(orient="records"),
-        "median_check": fit.median_check.to_dict(orient="records"),
-    }
-    if "cure_fraction_control" in d:
-        out["cure_fraction"] = {
-            "control": interval_summary(d["cure_fraction_control"].values),
-            "experimental": interval_summary(d["cure_fraction_experimental"].values),
-        }
+    """A model of the grid in summary.json: :func:`bayesurv.survival.outputs.summary` at the
+    landmark times, the WAIC row and the checks against the published numbers."""
+    from bayesurv.survival.outputs import summary
+
+    horizon = fit.section.horizon_years * UNITS_PER_YEAR[fit.section.time_unit]
+    out = summary(fit.tree, [t for t in times if t <= horizon])
+    out.pop("provenance", None)
+    out.update(
+        model=fit.label,
+        fit=fit.fit,
+        landmark_check=fit.landmark_check.to_dict(orient="records"),
+        hazard_ratio_check=fit.hr_check.to_dict(orient="records"),
+        median_check=fit.median_check.to_dict(orient="records"),
+    )
     return out

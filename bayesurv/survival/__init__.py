@@ -1,14 +1,16 @@
-"""Bayesian parametric survival models: families, model builder, derived quantities.
+"""Bayesian survival models: one spec, one predictor, one likelihood, one fit, outputs on demand.
 
-Module map (one idea per file; import the module you need, nothing heavy is imported here):
+The flow (each module imports only those above it):
 
-* ``families``     the six flexsurv families, each two formulas (log h, H) over a math namespace
-                   (``NP`` NumPy/SciPy, ``PT`` PyTensor), plus quantile/mean/PH/AFT maps
-* ``model``        spec -> ``pm.Model`` (one arm, PH/AFT/separate arms, left truncation, priors),
-                   compiled once per structure and re-used with new data
-* ``fit``          ``fit(ipd, family, seed=...) -> DataTree``, ``summarize``, ``save``/``load``,
-                   ``prior_predictive``
-* ``quantities``   S(t), h(t), HR(t), median, RMST, mean, arm differences, predictive KM bands
-* ``compare``      LOO/AIC/BIC table (TSD 14), stacking weights, model-averaged S(t)
-* ``calibration``  simulation-based calibration
+* hazards      ``families`` (six parametric families: log h and H over NumPy/PyTensor),
+               ``splines`` (M-spline, Royston-Parmar, piecewise exponential), ``cure``,
+               ``waning``, ``background`` (Ederer I), ``population`` (a life table + who)
+* structure    ``structure``: the frozen ModelSpec, its parameters, the default priors
+* predictor    ``predictor``: log h(t | arm, z), H(t | arm, z) and the cohort's S_a, h_a
+* terms        ``terms`` (every likelihood term and its NumPy twin), ``evidence`` (reported
+               summaries and external evidence read and checked), ``data`` (the arrays)
+* builder      ``builder``: the PyMC model, compiled once per structure
+* fit          ``fit``: ``fit(...) -> DataTree``; ``outputs``: S, h, HR, RMST, mean, cure
+               fraction, life-years from a result; ``compare`` (LOO, AIC/BIC at the MLE);
+               ``calibration`` (SBC); ``simulate`` (trials with known truth)
 """

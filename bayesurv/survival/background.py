@@ -14,14 +14,9 @@ summing to 1; equal weights for individual patients, proportions for age groups)
     h_bg(t) = sum_i w_i S_i(t) h_i(t) / S_bg(t)            (= -d log S_bg / dt)
 
 ``S_bg`` is R's Ederer I expected survival (``survexp(~1, ratetable=survexp.us)``). A
-relative-survival (excess-hazard) model adds the patient's background hazard to the modelled
-excess hazard; its log-likelihood for follow-up time ``t_i`` and event indicator ``d_i`` is::
-
-    log L_i = d_i log(h_i(t_i) + h_exc(t_i)) - H_i(t_i) - H_exc(t_i)
-
-(:func:`relative_survival_loglik`). ``h_i(t_i)`` and ``H_i(t_i)`` are data (no parameters): the
-model builder computes them once with :func:`patient_background`. Overall survival of the cohort
-is then ``S_bg(t) * S_exc(t)`` and its hazard ``h_bg(t) + h_exc(t)``.
+relative-survival model adds a patient's background hazard to the modelled excess hazard
+(:func:`bayesurv.survival.predictor.total`); ``h_i(t_i)`` and ``H_i(t_i)`` are data (no
+parameters), computed once (:func:`patient_background`, :mod:`bayesurv.survival.population`).
 
 Time ``t`` is in model units; ``time_scale`` is the number of model units per year (12 for
 months). The life table's year is fixed along follow-up (see :mod:`bayesurv.lifetable`).
@@ -44,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from bayesurv.errors import InputError, where
-from bayesurv.lifetable import _SEX_ALIASES, LifeTable
+from bayesurv.lifetable import SEX_ALIASES, LifeTable
 
 #: proportions of age groups must sum to 1 within this tolerance (then they are rescaled)
 PROPORTION_TOL = 0.01
@@ -59,14 +54,11 @@ class Members:
     weight: np.ndarray
 
 
-Cohort = Members  # the former name, until the long-term stack goes
-
-
 def _sex_labels(sex, n: int, source: str | None = None) -> np.ndarray:
     sx = np.broadcast_to(np.asarray(sex, dtype=object), (n,))
     out = np.empty(n, dtype=object)
     for i, s in enumerate(sx):
-        lab = _SEX_ALIASES.get(str(s).strip().lower())
+        lab = SEX_ALIASES.get(str(s).strip().lower())
         if lab is None:
             raise InputError(f"{where(source, i + 1)}sex {s!r} is not known; write male or female.")
         out[i] = lab
@@ -82,7 +74,7 @@ def _check_ages(age: np.ndarray, source: str | None, col: str = "age") -> None:
             )
 
 
-def cohort_from_ages(age, sex) -> Cohort:
+def cohort_from_ages(age, sex) -> Members:
     """A cohort of individual patients (equal weights): ages at entry in years and sexes.
 
     Examples
@@ -94,12 +86,14 @@ def cohort_from_ages(age, sex) -> Cohort:
     if a.ndim != 1 or a.size == 0:
         raise InputError("cohort: give at least one age at entry, as a flat list of years.")
     _check_ages(a, "cohort")
-    return Cohort(age=a, sex=_sex_labels(sex, a.size, "cohort"), weight=np.full(a.size, 1 / a.size))
+    return Members(
+        age=a, sex=_sex_labels(sex, a.size, "cohort"), weight=np.full(a.size, 1 / a.size)
+    )
 
 
 def cohort_from_groups(
     df: pd.DataFrame, source: str | None = None, nodes_per_year: int = 1
-) -> Cohort:
+) -> Members:
     """A cohort from a table of groups: ``sex, proportion`` and ``age`` or ``age_lower, age_upper``.
 
     A group ``[age_lower, age_upper)`` is spread uniformly over its ages: ``nodes_per_year`` nodes
@@ -157,7 +151,7 @@ def cohort_from_groups(
     sex = _sex_labels(d["sex"].tolist(), len(d), src)
     if exact:
         _check_ages(num["age"], src)
-        return Cohort(age=num["age"], sex=sex, weight=p)
+        return Members(age=num["age"], sex=sex, weight=p)
     lo, hi = num["age_lower"], num["age_upper"]
     _check_ages(lo, src, "age_lower")
     _check_ages(hi, src, "age_upper")
@@ -172,12 +166,12 @@ def cohort_from_groups(
         ages.append(lo[i] + (np.arange(n) + 0.5) * (hi[i] - lo[i]) / n)
         sexes += [sex[i]] * n
         wts.append(np.full(n, p[i] / n))
-    return Cohort(
+    return Members(
         age=np.concatenate(ages), sex=np.array(sexes, dtype=object), weight=np.concatenate(wts)
     )
 
 
-def read_cohort(path: str | Path, nodes_per_year: int = 1) -> Cohort:
+def read_cohort(path: str | Path, nodes_per_year: int = 1) -> Members:
     """Read a cohort CSV (``sex,proportion`` and ``age`` or ``age_lower,age_upper``).
 
     See :func:`cohort_from_groups`; ``#`` starts a comment line.
@@ -214,7 +208,7 @@ def _patient_curves(t, cohort, table, year, time_scale, smr):
 
 def background_survival(
     t,
-    cohort: Cohort,
+    cohort: Members,
     table: LifeTable,
     year: int | None = None,
     time_scale: float = 1.0,
@@ -230,7 +224,7 @@ def background_survival(
 
 def background_hazard(
     t,
-    cohort: Cohort,
+    cohort: Members,
     table: LifeTable,
     year: int | None = None,
     time_scale: float = 1.0,
@@ -257,7 +251,7 @@ def patient_background(
 
     ``t``: follow-up times (model units); ``age0``: ages at entry (years); ``sex``: labels (or one
     label). Returns ``(h_bg, H_bg)``, arrays like ``t``: the data a relative-survival likelihood
-    needs (:func:`relative_survival_loglik`).
+    needs (:func:`bayesurv.survival.predictor.total`).
 
     Examples
     --------
@@ -275,19 +269,3 @@ def patient_background(
     H = s * table.background_cumhaz(t, a0, sx, year, time_scale)
     h = s * table.hazard_per_unit(a0 + t / time_scale, sx, year, time_scale)
     return h, H
-
-
-def relative_survival_loglik(m, event, h_bg, H_bg, log_h_excess, H_excess):
-    """``event * log(h_bg + exp(log_h_excess)) - H_bg - H_excess``, elementwise.
-
-    ``m`` is a math namespace (``bayesurv.survival.families.NP`` or ``PT``, or numpy); ``h_bg``
-    and ``H_bg`` come from :func:`patient_background` (same time unit as the excess model), the
-    excess terms from the survival family. ``-H_bg`` does not depend on the parameters but is kept
-    so that the value is the full log-likelihood (for LOO and comparisons with R).
-
-    Examples
-    --------
-    >>> round(float(relative_survival_loglik(np, 1, 0.01, 0.05, np.log(0.02), 0.1)), 4)
-    -3.6566
-    """
-    return event * m.log(h_bg + m.exp(log_h_excess)) - H_bg - H_excess

@@ -82,7 +82,7 @@ def compiled(spec: ModelSpec, d: dict):
 
     k = key(spec, d)
     arrays = {
-        **_data(d),
+        **{f"data_{n}": v for n, v in _data(d).items()},
         **{f"shift_{n}": np.asarray(v) for n, v in d.get("prior_shift", {}).items()},
     }
     if k in _CACHE:
@@ -94,4 +94,6 @@ def compiled(spec: ModelSpec, d: dict):
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     known = {v.name for v in getattr(model, "shared_var_keys", {})}
+    # arrays are named as build() names their pm.Data (``data_<name>``, ``shift_<name>``); one
+    # the log density does not read is not among the compiled model's shared variables
     return model.with_data(**{n: v for n, v in arrays.items() if n in known})

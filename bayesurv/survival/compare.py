@@ -1,16 +1,17 @@
 """Model comparison (NICE DSU TSD 14): LOO, AIC/BIC, stacking weights, model-averaged curves.
 
-For each fitted family: PSIS-LOO by ArviZ (``elpd_loo``, its ``se``, ``p_loo``,
+For each fitted model: PSIS-LOO by ArviZ (``elpd_loo``, its ``se``, ``p_loo``,
 ``looic = -2 elpd_loo``) from the per-patient log-likelihood, stacking weights from
-``az.compare``, and, for familiarity, AIC = 2k - 2 max log L and BIC = k log n - 2 max log L at
-the maximum likelihood (found by Nelder-Mead from the best posterior draw, on the sampled
-parameters, with the same formulas as the fit). The model-averaged survival curve is the
-stacking-weighted mixture of the families' posterior draws of S(t).
+``az.compare``, and AIC = 2k - 2 max log L and BIC = k log n - 2 max log L at the maximum of the
+same likelihood the model samples (its NumPy twin, :mod:`bayesurv.survival.terms`), for every
+model: families, cure, flexible hazards, reported terms. The maximum is found by BFGS then
+Nelder-Mead from the best posterior draw, over the likelihood's parameters (smoothing and
+shrinkage sds are not: they are fixed at 1, where the free coefficients span the same curves,
+and not counted in k). The model-averaged survival curve mixes the models' draws of S(t) by the
+stacking weights.
 """
 
 from __future__ import annotations
-
-import json
 
 import arviz as az
 import numpy as np
@@ -19,86 +20,92 @@ import scipy.optimize as so
 import xarray as xr
 
 from bayesurv.errors import InputError
+from bayesurv.survival import outputs as O
+from bayesurv.survival import terms
 from bayesurv.survival.families import NP
-from bayesurv.survival.ipdfit import spec_of
-from bayesurv.survival.model import natural_params
+from bayesurv.survival.structure import parameters
 
 
-def _data(result: xr.DataTree) -> dict[str, np.ndarray]:
-    labels = json.loads(result.attrs["arms"])
-    arm = result["constant_data"]["arm"].values
-    data = {
-        "time": result["observed_data"]["time"].values.astype(float),
-        "event": result["constant_data"]["time"].values.astype(float),
-        "arm": np.array([labels.index(str(a)) for a in arm], dtype=int),
-    }
-    if "entry" in result["constant_data"]:
-        data["entry"] = result["constant_data"]["entry"].values.astype(float)
-    return data
+def _data(result: xr.DataTree) -> dict:
+    """The likelihood's arrays for a result, rebuilt from its data groups (IPD only)."""
+    from bayesurv.survival.data import prepare
+
+    spec = O.spec_of(result)
+    obs, const = result["observed_data"], result["constant_data"]
+    ipd = pd.DataFrame({"time": obs["time"].values, "event": const["time"].values})
+    if spec.arm:
+        ipd[spec.arm] = const["arm"].values
+    if spec.entry:
+        ipd[spec.entry] = const["entry"].values
+    for c in {c.name for c in [*spec.covariates, *spec.cure_covariates]} | {
+        c.name for _, cs in spec.ancillary for c in cs
+    }:
+        ipd[c] = const[c].values
+    if spec.background or spec.terms != ("ipd",):
+        raise InputError("AIC/BIC of this model need its data arrays; pass them to max_loglik.")
+    return prepare(spec, ipd)[1]
 
 
-def max_loglik(result: xr.DataTree) -> tuple[float, int]:
-    """Maximum of the log-likelihood (no priors) and the number of parameters."""
-    spec, labels = spec_of(result)
-    fam = spec.fam
-    data = _data(result)
-    post = result["posterior"].to_dataset()
-    names = spec.sampled
-    separate = spec.effect == "separate"
-    n_per = len(labels) if separate else 1
-    sizes = [n_per if n in post and "arm" in post[n].dims else 1 for n in names]
-    log_ref = float(np.log(np.median(data["time"])))  # as in fit.prepare
-    entry = data.get("entry")
+def max_loglik(result: xr.DataTree, d: dict | None = None) -> tuple[float, int]:
+    """Maximum of the log-likelihood (no priors) and the number of its parameters. ``d``: the
+    model's arrays (:func:`bayesurv.survival.data.prepare`; rebuilt from an IPD result)."""
+    F = O.fitted(result)
+    spec = F.spec
+    d = _data(result) if d is None else d
+    free = [p for p in parameters(spec) if not p.hyper]
+    sizes = [max(p.size, 1) for p in free]
+    fixed = {p.name: np.ones((1, 1)) for p in parameters(spec) if p.hyper}
 
-    def unpack(vec):
-        out, i = {}, 0
-        for n, k in zip(names, sizes, strict=True):
-            out[n] = vec[i : i + k] if k > 1 else vec[i]
+    def unpack(v):
+        out, i = dict(fixed), 0
+        for p, k in zip(free, sizes, strict=True):
+            out[p.name] = np.asarray(v[i : i + k], float).reshape(1, -1)
             i += k
         return out
 
-    def loglik(vec):
-        raw = unpack(vec)
-        nat = natural_params(spec, raw, log_ref, NP)
-        x = data["arm"]
-        if separate:
-            p = {k: np.asarray(v)[x] for k, v in nat.items()}
-            return fam.loglik(NP, data["time"], data["event"], entry, **p).sum()
-        if spec.effect in ("ph", "aft"):
-            beta = raw[spec.effect_name]
-            mapping = fam.ph if spec.effect == "ph" else fam.aft
-            p1 = mapping(nat, beta)
-            p = {k: np.where(x == 1, p1[k], nat[k]) for k in nat}
-        else:
-            p = nat
-        return fam.loglik(NP, data["time"], data["event"], entry, **p).sum()
+    def total(raw):
+        with np.errstate(all="ignore"):
+            ll = terms.loglik(NP, spec, raw, d, pointwise=True)
+        v = sum(float(np.sum(x)) for x in ll.values())
+        return v if np.isfinite(v) else -1e300
 
-    flat = np.column_stack(
-        [
-            post[n].transpose("chain", "draw", ...).values.reshape(-1, k)
-            for n, k in zip(names, sizes, strict=True)
-        ]
-    )
-    total = result["log_likelihood"]["time"].sum("patient").values.ravel()
-    x0 = flat[int(np.nanargmax(total))]
-    with np.errstate(all="ignore"):
+    # the best draw, with the hyperparameters' scale folded into the coefficients they scale
+    draws = np.column_stack([F.raw[p.name] for p in free])
+    if "mspline_z" in F.raw:
+        j = [p.name for p in free].index("mspline_z")
+        start = sum(sizes[:j])
+        draws[:, start : start + sizes[j]] *= F.raw["mspline_sd"]
+    if "pwexp_z" in F.raw:
+        j = [p.name for p in free].index("pwexp_z")
+        start = sum(sizes[:j])
+        draws[:, start : start + sizes[j]] *= F.raw["pwexp_sd"]
+    if "nonph_z" in F.raw:
+        j = [p.name for p in free].index("nonph_z")
+        start = sum(sizes[:j])
+        draws[:, start : start + sizes[j]] *= F.raw["nonph_sd"]
+    scores = [total(unpack(x)) for x in draws[:: max(1, len(draws) // 200)]]
+    x0 = draws[:: max(1, len(draws) // 200)][int(np.argmax(scores))]
+    best = max(scores)
+    for method in ("BFGS", "Nelder-Mead"):
         res = so.minimize(
-            lambda v: -loglik(v),
+            lambda v: -total(unpack(v)),
             x0,
-            method="Nelder-Mead",
-            options={"xatol": 1e-8, "fatol": 1e-8, "maxiter": 4000},
+            method=method,
+            options={"maxiter": 5000}
+            if method == "BFGS"
+            else {"xatol": 1e-8, "fatol": 1e-9, "maxiter": 20000},
         )
-    best = max(-res.fun, float(np.nanmax(total)))
-    return float(best), int(flat.shape[1])
+        if -res.fun > best:
+            best, x0 = -float(res.fun), res.x
+    return float(best), int(sum(sizes))
 
 
 def compare(results: dict[str, xr.DataTree]) -> pd.DataFrame:
     """TSD 14 comparison table, one row per model, best (highest elpd_loo) first.
 
     Columns: ``model, elpd_loo, se, p_loo, looic, elpd_diff, dse, weight (stacking), AIC, BIC,
-    pareto_k_max`` (AIC and BIC are NaN for long-term models: only LOO compares those). Every
-    result must carry a ``log_likelihood`` group (``fit(..., pointwise=True)``) and be fitted to
-    the same patients.
+    pareto_k_max``. Every result must carry the per-patient log-likelihood and be fitted to the
+    same patients.
     """
     if len(results) < 2:
         raise InputError("model comparison needs at least two fitted models.")
@@ -106,15 +113,20 @@ def compare(results: dict[str, xr.DataTree]) -> pd.DataFrame:
     if len(set(ns.values())) != 1:
         raise InputError(f"the models were fitted to different data ({ns}); refit on one IPD.")
     for k, r in results.items():
-        if "log_likelihood" not in r.children:
-            raise InputError(f"model {k!r} has no log_likelihood group; refit with pointwise=True.")
-    cmp = az.compare(dict(results), method="stacking")
+        if "log_likelihood" not in r.children or "time" not in r["log_likelihood"]:
+            raise InputError(
+                f"model {k!r} has no per-patient log_likelihood; refit with pointwise=True."
+            )
+    only = {k: _patients(r) for k, r in results.items()}
+    cmp = az.compare(only, method="stacking")
     rows = []
     n = next(iter(ns.values()))
-    for name, r in results.items():
+    for name, r in only.items():
         loo = az.loo(r)
-        # AIC/BIC need the maximum likelihood, computed here for the parametric IPD models only
-        ll_max, k = (np.nan, 0) if r.attrs.get("model") == "longterm" else max_loglik(r)
+        try:
+            ll_max, k = max_loglik(results[name])
+        except InputError:
+            ll_max, k = np.nan, 0
         rows.append(
             {
                 "model": name,
@@ -133,6 +145,14 @@ def compare(results: dict[str, xr.DataTree]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("elpd_loo", ascending=False).reset_index(drop=True)
 
 
+def _patients(result: xr.DataTree) -> xr.DataTree:
+    """The result with only the per-patient log-likelihood (what LOO compares)."""
+    ll = result["log_likelihood"].to_dataset()[["time"]]
+    return xr.DataTree.from_dict(
+        {"posterior": result["posterior"].to_dataset(), "log_likelihood": ll}
+    )
+
+
 def averaged_survival(
     results: dict[str, xr.DataTree],
     weights: dict[str, float],
@@ -149,8 +169,7 @@ def averaged_survival(
     w = np.array([max(float(weights.get(k, 0.0)), 0.0) for k in names])
     if w.sum() <= 0:
         raise InputError("model weights must have a positive sum.")
-    w = w / w.sum()
-    counts = rng.multinomial(n_draws, w)
+    counts = rng.multinomial(n_draws, w / w.sum())
     grids = [results[k]["derived"]["time"].values for k in names]
     if any(not np.array_equal(grids[0], g) for g in grids):
         raise InputError("the models' time grids differ; refit them with the same times.")
@@ -160,6 +179,5 @@ def averaged_survival(
             continue
         s = results[k]["derived"]["survival"].stack(sample=("chain", "draw"))
         s = s.transpose("sample", "arm", "time").drop_vars(["sample", "chain", "draw"])
-        pick = rng.choice(s.sizes["sample"], size=c, replace=True)
-        parts.append(s.isel(sample=pick))
+        parts.append(s.isel(sample=rng.choice(s.sizes["sample"], size=c, replace=True)))
     return xr.concat(parts, dim="sample").rename("survival")

@@ -113,9 +113,12 @@ def _all_covs(spec):
 def code(cov: Covariate, ipd: pd.DataFrame, source: str) -> tuple[Covariate, np.ndarray]:
     """A covariate's coded columns (n, k), centred, and the covariate with its levels and means."""
     col = ipd[cov.name]
-    numeric = pd.api.types.is_numeric_dtype(col) and not isinstance(col.dtype, pd.CategoricalDtype)
+    as_number = pd.to_numeric(col, errors="coerce")
+    numeric = not isinstance(col.dtype, pd.CategoricalDtype) and (
+        as_number.notna().all() or pd.api.types.is_numeric_dtype(col)
+    )  # numbers, even read as text, are numeric; anything else is categorical
     if numeric and not cov.levels and cov.reference is None:
-        x = col.to_numpy(float)[:, None]
+        x = as_number.to_numpy(float)[:, None]
         bad = np.flatnonzero(~np.isfinite(x[:, 0]))
         if bad.size:
             raise InputError(f"{source}, row {bad[0] + 1}: covariate {cov.name!r} is missing.")
@@ -281,6 +284,8 @@ def prepare(
         if spec.entry:
             d["en_pos"] = (pat["entry"] > 0).astype(float)
         cohort.update(time=t, event=ev, arm=arm, entry=pat.get("entry"))
+        names = {c.name for c in _all_covs(spec)}
+        cohort["columns"] = {c: _plain_values(ipd[c]) for c in sorted(names)}
     # ---- the population's nodes
     if population is not None:
         if ipd is not None:
@@ -323,9 +328,30 @@ def prepare(
         else:
             d["pop_share"] = share
     cohort["reported"] = reported
+    if spec.flexible and spec.waning is not None:
+        _check_waning_outside(spec, [pat["time"]] if ipd is not None else [], points)
     if points and ipd is None:
         cohort["last_time"] = float(d["pt_t"].max())
     return spec, d, cohort
+
+
+def _check_waning_outside(spec, times, points) -> None:
+    """A flexible hazard's waning must start after every time in the likelihood: the waned
+    hazard's quadrature nodes need the spline's design, which is fixed data."""
+    last = max([float(np.max(t)) for t in times] + [p[0] for p in points] + [0.0])
+    t1 = float(spec.waning[1])
+    if t1 < last * (1 - 1e-9):
+        raise InputError(
+            f"waning starts at {t1:g}, before the end of follow-up ({last:g}); inside follow-up "
+            f"it must enter the likelihood, which bayesurv does for the parametric families, "
+            f"not the {spec.hazard} hazard: use one, or start the waning at or after {last:g}."
+        )
+
+
+def _plain_values(col: pd.Series) -> np.ndarray:
+    """A covariate column as numbers when it holds numbers, else as text (for NetCDF)."""
+    num = pd.to_numeric(col, errors="coerce")
+    return num.to_numpy(float) if num.notna().all() else col.astype(str).to_numpy()
 
 
 def _summary_t_ref(s: Summaries) -> float:
@@ -408,7 +434,7 @@ def _reported(s: Summaries, spec: ModelSpec, d: dict, add, names: list) -> None:
         hrs = hrs[hrs["used"].astype(bool)]
         if len(hrs) and spec.two_arms:
             rows = [
-                E.cox_nodes(float(r.median_followup), E._num(getattr(r, "max_followup", np.nan)))
+                E.cox_nodes(float(r.median_followup), E.number(getattr(r, "max_followup", np.nan)))
                 for r in hrs.itertuples()
             ]
             t = np.stack([x[0] for x in rows]) if len({x[0].size for x in rows}) == 1 else None

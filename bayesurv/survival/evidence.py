@@ -199,7 +199,7 @@ def cox_nodes(median: float, maximum: float | None) -> tuple[np.ndarray, np.ndar
     return t, w * g
 
 
-def _num(x) -> float:
+def number(x) -> float:
     """A number from a CSV cell; NaN for blanks."""
     try:
         return float(x)
@@ -227,15 +227,15 @@ def hazard_ratio_terms(df: pd.DataFrame, source: str = "hazard ratios") -> pd.Da
 
     rows = []
     for k, r in enumerate(df.to_dict(orient="records"), start=1):
-        hr, lo, hi = _num(r.get("hr")), _num(r.get("lower")), _num(r.get("upper"))
+        hr, lo, hi = number(r.get("hr")), number(r.get("lower")), number(r.get("upper"))
         p_raw = r.get("p")
         p_txt = (
             ""
             if p_raw is None or (isinstance(p_raw, float) and np.isnan(p_raw))
             else str(p_raw).strip()
         )
-        p = _num(p_txt)
-        fu = _num(r.get("median_followup"))
+        p = number(p_txt)
+        fu = number(r.get("median_followup"))
         out = dict(r, log_hr=np.nan, se=np.nan, se_from="", used=False, reason="")
         if np.isfinite(hr) and hr <= 0:
             raise InputError(f"{source}, row {k}: the hazard ratio {hr:g} must be positive.")
@@ -288,7 +288,7 @@ def check_medians(df: pd.DataFrame, source: str = "medians") -> pd.DataFrame:
         )
     rows = []
     for k, r in enumerate(df.to_dict(orient="records"), start=1):
-        m, lo, hi = _num(r["median"]), _num(r["lower"]), _num(r["upper"])
+        m, lo, hi = number(r["median"]), number(r["lower"]), number(r["upper"])
         out = dict(r, log_median=np.nan, se=np.nan, se_from="", used=False, reason="")
         if np.isfinite(m) and m <= 0:
             raise InputError(f"{source}, row {k}: the median {m:g} must be positive.")

@@ -9,8 +9,9 @@ summaries, external evidence and a population, with one result schema:
 * ``posterior_predictive``: replicated event times (uncensored) and reported numbers;
 * ``cohort``: the covariate patterns, their shares and the population nodes the outputs average
   over; ``derived``: :func:`bayesurv.survival.outputs.derived`;
-* attrs: ``spec`` (:class:`ModelSpec` as JSON, data-derived fields filled) and ``provenance``
-  (seed, versions, inputs), one name each, plus ``priors``, ``diagnostics`` and ``notes``.
+* attrs: ``spec`` (:class:`ModelSpec` as JSON, data-derived fields filled) and
+  ``bayesurv_provenance`` (seed, versions, inputs; the name every bayesurv NetCDF uses), one
+  name each, plus ``priors``, ``diagnostics`` and ``notes``.
 
 Sampler settings and output settings are parameter objects (:class:`Sampler`, :class:`Outputs`).
 """
@@ -85,9 +86,12 @@ def fit(
     pointwise: bool | None = None,
     source: str = "the IPD table",
     inputs: dict | None = None,
+    record: dict | None = None,
     **spec_fields,
 ) -> xr.DataTree:
     """Fit a survival model by NUTS and return the result DataTree (see the module docstring).
+
+    ``inputs`` (role -> path) and ``record`` (e.g. the spec's text) go into the provenance.
 
     ``model`` is a :class:`~bayesurv.survival.structure.ModelSpec` or a hazard name with the
     spec's fields as keywords (``arm="arm"``, ``cure="mixture"``, ``covariates=["group"]``...).
@@ -146,7 +150,9 @@ def fit(
     shifts.update(d.get("prior_shift", {}))
     result.attrs.update(
         spec=spec.to_json(),
-        provenance=json.dumps(provenance(seed=seed, inputs=inputs), default=str),
+        bayesurv_provenance=json.dumps(
+            provenance(seed=seed, inputs=inputs, **(record or {})), default=str
+        ),
         priors=json.dumps(prior_table(spec, shifts)),
         diagnostics=json.dumps({**diag.as_dict(), "problems": diag.problems}),
     )
@@ -174,7 +180,7 @@ def _settings(spec, cohort, population, outputs):
             cohort["members"], units_per_year(spec.time_unit), follow or 0.0
         )
     elif follow is not None:
-        horizon = 5.0 * follow if not O._plain(spec) else float("inf")
+        horizon = 5.0 * follow if not O.plain(spec) else float("inf")
     else:
         raise InputError("a fit to reported summaries needs a horizon (Outputs(horizon=...)).")
     if not horizon > 0:
@@ -232,6 +238,8 @@ def _data_groups(spec, d, cohort) -> dict:
         }
         if cohort.get("entry") is not None:
             const["entry"] = ("patient", cohort["entry"])
+        for name, values in cohort.get("columns", {}).items():  # covariates, as given
+            const[name] = ("patient", values)
         out["constant_data"] = xr.Dataset(const, coords={"patient": patient})
     if cohort["reported"]:
         obs = _observed_reported(d)
@@ -329,7 +337,7 @@ def predictive_times(spec, raw, d, cohort, population, rng) -> np.ndarray:
     from bayesurv.survival import predictor as P
 
     S, n = next(iter(raw.values())).shape[0], len(d["t"])
-    G = terms._patterns(NP, spec, d)
+    G = terms.n_patterns(NP, spec, d)
     ref = float(np.exp(d["log_t_ref"]))
     E = rng.exponential(size=(S, n))
     out = np.empty((S, n))
@@ -396,7 +404,7 @@ def _invert(spec, pp, idx, e):
         else:  # S_exc = pi^(1 - S_u)
             su = 1 + e / np.log(pi)
         e = np.where(su > 0, -np.log(np.where(su > 0, su, 1.0)), np.inf)
-    if spec.effect == "aft":
+    if spec.mode == "aft":
         return np.exp(eta) * fam.inv_cum_hazard(e, **nat)
     return fam.inv_cum_hazard(e * np.exp(-eta), **nat)
 

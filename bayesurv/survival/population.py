@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bayesurv.errors import InputError
-from bayesurv.lifetable import _SEX_ALIASES, UNITS_PER_YEAR, LifeTable
+from bayesurv.lifetable import SEX_ALIASES, UNITS_PER_YEAR, LifeTable
 from bayesurv.survival.background import Members
 
 #: ages are grouped to this width (years) for a cohort's nodes
@@ -108,7 +108,7 @@ class Population:
 
     def male_share(self) -> float:
         if isinstance(self.male, str):
-            s = _SEX_ALIASES.get(self.male.strip().lower())
+            s = SEX_ALIASES.get(self.male.strip().lower())
             if s is None:
                 try:
                     p = float(self.male)
@@ -146,7 +146,7 @@ class Population:
         if self.sex_column is None:
             return a, np.full(n, self.male_share())
         raw = _column(ipd, self.sex_column, source).astype(str).str.strip().str.lower()
-        mapped = raw.map(_SEX_ALIASES)
+        mapped = raw.map(SEX_ALIASES)
         bad = np.flatnonzero(mapped.isna().to_numpy())
         if bad.size:
             raise InputError(
@@ -157,13 +157,14 @@ class Population:
 
     def patient_curves(self, t, ages, male, time_scale: float):
         """Each patient's ``log h_pop`` (per model unit) and ``H_pop`` at times ``t`` (SMR 1)."""
+        from bayesurv.survival.background import patient_background
+
         t = np.asarray(t, dtype=float)
         h_S, S = 0.0, 0.0
         for sex, w in (("male", male), ("female", 1.0 - male)):
             if np.all(w == 0):
                 continue
-            H = self.table.background_cumhaz(t, ages, sex, self.year, time_scale)
-            h = self.table.hazard_per_unit(ages + t / time_scale, sex, self.year, time_scale)
+            h, H = patient_background(t, ages, sex, self.table, self.year, time_scale)
             S = S + w * np.exp(-H)
             h_S = h_S + w * np.exp(-H) * h
         return np.log(h_S / S), -np.log(S)

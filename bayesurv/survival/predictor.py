@@ -107,7 +107,7 @@ def uncured(m, spec, raw, pp, x, idx, arm):
         return _flexible(m, spec.basis, x, raw, eta, pp["delta"], arm)
     fam = spec.family
     nat = {k: take(m, v, idx) for k, v in pp["nat"].items()}
-    if spec.effect == "aft":
+    if spec.mode == "aft":
         ts = t * m.exp(-eta)
         return fam.log_hazard(m, ts, **nat) - eta, -fam.log_survival(m, ts, **nat)
     return fam.log_hazard(m, t, **nat) + eta, -fam.log_survival(m, t, **nat) * m.exp(eta)

@@ -60,7 +60,7 @@ from bayesurv.errors import InputError
 from bayesurv.lifetable import UNITS_PER_YEAR as TIME_UNITS  # noqa: E402
 from bayesurv.lifetable import LifeTable
 from bayesurv.survival.background import (
-    Cohort,
+    Members,
     background_hazard,
     background_survival,
     cohort_from_ages,
@@ -137,7 +137,7 @@ class CureTruth:
     By default an arm's curves average over the arm's own patients (what its Kaplan-Meier
     estimates). ``standardize=True`` puts every arm on the whole cohort's ages and sexes instead
     (``S_arm(t) = mean over all patients of S_bg,i(t) S_exc,arm(t)``), as the cohort curves of
-    :mod:`bayesurv.survival.longterm` do.
+    :mod:`bayesurv.survival.outputs` do.
     """
 
     family: Family
@@ -147,7 +147,7 @@ class CureTruth:
     cure_fraction: dict
     cohorts: dict
     weights: dict
-    everyone: Cohort
+    everyone: Members
     table: LifeTable | None
     year: int | None
     smr: float
@@ -470,7 +470,7 @@ def simulate_cure(
     weights: dict = {}
     for g, a in enumerate(arms):
         sel = group == g
-        cohorts[a] = Cohort(age=age[sel], sex=sex[sel], weight=np.full(sel.sum(), 1 / sel.sum()))
+        cohorts[a] = Members(age=age[sel], sex=sex[sel], weight=np.full(sel.sum(), 1 / sel.sum()))
         weights[a] = float(sel.mean())
     truth = CureTruth(
         family=fam,

@@ -3,10 +3,10 @@
 Each model is two formulas of ``t`` -- ``log h(t)`` and ``H(t)`` -- written once with a math
 namespace ``m`` (:data:`~bayesurv.survival.families.NP` or ``PT``), like the parametric families.
 The knots are data chosen once from the observed times (:func:`choose_basis`); a
-:class:`HazardBasis` holds them, evaluates the basis arrays at any times with NumPy
-(:meth:`HazardBasis.design`) and creates the priors inside a PyMC model
-(:meth:`HazardBasis.add_priors`). ``rate`` below is ``events_per_time`` (events / exposure)
-when given, else ``log 2 / t_ref``.
+:class:`HazardBasis` holds them and evaluates the basis arrays at any times with NumPy
+(:meth:`HazardBasis.design`). Default priors are in the one table of
+:mod:`bayesurv.survival.structure` (by role, :attr:`HazardBasis.roles`); ``rate`` below is the
+events / exposure of the data (:meth:`HazardBasis.prior_shift`).
 
 ``mspline`` (survextrap, Jackson 2023): ``h(t) = eta sum_k p_k M_k(t)``,
 ``H(t) = eta sum_k p_k I_k(t)``; ``M_k`` cubic M-splines on ``[0, U]`` (each integrates to 1),
@@ -22,16 +22,21 @@ prior; with extra knots beyond follow-up the random walk sampled with 2-5 times 
 divergences in our runs, and it extrapolates the last hazard trend smoothly);
 ``sd ~ Gamma(2, 1)``; ``log eta ~ N(log(rate U), 2)`` (at ``p = p0`` the hazard is ``eta / U``).
 
-``rp`` (Royston-Parmar 2002, flexsurvspline): ``log H(t) = s(x)``, ``x = log t``,
+``rp`` (Royston-Parmar 2002, flexsurvspline): ``g(S(t)) = s(x)``, ``x = log t``, on the
+``hazard`` scale ``g(S) = log(-log S)`` (``log H``), the ``odds`` scale ``log((1 - S) / S)``
+(``H = log(1 + e^s)``) or the ``normal`` scale ``-Phi^-1(S)`` (``H = -log Phi(-s)``), with
 ``s(x) = g0 + g1 (x - x0) + sum_j g_{j+1} v_j(x) / R^3`` with flexsurv's natural cubic basis
 ``v_j(x) = (x - k_j)_+^3 - l_j (x - k_min)_+^3 - (1 - l_j) (x - k_max)_+^3``,
 ``l_j = (k_max - k_j) / R``, ``R = k_max - k_min``, ``x0 = (k_min + k_max) / 2``; linear in ``x``
-outside ``[k_min, k_max]`` (Weibull tails). ``h(t) = H(t) s'(x) / t``. Boundary knots: the first
+outside ``[k_min, k_max]`` (Weibull, log-logistic, log-normal tails on the three scales).
+``h(t) = (dH / ds) s'(x) / t``. A linear predictor (arm, covariates) moves ``s`` (PH on the
+hazard scale, proportional odds on the odds scale). Boundary knots: the first
 and last event times; ``df - 1`` interior knots at centiles of the log event times (flexsurv's
 default; ``df`` = 3, two interior knots, by default); ``extra_knots`` add knots after the last
 observed time (itself made a knot), the last one the new upper boundary. The centring and the
 ``R^3`` scaling make the priors scale-free: ``g0 ~ N(log(rate t0), 2.5)`` (``t0 = e^x0``),
-``g1 ~ N(1, 1)`` (the Weibull shape), ``g_j ~ N(0, 1)``; flexsurv's gammas are
+``g1 ~ N(1, 2)`` (the Weibull shape), ``g_j ~ N(0, 5)`` (wide enough for the data to place the
+curvature: on ``bc`` with k = 2 flexsurv's slope is 3.48); flexsurv's gammas are
 ``g0 - g1 x0``, ``g1``, ``g_j / R^3``. Only ``g0, g1``: Weibull with shape ``g1``, scale
 ``t0 exp(-g0 / g1)``. A non-monotone ``H`` (``s' <= 0``) has no hazard; the log hazard uses
 ``log(e softplus(s' / e))``, ``e`` = 1e-3, equal to ``log s'`` to relative 1e-8 for
@@ -80,18 +85,6 @@ DEFAULT_DF = {"mspline": 10, "rp": 3, "pwexp": 6}
 SMOOTHS = {"mspline": ("iid", "rw"), "rp": ("",), "pwexp": ("rw",)}
 #: RP: width of the smooth floor on s'(log t) (see the module docstring)
 RP_FLOOR = 1e-3
-_UNBOUNDED = {
-    "Normal": ("mu", "sigma"),
-    "StudentT": ("nu", "mu", "sigma"),
-    "Cauchy": ("alpha", "beta"),
-    "Logistic": ("mu", "s"),
-}
-_POSITIVE = {
-    "HalfNormal": ("sigma",),
-    "HalfCauchy": ("beta",),
-    "Gamma": ("alpha", "beta"),
-    "Exponential": ("lam",),
-}
 
 
 def _asnp(m, x):
@@ -288,79 +281,6 @@ class HazardBasis:
         X = np.zeros_like(E)
         X[np.arange(t.size), np.searchsorted(self.knots, t, side="right")] = 1.0
         return {"E": E, "X": X}
-
-    # ---- priors -----------------------------------------------------------------------------
-    def default_priors(self, t_ref: float, events_per_time: float | None = None) -> dict:
-        rate = events_per_time if events_per_time else np.log(2.0) / t_ref
-        if not (np.isfinite(rate) and rate > 0 and np.isfinite(t_ref) and t_ref > 0):
-            raise InputError("t_ref and events_per_time must be positive numbers.")
-        lr = float(np.log(rate))
-        if self.kind == "mspline":
-            return {
-                "mspline_log_eta": {
-                    "dist": "Normal",
-                    "mu": lr + np.log(self.knots[-1]),
-                    "sigma": 2.0,
-                },
-                "mspline_sd": {"dist": "Gamma", "alpha": 2.0, "beta": 1.0},
-                "mspline_z": {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
-            }
-        if self.kind == "rp":
-            out = {
-                "rp_gamma0": {"dist": "Normal", "mu": lr + self._rp_centre()[0], "sigma": 2.5},
-                "rp_gamma1": {"dist": "Normal", "mu": 1.0, "sigma": 1.0},
-                "rp_gamma": {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
-            }
-            return {k: v for k, v in out.items() if k in self.sampled}
-        return {
-            "pwexp_log_rate0": {"dist": "Normal", "mu": lr, "sigma": 2.0},
-            "pwexp_sd": {"dist": "HalfNormal", "sigma": 0.5},
-            "pwexp_z": {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
-        }
-
-    def check_priors(self, priors: dict | None) -> dict:
-        """Validated overrides (bayesurv's ``{"dist": ..., args}`` format) by sampled name."""
-        out = {}
-        for name, prior in (priors or {}).items():
-            if name not in self.sampled:
-                raise InputError(
-                    f"prior for unknown parameter {name!r}; the {self.kind} "
-                    f"parameters are {', '.join(self.sampled)}."
-                )
-            table = _POSITIVE if name.endswith("_sd") else _UNBOUNDED
-            dist = prior.get("dist") if isinstance(prior, dict) else None
-            if dist not in table:
-                raise InputError(
-                    f"prior for {name!r} must be a table with dist one of "
-                    f"{', '.join(table)}, e.g. {{dist='{next(iter(table))}', ...}}."
-                )
-            args = {k: float(v) for k, v in prior.items() if k != "dist"}
-            if set(args) != set(table[dist]):
-                raise InputError(
-                    f"prior for {name!r} ({dist}) needs exactly {', '.join(table[dist])}."
-                )
-            out[name] = {"dist": dist, **args}
-        return out
-
-    def add_priors(
-        self, t_ref: float, events_per_time: float | None = None, priors: dict | None = None
-    ) -> dict:
-        """Create the sampled variables in the current PyMC model; returns {name: tensor}."""
-        import pymc as pm
-
-        use = {**self.default_priors(t_ref, events_per_time), **self.check_priors(priors)}
-        model = pm.modelcontext(None)
-        vec = self.vector_dims
-        raw = {}
-        for name in self.sampled:
-            kw = {k: v for k, v in use[name].items() if k != "dist"}
-            if name in vec:
-                dim, size = vec[name]
-                if dim not in model.coords:
-                    model.add_coord(dim, np.arange(size))
-                kw["dims"] = dim
-            raw[name] = getattr(pm, use[name]["dist"])(name, **kw)
-        return raw
 
     # ---- the two formulas -------------------------------------------------------------------
     def coefficients(self, m, raw: dict, delta=None):

@@ -202,6 +202,14 @@ class ModelSpec:
         return HazardBasis(self.hazard, self.knots, smooth, 0.0, self.scale)
 
     @property
+    def mode(self) -> str:
+        """How the hazard's linear predictor (arm and covariates) acts: ``aft`` or ``ph``
+        (the family's natural one unless the arm's effect says otherwise)."""
+        if self.effect in ("ph", "aft"):
+            return self.effect
+        return "ph" if self.flexible or self.family.allows_ph else "aft"
+
+    @property
     def arm_effect(self) -> str | None:
         """Name of the arm's coefficient on the hazard's linear predictor (None: no such term)."""
         if not self.two_arms or self.effect_on == "cure" or self.effect == "separate":
@@ -395,7 +403,7 @@ def _role_of(spec: ModelSpec, name: str) -> str:
     for p in parameters(spec) if (spec.knots or not spec.flexible) else ():
         if p.name == name:
             return p.role
-    return "effect"
+    return name if name in ROLE_PRIORS else "effect"  # a spline's names are its roles
 
 
 def prior_of(spec: ModelSpec, param: Param) -> Prior:

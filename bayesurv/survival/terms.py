@@ -54,14 +54,14 @@ def _smr(raw, d):
     return raw["smr"] if "smr" in raw else d.get("smr", 1.0)
 
 
-def _patterns(m, spec, d):
+def n_patterns(m, spec, d):
     n = d["prof_arm"].shape[-1] if m.name == "numpy" else d["prof_arm"].shape[0]
     return n // 2 if spec.two_arms else n
 
 
 def ipd(m, spec, raw, pp, d, smr, pointwise: bool):
     """Patients' ``d log h(t) - H(t) + H(entry)``: per patient (pointwise) or summed."""
-    G = _patterns(m, spec, d)
+    G = n_patterns(m, spec, d)
 
     def curve(prefix, rows=None):
         x = {k[len(prefix) + 2 :]: v for k, v in d.items() if k.startswith(prefix + "x_")}
@@ -95,7 +95,7 @@ def parts(m, spec, raw, pp, d, smr) -> dict:
     cohort's ``log S`` and ``log h`` at the points."""
     x = {k[4:]: v for k, v in d.items() if k.startswith("ptx_")}
     x["t"] = d["pt_t"]
-    pop = {"idx": d["pt_idx"], "g": d["pt_g"], "n_patterns": _patterns(m, spec, d)}
+    pop = {"idx": d["pt_idx"], "g": d["pt_g"], "n_patterns": n_patterns(m, spec, d)}
     for k in ("H_pop", "h_pop", "w", "M", "share"):
         if f"pop_{k}" in d:
             pop[k] = d[f"pop_{k}"]
@@ -114,12 +114,17 @@ def parts(m, spec, raw, pp, d, smr) -> dict:
             "log_p": m.log(-m.expm1(log_q)),
         }
     if "hr_i0" in d:  # the Cox-weighted average log HR
-        lh0, lh1 = _at(m, log_h, d["hr_i0"]), _at(m, log_h, d["hr_i1"])
-        f = d["hr_r0"] * m.exp(lh0 + _at(m, log_S, d["hr_i0"])) + d["hr_r1"] * m.exp(
-            lh1 + _at(m, log_S, d["hr_i1"])
+        i0, i1 = d["hr_i0"], d["hr_i1"]
+        mu = cox_average(
+            m,
+            _at(m, log_h, i0),
+            _at(m, log_h, i1),
+            _at(m, log_S, i0),
+            _at(m, log_S, i1),
+            d["hr_w"],
+            d["hr_r0"],
+            d["hr_r1"],
         )
-        w = d["hr_w"] * f
-        mu = (w * (lh1 - lh0)).sum(axis=-1) / w.sum(axis=-1)
         out["hazard_ratios"] = {"y": d["hr_y"], "mu": mu, "se": d["hr_se"]}
     if "md_i" in d:  # log m_hat ~ N(log m_model by one Newton step, se^2)
         ls = _clip(m, _at(m, log_S, d["md_i"]), np.log(1e-12), np.log1p(-1e-12))
@@ -143,6 +148,14 @@ def parts(m, spec, raw, pp, d, smr) -> dict:
             "log_p": m.log(-m.expm1(-dH)),
         }
     return out
+
+
+def cox_average(m, lh0, lh1, log_S0, log_S1, w, r0, r1):
+    """The event-weighted average of log(h_1 / h_0) over the nodes (last axis): weights
+    ``w (r_0 f_0 + r_1 f_1)`` with ``f_a = h_a S_a`` (what a Cox fit of the cut estimates)."""
+    f = r0 * m.exp(lh0 + log_S0) + r1 * m.exp(lh1 + log_S1)
+    wf = w * f
+    return (wf * (lh1 - lh0)).sum(axis=-1) / wf.sum(axis=-1)
 
 
 def term_loglik(m, q: dict):

@@ -1,4 +1,6 @@
-"""External evidence: landmark survival and registry counts as likelihood terms."""
+"""Reported and external evidence: the binomial equivalent of a landmark, registry counts, and
+the readers' checks (bayesurv.survival.evidence); the terms' log-likelihoods are
+bayesurv.survival.terms.term_loglik."""
 
 import numpy as np
 import pandas as pd
@@ -6,17 +8,20 @@ import pytest
 from scipy import optimize, stats
 
 from bayesurv.errors import InputError
-from bayesurv.survival.external import (
+from bayesurv.survival.evidence import (
     Z95,
+    check_landmarks,
+    check_medians,
+    cox_nodes,
+    followup_nodes,
+    hazard_ratio_terms,
     landmark_binomial,
-    landmark_loglik,
-    landmark_normal_loglik,
-    link_of_cumhaz,
     read_landmarks,
     read_registry,
-    registry_loglik,
     validate_landmarks,
 )
+from bayesurv.survival.families import NP
+from bayesurv.survival.terms import term_loglik
 
 
 def _g(s, scale):
@@ -37,6 +42,16 @@ def _H_of_g(g, scale):
     return -np.log(_ginv(g, scale))
 
 
+def binomial(H, n, d):
+    """The external landmark's term as the fit writes it (q = S = exp(-H))."""
+    return term_loglik(NP, {"n": n, "k": d, "log_q": -H, "log_p": np.log(-np.expm1(-H))})
+
+
+def registry(H0, H1, n, d):
+    dH = H1 - H0
+    return term_loglik(NP, {"n": n, "k": d, "log_q": -dH, "log_p": np.log(-np.expm1(-dH))})
+
+
 @pytest.mark.parametrize("scale", ["cloglog", "logit"])
 @pytest.mark.parametrize("s, se", [(0.35, 0.12), (0.08, 0.3), (0.9, 0.2)])
 def test_binomial_equivalent_is_maximized_at_s_and_reproduces_the_ci(scale, s, se):
@@ -46,7 +61,7 @@ def test_binomial_equivalent_is_maximized_at_s_and_reproduces_the_ci(scale, s, s
     assert d == pytest.approx(n * (1 - s), rel=1e-12)
     # maximized at S = s (numerically, over H)
     res = optimize.minimize_scalar(
-        lambda H: -landmark_loglik(np, H, n, d),
+        lambda H: -binomial(H, n, d),
         bounds=(1e-6, 10),
         method="bounded",
         options={"xatol": 1e-12},
@@ -57,7 +72,7 @@ def test_binomial_equivalent_is_maximized_at_s_and_reproduces_the_ci(scale, s, s
     g0, h = _g(s, scale), 1e-4
 
     def ll(g):
-        return landmark_loglik(np, _H_of_g(g, scale), n, d)
+        return binomial(_H_of_g(g, scale), n, d)
 
     info = -(ll(g0 + h) - 2 * ll(g0) + ll(g0 - h)) / h**2
     assert info == pytest.approx(1 / se**2, rel=1e-5)
@@ -70,68 +85,21 @@ def test_binomial_equivalent_is_maximized_at_s_and_reproduces_the_ci(scale, s, s
 
 def test_binomial_loglik_equals_scipy_for_integer_counts():
     H = np.array([0.2, 0.9])
-    got = landmark_loglik(np, H, np.array([50.0, 80.0]), np.array([10.0, 47.0]))
+    got = binomial(H, np.array([50.0, 80.0]), np.array([10.0, 47.0]))
     want = stats.binom.logpmf([10, 47], [50, 80], 1 - np.exp(-H))
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
-@pytest.mark.parametrize("scale", ["cloglog", "logit"])
-def test_normal_landmark_likelihood(scale):
-    s, se = 0.42, 0.15
-    H = -np.log(np.array([0.3, 0.42, 0.5]))
-    ll = landmark_normal_loglik(np, H, s, se, scale)
-    assert np.argmax(ll) == 1
-    want = stats.norm.logpdf(_g(s, scale), loc=_g(np.exp(-H), scale), scale=se)
-    np.testing.assert_allclose(ll, want, rtol=1e-12)
-    np.testing.assert_allclose(link_of_cumhaz(np, H, scale), _g(np.exp(-H), scale), rtol=1e-12)
-
-
-@pytest.mark.parametrize("likelihood", ["binomial", "poisson"])
-def test_registry_likelihood_maximized_at_observed_conditional_survival(likelihood):
+def test_registry_likelihood_maximized_at_observed_conditional_survival():
     n, d, start, stop = 240.0, 37.0, 60.0, 120.0
     # exponential model H(t) = rate t: conditional survival exp(-rate * 60)
     res = optimize.minimize_scalar(
-        lambda r: -registry_loglik(np, r * start, r * stop, n, d, likelihood),
+        lambda r: -registry(r * start, r * stop, n, d),
         bounds=(1e-6, 0.1),
         method="bounded",
         options={"xatol": 1e-14},
     )
     assert np.exp(-res.x * (stop - start)) == pytest.approx(1 - d / n, rel=1e-6)
-    dH = np.array([0.1, 0.3])
-    got = registry_loglik(
-        np, np.zeros(2), dH, np.array([100.0, 50.0]), np.array([9.0, 13.0]), likelihood
-    )
-    q = 1 - np.exp(-dH)
-    want = (
-        stats.binom.logpmf([9, 13], [100, 50], q)
-        if likelihood == "binomial"
-        else stats.poisson.logpmf([9, 13], np.array([100, 50]) * q)
-    )
-    np.testing.assert_allclose(got, want, rtol=1e-12)
-
-
-def test_pytensor_terms_match_numpy():
-    import pytensor
-    import pytensor.tensor as pt
-
-    H = pt.vector("H")
-    n, d, _ = landmark_binomial(0.4, 0.3, 0.5)
-    terms = [
-        landmark_loglik(pt, H, n, d),
-        landmark_normal_loglik(pt, H, 0.4, 0.14, "logit"),
-        registry_loglik(pt, 0.5 * H, H, 100.0, 20.0, "poisson"),
-    ]
-    f = pytensor.function([H], [*terms, pt.grad(sum(t.sum() for t in terms), H)])
-    x = np.array([0.7, 1.1])
-    out = f(x)
-    np.testing.assert_allclose(out[0], landmark_loglik(np, x, n, d), rtol=1e-12)
-    np.testing.assert_allclose(
-        out[1], landmark_normal_loglik(np, x, 0.4, 0.14, "logit"), rtol=1e-12
-    )
-    np.testing.assert_allclose(
-        out[2], registry_loglik(np, 0.5 * x, x, 100.0, 20.0, "poisson"), rtol=1e-12
-    )
-    assert np.all(np.isfinite(out[3]))
 
 
 def test_readers(tmp_path):
@@ -201,25 +169,12 @@ def test_bad_registry(tmp_path, text, match):
     assert str(e.value).startswith("reg.csv") and str(e.value).endswith(".")
 
 
-def test_bad_scale_and_likelihood_names():
+def test_bad_scale_name():
     with pytest.raises(InputError, match="scale 'log' is not known"):
         validate_landmarks(
             pd.DataFrame({"time": [1], "survival": [0.4], "lower": [0.3], "upper": [0.5]}),
             scale="log",
         )
-    with pytest.raises(InputError, match="likelihood 'normal' is not known"):
-        registry_loglik(np, 0.0, 1.0, 10.0, 1.0, "normal")
-
-
-def test_docstring_examples():
-    import doctest
-    import importlib
-
-    res = doctest.testmod(
-        importlib.import_module("bayesurv.survival.external"),
-        optionflags=doctest.NORMALIZE_WHITESPACE,
-    )
-    assert res.attempted > 0 and res.failed == 0
 
 
 @pytest.mark.parametrize("s, lo, up", [(0.62, 0.55, 0.68), (0.23, 0.17, 0.30), (0.91, 0.86, 0.94)])
@@ -229,3 +184,80 @@ def test_implied_ci_matches_a_rounded_published_ci(s, lo, up):
     se_g = np.sqrt((1 - s) / (n * s * np.log(s) ** 2))  # delta method for the binomial counts
     implied = sorted(_ginv(_g(s, "cloglog") + np.array([-1, 1]) * Z95 * se_g, "cloglog"))
     np.testing.assert_allclose(implied, [lo, up], atol=0.01)
+
+
+# --------------------------------------------------------------------------------------------
+# a trial's reported summaries
+# --------------------------------------------------------------------------------------------
+def test_followup_nodes_integrate_the_uniform():
+    nodes, w = followup_nodes(50.0, 80.0)
+    assert w.sum() == pytest.approx(1.0)
+    assert nodes.min() > 20.0 and nodes.max() < 80.0
+    # E[C] of Uniform(20, 80) is 50; E[1 - exp(-C/30)] in closed form
+    assert np.sum(w * nodes) == pytest.approx(50.0)
+    exact = 1 - 30 * (np.exp(-20 / 30) - np.exp(-80 / 30)) / 60
+    assert np.sum(w * (1 - np.exp(-nodes / 30))) == pytest.approx(exact, rel=1e-10)
+
+
+def test_cox_nodes_weight_by_the_follow_up_survivor():
+    t, w = cox_nodes(50.0, 80.0)
+    assert t.min() > 0 and t.max() < 80.0
+    # int_0^80 G(t) dt = 20 + 30 = 50 (= E[C]); int_0^80 t G(t) dt in closed form:
+    # G = 1 on [0, 20], (80 - t) / 60 on [20, 80]: 200 + (80 * 3000 - 168000) / 60 = 1400
+    assert w.sum() == pytest.approx(50.0)
+    assert np.sum(w * t) == pytest.approx(1400.0, rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    "row, match",
+    [
+        ((60, 0.5, 0.6, 0.7), "strictly inside its 95% CI"),
+        ((60, 0.5, 0.4, 1.0), "strictly inside"),
+        ((0, 0.5, 0.4, 0.6), "must be positive"),
+    ],
+)
+def test_bad_reported_landmarks(row, match):
+    df = pd.DataFrame([row], columns=["time", "survival", "lower", "upper"])
+    with pytest.raises(InputError, match=match):
+        check_landmarks(df, "lm.csv")
+
+
+def test_hazard_ratio_terms_say_which_rows_give_a_standard_error():
+    """Study 20120215's published HRs (data/case_study/study_20120215_hazard_ratios.csv)."""
+    df = pd.DataFrame(
+        {
+            "hr": [0.38, np.nan, 0.34, 0.35, 1.2],
+            "lower": [0.22, np.nan, np.nan, np.nan, np.nan],
+            "upper": [0.65, np.nan, np.nan, np.nan, np.nan],
+            "p": ["<0.001", "0.001", "0.002", "<0.001", ""],
+            "median_followup": [51.9, 51.9, np.nan, np.nan, 10.0],
+        }
+    )
+    t = hazard_ratio_terms(df)
+    assert t["se"].iloc[0] == pytest.approx((np.log(0.65) - np.log(0.22)) / 3.919927969)
+    assert t["se"].iloc[2] == pytest.approx(abs(np.log(0.34)) / stats.norm.isf(0.001))
+    assert t["used"].tolist() == [True, False, False, False, False]
+    assert "p-value alone" in t["reason"].iloc[1]
+    assert "no follow-up" in t["reason"].iloc[2]
+    assert "bound" in t["reason"].iloc[3]
+    assert "no CI and no p-value" in t["reason"].iloc[4]
+    with pytest.raises(InputError, match="strictly inside"):
+        hazard_ratio_terms(pd.DataFrame({"hr": [0.7], "lower": [0.8], "upper": [0.9]}), "hr.csv")
+
+
+def test_medians_not_reached_and_one_sided():
+    t = check_medians(
+        pd.DataFrame(
+            {
+                "median": [20.0, 30.0, np.nan, 15.0],
+                "lower": [15.0, 24.0, 40.0, np.nan],
+                "upper": [28.0, np.nan, np.nan, 20.0],
+            }
+        )
+    )
+    assert t["used"].tolist() == [True, True, False, False]
+    assert t["se"].iloc[0] == pytest.approx(np.log(28 / 15) / 3.919927969)
+    assert t["se"].iloc[1] == pytest.approx(np.log(30 / 24) / 1.959963985)
+    assert t["se_from"].iloc[1].startswith("one-sided")
+    with pytest.raises(InputError, match="strictly inside"):
+        check_medians(pd.DataFrame({"median": [20.0], "lower": [21.0], "upper": [30.0]}))
