@@ -34,16 +34,28 @@ def main(seed: int) -> None:
         t1 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            mc = pool((y, s, labels), "normal(0, 4)", tau_prior, method="mcmc", seed=seed,
-                      draws=2000, parameterization=param)
+            mc = pool(
+                (y, s, labels),
+                "normal(0, 4)",
+                tau_prior,
+                method="mcmc",
+                seed=seed,
+                draws=2000,
+                parameterization=param,
+            )
         t2 = time.perf_counter()
         worst = max(
-            max(abs(ex.dist(q).mean - mc.dist(q).mean), abs(ex.dist(q).median()
-                - mc.dist(q).median())) / ex.dist(q).sd
+            max(
+                abs(ex.dist(q).mean - mc.dist(q).mean),
+                abs(ex.dist(q).median() - mc.dist(q).median()),
+            )
+            / ex.dist(q).sd
             for q in ["pooled", "predictive", "tau", *labels]
         )
-        print(f"{name:<14}{t1 - t0:>9.3f}{t2 - t1:>9.1f}{mc.diagnostics['divergences']:>5}"
-              f"{mc.diagnostics['parameterization']:>12}{worst:>12.3f}")
+        print(
+            f"{name:<14}{t1 - t0:>9.3f}{t2 - t1:>9.1f}{mc.diagnostics['divergences']:>5}"
+            f"{mc.diagnostics['parameterization']:>12}{worst:>12.3f}"
+        )
 
 
 if __name__ == "__main__":

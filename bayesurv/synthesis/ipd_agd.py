@@ -124,8 +124,12 @@ def build_ipd_agd_model(
         int_cells.append(ints)
         crude.append(np.log(e.sum() / t.sum()))
     n_int = n_intervals
-    coords = {"study": names, "ipd_study": list(ipd), "agd_study": agd_names,
-              "interval": list(range(n_int))}
+    coords = {
+        "study": names,
+        "ipd_study": list(ipd),
+        "agd_study": agd_names,
+        "interval": list(range(n_int)),
+    }
     with pm.Model(coords=coords) as model:
         if pooling == "none":
             theta = mu_p.pymc("theta", dims="study")
@@ -148,8 +152,12 @@ def build_ipd_agd_model(
             z_new = pm.Normal("z_new", 0.0, 1.0)
             pm.Deterministic("theta_new", mu + tau * z_new)
         if ipd:
-            alpha = pm.Normal("log_baseline_hazard", mu=np.array(crude)[:, None],
-                              sigma=baseline_sd, dims=("ipd_study", "interval"))
+            alpha = pm.Normal(
+                "log_baseline_hazard",
+                mu=np.array(crude)[:, None],
+                sigma=baseline_sd,
+                dims=("ipd_study", "interval"),
+            )
             tr = np.concatenate(trial_cells)
             ik = np.concatenate(int_cells)
             am = np.concatenate(arm_cells).astype(float)
@@ -186,8 +194,9 @@ def pool_ipd_agd(
     mu_p = as_prior(mu_prior, "mu", "normal(0, 4)")
     tau_p = as_prior(tau_prior, "tau", "halfnormal(0.5)")
     model = build_ipd_agd_model(ipd, agd, mu_p, tau_p, n_intervals=n_intervals)
-    idata = sample(model, seed=seed, draws=draws, tune=tune, chains=chains,
-                   target_accept=target_accept)
+    idata = sample(
+        model, seed=seed, draws=draws, tune=tune, chains=chains, target_accept=target_accept
+    )
     diag = check(diagnostics(idata, ["mu", "tau", "theta"]), "the IPD + aggregate-data model")
     post = idata["posterior"]
     names = list(post["theta"].coords["study"].values)
@@ -198,9 +207,15 @@ def pool_ipd_agd(
         y[n_ipd:] = agd["log_hr"].to_numpy(float)
         s[n_ipd:] = agd["se"].to_numpy(float)
     return PoolResult(
-        method="mcmc (one-stage IPD + aggregate data)", studies=names, y=y, se=s,
-        mu_prior=mu_p, tau_prior=tau_p, mu=Draws(post["mu"].values),
-        tau=Draws(post["tau"].values), theta_new=Draws(post["theta_new"].values),
+        method="mcmc (one-stage IPD + aggregate data)",
+        studies=names,
+        y=y,
+        se=s,
+        mu_prior=mu_p,
+        tau_prior=tau_p,
+        mu=Draws(post["mu"].values),
+        tau=Draws(post["tau"].values),
+        theta_new=Draws(post["theta_new"].values),
         theta=[Draws(post["theta"].sel(study=n).values) for n in names],
         diagnostics={**diag.as_dict(), "problems": diag.problems, "n_intervals": n_intervals},
         idata=idata,

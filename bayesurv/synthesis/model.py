@@ -36,7 +36,11 @@ def choose_parameterization(s, tau_prior: Prior, ratio: float = PRECISE_RATIO) -
 
 
 def build_model(
-    y, s, labels: list[str], mu_prior: Prior, tau_prior: Prior,
+    y,
+    s,
+    labels: list[str],
+    mu_prior: Prior,
+    tau_prior: Prior,
     parameterization: str = "noncentred",
 ) -> pm.Model:
     """PyMC model with dims ``study``.
@@ -83,7 +87,8 @@ def add_study_effects(idata: xr.DataTree, y, s, labels: list[str], seed: int) ->
     b = tau**2 / (tau**2 + s2)
     theta = rng.normal(b * y + (1 - b) * mu, np.sqrt(b * s2))
     theta_new = rng.normal(mu[..., 0], tau[..., 0])
-    post["theta"] = xr.DataArray(theta, dims=("chain", "draw", "study"),
-                                 coords={"study": list(labels)})
+    post["theta"] = xr.DataArray(
+        theta, dims=("chain", "draw", "study"), coords={"study": list(labels)}
+    )
     post["theta_new"] = xr.DataArray(theta_new, dims=("chain", "draw"))
     idata["posterior"] = xr.DataTree(post)
