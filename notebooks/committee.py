@@ -129,7 +129,8 @@ for s in small["survival"]:
     key = key_of(s["name"])
     derived = xr.open_datatree(out / f"{key}.nc")["derived"].to_dataset()
     for name, da in derived.data_vars.items():
-        parts[f"{key}_{name}"] = da
+        if "draw" in da.dims:  # the general population's curves are data, not draws
+            parts[f"{key}_{name}"] = da
 for p in small["pool"]:
     key = key_of(p["name"])
     post = xr.open_datatree(out / f"{key}.nc")["posterior"].to_dataset()

@@ -90,8 +90,8 @@ def test_rerun_needs_force_and_reproduces_the_numbers(small_run):
     b = json.loads((d / "again" / "summary.json").read_text())
     assert a["queries"] == b["queries"]
     assert (
-        a["survival"]["EFS"]["models"]["weibull-mixture"]["rmst_diff"]
-        == b["survival"]["EFS"]["models"]["weibull-mixture"]["rmst_diff"]
+        a["survival"]["EFS"]["models"]["weibull-mixture"]["rmst"]["difference"]
+        == b["survival"]["EFS"]["models"]["weibull-mixture"]["rmst"]["difference"]
     )
 
 
