@@ -35,8 +35,9 @@ and last event times; ``df - 1`` interior knots at centiles of the log event tim
 default; ``df`` = 3, two interior knots, by default); ``extra_knots`` add knots after the last
 observed time (itself made a knot), the last one the new upper boundary. The centring and the
 ``R^3`` scaling make the priors scale-free: ``g0 ~ N(log(rate t0), 2.5)`` (``t0 = e^x0``),
-``g1 ~ N(1, 2)`` (the Weibull shape), ``g_j ~ N(0, 5)`` (wide enough for the data to place the
-curvature: on ``bc`` with k = 2 flexsurv's slope is 3.48); flexsurv's gammas are
+``g1 ~ N(1, 2)`` (the Weibull shape), ``g_j ~ N(0, 20)`` (the scaled ``v_j / R^3`` spans only
+about 0.3 on ``[k_min, k_max]``: on ``bc ~ group`` with k = 1 the MLE of ``g_2`` is 9.6 (se 1.7),
+which N(0, 5) pulled to 8.5, N(0, 20) to 9.4, 0.1 se); flexsurv's gammas are
 ``g0 - g1 x0``, ``g1``, ``g_j / R^3``. Only ``g0, g1``: Weibull with shape ``g1``, scale
 ``t0 exp(-g0 / g1)``. A non-monotone ``H`` (``s' <= 0``) has no hazard; the log hazard uses
 ``log(e softplus(s' / e))``, ``e`` = 1e-3, equal to ``log s'`` to relative 1e-8 for

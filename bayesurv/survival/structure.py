@@ -58,7 +58,7 @@ ROLE_PRIORS: dict[str, Prior] = {
     "mspline_sd": Prior("gamma", (2.0, 1.0)),
     "rp_gamma0": Prior("normal", (0.0, 2.5)),  # shift: log(rate x t0)
     "rp_gamma1": Prior("normal", (1.0, 2.0)),
-    "rp_gamma": Prior("normal", (0.0, 5.0)),
+    "rp_gamma": Prior("normal", (0.0, 20.0)),  # the scaled basis v_j / R^3 spans ~0.3 (splines)
     "pwexp_log_rate0": Prior("normal", (0.0, 2.0)),  # shift: log rate
     "pwexp_sd": Prior("halfnormal", (0.5,)),
 }
