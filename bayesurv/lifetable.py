@@ -41,10 +41,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayesurv import datasets
 from bayesurv.errors import InputError, where
 
-#: the folder of the shipped life tables
-LIFETABLE_DIR = Path(__file__).resolve().parent.parent / "data" / "lifetables"
+#: the folder of the shipped life tables (inside an installed wheel, or the checkout's data/)
+LIFETABLE_DIR = datasets.root() / "data" / "lifetables"
 #: the US table exported from R survival's ``survexp.us`` (see its README)
 US_TABLE = LIFETABLE_DIR / "survexp_us.csv"
 SEXES = ("male", "female")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from bayesurv import datasets
 from bayesurv.cli.common import app, count_option, guard, seed_option
 from bayesurv.cli.reconstruct import print_report, run_reconstruction, write_reconstruction
 from bayesurv.errors import InputError
@@ -32,6 +33,9 @@ def demo(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the results of an earlier demo in --out.")
+    ] = False,
 ) -> None:
     """Run the shipped case study and the reconstruction example.
 
@@ -44,12 +48,19 @@ def demo(
        (models/ball_nma.toml: TOWER and INO-VATE through chemotherapy): OUT/ball_nma/.
     2. Reconstruction of IPD from emulated clicks of a real trial's KM curves (GBSG-2, whose IPD
        lifelines ships; labelled so in the files), with the known truth to compare.
+
+    The specs and data ship with bayesurv (bayesurv.datasets), so the demo runs from an installed
+    wheel in any folder; --out is relative to the current folder. An earlier demo's results are
+    replaced only with --force; a folder the demo did not write is never replaced.
     """
     here = _example_dir()
-    if out.exists() and out.is_dir() and any(out.iterdir()) and not (out / _DEMO_MARK).exists():
-        raise InputError(f"{out} exists and was not made by the demo; choose another --out.")
+    if out.is_dir() and any(out.iterdir()) and not (out / _DEMO_MARK).exists():
+        raise InputError(
+            f"{out} holds files the demo did not write; choose another --out (it is not replaced "
+            "even with --force)."
+        )
     # the demo's folder is built beside --out and swapped in when every step succeeded
-    plan = OutputPlan(out, force=True, replace=True, marker=_DEMO_MARK)
+    plan = OutputPlan(out, force=force, replace=True, marker=_DEMO_MARK)
     with plan.writing():
         _demo(here, plan.stage_folder(), out, seed=seed, draws=draws, quiet=quiet)
 
@@ -62,7 +73,7 @@ def _demo(here: Path, stage: Path, out: Path, *, seed: int, draws: int | None, q
     from bayesurv.nonparametric import cox_hazard_ratio
     from bayesurv.runner import run
 
-    spec = here.parent.parent.parent / "models" / "case_study.toml"
+    spec = datasets.path("models/case_study.toml")
     rec_dir = stage / "reconstruction"
     rec_dir.mkdir(parents=True, exist_ok=True)
     # 1. the case study
@@ -74,7 +85,11 @@ def _demo(here: Path, stage: Path, out: Path, *, seed: int, draws: int | None, q
         typer.echo(f"  {q['statement']:<55s} {q['probability']:.3f} (MC error {q['mcse']:.3f})")
     # 1b. blinatumomab vs inotuzumab in adults, indirectly through chemotherapy (exact, seconds)
     nma = run(
-        spec.parent / "ball_nma.toml", stage / "ball_nma", force=True, quiet=quiet, draws=draws
+        datasets.path("models/ball_nma.toml"),
+        stage / "ball_nma",
+        force=True,
+        quiet=quiet,
+        draws=draws,
     )
     q = nma["queries"][0]
     typer.echo(
@@ -135,10 +150,10 @@ def _demo(here: Path, stage: Path, out: Path, *, seed: int, draws: int | None, q
 
 
 def _example_dir() -> Path:
-    here = Path(__file__).resolve().parent.parent.parent / "data" / "examples" / "gbsg2"
-    if not here.exists():
+    here = datasets.root() / datasets.GBSG2
+    if not here.is_dir():
         raise InputError(
-            f"the shipped example is missing ({here}); run the demo from a bayesurv source "
-            "checkout."
+            f"the shipped example is missing ({here}); reinstall bayesurv (the wheel carries "
+            "it under bayesurv/_data) or run from a source checkout."
         )
     return here
