@@ -247,6 +247,20 @@ def test_defaults_follow_the_family():
     assert ModelSpec("rp", arms=("a", "b"), scale="odds").arm_effect == "log_or"
 
 
+def test_priors_on_arm_parameters_are_judged_once_the_data_give_the_arms():
+    # an arm column without its labels yet: log_hr and cure_effect exist only with two arms
+    kw = dict(arm="x", cure="mixture", effect_on="both")
+    spec = ModelSpec(
+        "weibull", priors={"cure_effect": "normal(0, 10)", "log_hr": "normal(0, 10)"}, **kw
+    )
+    assert dict(spec.with_(arms=("0", "1")).priors)["cure_effect"].text == "normal(0, 10)"
+    with pytest.raises(InputError, match="'cure_efect' does not match .* cure_effect, cure_logit"):
+        ModelSpec("weibull", priors={"cure_efect": "normal(0, 1)"}, **kw).with_(arms=("0", "1"))
+    one_arm = ModelSpec("weibull", arm="x", cure="mixture", priors={"cure_effect": "normal(0, 1)"})
+    with pytest.raises(InputError, match="'cure_effect' does not match"):
+        one_arm.with_(arms=("0",))
+
+
 def test_prior_predictive_follows_the_stated_priors():
     # default prior: log median ~ Normal(log median observed time, 2) (structure.ROLE_PRIORS)
     rng = np.random.default_rng(0)

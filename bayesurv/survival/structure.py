@@ -290,7 +290,10 @@ class ModelSpec:
                 raise InputError("waning needs a treatment effect, not separate arms.")
         if self.entry and "ipd" not in self.terms:
             raise InputError("delayed entry needs patient-level data.")
-        known = {p.name for p in parameters(self)} if (self.knots or not self.flexible) else None
+        # the parameters are known once the data have fixed the knots and the arms (an arm
+        # column without its labels yet: priors on log_hr, cure_effect... are judged then)
+        pending = (self.flexible and not self.knots) or (self.arm and not self.arms)
+        known = None if pending else {p.name for p in parameters(self)}
         for name, prior in self.priors:
             if known is not None and name not in known:
                 raise InputError(
@@ -400,7 +403,8 @@ def parameters(spec: ModelSpec) -> list[Param]:
 
 
 def _role_of(spec: ModelSpec, name: str) -> str:
-    for p in parameters(spec) if (spec.knots or not spec.flexible) else ():
+    pending = (spec.flexible and not spec.knots) or (spec.arm and not spec.arms)
+    for p in () if pending else parameters(spec):
         if p.name == name:
             return p.role
     return name if name in ROLE_PRIORS else "effect"  # a spline's names are its roles
