@@ -13,16 +13,22 @@ Grammar
     term       := unary (("*" | "/") unary)*
     unary      := ("-" | "+") unary | power
     power      := atom (("^" | "**") unary)?
-    atom       := NUMBER | STRING | NAME | NAME "(" [expr ("," expr)*] ")" | "(" expr ")"
+    atom       := NUMBER [UNIT | "%"] | STRING | NAME | NAME "(" [expr ("," expr)*] ")"
+                | NAME "[" LABEL ["vs" LABEL] "]" | "(" expr ")"
 
 ``NAME`` is a quantity stored in the result (``hr``, ``tau``, ``surv_diff`` ...), or one of the
 functions ``exp``, ``log``, ``abs``, ``min``, ``max``. A quantity with a ``time`` dimension
 called with a number is read at that time (linear interpolation between grid times;
 ``surv_diff(60)``); a string argument picks a label of its other dimensions
-(``theta("AALL1731")``). Chained comparisons mean what they do in mathematics
-(``0.5 < hr < 0.8``). The probability is the share of posterior draws where the statement
-holds; its Monte Carlo standard error is sqrt(p (1 - p) / ESS) with the ESS of the indicator
-(ArviZ).
+(``theta("AALL1731")``, or ``hr_study[AALL1731]`` and, on a network, ``hr[A vs B]``). A time
+may carry its unit (``surv_diff(5 years)``, ``survival(52 weeks)``; days, weeks, months, years),
+converted with the result's ``time_scale``; a bare number is in the data's time unit. ``10%``
+is 0.10, and ``≤ ≥ −`` copied from a page read as ``<= >= -``. The names each kind of result
+holds, with meaning and unit, are in :mod:`bayesurv.query_names`; a threshold outside a name's
+range (``surv_diff(60) > 10``) warns (:class:`QueryWarning`). Chained comparisons mean what
+they do in mathematics (``0.5 < hr < 0.8``). The probability is the share of posterior draws
+where the statement holds; its Monte Carlo standard error is sqrt(p (1 - p) / ESS) with the ESS
+of the indicator (ArviZ).
 
 Examples
 --------
@@ -39,12 +45,19 @@ from __future__ import annotations
 import math
 import re
 import sys
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 
 from bayesurv.errors import InputError
+from bayesurv.query_names import UNIT_WORDS, UNITS_PER_YEAR
+
+
+class QueryWarning(UserWarning):
+    """A statement that parses but probably does not say what was meant."""
+
 
 SAMPLE_DIMS = ("chain", "draw")
 #: the longest statement read (characters) and the deepest nesting of parentheses
@@ -53,7 +66,8 @@ MAX_DEPTH = 256
 _FUNCS = {"exp": np.exp, "log": np.log, "abs": np.abs}
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)|(?P<str>\"[^\"]*\"|'[^']*')"
-    r"|(?P<name>[A-Za-z_][A-Za-z_0-9]*)|(?P<op>\*\*|<=|>=|==|!=|[-+*/^()<>,]))"
+    r"|(?P<label>\[[^\[\]]*\])|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
+    r"|(?P<op>\*\*|<=|>=|==|!=|[-+*/^()<>,%]))"
 )
 _COMPARE = {
     "<": np.less,
@@ -94,6 +108,8 @@ def _unparse(node, parent: int = 0) -> str:
         return f"{node[1]:g}"
     if kind == "str":
         return f'"{node[1]}"'
+    if kind == "time":
+        return f"{node[1]:g} {node[2]}"
     if kind == "name":
         return node[1]
     if kind == "call":
@@ -119,6 +135,10 @@ class _Tok:
     kind: str
     text: str
     pos: int
+
+
+#: characters a statement copied from a page may hold, read as their ASCII forms
+_TYPOGRAPHY = str.maketrans({"≤": "<=", "≥": ">=", "−": "-", "–": "-", "×": "*", "≠": "!="})
 
 
 def _tokenize(text: str) -> list[_Tok]:
@@ -241,6 +261,13 @@ class _Parser:
                     f"query {self.text!r}: the number {tok.text} is too large for a float "
                     f"(at character {tok.pos + 1}); write a smaller one."
                 )
+            nxt = self.peek()
+            if nxt.text == "%":
+                self.take()
+                return ("num", value / 100.0)
+            if nxt.kind == "name" and nxt.text.lower() in UNIT_WORDS:
+                self.take()
+                return ("time", value, UNIT_WORDS[nxt.text.lower()])
             return ("num", value)
         if tok.kind == "str":
             self.take()
@@ -252,6 +279,15 @@ class _Parser:
             return node
         if tok.kind == "name" and tok.text not in ("and", "or", "not"):
             self.take()
+            if self.peek().kind == "label":
+                inner = self.take().text[1:-1].strip().strip("\"'")
+                labels = re.split(r"\s+vs\.?\s+", inner)
+                if not all(labels) or len(labels) > 2:
+                    raise InputError(
+                        f"query {self.text!r}: {tok.text}[{inner}] should name one label, "
+                        f"{tok.text}[NAME], or two, {tok.text}[A vs B]."
+                    )
+                return ("call", tok.text, tuple(("str", x.strip()) for x in labels))
             if self.peek().text == "(":
                 self.take("(")
                 args = []
@@ -274,6 +310,7 @@ def parse(text: str):
     """Parse a statement into an AST (nested tuples); raises InputError on bad syntax."""
     if not text or not text.strip():
         raise InputError("the query is empty; write a statement such as 'P(hr < 0.8)'.")
+    text = text.translate(_TYPOGRAPHY)
     if len(text) > MAX_LENGTH:
         raise InputError(
             f"query {text[:30]!r}... is {len(text):,} characters long, more than the "
@@ -321,6 +358,22 @@ class _Evaluator:
     def names(self) -> list[str]:
         return sorted(str(k) for k in self.q.data_vars)
 
+    def resolve(self, name: str) -> str:
+        """The stored name of ``name``: itself, or without the section key the report puts in
+        front of it (``efs_surv_diff`` on ``efs.nc``, whose ``section_key`` is ``efs``)."""
+        found = self._lookup(name)
+        if found is None:
+            self.unknown(name)
+        return found
+
+    def _lookup(self, name: str) -> str | None:
+        if name in self.q.data_vars:
+            return name
+        key = str(self.q.attrs.get("section_key", ""))
+        if key and name.startswith(key + "_") and name[len(key) + 1 :] in self.q.data_vars:
+            return name[len(key) + 1 :]
+        return None
+
     def unknown(self, name: str):
         raise InputError(
             f"query {self.text!r}: unknown name {name!r}; the result has "
@@ -337,10 +390,13 @@ class _Evaluator:
                 f'query {self.text!r}: the text "{node[1]}" can only be an argument, e.g. '
                 f'theta("{node[1]}").'
             )
+        if kind == "time":
+            raise InputError(
+                f"query {self.text!r}: a time such as {_unparse(node)} is the argument of a "
+                "quantity over time, e.g. surv_diff(5 years)."
+            )
         if kind == "name":
-            if node[1] not in self.q.data_vars:
-                self.unknown(node[1])
-            return self._check_scalar(self.q[node[1]], node[1])
+            return self._check_scalar(self.q[self.resolve(node[1])], node[1])
         if kind == "call":
             return self.call(node[1], node[2])
         if kind == "neg":
@@ -351,8 +407,11 @@ class _Evaluator:
         if kind == "compare":
             left = self.ev(node[1])
             out = None
+            left_node = node[1]
             for op, right_node in node[2]:
                 right = self.ev(right_node)
+                self._check_range(left_node, right_node)
+                left_node = right_node
                 res = _COMPARE[op](left, right)
                 out = res if out is None else (out & res)
                 left = right
@@ -414,6 +473,27 @@ class _Evaluator:
             )
         return out
 
+    def _check_range(self, a, b) -> None:
+        """Warn when a number is compared with a quantity whose values cannot reach it
+        (``surv_diff(60) > 10`` for ten points)."""
+        for q, num in ((a, b), (b, a)):
+            stored = self._lookup(q[1]) if q[0] in ("name", "call") else None
+            if num[0] == "neg" and num[1][0] == "num":
+                num = ("num", -num[1][1])
+            if num[0] != "num" or stored is None:
+                continue
+            lo, hi = self.q[stored].attrs.get("query_range", (-math.inf, math.inf))
+            x = num[1]
+            if lo <= x <= hi:
+                continue
+            hint = f"; did you mean {x / 100:g}?" if lo <= x / 100 <= hi and abs(x) > 1 else "."
+            warnings.warn(
+                f"query {self.text!r}: {_unparse(q)} lies between {lo:g} and {hi:g}, so a "
+                f"threshold of {x:g} is outside its range{hint}",
+                QueryWarning,
+                stacklevel=2,
+            )
+
     def _bool(self, x):
         if isinstance(x, xr.DataArray) and x.dtype == bool:
             return x
@@ -437,12 +517,12 @@ class _Evaluator:
             for v in vals[1:]:
                 out = np.minimum(out, v) if name == "min" else np.maximum(out, v)
             return out
-        if name not in self.q.data_vars:
-            self.unknown(name)
-        da = self.q[name]
+        da = self.q[self.resolve(name)]
         for arg in args:
             if arg[0] == "str":
                 da = self._select_label(da, name, arg[1])
+            elif arg[0] == "time":
+                da = self._at_time(da, name, self._in_data_unit(da, name, arg), arg)
             else:
                 value = self.ev(arg)
                 if isinstance(value, xr.DataArray):
@@ -453,7 +533,22 @@ class _Evaluator:
                 da = self._at_time(da, name, float(value))
         return self._check_scalar(da, name)
 
-    def _at_time(self, da: xr.DataArray, name: str, t: float) -> xr.DataArray:
+    def _in_data_unit(self, da: xr.DataArray, name: str, node) -> float:
+        """A time with a unit in the data's time unit: ``t * time_scale / units per year``."""
+        if "time" not in da.dims:
+            raise InputError(
+                f"query {self.text!r}: {name} has no time dimension; use it without a time."
+            )
+        unit = da.attrs.get("time_unit", "")
+        if not unit or "time_scale" not in da.attrs:
+            raise InputError(
+                f"query {self.text!r}: the result does not say its time unit, so "
+                f"{_unparse(node)} cannot be converted; give the time as a bare number in the "
+                "data's unit, e.g. " + f"{name}({node[1]:g})."
+            )
+        return float(node[1]) * float(da.attrs["time_scale"]) / UNITS_PER_YEAR[node[2]]
+
+    def _at_time(self, da: xr.DataArray, name: str, t: float, node=None) -> xr.DataArray:
         if "time" not in da.dims:
             raise InputError(
                 f"query {self.text!r}: {name} has no time dimension; use it without a time."
@@ -462,9 +557,11 @@ class _Evaluator:
         if grid.size == 1 and t == grid[0]:
             return da.isel(time=0)
         if t < grid.min() or t > grid.max():
+            unit = f" {da.attrs['time_unit']}" if da.attrs.get("time_unit") else ""
+            asked = f"{_unparse(node)}, {t:g}{unit}" if node is not None else f"{t:g}"
             raise InputError(
-                f"query {self.text!r}: {name}({t:g}) is outside the result's time grid "
-                f"({grid.min():g} to {grid.max():g}); re-run with that time in the grid."
+                f"query {self.text!r}: {name}({asked}) is outside the result's time grid "
+                f"({grid.min():g} to {grid.max():g}{unit}); re-run with that time in the grid."
             )
         exact = np.flatnonzero(grid == t)
         if exact.size:
@@ -521,7 +618,8 @@ def _mcse(indicator: np.ndarray, p: float) -> float:
 def probability(statement: str, quantities: xr.Dataset) -> dict:
     """Posterior probability of ``statement`` over draws in ``quantities`` (dims chain, draw).
 
-    Returns ``{"statement", "probability", "mcse", "draws"}``.
+    Returns ``{"statement", "probability", "mcse", "draws", "probability_text", "mcse_text"}``
+    (the texts from :func:`for_people`).
     """
     node = parse(statement)
     with _recursion_limit(4 * len(statement) + 200):  # a node per token at most
@@ -535,18 +633,54 @@ def probability(statement: str, quantities: xr.Dataset) -> dict:
     p = float(arr.mean())
     if arr.ndim == 1:
         arr = arr[None, :]
+    mcse = _mcse(arr, p)
+    p_text, mc_text = for_people(p, mcse, int(arr.size))
     return {
         "statement": statement.strip(),
         "probability": p,
-        "mcse": _mcse(arr, p),
+        "mcse": mcse,
         "draws": int(arr.size),
+        "probability_text": p_text,
+        "mcse_text": mc_text,
     }
 
 
-def quantities_from_tree(tree: xr.DataTree, groups=("posterior", "derived")) -> xr.Dataset:
+def for_people(p: float, mcse: float, draws: int) -> tuple[str, str]:
+    """A probability and its Monte Carlo error as a reader wants them: three decimals, and
+    ``"> 0.999"`` / ``"< 0.001"`` beyond them. When every draw (or none) satisfies the statement
+    the estimated error is 0, so the error given is the bound 3 / draws (the rule of three: the
+    95% upper limit of a proportion with no event in ``draws`` independent trials).
+
+    >>> for_people(1.0, 0.0, 4000)
+    ('> 0.999', '< 0.001')
+    >>> for_people(0.25, 0.0123, 4000)
+    ('0.250', '0.012')
+    """
+    if p >= 0.9995:
+        p_text = "> 0.999"
+    elif p < 0.0005:
+        p_text = "< 0.001"
+    else:
+        p_text = f"{p:.3f}"
+    err = 3.0 / max(draws, 1) if p in (0.0, 1.0) else mcse
+    mc_text = "< 0.001" if err < 0.0005 else f"{err:.3f}"
+    if p in (0.0, 1.0) and err >= 0.0005:
+        mc_text = f"< {err:.3f}"
+    return p_text, mc_text
+
+
+def quantities_from_tree(
+    tree: xr.DataTree, groups=("posterior", "derived"), section_key: str | None = None
+) -> xr.Dataset:
     """Merge the named groups of a result into one Dataset of queryable quantities: the
     variables with posterior draws (``chain``, ``draw``); fixed curves such as the general
-    population's survival are not statements about the posterior."""
+    population's survival are not statements about the posterior. A pool also gets its natural
+    names (:func:`bayesurv.query_names.pool_aliases`); every variable its meaning, unit and
+    range (:func:`bayesurv.query_names.annotate`). ``section_key`` (the report's prefix, e.g.
+    ``efs`` for ``efs.nc``) lets statements copied from the report name ``efs_surv_diff``."""
+    from bayesurv.query_names import annotate, kind_of, pool_aliases
+
+    kind = kind_of(tree)
     parts = []
     for g in groups:
         if g in tree.children:
@@ -556,4 +690,11 @@ def quantities_from_tree(tree: xr.DataTree, groups=("posterior", "derived")) -> 
         raise InputError(
             f"the result has none of the groups {', '.join(groups)}; is it a bayesurv result?"
         )
-    return xr.merge(parts, compat="override", join="outer")
+    if kind == "pool" and "posterior" in groups:
+        aliases = pool_aliases(tree["posterior"].to_dataset())
+        parts.append(aliases[[v for v in aliases.data_vars if not any(v in p for p in parts)]])
+    ds = xr.merge(parts, compat="override", join="outer", combine_attrs="drop")
+    attrs = dict(tree["derived"].attrs) if "derived" in tree.children else {}
+    ds = annotate(ds, kind, attrs)
+    ds.attrs = {"kind": kind, **({"section_key": section_key} if section_key else {})}
+    return ds
