@@ -585,11 +585,25 @@ class _Evaluator:
 
     def _check_scalar(self, da: xr.DataArray, name: str) -> xr.DataArray:
         extra = [d for d in da.dims if d not in SAMPLE_DIMS]
+        if not extra and da.dtype.kind == "f":
+            share = float(np.isnan(da.values).mean())
+            if share:
+                warnings.warn(
+                    f"query {self.text!r}: {name} is undefined (NaN) in {100 * share:.1f}% of "
+                    "draws (e.g. a difference of two medians not reached), and a comparison "
+                    "counts those draws as false.",
+                    QueryWarning,
+                    stacklevel=2,
+                )
         if extra:
             hints = []
             for d in extra:
                 if d == "time":
-                    hints.append(f"a time, e.g. {name}(60)")
+                    unit = da.attrs.get("time_unit")
+                    hints.append(
+                        f"a time, e.g. {name}(60)"
+                        + (f" ({unit}) or {name}(5 years)" if unit else "")
+                    )
                 elif d in da.coords:
                     hints.append(f'a {d} label, e.g. {name}("{da[d].values[0]}")')
                 else:

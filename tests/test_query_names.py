@@ -271,6 +271,11 @@ def test_cli_list_and_query_on_every_kind(surv, pool_tree, nma_tree, tmp_path):
     r = runner.invoke(app, ["query", str(pool_nc), "P(hr < 0.8)", "P(hr < 10)"])
     assert r.exit_code == 0, r.output
     assert "> 0.999" in r.output and "1.000" not in r.output
+    r = runner.invoke(
+        app, ["query", str(nma_tree[0]), "--list", "P(hr[blinatumomab vs chemotherapy] < 1)"]
+    )
+    assert r.exit_code == 0, r.output
+    assert "hr[A vs B]" in r.output and "hr[blinatumomab vs" in r.output  # not read as markup
     r = runner.invoke(app, ["query", str(surv[0]), "P(surv_diff(5 years) > 10)"])
     assert r.exit_code == 0 and "did you mean 0.1?" in r.output
     r = runner.invoke(app, ["query", str(surv[0])])
@@ -320,3 +325,11 @@ def test_a_results_folder_answers_the_report_statements(surv, pool_tree, tmp_pat
     der = surv[1]["derived"]
     assert got[0] == pytest.approx(float((der["surv_diff"].sel(time=60.0) > 0.05).mean()))
     assert got[1] == pytest.approx(float((np.exp(post["mu"]) < 0.8).mean()))
+
+
+def test_undefined_draws_warn_with_their_share():
+    """inf - inf (two medians not reached) is NaN: counted false, and said."""
+    diff = np.array([[1.0, np.nan, 2.0, np.inf]])  # inf - inf in the second draw
+    ds = xr.Dataset({"median_diff": (("chain", "draw"), diff)})
+    with pytest.warns(QueryWarning, match=r"NaN\) in 25\.0% of draws"):
+        assert p_of("P(median_diff > 0)", ds) == pytest.approx(0.75)

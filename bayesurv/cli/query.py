@@ -86,6 +86,7 @@ def _answer(quantities, statements, as_json: bool, list_names: bool) -> None:
     import json
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from bayesurv.query import probability
@@ -100,7 +101,7 @@ def _answer(quantities, statements, as_json: bool, list_names: bool) -> None:
             for col in names.columns:
                 tab.add_column(col)
             for row in names.itertuples(index=False):
-                tab.add_row(*[str(x) for x in row])
+                tab.add_row(*[escape(str(x)) for x in row])  # hr[A vs B] is not markup
             Console(width=160).print(tab)
         if not statements:
             return
@@ -113,5 +114,5 @@ def _answer(quantities, statements, as_json: bool, list_names: bool) -> None:
     tab.add_column("probability", justify="right")
     tab.add_column("MC error", justify="right")
     for r in rows:
-        tab.add_row(r["statement"], r["probability_text"], r["mcse_text"])
+        tab.add_row(escape(r["statement"]), r["probability_text"], r["mcse_text"])
     Console().print(tab)
