@@ -178,6 +178,28 @@ def annotate(ds: xr.Dataset, kind: str, derived_attrs: dict) -> xr.Dataset:
     return out
 
 
+def by_suffix(ds: xr.Dataset) -> xr.Dataset:
+    """Meaning, unit and range for names the report prefixes with a section key
+    (``efs_across_trials_pooled_hr`` is ``pooled_hr``): the longest known name after a ``_``,
+    for the variables :func:`annotate` did not reach (a results folder's pool sections)."""
+    out = ds.copy()
+    for name in out.data_vars:
+        da = out[name]
+        if "query_meaning" in da.attrs:
+            continue
+        known = [k for k in NAMES if str(name).endswith("_" + k)]
+        if not known:
+            continue
+        e = NAMES[max(known, key=len)]
+        unit = da.attrs.get("time_unit") or "the data's time unit"
+        out[name] = da.assign_attrs(
+            query_meaning=e.meaning,
+            query_unit=e.unit.replace("{t}", unit),
+            query_range=[float(e.range[0]), float(e.range[1])],
+        )
+    return out
+
+
 def listing(ds: xr.Dataset) -> pd.DataFrame:
     """Every queryable name of ``ds``: how to call it, its meaning and unit (``--list``)."""
     rows = []

@@ -323,6 +323,10 @@ def test_a_results_folder_answers_the_report_statements(surv, pool_tree, tmp_pat
     assert r.exit_code == 0, r.output
     got = [x["probability"] for x in json.loads(r.output)]
     der = surv[1]["derived"]
+    lst = CliRunner().invoke(app, ["query", str(folder), "--list", "--json"])
+    rows = {x["name"]: x for x in json.loads(lst.output)}
+    assert rows["efs_across_trials_pooled_hr"]["meaning"] == NAMES["pooled_hr"].meaning
+    assert rows["efs_surv_diff(t)"]["give"].startswith("t in months")
     assert got[0] == pytest.approx(float((der["surv_diff"].sel(time=60.0) > 0.05).mean()))
     assert got[1] == pytest.approx(float((np.exp(post["mu"]) < 0.8).mean()))
 

@@ -52,9 +52,10 @@ def query(
             "holds."
         )
     if result.is_dir() and (result / "summary.json").exists():
+        from bayesurv.query_names import by_suffix
         from bayesurv.runner import quantities_from_results
 
-        quantities = quantities_from_results(result)
+        quantities = by_suffix(quantities_from_results(result))
         _answer(quantities, statements, as_json, list_names)
         return
     if result.is_dir():
