@@ -478,27 +478,73 @@ QUIET = pytest.mark.filterwarnings("ignore::bayesurv.survival.fit.Identifiabilit
 LOW_ESS = pytest.mark.filterwarnings("ignore::bayesurv.sampling.ConvergenceWarning")
 
 
+def _random_walk_metropolis(log_post, x0, cov, seed, chains=16, steps=15_000, burn=3_000):
+    """Draws (steps - burn, chains, k) of a plain random-walk Metropolis sampler (test helper,
+    independent of PyMC and nutpie): Gaussian steps of covariance 2.38^2 cov / k."""
+    rng = np.random.default_rng(seed)
+    chol = np.linalg.cholesky(cov * 2.38**2 / len(x0))
+    x = x0 + 0.5 * rng.standard_normal((chains, len(x0))) @ chol.T
+    lp = log_post(x)
+    out = []
+    for i in range(steps):
+        y = x + rng.standard_normal(x.shape) @ chol.T
+        ly = log_post(y)
+        ok = np.log(rng.random(chains)) < ly - lp
+        x[ok], lp[ok] = y[ok], ly[ok]
+        if i >= burn:
+            out.append(x.copy())
+    return np.array(out)
+
+
 @pytest.mark.mcmc
 @QUIET
-def test_mixture_cure_posterior_sits_at_the_maximum_likelihood():
-    """Posterior medians within 0.5 MLE standard errors of scipy's MLE of the same likelihood
-    (written out here: S = pi + (1 - pi) exp(-H), PH on the uncured, logit effect on pi)."""
+def test_mixture_cure_posterior_matches_an_independent_sampler_of_the_same_posterior():
+    """Posterior medians within 0.2 MLE standard errors of a random-walk Metropolis sample of the
+    likelihood written out here (S = pi + (1 - pi) exp(-H), PH on the uncured, logit effect on
+    pi) times the default priors written out here.
+
+    Not the MLE itself: this likelihood is skewed, so the exact posterior's medians sit 0.40 to
+    0.65 SE from scipy's MLE (log_median +0.47, log_shape -0.65; measured with 16 x 35,000
+    Metropolis draws, ESS >= 2,400; with flat priors the gaps are as large), and NUTS's within
+    0.05 SE of them."""
     ipd = _mixture_cure_data()
     t, d = ipd["time"].to_numpy(), ipd["event"].to_numpy()
     x = (ipd["arm"] == "treated").to_numpy(float)
 
     def nll(p):
-        lm, ls, b, a, g = p
+        lm, ls, b, a, g = (np.asarray(p)[..., k, None] for k in range(5))
         shape = np.exp(ls)
         scale = np.exp(lm - np.log(np.log(2)) / shape)
         H = (t / scale) ** shape * np.exp(b * x)
         lh = np.log(shape / scale) + (shape - 1) * np.log(t / scale) + b * x
-        pi = 1 / (1 + np.exp(-(a + g * x)))
-        S = pi + (1 - pi) * np.exp(-H)
-        return -np.sum(d * (np.log(1 - pi) + lh - H - np.log(S)) + np.log(S))
+        eta = a + g * x  # logit pi
+        log_1m_pi, log_pi = -np.logaddexp(0, eta), -np.logaddexp(0, -eta)
+        log_s = np.logaddexp(log_pi, log_1m_pi - H)
+        return -np.sum(d * (log_1m_pi + lh - H - log_s) + log_s, axis=-1)
 
-    mle = so.minimize(nll, np.zeros(5), method="BFGS")
-    se = np.sqrt(np.diag(mle.hess_inv))
+    mle = so.minimize(nll, np.zeros(5), method="BFGS", options={"gtol": 1e-8}).x
+    h, e = 1e-4, np.eye(5) * 1e-4
+    hess = np.array(
+        [
+            [
+                nll(mle + e[i] + e[j]) - nll(mle + e[i] - e[j])
+                - nll(mle - e[i] + e[j]) + nll(mle - e[i] - e[j])
+                for j in range(5)
+            ]
+            for i in range(5)
+        ]
+    ) / (4 * h * h)  # fmt: skip
+    cov = np.linalg.inv(hess)
+    se = np.sqrt(np.diag(cov))
+    # the default priors (structure.ROLE_PRIORS; log_median centred on the median observed time)
+    mu = np.array([np.log(np.median(t)), 0.0, 0.0, 0.0, 0.0])
+    sd = np.array([2.0, 1.0, 1.5, 1.5, 1.5])
+    names = ["log_median", "log_shape", "log_hr", "cure_logit", "cure_effect"]
+
+    def log_post(p):
+        return -nll(p) - 0.5 * np.sum(((p - mu) / sd) ** 2, axis=-1)
+
+    ref = np.median(_random_walk_metropolis(log_post, mle, cov, seed=3).reshape(-1, 5), axis=0)
     res = fit(
         ipd,
         "weibull",
@@ -508,9 +554,12 @@ def test_mixture_cure_posterior_sits_at_the_maximum_likelihood():
         seed=4,
         sampler=Sampler(1000, 1000, 4),
     )
+    stated = json.loads(res.attrs["priors"])
+    for k, name in enumerate(names):
+        assert stated[name] == f"normal({round(mu[k], 6):g}, {sd[k]:g})", (name, stated[name])
     post = res["posterior"]
-    for k, name in enumerate(["log_median", "log_shape", "log_hr", "cure_logit", "cure_effect"]):
-        assert abs(float(post[name].median()) - mle.x[k]) < 0.5 * se[k], name
+    med = np.array([float(post[name].median()) for name in names])
+    np.testing.assert_array_less(np.abs(med - ref), 0.2 * se)
 
 
 @pytest.mark.mcmc
