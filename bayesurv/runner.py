@@ -27,6 +27,7 @@ import xarray as xr
 
 from bayesurv.errors import InputError
 from bayesurv.provenance import provenance
+from bayesurv.query import QueryWarning
 from bayesurv.sampling import ConvergenceWarning
 from bayesurv.sections.common import (
     UNITS_PER_YEAR,
@@ -126,9 +127,10 @@ def run(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         warnings.simplefilter("always", IdentifiabilityWarning)
+        warnings.simplefilter("always", QueryWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         summary = _run(spec, spec_path, spec_text, files, out, progress)
-    kinds = (ConvergenceWarning, IdentifiabilityWarning)
+    kinds = (ConvergenceWarning, IdentifiabilityWarning, QueryWarning)
     notes = sorted({str(w.message) for w in caught if issubclass(w.category, kinds)})
     for n in notes:
         progress.say(f"[yellow]warning[/]: {n}")

@@ -290,3 +290,52 @@ def test_fit_samples_end_to_end(ipd_csv, tmp_path):
     for row in js["survival"]:
         assert 0 < row["lower"] < row["median"] < row["upper"] < 1
     assert js["rmst"]["to"] == 4.0 and js["rmst"]["difference"]["median"] > 0
+
+
+@QUIET
+def test_family_all_writes_the_tsd14_table_with_aic_at_the_mle(tmp_path, monkeypatch):
+    """``--family weibull,lognormal`` on GBSG-2 (lifelines' data, 686 patients, two arms by
+    hormonal therapy): AIC and BIC equal lifelines' maximum-likelihood Weibull and log-normal
+    AFT fits (the Weibull PH model is the Weibull AFT model reparameterized), rows ordered by
+    LOO with the best marked, the reference arm as asked, and one figure of every model."""
+    from lifelines import LogNormalAFTFitter, WeibullAFTFitter
+    from lifelines.datasets import load_gbsg2
+
+    g = load_gbsg2()
+    ipd = pd.DataFrame({"time": g["time"], "event": g["cens"], "arm": g["horTh"]})
+    path = tmp_path / "gbsg2.csv"
+    ipd.to_csv(path, index=False)
+    mock_nuts(monkeypatch, {})
+    out = tmp_path / "tsd14.json"
+    r = invoke(
+        "fit", path, "--family", "weibull,lognormal", "--arm-column", "arm",
+        "--reference-arm", "yes", "--json", out, "--plots", tmp_path / "figs", *SMALL,
+    )  # fmt: skip
+    js = json.loads(out.read_text())
+    x = ipd.assign(x=(ipd["arm"] == "no").astype(int))[["time", "event", "x"]]
+    n = len(ipd)
+    for fam, F in (("weibull", WeibullAFTFitter), ("lognormal", LogNormalAFTFitter)):
+        ll = F().fit(x, "time", "event").log_likelihood_
+        row = next(r for r in js["comparison"] if r["model"] == fam)
+        assert row["AIC"] == pytest.approx(6 - 2 * ll, abs=0.01)
+        assert row["BIC"] == pytest.approx(3 * np.log(n) - 2 * ll, abs=0.01)
+        assert js["models"][fam]["arms"] == ["yes", "no"]
+    elpd = [row["elpd_loo"] for row in js["comparison"]]
+    assert elpd == sorted(elpd, reverse=True) and js["best"]["loo"] == js["comparison"][0]["model"]
+    assert js["best"]["aic"] == "lognormal"  # 5234.2 vs 5270.2 at the MLE
+    assert "* best by LOO" in r.output and (tmp_path / "figs" / "models.png").stat().st_size > 0
+
+
+def test_a_file_with_an_arm_column_needs_arm_column_said(ipd_csv, tmp_path):
+    """Leaving out --arm-column used to pool both arms silently."""
+    r = runner.invoke(
+        app, ["fit", str(ipd_csv), "--family", "weibull", "--json", str(tmp_path / "o.json")]
+    )
+    assert r.exit_code == 2 and "--arm-column arm" in r.output and "--arm-column none" in r.output
+    assert not (tmp_path / "o.json").exists()
+    r = runner.invoke(
+        app,
+        ["fit", str(ipd_csv), "--family", "weibull", "--arm-column", "arm", "--reference-arm",
+         "placebo", "--json", str(tmp_path / "o.json")],
+    )  # fmt: skip
+    assert r.exit_code == 2 and "'control', 'treated'" in r.output

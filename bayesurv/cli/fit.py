@@ -9,9 +9,11 @@ say and nothing else: ``--plots`` draws figures, it does not change the model. T
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from bayesurv.cli.common import app, figure_option, guard, parse_numbers, seed_option  # noqa: F401
@@ -28,13 +30,21 @@ def fit_command(
         str,
         Opt(
             help="exponential, weibull, gompertz, lognormal, loglogistic, gengamma; or a flexible "
-            "hazard: mspline, rp (Royston-Parmar), pwexp (piecewise exponential)."
+            "hazard: mspline, rp (Royston-Parmar), pwexp (piecewise exponential). 'all' (the six "
+            "standard families) or a list (weibull,lognormal,rp) fits each and writes the TSD 14 "
+            "table: AIC, BIC, LOO, landmarks, medians, RMST and means, the best model marked."
         ),
     ] = ...,
     json_out: Annotated[Path, Opt("--json", help="Summary JSON to write.")] = ...,
     times: Annotated[str | None, Opt(help="Survival rows at these times, e.g. 12,24,60.")] = None,
     rmst_to: Annotated[float | None, Opt(help="RMST horizon (default: last time).")] = None,
-    arm_column: Annotated[str | None, Opt(help="Column naming one or two arms.")] = None,
+    arm_column: Annotated[
+        str | None,
+        Opt(help="Column naming one or two arms ('none' pools the arms of a file with one)."),
+    ] = None,
+    reference_arm: Annotated[
+        str | None, Opt(help="The comparator arm (HR = other arm vs this one).")
+    ] = None,
     effect: Annotated[
         str | None, Opt(help="How the arm acts on the hazard: ph, aft or separate.")
     ] = None,
@@ -133,20 +143,29 @@ def fit_command(
     cyc = plan.add(cycle_csv, option="--cycle-csv", kind="csv") if cycle_csv else None
     figs = plan.folder(plots, option="--plots") if plots else None
     if figs is not None:
+        names = ("extrapolation", "hazard", "cure_fraction")
+        if len(_families(family)) > 1:
+            names = ("models",)
         figs = [
             plan.add(figs / f"{n}.{e}", option="--plots", kind="figure")
-            for n in ("extrapolation", "hazard", "cure_fraction")
+            for n in names
             for e in ("png", "svg")
         ]
     check_ci(ci)  # before the work
+    families = _families(family)
     table = _read_ipd(ipd)
+    arm_column = _arm_column(table, arm_column, ipd)
+    arms = ()
     if arm_column is not None:
-        _check_two_arms(table, _col(arm_column), ipd)
+        arms = _check_two_arms(table, _col(arm_column), ipd, reference_arm)
+    elif reference_arm is not None:
+        raise InputError("--reference-arm needs --arm-column (the column naming the arms).")
     if effect in ("hazard", "cure", "both"):  # the arm's target, named as --effect-on
         effect, effect_on = None, effect_on or effect
     spec = ModelSpec(
-        family,
+        families[0],
         arm=_col(arm_column),
+        arms=arms,
         effect=effect,
         effect_on=effect_on,
         nonph=nonph,
@@ -203,17 +222,56 @@ def fit_command(
         raise InputError(f"--times {times!r} must be non-negative numbers, e.g. 12,24,60.")
     if rmst_to is not None and not rmst_to > 0:
         raise InputError(f"the RMST horizon must be a positive number, got {rmst_to!r}.")
-    result = fit(
-        table,
-        spec,
-        seed=seed,
-        external=external,
-        population=population,
-        sampler=Sampler(draws, tune, chains),
-        outputs=Outputs(times=grid, rmst_to=rmst_to, horizon=horizon, discount=discount),
-        source=str(ipd),
-        inputs={"ipd": ipd},
-    )
+    if chains == 1:
+        typer.echo(
+            "note: one chain: R-hat cannot be computed and convergence is judged by ESS alone; "
+            "run 4 chains (the default) for a result to report.",
+            err=True,
+        )
+
+    def one(fam: str):
+        return fit(
+            table,
+            spec
+            if fam == spec.hazard
+            else replace(spec, hazard=fam, effect=effect, effect_on=effect_on),
+            seed=seed,
+            external=external,
+            population=population,
+            sampler=Sampler(draws, tune, chains),
+            outputs=Outputs(times=grid, rmst_to=rmst_to, horizon=horizon, discount=discount),
+            source=str(ipd),
+            inputs={"ipd": ipd},
+        )
+
+    if len(families) > 1:
+        if cycle or nc is not None:
+            raise InputError(
+                "--cycle-csv and --netcdf save one model; fit the chosen family alone for them."
+            )
+        if effect is None and arms:
+            typer.echo(
+                "note: each family takes its default arm effect (PH where the family is closed "
+                "under it, else AFT); --effect sets one for all.",
+                err=True,
+            )
+        results = {}
+        for k, fam in enumerate(families, 1):
+            typer.echo(f"fitting {fam} ({k}/{len(families)}) ...", err=True)
+            results[fam] = one(fam)
+        with ci_width(ci):
+            out = _tsd14(results, list(grid) or None)
+            drawn = _model_figures(results, horizon) if figs else {}
+        with plan.writing():
+            plan.json(j, out)
+            for path in figs or ():
+                if path.stem in drawn:
+                    plan.figure(path, drawn[path.stem], dpi=120)
+        typer.echo(_table_text(out))
+        typer.echo(f"wrote {json_out}")
+        _reference_note(arm_column, reference_arm, next(iter(out["models"].values()))["arms"])
+        return
+    result = one(spec.hazard)
     with ci_width(ci):
         out = O.summary(result, list(grid) or None)
         cycles = O.cycle_table(result, cycle, n_draws=cycle_draws, seed=seed) if cycle else None
@@ -228,6 +286,7 @@ def fit_command(
             if path.stem in drawn:
                 plan.figure(path, drawn[path.stem], dpi=120)
     typer.echo(f"wrote {json_out}")
+    _reference_note(arm_column, reference_arm, out.get("arms", []))
     for note in out.get("notes", []):
         typer.echo(f"note: {note}", err=True)
 
@@ -246,8 +305,45 @@ def _read_ipd(path: Path):
     return df.reset_index(drop=True)
 
 
-def _check_two_arms(table, column: str, path: Path) -> None:
-    """``--arm-column`` compares arms: a file with one arm there is a mistake, not a fit."""
+#: the six standard parametric families of NICE DSU TSD 14, in its order
+STANDARD = ("exponential", "weibull", "gompertz", "lognormal", "loglogistic", "gengamma")
+
+
+def _families(text: str) -> list[str]:
+    """``--family``: one name, ``all`` (the six of TSD 14) or a comma list (each once)."""
+    from bayesurv.survival.structure import HAZARDS
+
+    names = (
+        list(STANDARD)
+        if text.strip().lower() == "all"
+        else [f.strip().lower() for f in text.split(",") if f.strip()]
+    )
+    if not names:
+        raise InputError("--family is empty; give a family, a list, or 'all'.")
+    for f in names:
+        if f not in HAZARDS:
+            raise InputError(f"unknown family {f!r}; choose one of {', '.join(HAZARDS)} or 'all'.")
+    if len(set(names)) != len(names):
+        raise InputError(f"--family {text!r} names a family twice; name each once.")
+    return names
+
+
+def _arm_column(table, given: str | None, path: Path) -> str | None:
+    """The arm column: as given; ``none`` pools; a file with an ``arm`` column must say."""
+    if given is not None:
+        return None if given.strip().lower() == "none" else given
+    if "arm" in table.columns and table["arm"].astype(str).nunique() > 1:
+        levels = ", ".join(map(repr, dict.fromkeys(table["arm"].astype(str))))
+        raise InputError(
+            f"{path} has an arm column ({levels}); give --arm-column arm to compare the arms, "
+            "or --arm-column none to pool them into one curve."
+        )
+    return None
+
+
+def _check_two_arms(table, column: str, path: Path, reference: str | None) -> tuple:
+    """``--arm-column`` compares arms: a file with one arm there is a mistake, not a fit.
+    Returns the arm labels, reference first (``--reference-arm``, else the first in the file)."""
     if column not in table.columns:
         raise InputError(
             f"{path} has no column {column!r} (--arm-column); its columns are "
@@ -259,6 +355,90 @@ def _check_two_arms(table, column: str, path: Path) -> None:
             f"{path}: column {column!r} holds one arm ({seen[0]!r}); give a file with both arms, "
             "or leave out --arm-column to fit that arm alone."
         )
+    if reference is None:
+        return ()
+    if reference not in seen:
+        raise InputError(
+            f"--reference-arm {reference!r} is not an arm of {path}; its arms are "
+            f"{', '.join(map(repr, seen))}."
+        )
+    return (reference, *[a for a in seen if a != reference])
+
+
+def _reference_note(arm_column, reference_arm, arms) -> None:
+    """Say which arm is the comparator when the user did not choose it."""
+    if arm_column is not None and reference_arm is None and len(arms) == 2:
+        typer.echo(
+            f"note: reference arm {arms[0]!r} (the first in the file): hazard ratios are "
+            f"{arms[1]!r} vs {arms[0]!r}; --reference-arm chooses.",
+            err=True,
+        )
+
+
+def _tsd14(results: dict, times) -> dict:
+    """The TSD 14 table of several families fitted to one IPD: each model's fit statistics
+    (AIC and BIC at the maximum of the same likelihood, LOO elpd with its SE, stacking weight)
+    beside its landmarks, medians, RMST and means; the best by LOO (and by AIC) marked."""
+    from bayesurv.survival import outputs as O
+    from bayesurv.survival.compare import compare
+
+    table = compare(results)
+    summaries = {name: O.summary(r, times) for name, r in results.items()}
+    rows = []
+    for rec in table.to_dict("records"):
+        s = summaries[rec["model"]]
+        row = {
+            k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in rec.items()
+        }
+        row["median"] = s["median"]
+        row["rmst"] = s["rmst"]
+        row["mean"] = s.get("mean")
+        row["survival"] = s["survival"]
+        if "hr" in s:
+            row["hr"] = s["hr"]
+        row["diagnostics"] = s.get("diagnostics")
+        rows.append(row)
+    best_loo = table["model"].iloc[0]
+    finite = table.dropna(subset=["AIC"])
+    best_aic = finite.sort_values("AIC")["model"].iloc[0] if len(finite) else None
+    return {
+        "families": list(results),
+        "best": {"loo": best_loo, "aic": best_aic},
+        "comparison": rows,
+        "models": summaries,
+    }
+
+
+def _table_text(out: dict) -> str:
+    """The comparison as a terminal table, best (by LOO) first and marked."""
+    lines = [f"{'model':<12}{'AIC':>10}{'BIC':>10}{'elpd_loo':>10}{'se':>7}{'weight':>8}  median"]
+    for r in out["comparison"]:
+        med = ", ".join(
+            f"{m['arm']} {_number(m['median'])}" if isinstance(m, dict) and "arm" in m else ""
+            for m in (r["median"] if isinstance(r["median"], list) else [r["median"]])
+        )
+        mark = " *" if r["model"] == out["best"]["loo"] else ""
+        aic = "n/a" if r["AIC"] is None else f"{r['AIC']:.1f}"
+        bic = "n/a" if r["BIC"] is None else f"{r['BIC']:.1f}"
+        lines.append(
+            f"{r['model']:<12}{aic:>10}{bic:>10}{r['elpd_loo']:>10.1f}{r['se']:>7.1f}"
+            f"{r['weight']:>8.2f}  {med}{mark}"
+        )
+    lines.append("* best by LOO (highest elpd); AIC/BIC at the maximum likelihood, lower is better")
+    return "\n".join(lines)
+
+
+def _number(x) -> str:
+    """A number for people: whole above 100, three significant digits below, 'not reached'."""
+    if x is None or not np.isfinite(x):
+        return "not reached"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def _model_figures(results: dict, horizon) -> dict:
+    from bayesurv.plots.survival import plot_models
+
+    return {"models": plot_models(results, horizon=horizon)}
 
 
 def _col(name: str | None) -> str | None:

@@ -73,6 +73,44 @@ def plot_survival(
     return fig
 
 
+def plot_models(results: dict, *, horizon: float | None = None, n_points: int = 200):
+    """Every fitted model's posterior median S(t) over the KM, one panel per arm (the TSD 14
+    figure): solid within follow-up, dashed beyond it, to ``horizon`` (default: twice the
+    follow-up)."""
+    first = next(iter(results.values()))
+    F0 = O.fitted(first)
+    t_obs = first["observed_data"]["time"].values
+    d_obs = first["constant_data"]["time"].values
+    arm_obs = first["constant_data"]["arm"].values.astype(str)
+    t_max = float(t_obs.max())
+    grid = np.linspace(0.0, float(horizon or 2 * t_max), n_points)
+    inside = grid <= t_max
+    fig, axes = plt.subplots(
+        1, len(F0.labels), figsize=(5.5 * len(F0.labels), 4.2), squeeze=False, sharey=True
+    )
+    for ax, lab in zip(axes[0], F0.labels, strict=True):
+        sel = arm_obs == lab if len(F0.labels) > 1 else np.ones_like(t_obs, bool)
+        ax.step(
+            grid[inside],
+            _km(t_obs[sel], d_obs[sel], grid[inside]),
+            where="post",
+            color="black",
+            lw=1.4,
+            label="Kaplan-Meier",
+        )
+        for name, result in results.items():
+            med = O.survival(result, grid).sel(arm=lab).median(("chain", "draw")).values
+            (line,) = ax.plot(grid[inside], med[inside], lw=1.1, label=name)
+            ax.plot(grid[~inside], med[~inside], lw=1.1, ls="--", color=line.get_color())
+        ax.axvline(t_max, color="grey", lw=0.5, ls=":")
+        ax.set(xlabel="time", title=str(lab), ylim=(0, 1.02))
+    axes[0][0].set_ylabel("survival (posterior median)")
+    axes[0][-1].legend(frameon=False, fontsize=8)
+    fig.suptitle("Fitted models over the Kaplan-Meier; dashed: extrapolation", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def plot_hazard(
     result: xr.DataTree,
     *,
