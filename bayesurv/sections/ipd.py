@@ -157,7 +157,18 @@ def fit_ipd_section(
             inputs=inputs,
             record={"spec": spec_text, "section": sec.name, "model": family},
         )
-    comparison = compare(fits) if len(fits) > 1 else None
+    comparison = None
+    if len(fits) > 1:
+        from bayesurv.survival.data import prepare
+        from bayesurv.survival.outputs import spec_of
+
+        # the likelihood's arrays with the population, so that AIC/BIC of cure models on a
+        # life table come at the maximum of the same likelihood
+        arrays = {
+            f: prepare(spec_of(r), ipd, population=population, source=source)[1]
+            for f, r in fits.items()
+        }
+        comparison = compare(fits, arrays)
     return IpdRun(sec, ipd, order, fits, comparison, recs)
 
 

@@ -100,12 +100,14 @@ def max_loglik(result: xr.DataTree, d: dict | None = None) -> tuple[float, int]:
     return float(best), int(sum(sizes))
 
 
-def compare(results: dict[str, xr.DataTree]) -> pd.DataFrame:
+def compare(results: dict[str, xr.DataTree], data: dict[str, dict] | None = None) -> pd.DataFrame:
     """TSD 14 comparison table, one row per model, best (highest elpd_loo) first.
 
     Columns: ``model, elpd_loo, se, p_loo, looic, elpd_diff, dse, weight (stacking), AIC, BIC,
     pareto_k_max``. Every result must carry the per-patient log-likelihood and be fitted to the
-    same patients.
+    same patients. ``data``: each model's likelihood arrays
+    (:func:`bayesurv.survival.data.prepare`), needed for AIC/BIC of models with background
+    mortality or reported summaries (rebuilt from the result otherwise).
     """
     if len(results) < 2:
         raise InputError("model comparison needs at least two fitted models.")
@@ -124,7 +126,7 @@ def compare(results: dict[str, xr.DataTree]) -> pd.DataFrame:
     for name, r in only.items():
         loo = az.loo(r)
         try:
-            ll_max, k = max_loglik(results[name])
+            ll_max, k = max_loglik(results[name], (data or {}).get(name))
         except InputError:
             ll_max, k = np.nan, 0
         rows.append(
