@@ -82,7 +82,7 @@ def test_tables_are_read_as_people_save_them(text, time, survival, delimiter):
         ("time;survival\n1.234,5;0,5\n", "thousands separator"),
         ("time,survival\n1,abc\n", "survival is 'abc', not a number; fix or delete that row"),
         ("time,survival\n", "has a header \\(time, survival\\) but no data rows"),
-        ("", "c.csv is empty; it should hold the curve: a header time,survival"),
+        ("", "c.csv is empty; give it the curve: a header time,survival"),
         ("# only a comment\n\n", "c.csv is empty"),
         ("a,b\n1,2\n", "has columns a, b but needs 'time', 'survival'; rename the columns"),
         ("t,x,survival\n1,2,0.5\n", "columns 't' and 'x' both mean 'time'"),

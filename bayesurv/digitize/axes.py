@@ -171,10 +171,10 @@ def _evenly_rising(px: np.ndarray, values: np.ndarray) -> bool:
     """Values rise with the pixel, about linearly (one misread value allowed), in steps that
     are whole multiples of one tick step (as tick labels are; text such as "Median 12.3 mo
     (95% CI 10.0-18.2)" is not)."""
-    return _tick_score(px, values) > 0
+    return tick_score(px, values) > 0
 
 
-def _tick_score(px: np.ndarray, values: np.ndarray) -> int:
+def tick_score(px: np.ndarray, values: np.ndarray) -> int:
     """How many of the numbers fit one evenly stepped axis (0 when they do not)."""
     if px.size < 2:
         return 0
@@ -253,7 +253,7 @@ def find_x_labels(words: list[Word]) -> list[tuple[Word, float]]:
         row = _one_per_column(row)
         px = np.array([w.cx for w, _ in row])
         vals = np.array([v for _, v in row])
-        score = _tick_score(px, vals) if len(row) >= 3 else 0
+        score = tick_score(px, vals) if len(row) >= 3 else 0
         if score:
             candidates.append((score, row))
     if not candidates:

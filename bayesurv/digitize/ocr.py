@@ -174,11 +174,11 @@ def _read_figure_text(rgb: np.ndarray) -> list[Word]:
 
 def _column_score(labels) -> int:
     """How many of a column's y tick labels fit one evenly stepped axis."""
-    from bayesurv.digitize.axes import _tick_score
+    from bayesurv.digitize.axes import tick_score
 
     if len(labels) < 2:
         return 0
-    return _tick_score(np.array([-w.cy for w, _ in labels]), np.array([v for _, v in labels]))
+    return tick_score(np.array([-w.cy for w, _ in labels]), np.array([v for _, v in labels]))
 
 
 def read_words(

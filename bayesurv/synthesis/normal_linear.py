@@ -37,9 +37,9 @@ from scipy import optimize
 from bayesurv.errors import InputError
 from bayesurv.synthesis.mixture import NormalMixture
 from bayesurv.synthesis.normal_normal import (
-    _CELLS,
     _N_COARSE,
     _N_FINE,
+    BLOCK_CELLS,
     TauPosterior,
     log_tau_grid,
 )
@@ -70,8 +70,8 @@ class _Data:
         tau = np.atleast_1d(np.asarray(tau, dtype=float))
         y, X = self.y, self.X
         n = y.size
-        step = max(1, _CELLS // max(n, 1))
-        if self.diagonal and tau.size > step:  # in blocks of nodes: J x n cells at most _CELLS
+        step = max(1, BLOCK_CELLS // max(n, 1))
+        if self.diagonal and tau.size > step:  # in blocks of nodes: J x n cells at most BLOCK_CELLS
             parts = [self.moments(tau[i : i + step]) for i in range(0, tau.size, step)]
             return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))
         if self.diagonal:

@@ -58,15 +58,15 @@ def _check_data(y, s) -> tuple[np.ndarray, np.ndarray]:
 
 #: the most (tau node x study) cells held in memory at once: sums over studies are taken in
 #: blocks of nodes, so 100,000 studies cost time in proportion, not memory
-_CELLS = 1 << 22
+BLOCK_CELLS = 1 << 22
 
 
 def _by_node_blocks(tau, k: int, f):
     """``f(tau_block)`` over blocks of the flattened ``tau`` (each block x ``k`` studies at most
-    :data:`_CELLS` cells); the tuple of results is put back in ``tau``'s shape."""
+    :data:`BLOCK_CELLS` cells); the tuple of results is put back in ``tau``'s shape."""
     tau = np.asarray(tau, dtype=float)
     flat = tau.reshape(-1)
-    step = max(1, _CELLS // max(k, 1))
+    step = max(1, BLOCK_CELLS // max(k, 1))
     parts = [f(flat[i : i + step]) for i in range(0, flat.size, step)] or [f(flat)]
     return tuple(
         np.concatenate([p[j] for p in parts]).reshape(tau.shape) for j in range(len(parts[0]))
