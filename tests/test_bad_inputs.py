@@ -48,7 +48,6 @@ FIX_WORDS = re.compile(
 CURVES = "issue 11 part B: bayesurv/evidence/curves.py (read_curves/read_at_risk via tables)"
 RECON = "issue 11 part B: bayesurv/reconstruct.py / cli/reconstruct.py clicks branch"
 RECON_CLI = "issue 11: bayesurv/cli/reconstruct.py (seed_option/count_option/OutputPlan)"
-FIGURE = "issue 11 part A: bayesurv/digitize/image.py (tables.open_image) and cli/digitize.py"
 
 
 def xfail(reason: str):
@@ -345,7 +344,6 @@ CASES = [
             "20",
         ],
         ("f.png",),
-        marks=[xfail(FIGURE)],
     ),
     Case(
         "reconstruct-figure-random-bytes",
@@ -373,7 +371,6 @@ CASES = [
             "0,1",
         ],
         ("f.png",),
-        marks=[xfail(FIGURE)],
     ),
     Case(
         "digitize-random-bytes",
@@ -428,7 +425,6 @@ CASES = [
             "0,1",
         ],
         ("taken",),
-        marks=[xfail(FIGURE)],
     ),
     # ---------------------------------------------------------------- fit
     Case(
@@ -820,6 +816,7 @@ def _twice(tmp_path, make_args, outputs):
     return got
 
 
+@pytest.mark.slow
 def test_pool_same_seed_same_numbers(tmp_path):
     def args(d):
         return [

@@ -34,6 +34,7 @@ def _one_sentence_exit_2(result, *words):
         assert word in lines[0], lines[0]
 
 
+@pytest.mark.slow
 def test_writes_one_csv_per_arm_censor_marks_overlay_and_report(figure, tmp_path):
     out = tmp_path / "read"
     result = runner.invoke(
@@ -75,6 +76,7 @@ def test_writes_one_csv_per_arm_censor_marks_overlay_and_report(figure, tmp_path
         assert overlay.size == original.size
 
 
+@pytest.mark.slow
 def test_explicit_colours_and_calibration_points(figure, tmp_path):
     out = tmp_path / "read"
     base = ["digitize", str(figure), "--y-range", "0,1", "--colors", "#d62728,#1f77b4"]
@@ -133,13 +135,14 @@ def _axes_full_of_noise(path):
     [
         (_blank, ["no axes found", "--x-range"]),
         (_noise, ["no axes found", "--x-range"]),
-        (_corrupt, ["not a readable image"]),
+        (_corrupt, ["not an image bayesurv can read"]),
         (_empty, ["empty"]),
         (_axes_without_curves, ["no curve found", "--colors"]),
         (_axes_full_of_noise, ["could not be followed", "--colors"]),
     ],
     ids=["blank", "noise", "corrupt", "empty", "no_curves", "noise_in_frame"],
 )
+@pytest.mark.slow
 def test_unreadable_figures_are_refused(tmp_path, make, words):
     path = tmp_path / "figure.png"
     make(path)
@@ -174,6 +177,7 @@ def test_unreadable_figures_are_refused(tmp_path, make, words):
         "page_of_png",
     ],
 )
+@pytest.mark.slow
 def test_bad_requests_are_refused(figure, tmp_path, args, words):
     out = tmp_path / "out"
     result = runner.invoke(app, ["digitize", str(figure), *args, "--out", str(out)])
@@ -181,6 +185,7 @@ def test_bad_requests_are_refused(figure, tmp_path, args, words):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_existing_output_is_not_overwritten(figure, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -190,6 +195,7 @@ def test_existing_output_is_not_overwritten(figure, tmp_path):
     assert runner.invoke(app, [*args, "--force"]).exit_code == 0
 
 
+@pytest.mark.slow
 def test_pdf_page(tmp_path):
     df = datasets.load_leukemia()
     arms = [(g["t"].to_numpy(float), g["status"].to_numpy(int)) for _, g in df.groupby("Rx")]
@@ -204,6 +210,7 @@ def test_pdf_page(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_rising_curves_are_read_as_cumulative_incidence(tmp_path):
     """A cumulative-incidence figure (1 - KM, rising) is read as S = 1 - F, not refused and not
     misread as survival (the old digitizer refused it: "rises from left to right")."""
@@ -241,6 +248,7 @@ def test_rising_curves_are_read_as_cumulative_incidence(tmp_path):
     assert max(errors) < 0.01
 
 
+@pytest.mark.slow
 def test_no_tick_labels_names_the_option(tmp_path):
     """Without x tick labels the time axis cannot be read: one sentence naming --x-range."""
     from matplotlib.figure import Figure

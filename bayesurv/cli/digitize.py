@@ -88,6 +88,9 @@ def digitize_command(
             raise InputError(
                 f"--crop {crop!r} is not four pixel numbers; give LEFT,TOP,RIGHT,BOTTOM."
             )
+    if out.exists() and not out.is_dir():  # before the work: the outputs' folder
+        raise InputError(f"--out {out} is a file; give a folder for the digitized curves.")
+    refuse_overwrite(out, force)
     result = digitize_file(
         figure,
         parse_range(x_range, "--x-range") if x_range is not None else None,
@@ -101,9 +104,6 @@ def digitize_command(
         x_calib=parse_calib(x_calib, "--x-calib") if x_calib is not None else None,
         y_calib=parse_calib(y_calib, "--y-calib") if y_calib is not None else None,
     )
-    refuse_overwrite(out, force)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} is a file; give a folder for the digitized curves.")
     out.mkdir(parents=True, exist_ok=True)
     for name, curve in result.curves.items():
         curve.to_csv(out / f"{_file_name(name)}.csv", index=False, float_format="%.6g")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from bayesurv.errors import InputError
 
@@ -82,15 +82,9 @@ def load_image(path: str | Path, page: int | None = None, dpi: float = 150.0) ->
             raise InputError(
                 f"{path}: --page applies to PDF files only; leave it out for an image file."
             )
-        try:
-            with Image.open(path) as opened:
-                opened.load()
-                image = opened.copy()
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise InputError(
-                f"{path}: not a readable image ({type(exc).__name__}); "
-                "export the figure again as PNG, JPEG or PDF."
-            ) from None
+        from bayesurv.tables import open_image
+
+        image = open_image(path)  # the header's pixel count checked before decoding
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
