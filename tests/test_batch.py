@@ -128,6 +128,7 @@ def test_a_failed_task_is_one_sentence_and_the_others_finish(tmp_path):
 # ------------------------------------------------------------------------------------------
 # same numbers everywhere
 # ------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_serial_and_local_cluster_of_two_give_byte_identical_results(tmp_path):
     ipd = _ipd()
     serial = run(
@@ -221,6 +222,7 @@ def _grid_slow() -> list[Task]:
     ]
 
 
+@pytest.mark.slow
 def test_resume_after_a_killed_run_gives_the_same_numbers(tmp_path):
     out = tmp_path / "job"
     code = _KILLED_JOB.format(tests=str(ROOT / "tests"), out=str(out))
@@ -280,6 +282,7 @@ def _wait_for(path: Path, proc, seconds=120):
     raise TimeoutError(f"{path} did not appear")
 
 
+@pytest.mark.slow
 def test_a_grid_through_a_dask_scheduler_address_runs_on_that_worker(tmp_path):
     dask = str(Path(PY).with_name("dask"))
     sfile = tmp_path / "scheduler.json"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
@@ -49,6 +50,7 @@ def _args(tmp_path, out, *extra):
     ]
 
 
+@pytest.mark.slow
 def test_propagate_writes_the_widening_and_the_pooled_posterior(tmp_path):
     out = tmp_path / "job"
     r = runner.invoke(app, _args(tmp_path, out))

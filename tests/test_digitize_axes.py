@@ -41,6 +41,7 @@ def _max_error(axes, truth):
     return x, y
 
 
+@pytest.mark.slow
 def test_open_grey_thin_axes_are_found_and_calibrated(read):
     """NEJM style: left and bottom axes only, grey (#8c8c8c), 0.8 pt. The old frame finder
     (dark lines only) finds no frame here."""
@@ -86,6 +87,7 @@ def test_zero_labelled_once_at_the_origin(read):
     assert max(_max_error(axes, fig.truth)) < 0.003
 
 
+@pytest.mark.slow
 def test_a_misread_label_is_dropped_and_said(read):
     fig, words, _ = read("sas")
     # Replace the '1200' tick label by a misread '1800'.

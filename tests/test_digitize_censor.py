@@ -28,6 +28,7 @@ def read(request, tmp_path_factory):
     return arms, digitize_file(path, X_RANGE, (0, 1), colors=[(31, 119, 180), (214, 39, 40)])
 
 
+@pytest.mark.slow
 def test_marks_are_found_at_censoring_times(read):
     arms, result = read
     px_time = (X_RANGE[1] - X_RANGE[0]) / result.frame.width  # one pixel in time units

@@ -28,6 +28,7 @@ def test_transparent_png_reads_as_on_white(tmp_path, rossi):
     assert (rgb == 255).all()
 
 
+@pytest.mark.slow
 def test_greyscale_jpeg(tmp_path, rossi):
     png = tmp_path / "km.png"
     render_km_figure(png, rossi, (0, 60), colors=("black", "0.5"))

@@ -208,6 +208,7 @@ def _cases():
 
 
 @pytest.mark.parametrize(("data", "style"), list(_cases()))
+@pytest.mark.slow
 def test_r_plot_survfit_round_trip(r_figures, data, style):
     arms, box, result = _digitize(r_figures, data, style)
     frame = result.frame
@@ -239,6 +240,7 @@ def _hr_cases():
 
 
 @pytest.mark.parametrize(("data", "style"), list(_hr_cases()))
+@pytest.mark.slow
 def test_r_figure_to_reconstructed_cox_hr(r_figures, data, style):
     arms, _, result = _digitize(r_figures, data, style)
     every = DATA[data][6]

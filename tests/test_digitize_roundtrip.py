@@ -113,6 +113,7 @@ def case(request, tmp_path_factory):
     return request.param, arms, list(zip(colors, styles, strict=True)), result, tol
 
 
+@pytest.mark.slow
 def test_digitized_curves_match_true_km(case):
     name, arms, drawn, result, tol = case
     assert len(result.curves) == len(arms)
@@ -144,6 +145,7 @@ def test_both_corners_of_each_drop_are_written(case):
     [False, True],
     ids=["ci_band_at_risk_table", "ci_band_large_plus_marks"],
 )
+@pytest.mark.slow
 def test_lifelines_own_km_plot(tmp_path, show_censors):
     """lifelines' plot: shaded 95% bands, its colours, numbers-at-risk table under the axes."""
     from lifelines.plotting import add_at_risk_counts

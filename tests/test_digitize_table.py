@@ -42,6 +42,7 @@ def _exact(truth, table) -> float:
     return hits / len(truth.nar)
 
 
+@pytest.mark.slow
 def test_censored_counts_in_parentheses_are_kept_apart():
     truth, table = _read("lancet")
     assert _exact(truth, table) == 1.0

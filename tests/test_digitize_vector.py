@@ -84,6 +84,7 @@ def test_censor_marks_are_the_censoring_times(gbsg2_pdf):
 
 
 @pytest.mark.parametrize("style", ["jco", "r_base", "cuminc"])
+@pytest.mark.slow
 def test_journal_styles_from_their_pdf(style, tmp_path):
     fig = render_style(style, tmp_path / f"{style}.pdf")
     truth = fig.truth
@@ -110,6 +111,7 @@ def test_a_pdf_without_vector_curves_is_one_sentence(tmp_path):
         read_vector_pdf(path)
 
 
+@pytest.mark.slow
 def test_digitize_file_takes_a_vector_pdfs_curves(tmp_path):
     # the page is read as an image (axes, table, names, overlay) and its curves and marks are
     # then replaced by the exact paths: greyscale solid vs dashed, both black

@@ -33,6 +33,7 @@ def sas(tmp_path_factory):
     return path, fig.truth, reconstruct_figure(path)
 
 
+@pytest.mark.slow
 def test_every_arm_reconstructed_and_named_as_the_figure_names_it(sas):
     _, truth, rec = sas
     assert sorted(rec.arms) == sorted(truth.arms)
@@ -73,6 +74,7 @@ def test_cli_writes_ipd_report_and_overlay(sas, tmp_path):
     assert again.exit_code == 2 and "--force" in again.output
 
 
+@pytest.mark.slow
 def test_a_figure_without_table_asks_for_it(tmp_path):
     """No numbers-at-risk table under the plot and no n: one sentence naming --at-risk; with
     the table given, every arm is reconstructed."""

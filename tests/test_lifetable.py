@@ -135,6 +135,7 @@ def test_bad_lookups_raise():
 
 
 @needs_r
+@pytest.mark.slow
 def test_shipped_table_equals_r_survexp_us():
     code = (
         "library(survival); for (y in c('2010','2012','2014')) for (s in c('male','female')) "

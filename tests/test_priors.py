@@ -38,6 +38,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("text", "table", "ref"), CASES)
+@pytest.mark.slow
 def test_text_and_table_are_one_prior_with_scipy_and_pymc_densities(text, table, ref):
     a, b = parse_prior(text), parse_prior(table)
     assert a == b and a.text == text and parse_prior(a.text) == a

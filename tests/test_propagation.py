@@ -95,6 +95,7 @@ def test_imputations_keep_the_printed_numbers_and_differ_in_censoring():
     assert all(a.equals(b) for a, b in zip(sets, sets2, strict=True)) and again.equals(best)
 
 
+@pytest.mark.slow
 def test_propagate_pools_k_fits_says_how_much_wider_and_resumes(tmp_path):
     arms, _ = _trial()
     kw = {"family": "weibull", "rmst_to": 36.0, "arms": ("control", "treated"), "draws": 2000}

@@ -56,6 +56,7 @@ def test_round_trip_rossi_meets_targets(rossi, style, seed):
     check_targets(round_trip(*rossi, nar_every=10, style=style, seed=seed))
 
 
+@pytest.mark.slow
 def test_maximum_difference_averaged_over_seeds_is_within_target(gbsg2, rossi):
     worst = []
     for data, every in ((gbsg2, 12), (rossi, 10)):
@@ -415,6 +416,7 @@ def _draws_log_hr(arms, step, total, draws, seed):
     return base, np.array([_log_hr(a, b) for a, b in pairs])
 
 
+@pytest.mark.slow
 def test_draws_spread_grows_with_a_coarser_table():
     """GBSG-2 by hormone therapy (the generator styles' data): the table pins how many were
     censored per interval, not when; a table every 36 months pins less than one every 6.

@@ -37,6 +37,7 @@ def test_report_is_self_contained_and_escaped():
 @pytest.mark.skipif(
     chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)"
 )
+@pytest.mark.slow
 def test_report_renders_in_chromium_with_its_figures(tmp_path):
     page = tmp_path / "report.html"
     page.write_text(make_report())

@@ -256,6 +256,7 @@ def test_truth_rejects_unknown_arm():
         truth.survival(1.0, "placebo")
 
 
+@pytest.mark.slow
 def test_standardized_arms_use_the_whole_cohort():
     # arms of different ages: standardizing puts both on the ages of all patients
     n = 400

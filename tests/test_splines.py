@@ -50,6 +50,7 @@ def test_docstring_example_runs():
     assert res.attempted > 0 and res.failed == 0
 
 
+@pytest.mark.slow
 def test_mspline_basis_integrates_to_one_and_I_is_its_integral():
     time, event = weibull_data()
     basis = choose_basis("mspline", time, event)
@@ -83,6 +84,7 @@ def test_mspline_prior_centre_is_a_constant_hazard():
 
 
 @pytest.mark.parametrize("kind", SPLINE_KINDS)
+@pytest.mark.slow
 def test_cumulative_hazard_is_the_integral_of_the_hazard(kind):
     time, event = weibull_data()
     basis = choose_basis(kind, time, event, extra_knots=[40.0, 60.0])

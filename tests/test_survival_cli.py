@@ -60,6 +60,7 @@ def invoke(*args):
 
 
 @QUIET
+@pytest.mark.slow
 def test_cure_fit_writes_the_contract(ipd_csv, tmp_path, monkeypatch):
     mock_nuts(monkeypatch, {**POINT, "cure_effect": 0.6})
     out, cyc, nc = tmp_path / "out.json", tmp_path / "cycles.csv", tmp_path / "fit.nc"
@@ -172,6 +173,7 @@ def test_two_arms_report_the_hr_and_it_is_constant_under_ph(ipd_csv, tmp_path, m
 
 
 @QUIET
+@pytest.mark.slow
 def test_plots_do_not_change_the_model(ipd_csv, tmp_path, monkeypatch):
     """``--plots`` draws figures; the model (and so every number) is what the other flags say."""
     mock_nuts(monkeypatch, POINT)

@@ -74,6 +74,7 @@ def weibull_data():
     return pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int)})
 
 
+@pytest.mark.slow
 def test_predictive_km_band_covers_the_observed_km_at_the_truth(weibull_data, monkeypatch):
     # draws at the true parameters: the replicated KMs' 95% band holds the observed KM
     mock_nuts(

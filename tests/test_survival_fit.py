@@ -261,6 +261,7 @@ def test_priors_on_arm_parameters_are_judged_once_the_data_give_the_arms():
         one_arm.with_(arms=("0",))
 
 
+@pytest.mark.slow
 def test_prior_predictive_follows_the_stated_priors():
     # default prior: log median ~ Normal(log median observed time, 2) (structure.ROLE_PRIORS)
     rng = np.random.default_rng(0)

@@ -162,6 +162,7 @@ def test_background_mortality_multiplies_the_cohort_curve(ipd, monkeypatch):
 
 
 @QUIET
+@pytest.mark.slow
 def test_uncertain_smr_scales_the_population_hazard_per_draw(ipd, monkeypatch):
     mock_nuts(monkeypatch, {"log_median": 1.0, "log_hr": -0.2, "smr": 1.5}, sd=0.05)
     table = us_life_table(2014)
@@ -189,6 +190,7 @@ def test_uncertain_smr_scales_the_population_hazard_per_draw(ipd, monkeypatch):
     )
 
 
+@pytest.mark.slow
 def test_waning_returns_the_treated_hazard_to_control(ipd, monkeypatch):
     mock_nuts(monkeypatch, POINT)
     res = fit(
@@ -227,6 +229,7 @@ def test_waning_returns_the_treated_hazard_to_control(ipd, monkeypatch):
 
 
 @QUIET
+@pytest.mark.slow
 def test_the_cohort_cure_fraction_averages_the_patients(ipd, monkeypatch):
     mock_nuts(monkeypatch, {**POINT, "cure_coef": [0.8, -0.05]})
     df = ipd.assign(

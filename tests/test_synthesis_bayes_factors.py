@@ -20,6 +20,7 @@ def _gauss(lo, hi, n):
 
 
 @pytest.mark.parametrize("tau_text", ["halfnormal(0.5)", "halfnormal(1)"])
+@pytest.mark.slow
 def test_bayes_factors_equal_ratios_of_integrated_likelihoods(tau_text):
     # p(y) = int int p(mu) p(tau) p(y | mu, tau) (tensor Gauss-Legendre on a box holding all but
     # 1e-8 of the prior of tau); p(y | tau = 0) = int p(mu) p(y | mu, 0) and

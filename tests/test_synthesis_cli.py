@@ -139,6 +139,7 @@ def test_refuses_to_overwrite(tmp_path):
     assert res.exit_code == 2 and out.read_text() == "keep"
 
 
+@pytest.mark.slow
 def test_pool_gives_what_a_meta_analyst_expects(tmp_path):
     # issue 14 item 4: a forest plot file, --netcdf readable by `bayesurv query`, tau-prior
     # sensitivity, leave-one-out, REML, I^2 and the prediction interval beside the Bayesian answer
@@ -205,6 +206,7 @@ def test_pool_refuses_existing_side_outputs_before_work(tmp_path):
     assert res.exit_code == 2 and nc.read_text() == "keep" and not out.exists()
 
 
+@pytest.mark.slow
 def test_pool_plans_a_trial_borrowing_through_the_robust_map_prior(tmp_path):
     out = tmp_path / "o.json"
     res = runner.invoke(
@@ -257,6 +259,7 @@ def test_pool_outputs_are_checked_before_any_work(tmp_path, extra, named):
     assert sorted(p.name for p in out.iterdir()) == ["afile"]  # nothing written
 
 
+@pytest.mark.slow
 def test_nma_plots_are_written_atomically_into_their_folder(tmp_path):
     net = tmp_path / "n.csv"
     net.write_text(

@@ -30,6 +30,7 @@ def test_information_is_minus_the_second_derivative_of_the_log_density():
     assert information(mix, x) == pytest.approx(num, abs=1e-5)
 
 
+@pytest.mark.slow
 def test_elir_is_predictively_consistent():
     # Neuenschwander et al. (2020): averaged over the prior predictive of n new observations,
     # the ESS of the posterior is the prior's ESS plus n (RBesT inst/examples/ess.R shows it by
@@ -59,6 +60,7 @@ def test_log_hr_priors_in_events():
         log_hr_sigma(0)
 
 
+@pytest.mark.slow
 def test_every_map_prior_reports_its_ess():
     from bayesurv.synthesis.map_prior import map_prior
 

@@ -137,6 +137,7 @@ def test_pool_groups_gives_efs_and_os_subgroup_pools():
         pool_groups(DATA / "study_20120215_subgroups.csv", ["arm"])
 
 
+@pytest.mark.slow
 def test_map_prior_few_component_form_is_close_to_the_exact_map():
     m = map_prior(pediatric("event-free"), tau_prior="halfnormal(0.5)")
     a = m.map_components(3)
