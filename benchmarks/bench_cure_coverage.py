@@ -85,8 +85,9 @@ def simulate_run(run: int, n: int, seed: int):
 def one_run(task: tuple) -> list[dict]:
     """Simulate one trial, fit both models, return one row per model."""
     run, n, seed, draws, tune, chains = task
-    from bayesurv.lifetable import us_life_table
     from bayesurv.survival.longterm import fit_longterm
+
+    from bayesurv.lifetable import us_life_table
 
     sim = simulate_run(run, n, seed)
     truth = float(sim.truth.survival(YEARS))

@@ -74,8 +74,18 @@ def test_one_stage_recovers_simulated_effects_and_matches_two_stage():
     # hierarchical one-stage with two reported HRs vs the exact two-stage pool of Cox estimates
     agd = pd.DataFrame({"study": ["A1", "A2"], "log_hr": [-0.45, -0.2], "se": [0.2, 0.25]})
     cox = {k: _cox(d) for k, d in ipd.items()}
-    two = pd.concat([pd.DataFrame({"study": list(cox), "log_hr": [c[0] for c in cox.values()],
-                                   "se": [c[1] for c in cox.values()]}), agd])
+    two = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "study": list(cox),
+                    "log_hr": [c[0] for c in cox.values()],
+                    "se": [c[1] for c in cox.values()],
+                }
+            ),
+            agd,
+        ]
+    )
     exact = pool(two, "normal(0, 4)", "halfnormal(0.5)")
     res = pool_ipd_agd(ipd, agd, "normal(0, 4)", "halfnormal(0.5)", seed=3, draws=2000)
     assert res.diagnostics["divergences"] == 0 and res.diagnostics["rhat_max"] <= 1.01

@@ -152,7 +152,8 @@ def test_spec_pool_with_covariates_answers_a_subgroup_interaction_question(tmp_p
         f'[[pool]]\nname = "EFS by MRD"\neffects = "{data}"\n'
         'where = { outcome = "EFS", factor = "baseline MRD" }\ncovariates = ["level"]\n'
         'covariate_heterogeneity = "fixed"\n[queries]\nstatements = '
-        "['P(efs_by_mrd_coefficient_hr(\"level[positive (>=1e-3)]\") < 1)']\n")
+        "['P(efs_by_mrd_coefficient_hr(\"level[positive (>=1e-3)]\") < 1)']\n"
+    )
     s = run(spec, tmp_path / "out", quiet=True)
     reg = s["pool"]["EFS by MRD"]["meta_regression"]
     slope = reg["coefficients"][1]
@@ -163,6 +164,7 @@ def test_spec_pool_with_covariates_answers_a_subgroup_interaction_question(tmp_p
     q = s["queries"][0]
     from scipy import stats
 
-    assert q["probability"] == pytest.approx(stats.norm.cdf(-slope["mean"] / slope["sd"]),
-                                             abs=4 * q["mcse"] + 0.01)
+    assert q["probability"] == pytest.approx(
+        stats.norm.cdf(-slope["mean"] / slope["sd"]), abs=4 * q["mcse"] + 0.01
+    )
     assert "meta-regression on level" in (tmp_path / "out" / "report.html").read_text()
