@@ -150,7 +150,8 @@ def quantities_from_results(folder: str | Path) -> xr.Dataset:
     out = {}
     for kind in ("survival", "ipd", "pool", "nma"):
         for sec in summary.get(kind, {}).values():
-            tree = xr.open_datatree(folder / f"{sec['key']}.nc")
+            with xr.open_datatree(folder / f"{sec['key']}.nc") as opened:
+                tree = opened.load()
             if kind in ("survival", "ipd"):
                 ds = quantities_from_tree(tree, groups=("derived",))
             else:

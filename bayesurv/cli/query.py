@@ -69,7 +69,10 @@ def query(
     if not head.startswith((b"CDF", b"\x89HDF")):
         raise InputError(f"{result} is not a NetCDF file; {fix}.")
     try:
-        tree = xr.open_datatree(result)
+        # read into memory and close: no file handle outlives the command (HDF5 handles left
+        # in xarray's cache across many opens have crashed the library)
+        with xr.open_datatree(result) as opened:
+            tree = opened.load()
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(
             f"{result} is not a NetCDF result bayesurv can read ({type(exc).__name__}); {fix}."
