@@ -112,7 +112,7 @@ print("convergence warnings:", summary["warnings"] or "none")
 #
 # Each section's results are saved in the results folder. Their names are the section's name in
 # lower case with underscores, then the quantity: `efs_surv_diff` (experimental minus control
-# survival, on a time grid in months), `os_rmst_diff_discounted` (discounted life-years gained to
+# survival, on a time grid in months), `os_life_years_gained_discounted` (discounted life-years gained to
 # the 70-year horizon), `efs_across_paediatric_trials_pooled_hr`, `..._predictive_hr` (a new
 # trial's HR) and so on.
 #
@@ -169,7 +169,7 @@ QUESTIONS = [
     "P(efs_surv_diff(60) > 0.10)",
     "P(os_surv_diff(60) > 0.10)",
     "P(os_surv_diff(240) > 0.10)",
-    "P(os_rmst_diff_discounted > 2)",
+    "P(os_life_years_gained_discounted > 2)",
     "P(0.5 < hr < 0.8)",
     "P(efs_surv_diff(60) > 0.10 and os_surv_diff(60) > 0.10)",
 ]
