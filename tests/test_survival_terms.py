@@ -469,3 +469,12 @@ def test_cox_weighted_log_hr_matches_a_cox_fit_of_mixture_cure_ipd(truth):
     pp = terms.profiles(NP, spec, raw, d)
     mu = terms.parts(NP, spec, raw, pp, d, 1.0)["hazard_ratios"]["mu"]
     assert abs(float(mu[0, 0]) - cox) < 0.03, (mu, cox)
+
+
+def test_waning_times_are_part_of_the_compile_key():
+    """The predictor builds waning times into the graph, so two models that differ only in them
+    must never share a compiled model (a re-used fit once kept the first model's times)."""
+    a = ModelSpec("weibull", waning=("linear_loghr", 2.0, 6.0), **TWO)
+    b = ModelSpec("weibull", waning=("linear_loghr", 3.0, 6.0), **TWO)
+    c = ModelSpec("weibull", waning=("linear_loghr", 2.0, 6.0), **TWO)
+    assert a.key() != b.key() and a.key() == c.key()

@@ -339,7 +339,9 @@ class ModelSpec:
 
     def key(self) -> str:
         """The compile-cache key: the structure, without the numbers the data supply (arm
-        labels, covariate levels and means, knot times, column names, waning times)."""
+        labels, covariate levels and means, knot times, column names). Waning times are in
+        the key: the predictor builds them into the graph as constants, so a model compiled
+        for waning from 24 to 48 months must never serve one from 12 to 36."""
         d = self.to_dict()
         sizes = lambda covs: [len(c.terms) for c in covs]  # noqa: E731
         d.update(
@@ -349,7 +351,7 @@ class ModelSpec:
             cure_covariates=sizes(self.cure_covariates),
             ancillary={k: sizes(v) for k, v in self.ancillary},
             entry=bool(self.entry),
-            waning=None if self.waning is None else [self.waning[0], self.waning[2] is None],
+            waning=None if self.waning is None else list(self.waning),
         )
         for k in ("extra_knots", "df", "time_unit", "arm"):
             d.pop(k)
