@@ -612,7 +612,7 @@ def test_waning_inside_follow_up_recovers_the_early_hazard_ratio():
     import arviz as az
 
     ipd = _abrupt_waning_data()
-    kw = dict(arm="arm", time_unit="years", seed=3, sampler=Sampler(500, 400, 2))
+    kw = dict(arm="arm", time_unit="years", seed=3, sampler=Sampler(1000, 500, 2))
     waned = fit(ipd, "weibull", waning=("abrupt", 2.0, None), **kw)
     plain = fit(ipd, "weibull", **kw)
     hr_w = float(np.exp(waned["posterior"]["log_hr"]).median())
