@@ -186,8 +186,8 @@ def pool_ipd_agd(
     """Sample the one-stage model and return a :class:`~bayesurv.synthesis.pool.PoolResult`
     (the same summaries, probabilities and forest plot as a two-stage pool). IPD trials have no
     single observed estimate, so their ``observed`` entries are empty (NaN in tables)."""
-    from bayesurv.sampling import check, diagnostics, sample
-    from bayesurv.synthesis.pool import Draws, PoolResult
+    from bayesurv.sampling import sample
+    from bayesurv.synthesis.pool import mcmc_result
 
     if seed is None:
         raise InputError("MCMC needs a seed; pass seed=....")
@@ -197,26 +197,29 @@ def pool_ipd_agd(
     idata = sample(
         model, seed=seed, draws=draws, tune=tune, chains=chains, target_accept=target_accept
     )
-    diag = check(diagnostics(idata, ["mu", "tau", "theta"]), "the IPD + aggregate-data model")
-    post = idata["posterior"]
-    names = list(post["theta"].coords["study"].values)
+    names = list(idata["posterior"]["theta"].coords["study"].values)
     n_ipd = len(ipd or {})
     y = np.full(len(names), np.nan)
     s = np.full(len(names), np.nan)
     if agd is not None:
         y[n_ipd:] = agd["log_hr"].to_numpy(float)
         s[n_ipd:] = agd["se"].to_numpy(float)
-    return PoolResult(
+    return mcmc_result(
+        idata,
         method="mcmc (one-stage IPD + aggregate data)",
         studies=names,
         y=y,
         se=s,
         mu_prior=mu_p,
         tau_prior=tau_p,
-        mu=Draws(post["mu"].values),
-        tau=Draws(post["tau"].values),
-        theta_new=Draws(post["theta_new"].values),
-        theta=[Draws(post["theta"].sel(study=n).values) for n in names],
-        diagnostics={**diag.as_dict(), "problems": diag.problems, "n_intervals": n_intervals},
-        idata=idata,
+        what="the IPD + aggregate-data model",
+        settings=dict(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            target_accept=target_accept,
+            n_intervals=n_intervals,
+        ),
+        seed=seed,
+        extra={"n_intervals": n_intervals},
     )

@@ -424,7 +424,7 @@ def pool(
         raise InputError(f"method {method!r} is not known; use exact or mcmc.")
     if seed is None:
         raise InputError("MCMC needs a seed; pass seed=... (--seed on the command line).")
-    from bayesurv.sampling import check, diagnostics, sample
+    from bayesurv.sampling import sample
     from bayesurv.synthesis.model import add_study_effects, build_model, choose_parameterization
 
     if parameterization == "auto":
@@ -436,38 +436,60 @@ def pool(
     if parameterization == "marginal":
         add_study_effects(idata, y, s, labels, seed=seed + 1)
     _add_data_groups(idata, y, s, labels)
-    idata["derived"] = xr.DataTree(pool_derived(idata["posterior"].to_dataset()))
-    idata.attrs["bayesurv_provenance"] = json.dumps(
-        provenance(
-            seed=seed,
-            mu_prior=mu_p.text,
-            tau_prior=tau_p.text,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            target_accept=target_accept,
-        ),
-        default=str,
-    )
-    diag = check(diagnostics(idata, ["mu", "tau", "theta", "theta_new"]), "the pooled model")
-    post = idata["posterior"]
-    th = post["theta"]
-    return PoolResult(
+    return mcmc_result(
+        idata,
         method="mcmc",
         studies=labels,
         y=y,
         se=s,
         mu_prior=mu_p,
         tau_prior=tau_p,
+        what="the pooled model",
+        settings=dict(draws=draws, tune=tune, chains=chains, target_accept=target_accept),
+        seed=seed,
+        extra={"parameterization": parameterization},
+    )
+
+
+def mcmc_result(
+    idata: xr.DataTree,
+    *,
+    method: str,
+    studies: list[str],
+    y: np.ndarray,
+    se: np.ndarray,
+    mu_prior: Prior,
+    tau_prior: Prior,
+    what: str,
+    settings: dict,
+    seed: int,
+    extra: dict | None = None,
+) -> PoolResult:
+    """A sampled hierarchical posterior (``mu``, ``tau``, ``theta[study]``, ``theta_new``) as a
+    :class:`PoolResult`: the queryable ``derived`` group, provenance and checked diagnostics, the
+    same for every model of this family (two-stage pool, one-stage IPD + aggregate data)."""
+    from bayesurv.sampling import check, diagnostics
+
+    idata["derived"] = xr.DataTree(pool_derived(idata["posterior"].to_dataset()))
+    idata.attrs["bayesurv_provenance"] = json.dumps(
+        provenance(seed=seed, mu_prior=mu_prior.text, tau_prior=tau_prior.text, **settings),
+        default=str,
+    )
+    diag = check(diagnostics(idata, ["mu", "tau", "theta", "theta_new"]), what)
+    post = idata["posterior"]
+    th = post["theta"]
+    return PoolResult(
+        method=method,
+        studies=list(studies),
+        y=y,
+        se=se,
+        mu_prior=mu_prior,
+        tau_prior=tau_prior,
         mu=Draws(post["mu"].values),
         tau=Draws(post["tau"].values),
         theta_new=Draws(post["theta_new"].values),
-        theta=[Draws(th.sel(study=name).values) for name in labels],
-        diagnostics={
-            **diag.as_dict(),
-            "problems": diag.problems,
-            "parameterization": parameterization,
-        },
+        theta=[Draws(th.sel(study=name).values) for name in studies],
+        diagnostics={**diag.as_dict(), "problems": diag.problems, **(extra or {})},
         idata=idata,
     )
 
