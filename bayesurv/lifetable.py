@@ -12,6 +12,14 @@ years, 12 for months, 365.25 / 7 for weeks, 365.25 for days); a cumulative hazar
 hazard is per year from :meth:`LifeTable.hazard` and per model time unit from
 :meth:`LifeTable.hazard_per_unit`.
 
+**Coverage.** A table must cover the cohort: start at or below the youngest age at entry, and
+reach the oldest attained age (the oldest age at entry plus the horizon), or end at
+:data:`OPEN_AGE` or older, where its last row stands for every older age (an open age group, as
+``survexp.us``'s 109 and the 100+ of national tables). :func:`check_coverage` refuses any other
+table in one sentence before the work, or extends it by one stated rule (``extend="constant"``:
+the hazard of the last age for every older age, with a :class:`LifeTableWarning` naming the ages
+it fills in).
+
 The year of the table is fixed along follow-up (a *period* table): R's ``survexp`` instead also
 advances the calendar year as the cohort ages, and it reads the rate of age ``a`` from the column
 of the calendar year of the last birthday (the US tables give the risk of those who *turn* ``a``
@@ -35,6 +43,7 @@ Examples
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,8 +61,16 @@ SEXES = ("male", "female")
 #: spellings of the two sexes a table or a patient may use
 SEX_ALIASES = {"male": "male", "m": "male", "female": "female", "f": "female"}
 MAX_AGE = 130
+#: a table whose last age is this old or older ends in an open age group (its hazard extends)
+OPEN_AGE = 100
+#: the rules that may extend a table past its last age (:func:`check_coverage`)
+EXTEND_RULES = ("constant",)
 #: model time units per (Julian) year, the one table every module uses
 UNITS_PER_YEAR = {"days": 365.25, "weeks": 365.25 / 7.0, "months": 12.0, "years": 1.0}
+
+
+class LifeTableWarning(UserWarning):
+    """A life table extended past its last age by a stated rule (:func:`check_coverage`)."""
 
 
 @dataclass(frozen=True)
@@ -341,6 +358,90 @@ def read_life_table(path: str | Path) -> LifeTable:
             "comma-separated text."
         ) from None
     return _validate(df, p.name)
+
+
+def check_coverage(
+    table: LifeTable,
+    ages,
+    horizon: float | None = None,
+    *,
+    source: str | None = None,
+    extend: str | None = None,
+    horizon_option: str = "--horizon-years",
+    extend_option: str = "--life-table-extend constant",
+) -> str | None:
+    """Refuse a life table that does not cover a cohort's ages over the horizon, before the work.
+
+    Parameters
+    ----------
+    table : the life table.
+    ages : the ages at entry (years) of the patients or of the cohort's nodes.
+    horizon : years of follow-up and extrapolation from entry; ``None`` for a lifetime.
+    source : the table's name in messages (default: ``table.source``).
+    extend : ``None`` refuses a table that falls short; ``"constant"`` extends it with the hazard
+        of its last age and warns (:class:`LifeTableWarning`) naming the rule and the ages.
+    horizon_option, extend_option : how the caller's user sets the horizon and the extension
+        (the CLI's flags by default; a spec names its keys), for the fix in the message.
+
+    Returns
+    -------
+    The warning's text when the table was extended, else ``None``.
+
+    A table covers the cohort when its first age is at most the youngest age at entry and it
+    reaches the oldest attained age (``max(ages) + horizon``) or ends at :data:`OPEN_AGE` or
+    older (an open last age group). A lifetime horizon needs the open age group (or the rule).
+
+    Examples
+    --------
+    >>> lt = LifeTable.from_frame(pd.DataFrame({"age": [0, 1], "sex": "male",
+    ...                                         "hazard": [0.1, 0.2]}), "infant.csv")
+    >>> check_coverage(lt, [0.5], horizon=1.0) is None
+    True
+    >>> check_coverage(lt, [60.0])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bayesurv.errors.InputError: infant.csv: the life table covers ages 0-1, yet ... age 60 ...
+    """
+    src = source or table.source or "the life table"
+    a = np.asarray(ages, dtype=float).ravel()
+    if a.size == 0 or not np.all(np.isfinite(a)):
+        raise InputError(f"{src}: the cohort's ages at entry must be finite numbers of years.")
+    if horizon is not None and not (math.isfinite(float(horizon)) and float(horizon) >= 0):
+        raise InputError(f"{src}: the horizon {horizon!r} must be a finite number of years >= 0.")
+    if extend is not None and extend not in EXTEND_RULES:
+        raise InputError(
+            f"unknown life-table extension {extend!r}; the one rule is 'constant' (the hazard "
+            "of the last age for every older age)."
+        )
+    first, last = float(table.ages[0]), float(table.ages[-1])
+    covers = f"{src}: the life table covers ages {first:g}-{last:g}"
+    young, old = float(a.min()), float(a.max())
+    entry = f"age {young:g}" if young == old else f"ages {young:g}-{old:g}"
+    if young < first:
+        raise InputError(
+            f"{covers}, yet the cohort enters at {entry}; give a table from age "
+            f"{math.floor(young):g} or younger."
+        )
+    reach = None if horizon is None else old + float(horizon)
+    if last >= OPEN_AGE or (reach is not None and reach <= last + 1):
+        return None
+    followed = (
+        "for a lifetime" if reach is None else f"to age {reach:.4g} ({float(horizon):.4g} years)"
+    )
+    if extend is None:
+        shorter = f" a {horizon_option} that ends by age {last + 1:g}," if old < last + 1 else ""
+        raise InputError(
+            f"{covers}, yet the cohort enters at {entry} and is followed {followed}; give a "
+            f"table that reaches age {OPEN_AGE} (its last age then stands for every older "
+            f"age),{shorter} or {extend_option} to carry the hazard of age {last:g} on."
+        )
+    note = (
+        f"{src} ends at age {last:g}; the cohort (entry at {entry}, followed {followed}) takes "
+        f"the hazard of age {last:g} at every age from {last + 1:g} on (rule: constant hazard "
+        "beyond the last age)."
+    )
+    warnings.warn(note, LifeTableWarning, stacklevel=2)
+    return note
 
 
 def us_life_table(year: int | None = 2014) -> LifeTable:

@@ -9,7 +9,15 @@ import pytest
 from scipy import integrate
 
 from bayesurv.errors import InputError
-from bayesurv.lifetable import US_TABLE, LifeTable, read_life_table, us_life_table
+from bayesurv.lifetable import (
+    OPEN_AGE,
+    US_TABLE,
+    LifeTable,
+    LifeTableWarning,
+    check_coverage,
+    read_life_table,
+    us_life_table,
+)
 
 #: tests that call R; CI must install it (apt-get install r-base-core r-cran-survival)
 needs_r = pytest.mark.skipif(
@@ -156,3 +164,59 @@ def test_docstring_examples():
         importlib.import_module("bayesurv.lifetable"), optionflags=doctest.NORMALIZE_WHITESPACE
     )
     assert res.attempted > 0 and res.failed == 0
+
+
+# ---- coverage: a table that does not reach the cohort is refused before the work ----------
+INFANT = _table([(0, "male", 0.0067), (1, "male", 0.00045)])
+
+
+def test_a_table_covering_the_cohort_passes():
+    lt = LifeTable.from_frame(INFANT, "infant.csv")
+    assert check_coverage(lt, [0.2, 0.5], horizon=1.5) is None  # reaches age 2.0 = 1 + 1
+    # an open last age (>= OPEN_AGE): survexp.us ends at 109, its last row every older age
+    assert us_life_table(2014).ages[-1] == 109 and OPEN_AGE <= 109
+    assert check_coverage(us_life_table(2014), [60.0, 85.0]) is None
+
+
+@pytest.mark.parametrize(
+    ("ages", "horizon", "match"),
+    [
+        # the friction of issue 14: ages 0-1 for a 60-year-old cohort, lifetime horizon
+        (
+            [60.0],
+            None,
+            r"^infant\.csv: the life table covers ages 0-1, yet the cohort enters at age 60 "
+            r"and is followed for a lifetime; give a table that reaches age 100 .*"
+            r"--life-table-extend constant",
+        ),
+        ([0.5, 0.9], 5.0, r"ages 0.5-0.9 and is followed to age 5.9 \(5 years\).*ends by age 2"),
+        ([40.0], 10.0, "followed to age 50"),
+    ],
+)
+def test_a_table_short_of_the_cohort_is_refused_in_one_sentence(ages, horizon, match):
+    lt = LifeTable.from_frame(INFANT, "infant.csv")
+    with pytest.raises(InputError, match=match) as e:
+        check_coverage(lt, ages, horizon)
+    msg = str(e.value)
+    assert msg.endswith(".") and msg.count(". ") == 0 and "\n" not in msg
+
+
+def test_a_table_starting_after_the_youngest_entry_is_refused():
+    lt = LifeTable.from_frame(_table([(40, "male", 0.1), (41, "male", 0.2)]), "old.csv")
+    with pytest.raises(InputError, match=r"covers ages 40-41, yet the cohort enters at ages "
+                       r"39.5-40; give a table from age 39 or younger"):  # fmt: skip
+        check_coverage(lt, [39.5, 40.0], horizon=1.0)
+    with pytest.raises(InputError, match="covers ages 40-41"):  # extension is only upwards
+        check_coverage(lt, [39.5], horizon=1.0, extend="constant")
+
+
+def test_the_constant_rule_extends_with_a_warning_naming_the_ages():
+    lt = LifeTable.from_frame(INFANT, "infant.csv")
+    rule = r"infant\.csv ends at age 1; .*entry at age 60.* hazard of age 1 at every age from 2 on"
+    with pytest.warns(LifeTableWarning, match=rule + r" \(rule: constant hazard"):
+        note = check_coverage(lt, [60.0], None, extend="constant")
+    assert "constant hazard beyond the last age" in note
+    # the rule is what the table does past its last age: the hazard of age 1, at age 75
+    assert lt.hazard(75.0, "male") == pytest.approx(0.00045)
+    with pytest.raises(InputError, match="unknown life-table extension 'linear'"):
+        check_coverage(lt, [60.0], extend="linear")

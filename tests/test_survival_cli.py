@@ -341,3 +341,74 @@ def test_a_file_with_an_arm_column_needs_arm_column_said(ipd_csv, tmp_path):
          "placebo", "--json", str(tmp_path / "o.json")],
     )  # fmt: skip
     assert r.exit_code == 2 and "'control', 'treated'" in r.output
+
+
+def _infant_table(tmp_path):
+    """The US 2014 table cut to ages 0-1 (issue 14: such a table for a 60-year-old cohort gave a
+    mean survival of 67 years with a lifetime horizon of 130 years, exit 0, no word)."""
+    lt = pd.read_csv("data/lifetables/survexp_us.csv", comment="#")
+    path = tmp_path / "infant.csv"
+    lt[(lt.year == 2014) & (lt.age <= 1)][["age", "sex", "hazard"]].to_csv(path, index=False)
+    return path
+
+
+def _one_arm_ipd(tmp_path):
+    rng = np.random.default_rng(1)
+    t, c = rng.exponential(7.0, 200), rng.uniform(2, 6, 200)
+    path = tmp_path / "ipd.csv"
+    pd.DataFrame({"time": np.minimum(t, c).round(3), "event": (t <= c).astype(int)}).to_csv(
+        path, index=False
+    )
+    return path
+
+
+@pytest.mark.parametrize("horizon", [[], ["--horizon-years", "20"]])
+def test_a_life_table_short_of_the_cohort_is_refused_before_sampling(
+    tmp_path, monkeypatch, horizon
+):
+    import bayesurv.sampling
+
+    def no_sampling(*a, **k):
+        raise AssertionError("sampled before refusing the life table")
+
+    monkeypatch.setattr(bayesurv.sampling, "sample", no_sampling)
+    ipd, table, out = _one_arm_ipd(tmp_path), _infant_table(tmp_path), tmp_path / "o.json"
+    r = runner.invoke(
+        app,
+        [
+            "fit", str(ipd), "--family", "weibull", "--cure", "mixture", "--life-table",
+            str(table), "--age", "60", "--sex", "male", "--time-unit", "years", "--json",
+            str(out), "--netcdf", str(tmp_path / "o.nc"), *horizon, *SMALL,
+        ],
+    )  # fmt: skip
+    assert r.exit_code == 2, r.output
+    msg = r.output.strip()
+    assert len(msg.splitlines()) == 1 and msg.startswith("bayesurv: infant.csv: the life ")
+    assert "covers ages 0-1, yet the cohort enters at age 60" in msg
+    assert ("for a lifetime" if not horizon else "followed to age 80 (20 years)") in msg
+    assert "reaches age 100" in msg and "--life-table-extend constant" in msg
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["infant.csv", "ipd.csv"]
+
+
+@QUIET
+@pytest.mark.filterwarnings("default::bayesurv.lifetable.LifeTableWarning")
+def test_life_table_extend_constant_says_the_rule_and_the_ages(tmp_path, monkeypatch):
+    mock_nuts(monkeypatch, {"log_median": np.log(5.0), "log_shape": 0.0, "cure_logit": 0.0})
+    ipd, table, out = _one_arm_ipd(tmp_path), _infant_table(tmp_path), tmp_path / "o.json"
+    r = invoke(
+        "fit", ipd, "--family", "weibull", "--cure", "mixture", "--life-table", table,
+        "--life-table-extend", "constant", "--age", "60", "--sex", "male", "--time-unit",
+        "years", "--json", out, *SMALL,
+    )  # fmt: skip
+    assert (
+        "bayesurv: warning: infant.csv ends at age 1; the cohort (entry at age 60, followed for "
+        "a lifetime) takes the hazard of age 1 at every age from 2 on (rule: constant hazard "
+        "beyond the last age)." in r.output
+    )
+    assert out.exists()
+    bad = runner.invoke(
+        app,
+        ["fit", str(ipd), "--family", "weibull", "--life-table-extend", "constant", "--json",
+         str(tmp_path / "b.json")],
+    )  # fmt: skip
+    assert bad.exit_code == 2 and "--life-table-extend needs --life-table" in bad.output

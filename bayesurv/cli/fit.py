@@ -76,6 +76,14 @@ def fit_command(
         str | None,
         Opt(help="General-population mortality: 'us' (US 2014, shipped) or a life-table CSV."),
     ] = None,
+    life_table_extend: Annotated[
+        str | None,
+        Opt(
+            help="A life table ending before age 100 that the cohort outlives: 'constant' "
+            "carries its last age's hazard on (with a warning); without it such a table is "
+            "refused."
+        ),
+    ] = None,
     age: Annotated[float | None, Opt(help="Age at entry (years) of every patient.")] = None,
     age_column: Annotated[str | None, Opt(help="Column with each patient's age.")] = None,
     sex: Annotated[str | None, Opt(help="male, female, or the share of men (0.5).")] = None,
@@ -202,6 +210,8 @@ def fit_command(
         )
     elif smr != 1.0:
         raise InputError("an SMR needs a life table (general-population mortality).")
+    elif life_table_extend is not None:
+        raise InputError("--life-table-extend needs --life-table.")
     external = None
     if external_landmarks or external_registry:
         from bayesurv.survival.evidence import read_landmarks, read_registry
@@ -217,6 +227,8 @@ def fit_command(
                 "--horizon-years needs --time-unit to convert years to the data's unit."
             )
         horizon = horizon_years * units_per_year(time_unit)
+    if population is not None and time_unit is not None:
+        _check_life_table(population, table, ipd, horizon_years, time_unit, life_table_extend)
     grid = tuple(parse_numbers(times, "--times")) if times else ()
     if any(x < 0 for x in grid):
         raise InputError(f"--times {times!r} must be non-negative numbers, e.g. 12,24,60.")
@@ -289,6 +301,22 @@ def fit_command(
     _reference_note(arm_column, reference_arm, out.get("arms", []))
     for note in out.get("notes", []):
         typer.echo(f"note: {note}", err=True)
+
+
+def _check_life_table(population, table, ipd: Path, horizon_years, time_unit, extend) -> None:
+    """The life table covers every patient from entry to the horizon (the end of follow-up or
+    ``--horizon-years``, whichever is later; a lifetime without it), or is refused now, before
+    any sampling (:func:`bayesurv.lifetable.check_coverage`)."""
+    from bayesurv.lifetable import check_coverage
+    from bayesurv.survival.population import units_per_year
+
+    ages, _ = population.patients(table, str(ipd))
+    horizon = None
+    if horizon_years is not None:
+        time = np.asarray(table["time"], dtype=float)
+        follow = float(np.nanmax(time)) / units_per_year(time_unit) if time.size else 0.0
+        horizon = max(float(horizon_years), follow)
+    check_coverage(population.table, ages, horizon, extend=extend)
 
 
 def _figures(result) -> dict:
