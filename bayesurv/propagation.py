@@ -243,6 +243,19 @@ def propagate(
     """
     from bayesurv.batch.job import run
 
+    plan = files = None
+    if out is not None:  # the job folder's three results, checked before any fit
+        from bayesurv.outputs import OutputPlan
+
+        plan = OutputPlan(out, force=True)  # the folder is the job's; a resumed job rewrites
+        files = [
+            plan.add(name, option="--out", kind=kind)
+            for name, kind in (
+                ("widening.csv", "csv"),
+                ("rubin.csv", "csv"),
+                ("pooled.nc", "netcdf"),
+            )
+        ]
     best, sets = imputations(arms, draws=draws, seed=seed)
     kw = dict(fit_inputs or {})
     tasks = [Task("single", fit, {"ipd": best, **kw}, threads=threads, structure="fit")]
@@ -272,13 +285,11 @@ def propagate(
     table = widening(res["single"], pooled, ci=ci, names=names)
     decomposition = rubin(fits, names=names)
     pooled.attrs["widening"] = json.dumps(table.to_dict(orient="records"))
-    if out is not None:
-        from bayesurv.batch.store import write_atomic
-
-        root = Path(out)
-        write_atomic(root / "widening.csv", lambda p: table.to_csv(p, index=False))
-        write_atomic(root / "rubin.csv", lambda p: decomposition.to_csv(p, index=False))
-        write_atomic(root / "pooled.nc", lambda p: pooled.to_netcdf(p, engine="netcdf4"))
+    if plan is not None:  # all three or none
+        with plan.writing():
+            plan.csv(files[0], table, float_format=None)
+            plan.csv(files[1], decomposition, float_format=None)
+            plan.netcdf(files[2], pooled)
     return Propagated(
         single=res["single"],
         pooled=pooled,

@@ -2,10 +2,10 @@
 line that names the file or option and says what to do, with no traceback, the folder exactly as
 it was, and nothing written outside --out; the valid controls exit 0.
 
-Every file is made at test time in a temporary folder. A case that still breaks the promise in
-code another module owns is a strict xfail naming that module, so it turns into a failure (and
-its mark is removed) once that module is fixed. Cases that would run NUTS when broken are in the
-mcmc tier; the rest run in the default tier.
+Every file is made at test time in a temporary folder. Cases that would run NUTS when broken are
+in the mcmc tier; the rest run in the default tier. A second group breaks the last write of each
+command (a disk that fills up): the output plan removes what it wrote and the command still ends
+in one sentence, exit 2, the folder as it was.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -29,6 +30,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bayesurv.cli import app
+from bayesurv.outputs import OutputPlan
 
 ROOT = Path(__file__).resolve().parent.parent
 GBSG2 = ROOT / "data" / "examples" / "gbsg2"
@@ -41,17 +43,6 @@ FIX_WORDS = re.compile(
     r"keep|name|separate|flatten|rewrite|quote|fill|re-run|select|lower|drop)\b",
     re.IGNORECASE,
 )
-
-# --------------------------------------------------------------------------------------------
-# owners of the cases that still fail (strict xfail: they flip to failures when fixed)
-# --------------------------------------------------------------------------------------------
-CURVES = "issue 11 part B: bayesurv/evidence/curves.py (read_curves/read_at_risk via tables)"
-RECON = "issue 11 part B: bayesurv/reconstruct.py / cli/reconstruct.py clicks branch"
-RECON_CLI = "issue 11: bayesurv/cli/reconstruct.py (seed_option/count_option/OutputPlan)"
-
-
-def xfail(reason: str):
-    return pytest.mark.xfail(strict=True, reason=reason)
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,6 +416,31 @@ CASES = [
             "0,1",
         ],
         ("taken",),
+    ),
+    Case(
+        "reconstruct-figure-report-is-out",
+        lambda d: [
+            "reconstruct",
+            str(write(d, "f.png", RANDOM)),
+            "--out",
+            str(d / "out" / "ipd.csv"),
+            "--report",
+            str(d / "out" / "ipd.csv"),
+        ],
+        ("--report",),  # refused before the figure is read (which would fail)
+    ),
+    Case(
+        "reconstruct-figure-overlay-is-the-input",
+        lambda d: [
+            "reconstruct",
+            str(write(d, "f.png", RANDOM)),
+            "--out",
+            str(d / "out" / "ipd.csv"),
+            "--overlay",
+            str(d / "f.png"),
+            "--force",
+        ],
+        ("--overlay", "f.png"),
     ),
     # ---------------------------------------------------------------- fit
     Case(
@@ -898,6 +914,128 @@ def test_run_same_seed_same_numbers(tmp_path):
     assert _numbers(json.loads(a["res/summary.json"])) == _numbers(
         json.loads(b["res/summary.json"])
     )
+
+
+# --------------------------------------------------------------------------------------------
+# a failure while the outputs are written (the disk fills up at the last file) leaves nothing
+# --------------------------------------------------------------------------------------------
+def _disk_full(*args, **kwargs):
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def _fake_digitized():
+    """What digitize_file returns, without OCR: two arms, their marks, a table, an overlay."""
+    import pandas as pd
+    from PIL import Image
+
+    curve = pd.DataFrame({"time": [0.0, 5.0, 10.0], "survival": [1.0, 0.8, 0.6]})
+    table = pd.DataFrame({"time": [0.0, 5.0], "at_risk": [20, 15], "arm": ["A", "A"]})
+    return SimpleNamespace(
+        curves={"A": curve, "B": curve},
+        censor_marks=pd.DataFrame({"arm": ["A"], "time": [7.0], "survival": [0.7]}),
+        table=SimpleNamespace(to_frame=lambda: table),
+        overlay=Image.new("RGB", (60, 40), "white"),
+        report={"warnings": []},
+        colors={"A": "#1f77b4", "B": "#d62728"},
+    )
+
+
+def _fake_figure_reconstruction():
+    import pandas as pd
+
+    dig = _fake_digitized()
+    ipd = pd.DataFrame({"time": [1.0, 2.0], "event": [1, 0], "arm": ["A", "B"]})
+    return SimpleNamespace(
+        ipd=ipd,
+        report={"confidence": {}},
+        overlay=dig.overlay,
+        warnings=[],
+        digitized=SimpleNamespace(report={}),
+        summary=lambda: "A: 1 patient",
+    )
+
+
+def _late_reconstruct_clicks(d, monkeypatch):
+    monkeypatch.setattr(OutputPlan, "figure", _disk_full)
+    return rec_at(d, "--plot", str(d / "out" / "figs" / "km.png"))
+
+
+def _late_reconstruct_figure(d, monkeypatch):
+    import bayesurv.figure_reconstruction
+
+    monkeypatch.setattr(
+        bayesurv.figure_reconstruction,
+        "reconstruct_figure",
+        lambda *a, **k: _fake_figure_reconstruction(),
+    )
+    monkeypatch.setattr(OutputPlan, "image", _disk_full)
+    nar = write(d, "nar.csv", "time;at_risk;arm\n0;20;A\n5;15;A\n0;20;B\n5;12,0;B\n")
+    figure = write(d, "f.png", png_claiming(60, 40))
+    return ["reconstruct", str(figure), "--out", str(d / "out" / "ipd.csv"), "--at-risk", str(nar)]
+
+
+def _late_digitize(d, monkeypatch):
+    import bayesurv.digitize
+
+    monkeypatch.setattr(bayesurv.digitize, "digitize_file", lambda *a, **k: _fake_digitized())
+    monkeypatch.setattr(OutputPlan, "text", _disk_full)  # digitize.json, the last file
+    figure = write(d, "f.png", png_claiming(60, 40))
+    return ["digitize", str(figure), "--out", str(d / "out" / "dig")]
+
+
+def _late_fit(d, monkeypatch):
+    from known_draws import mock_nuts
+
+    mock_nuts(monkeypatch, {})
+    monkeypatch.setattr(OutputPlan, "netcdf", _disk_full)
+    return fit_args(
+        d, "ipd.csv", "time,event\n" + IPD, "--netcdf", str(d / "out" / "fit.nc"),
+        "--draws", "100", "--tune", "100", "--chains", "2",
+    )  # fmt: skip
+
+
+def _late_fit_families(d, monkeypatch):
+    from known_draws import mock_nuts
+
+    mock_nuts(monkeypatch, {})
+    monkeypatch.setattr(OutputPlan, "figure", _disk_full)  # models.png after the TSD 14 JSON
+    args = fit_args(
+        d, "ipd.csv", "time,event\n" + IPD, "--plots", str(d / "out" / "figs"),
+        "--draws", "100", "--tune", "100", "--chains", "2",
+    )  # fmt: skip
+    args[args.index("weibull")] = "weibull,exponential"
+    return args
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(_late_reconstruct_clicks, id="reconstruct-clicks-plot"),
+        pytest.param(_late_reconstruct_figure, id="reconstruct-figure-overlay"),
+        pytest.param(_late_digitize, id="digitize-report"),
+        pytest.param(_late_fit, id="fit-netcdf"),
+        pytest.param(_late_fit_families, id="fit-family-list-models-png"),
+    ],
+)
+@pytest.mark.filterwarnings(
+    "ignore::bayesurv.sampling.ConvergenceWarning",
+    "ignore::bayesurv.survival.fit.IdentifiabilityWarning",
+)
+def test_a_failure_while_writing_leaves_nothing_and_is_one_sentence(build, tmp_path, monkeypatch):
+    d = tmp_path / "case"
+    (d / "out").mkdir(parents=True)
+    args = build(d, monkeypatch)
+    before = tree_state(tmp_path)
+    r = CliRunner().invoke(app, args)
+    assert "Traceback" not in r.output
+    assert r.exit_code == 2, r.output[-2000:]
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("bayesurv: "), r.output
+    assert "no space left on device" in lines[0] and "nothing was written" in lines[0]
+    assert FIX_WORDS.search(lines[0])
+    assert tree_state(tmp_path) == before, "a failed write left files behind"
 
 
 def test_the_corpus_covers_every_command():

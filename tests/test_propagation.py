@@ -124,3 +124,36 @@ def test_propagate_pools_k_fits_says_how_much_wider_and_resumes(tmp_path):
     np.testing.assert_allclose(saved["width_ratio"], tab["width_ratio"], rtol=1e-12)
     again = propagate(arms, seed=8, draws=8, fit_inputs=kw, out=out, ci=0.9, resume=True)
     assert again.pooled.identical(p.pooled)
+
+
+def test_the_three_results_are_written_together_or_not_at_all(tmp_path, monkeypatch):
+    """A failure at the last result (pooled.nc: the disk fills up) leaves neither widening.csv
+    nor rubin.csv; the job's tasks stay for --resume. An --out that is a file is refused before
+    any reconstruction is fitted."""
+    import errno
+
+    from bayesurv.outputs import OutputPlan
+
+    arms, _ = _trial(n=60)
+    kw = {"family": "exponential", "arms": ("control", "treated"), "draws": 200}
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    with pytest.raises(InputError, match="is a file; give a folder"):
+        propagate(arms, seed=8, draws=2, fit_inputs=kw, out=taken)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(OutputPlan, "netcdf", disk_full)
+    out = tmp_path / "job"
+    with pytest.raises(OSError, match="No space left"):
+        propagate(arms, seed=8, draws=2, fit_inputs=kw, out=out)
+    assert not any((out / name).exists() for name in ("widening.csv", "rubin.csv", "pooled.nc"))
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
+    assert any((out / "tasks").iterdir())
+    monkeypatch.undo()
+    done = propagate(arms, seed=8, draws=2, fit_inputs=kw, out=out, resume=True)
+    saved = pd.read_csv(out / "widening.csv")
+    np.testing.assert_array_equal(saved["width_ratio"], done.widening["width_ratio"])
+    with xr.open_dataset(out / "pooled.nc") as saved_pool:
+        assert saved_pool.load().identical(done.pooled)

@@ -412,3 +412,29 @@ def test_life_table_extend_constant_says_the_rule_and_the_ages(tmp_path, monkeyp
          str(tmp_path / "b.json")],
     )  # fmt: skip
     assert bad.exit_code == 2 and "--life-table-extend needs --life-table" in bad.output
+
+
+@QUIET
+def test_several_families_show_one_progress_bar_on_a_terminal_only(tmp_path, monkeypatch):
+    """``--family a,b``: one rich bar over the families (count, elapsed, ETA) on standard error
+    when it is a terminal; nothing at all when it is not (a pipe, a log, CliRunner)."""
+    import io
+
+    from rich.console import Console
+
+    import bayesurv.cli.common
+
+    mock_nuts(monkeypatch, {})
+    ipd = _one_arm_ipd(tmp_path)
+    args = ["fit", ipd, "--family", "weibull,exponential", *SMALL]
+    quiet = invoke(*args, "--json", tmp_path / "a.json")
+    assert "fitting" not in quiet.output and "ETA" not in quiet.output
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=100)
+    monkeypatch.setattr(bayesurv.cli.common, "stderr_console", lambda: terminal)
+    loud = invoke(*args, "--json", tmp_path / "b.json")
+    shown = screen.getvalue()
+    assert "fitted 2 families" in shown and "2/2" in shown and "ETA" in shown
+    assert "fitting" not in loud.output  # the bar is not in standard output
+    a, b = (json.loads((tmp_path / f).read_text()) for f in ("a.json", "b.json"))
+    assert a["comparison"] == b["comparison"]  # the bar changes nothing

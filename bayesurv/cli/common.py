@@ -142,8 +142,8 @@ def fail(message: str) -> None:
 
 
 def guard(func):
-    """Turn InputError, pydantic validation errors and unusable paths into one sentence and
-    exit code 2."""
+    """Turn InputError, pydantic validation errors, unusable paths and a failed write (the
+    output plan has removed what it made) into one sentence and exit code 2."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -160,6 +160,13 @@ def guard(func):
         ) as exc:
             reason = (exc.strerror or "cannot use this path").lower()
             fail(f"{exc.filename}: {reason}; check the path.")
+        except OSError as exc:  # a disk that fills or fails while the outputs are written
+            reason = (exc.strerror or str(exc) or "the system refused").lower()
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(
+                f"{where}could not write the results ({reason}); nothing was written, free "
+                "some space or choose another folder."
+            )
         except Exception as exc:
             if type(exc).__module__.startswith("pydantic") and hasattr(exc, "errors"):
                 fail(_pydantic_sentence(exc))
@@ -234,6 +241,46 @@ def refuse_overwrite(path: Path, force: bool = False) -> None:
         raise InputError(
             f"{path} already exists; choose another output path or pass --force to replace it."
         )
+
+
+def stderr_console():
+    """The console progress goes to: standard error (standard output stays the results)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def progress_bar(console=None):
+    """A rich progress bar with elapsed time and ETA on standard error, for a command's long
+    steps; silent when standard error is not a terminal (a pipe, a log file, the tests).
+
+    Examples
+    --------
+    >>> with progress_bar() as bar:                       # not a terminal here: nothing shown
+    ...     task = bar.add_task("fitting", total=2)
+    ...     bar.advance(task, 2)
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = console or stderr_console()
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=False,
+    )
 
 
 def parse_numbers(text: str, option: str) -> list[float]:

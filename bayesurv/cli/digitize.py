@@ -77,6 +77,7 @@ def digitize_command(
     from bayesurv.digitize import digitize_file
     from bayesurv.digitize.arms import parse_colors
     from bayesurv.digitize.frame import parse_calib, parse_range
+    from bayesurv.outputs import OutputPlan
 
     box = None
     if crop is not None:
@@ -91,6 +92,12 @@ def digitize_command(
     if out.exists() and not out.is_dir():  # before the work: the outputs' folder
         raise InputError(f"--out {out} is a file; give a folder for the digitized curves.")
     refuse_overwrite(out, force)
+    plan = OutputPlan(out, force=force, inputs=(figure,))
+    fixed = {
+        name: plan.add(f"{name}.{kind}", option="--out", kind=kind)
+        for name, kind in (("censor_marks", "csv"), ("at_risk", "csv"), ("digitize", "json"))
+    }
+    overlay = plan.add("overlay.png", option="--out", kind="image")
     result = digitize_file(
         figure,
         parse_range(x_range, "--x-range") if x_range is not None else None,
@@ -104,14 +111,18 @@ def digitize_command(
         x_calib=parse_calib(x_calib, "--x-calib") if x_calib is not None else None,
         y_calib=parse_calib(y_calib, "--y-calib") if y_calib is not None else None,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    for name, curve in result.curves.items():
-        curve.to_csv(out / f"{_file_name(name)}.csv", index=False, float_format="%.6g")
-    result.censor_marks.to_csv(out / "censor_marks.csv", index=False, float_format="%.6g")
-    if result.table is not None:
-        result.table.to_frame().to_csv(out / "at_risk.csv", index=False, float_format="%.6g")
-    result.overlay.save(out / "overlay.png")
-    (out / "digitize.json").write_text(json.dumps(result.report, indent=2, default=float) + "\n")
+    curves = {  # the arms are known now: their files are checked before anything is written
+        plan.add(f"{_file_name(name)}.csv", option=f"--out (arm {name!r})", kind="csv"): curve
+        for name, curve in result.curves.items()
+    }
+    with plan.writing():
+        for path, curve in curves.items():
+            plan.csv(path, curve)
+        plan.csv(fixed["censor_marks"], result.censor_marks)
+        if result.table is not None:
+            plan.csv(fixed["at_risk"], result.table.to_frame())
+        plan.image(overlay, result.overlay)
+        plan.text(fixed["digitize"], json.dumps(result.report, indent=2, default=float) + "\n")
     names = ", ".join(f"{name} ({color})" for name, color in result.colors.items())
     typer.echo(f"digitized {len(result.curves)} arm(s): {names}; wrote {out}")
 

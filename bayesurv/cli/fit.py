@@ -267,10 +267,16 @@ def fit_command(
                 "under it, else AFT); --effect sets one for all.",
                 err=True,
             )
+        from bayesurv.cli.common import progress_bar
+
         results = {}
-        for k, fam in enumerate(families, 1):
-            typer.echo(f"fitting {fam} ({k}/{len(families)}) ...", err=True)
-            results[fam] = one(fam)
+        with progress_bar() as bar:  # on a terminal only: one bar over the families, with ETA
+            task = bar.add_task("fitting", total=len(families))
+            for fam in families:
+                bar.update(task, description=f"fitting {fam}")
+                results[fam] = one(fam)
+                bar.advance(task)
+            bar.update(task, description=f"fitted {len(families)} families")
         with ci_width(ci):
             out = _tsd14(results, list(grid) or None)
             drawn = _model_figures(results, horizon) if figs else {}

@@ -12,7 +12,6 @@ from bayesurv.cli.common import (
     count_option,
     figure_option,
     guard,
-    refuse_overwrite,
     seed_option,
 )
 from bayesurv.errors import InputError
@@ -123,9 +122,9 @@ def write_reconstruction(
     plot: Path | None,
     plan=None,
 ):
-    """Write the IPD, the report and the figure; through ``plan`` (an
-    :class:`~bayesurv.outputs.OutputPlan` with those files declared) when given, so that a
-    failure leaves nothing behind."""
+    """Write the IPD, the report and the figure through ``plan`` (an
+    :class:`~bayesurv.outputs.OutputPlan` with those files declared before the work), so that a
+    failure leaves nothing behind; without one, a plan that may replace these three files."""
     import json
 
     from bayesurv.provenance import provenance
@@ -138,24 +137,25 @@ def write_reconstruction(
     report["provenance"] = provenance(
         seed=command.get("seed"), inputs=command.pop("inputs"), command=command
     )
+    if plan is None:  # a caller that owns its folder (demo): still temporary file + rename
+        from bayesurv.outputs import OutputPlan
+
+        plan = OutputPlan(force=True)
+        out = plan.add(out, option="--out", kind="csv")
+        report_path = plan.add(report_path, option="--report", kind="json")
+        if plot is not None:
+            plot = plan.add(plot, option="--plot", kind="figure")
     fig = None
     if plot is not None:
         from bayesurv.plots.reconstruction import plot_reconstruction
 
         fig = plot_reconstruction(rec)
     try:
-        if plan is None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            ipd.to_csv(out, index=False, float_format="%.6g")
-            report_path.write_text(json.dumps(report, indent=2, default=float) + "\n")
+        with plan.writing():
+            plan.csv(out, ipd, index=False, float_format="%.6g")
+            plan.text(report_path, json.dumps(report, indent=2, default=float) + "\n")
             if fig is not None:
-                fig.savefig(plot, dpi=120)
-        else:
-            with plan.writing():
-                plan.csv(out, ipd, index=False, float_format="%.6g")
-                plan.text(report_path, json.dumps(report, indent=2, default=float) + "\n")
-                if fig is not None:
-                    plan.figure(plot, fig, dpi=120)
+                plan.figure(plot, fig, dpi=120)
     finally:
         if fig is not None:
             import matplotlib.pyplot as plt
@@ -436,41 +436,24 @@ def figure_reconstruction_command(
     from bayesurv.digitize.frame import parse_range
     from bayesurv.evidence.curves import check_at_risk
     from bayesurv.figure_reconstruction import reconstruct_figure
+    from bayesurv.outputs import OutputPlan
     from bayesurv.provenance import provenance
 
     report_path = report or out.with_suffix(".report.json")
     overlay_path = overlay or out.with_suffix(".overlay.png")
-    for p in (out, report_path, overlay_path):
-        refuse_overwrite(p, force)
     if out.suffix.lower() != ".csv":
         raise InputError(f"--out {out} should be a .csv file.")
+    plan = OutputPlan(force=force, inputs=tuple(p for p in (figure, at_risk) if p is not None))
+    out = plan.add(out, option="--out", kind="csv")
+    report_path = plan.add(report_path, option="--report", kind="json")
+    overlay_path = plan.add(overlay_path, option="--overlay", kind="image")
     names, n_arms = None, None
     if arms is not None:
         if arms.strip().isdigit():
             n_arms = int(arms)
         else:
             names = [a.strip() for a in arms.split(",") if a.strip()]
-    nar = None
-    if at_risk is not None:
-        import pandas as pd
-
-        from bayesurv.evidence.curves import read_at_risk
-
-        table = pd.read_csv(at_risk)
-        table.columns = [c.strip().lower() for c in table.columns]
-        if "arm" in table.columns:
-            parts = []
-            for arm in table["arm"].astype(str).str.strip().unique():
-                checked = check_at_risk(
-                    table[table["arm"].astype(str).str.strip() == arm].assign(
-                        row=lambda d: d.index + 1
-                    ),
-                    source=f"{at_risk} (arm {arm})",
-                )
-                parts.append(checked.assign(arm=arm))
-            nar = pd.concat(parts, ignore_index=True)
-        else:
-            nar = read_at_risk(at_risk)
+    nar = _read_every_arm_at_risk(at_risk, check_at_risk) if at_risk is not None else None
     per_arm_events = None
     per_arm_n = None
     rec = reconstruct_figure(
@@ -493,8 +476,6 @@ def figure_reconstruction_command(
             "--total-events and --n apply to one arm of a clicks file; with a figure they are "
             "not used (give --at-risk for every arm instead)."
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    rec.ipd.to_csv(out, index=False, float_format="%.6g")
     inputs = {"figure": figure}
     if at_risk is not None:
         inputs["at_risk"] = at_risk
@@ -504,9 +485,39 @@ def figure_reconstruction_command(
         inputs=inputs,
         command={"command": "reconstruct", "figure": str(figure), "method": method},
     )
-    report_path.write_text(json.dumps(body, indent=2, default=_json_default) + "\n")
-    rec.overlay.save(overlay_path)
+    with plan.writing():
+        plan.csv(out, rec.ipd, index=False, float_format="%.6g")
+        plan.text(report_path, json.dumps(body, indent=2, default=_json_default) + "\n")
+        plan.image(overlay_path, rec.overlay)
     print_figure_report(rec, out, report_path, overlay_path)
+
+
+def _read_every_arm_at_risk(path: Path, check):
+    """A numbers-at-risk table for a figure: ``time,at_risk`` and an optional ``arm`` column
+    (every arm's rows kept, each arm checked alone), through the shared reader."""
+    import pandas as pd
+
+    from bayesurv.tables import Column, read_table
+
+    table = read_table(
+        path,
+        [
+            Column("time"),
+            Column("at_risk", aliases=("n_at_risk", "nrisk", "n_risk")),
+            Column("arm", kind="text", required=False),
+        ],
+        what="numbers-at-risk table",
+    )
+    rows = table.index.to_numpy()
+    table = table.reset_index(drop=True).assign(row=rows)
+    if "arm" not in table.columns:
+        return check(table, source=str(path))
+    names = table["arm"].fillna("").astype(str).str.strip()
+    parts = [
+        check(table[names == arm], source=f"{path} (arm {arm})").assign(arm=arm)
+        for arm in names.unique()
+    ]
+    return pd.concat(parts, ignore_index=True)
 
 
 def _json_default(x):
