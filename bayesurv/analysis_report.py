@@ -1,7 +1,13 @@
 """The content of an analysis's ``report.html`` and its figures (layout: :mod:`bayesurv.report`).
 
-What the report must say plainly: which results rest on reconstructed curves and which on
-reported summaries only, and what that does to their uncertainty.
+A committee paper's order: the spec's questions answered in sentences first
+(:mod:`bayesurv.report_answers`: one value per question, the computation that gave it named),
+with the convergence status in one sentence; then what the answers rest on (reconstructed
+curves, patient-level data, reported summaries only - true for each section of each kind), the
+evidence, the models (survival, IPD, pools, networks) and the diagnostics. Every number goes
+through :mod:`bayesurv.report_format`. A fit is converged when R-hat <= 1.01, bulk and tail
+ESS >= 400 and no transition diverged (:mod:`bayesurv.sampling`'s thresholds), checked here
+from the numbers of every fit, whatever its section recorded.
 """
 
 from __future__ import annotations
@@ -12,13 +18,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from bayesurv.report import Report
+from bayesurv.report_format import interval, number, percent
 
 SUMMARY_ONLY = (
     "These survival results rest on reported summaries only: Kaplan-Meier estimates at a landmark "
     "with their 95% confidence intervals, the number of events at each data cut-off, and hazard "
     "ratios and medians where a standard error could be recovered (the tables below say which "
-    "numbers entered the likelihood and which could not, and why). No curve "
-    "of this trial could be digitized, so no patient-level data were reconstructed. The shape of "
+    "numbers entered the likelihood and which could not, and why). No curve of these sections "
+    "was digitized, so no patient-level data were reconstructed for them. The shape of "
     "survival between and beyond the landmarks therefore comes from the parametric family and the "
     "cure assumption, not from the trial; the credible intervals reflect the reported numbers' "
     "precision, and the spread across models (the model table) is the part of the uncertainty they "
@@ -34,6 +41,7 @@ RECONSTRUCTED = (
     "somewhat too narrow. Beyond the last click the curves are extrapolation by the parametric "
     "family."
 )
+CHECKS = "R-hat ≤ 1.01, bulk and tail ESS ≥ 400, no divergent transitions"
 
 
 def _save(fig, out: Path, name: str) -> None:
@@ -45,26 +53,118 @@ def _save(fig, out: Path, name: str) -> None:
     fig.savefig(out / "figures" / f"{name}.svg", bbox_inches="tight")
 
 
-_DIAGNOSTICS = ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences", "chains", "draws")
+def convergence_problems(d: dict) -> list[str]:
+    """Every failed convergence check of a fit's diagnostics, in words, from its numbers
+    (``rhat_max``, ``ess_bulk_min``, ``ess_tail_min``, ``divergences``, ``chains``) with
+    :mod:`bayesurv.sampling`'s thresholds, plus any other problem the fit recorded. Empty only
+    when every check passes.
+
+    >>> convergence_problems({"rhat_max": 1.02, "ess_bulk_min": 44, "ess_tail_min": 500,
+    ...                       "divergences": 0, "chains": 4, "problems": []})
+    ['R-hat is 1.020 (should be ≤ 1.01)', 'bulk ESS is 44 (should be ≥ 400)']
+    """
+    import math
+
+    from bayesurv.report_format import rhat as rhat_text
+    from bayesurv.sampling import ESS_MIN, RHAT_MAX
+
+    out = []
+    rhat = d.get("rhat_max")
+    chains = d.get("chains")
+    if chains is not None and chains < 2:
+        out.append("one chain only, so R-hat cannot check convergence (run 2 or more chains)")
+    elif rhat is None or not math.isfinite(float(rhat)) or float(rhat) > RHAT_MAX:
+        out.append(f"R-hat is {rhat_text(rhat) or 'not computed'} (should be ≤ {RHAT_MAX})")
+    for key, what in (("ess_bulk_min", "bulk ESS"), ("ess_tail_min", "tail ESS")):
+        v = d.get(key)
+        if v is None or not math.isfinite(float(v)) or float(v) < ESS_MIN:
+            out.append(
+                f"{what} is {number(v, decimals=0) or 'not computed'} (should be ≥ {ESS_MIN})"
+            )
+    div = d.get("divergences") or 0
+    if div > 0:
+        out.append(f"{int(div)} divergent transition{'s' if div != 1 else ''}")
+    known = ("R-hat", "bulk ESS", "tail ESS", "divergent", "one chain")
+    for p in d.get("problems", []) or []:
+        if not any(k in p for k in known) and p not in out:
+            out.append(p)
+    return out
 
 
-def _diagnostics_row(section: str, model: str, d: dict) -> dict:
-    return {
-        "section": section,
-        "model": model,
-        **{k: d.get(k) for k in _DIAGNOSTICS},
-        "problems": "; ".join(d.get("problems", [])) or "none",
-    }
-
-
-def _fmt_interval(d: dict, pct: bool = False, digits: int = 2) -> str:
-    if pct:
-        return f"{100 * d['median']:.1f}% ({100 * d['lower']:.1f}-{100 * d['upper']:.1f})"
-    return f"{d['median']:.{digits}f} ({d['lower']:.{digits}f}-{d['upper']:.{digits}f})"
-
-
-def _rests_on(summary: dict, surv_fits: dict, pools: dict, ipd_runs: dict) -> pd.DataFrame:
+def _fits(summary: dict, surv_fits: dict, pools: dict, ipd_runs: dict, nmas: dict) -> list[dict]:
+    """Every MCMC fit of the analysis: section, model, diagnostics, problems, base case or not."""
     rows = []
+    for name, fits in surv_fits.items():
+        base = summary["survival"][name]["base_case"]
+        for f in fits:
+            d = {**f.fit["diagnostics"], "problems": list(f.fit.get("problems", []))}
+            rows.append({"section": name, "model": f.label, "d": d, "answers": f.label == base})
+    for name in ipd_runs:
+        s = summary["ipd"][name]
+        for fam, m in s["models"].items():
+            rows.append(
+                {"section": name, "model": fam, "d": m["diagnostics"], "answers": fam == s["best"]}
+            )
+    for name, pr in pools.items():
+        d = dict(pr.mcmc.diagnostics)
+        rows.append({"section": name, "model": "normal-normal (MCMC)", "d": d, "answers": True})
+    for name, nr in nmas.items():
+        if nr.result.method == "mcmc":
+            d = dict(nr.result.diagnostics)
+            rows.append({"section": name, "model": "network (MCMC)", "d": d, "answers": True})
+    for r in rows:
+        r["problems"] = convergence_problems(r["d"])
+    return rows
+
+
+def convergence_sentence(fits: list[dict]) -> tuple[str, bool]:
+    """The convergence status of every fit in one sentence; True when some fit fails."""
+    bad = [f for f in fits if f["problems"]]
+    if not fits:
+        return "No result of this analysis was sampled by MCMC.", False
+    if not bad:
+        return (
+            f"Convergence: all {len(fits)} MCMC fits pass the checks ({CHECKS}).",
+            False,
+        )
+    if len(bad) <= 3:
+        listed = "; ".join(f"{f['section']}, {f['model']}: {', '.join(f['problems'])}" for f in bad)
+    else:
+        listed = ", ".join(f"{f['section']} {f['model']}" for f in bad)
+    return (
+        f"Convergence: {len(bad)} of {len(fits)} MCMC fits fail a check ({CHECKS}) - {listed}. "
+        "Read their results with caution (run more draws, --draws); the Diagnostics section "
+        "lists every fit.",
+        True,
+    )
+
+
+def _ipd_source(spec, summary: dict, name: str, ir) -> tuple[str, bool]:
+    """What an [[ipd]] section's patients are, and whether they came from a figure: reconstructed
+    here, reconstructed earlier by ``bayesurv reconstruct`` (its ``.report.json`` beside the
+    file), or a file of patient-level data taken as observed."""
+    if ir.reconstructed:
+        return "curves reconstructed from a digitized figure (clicks and numbers at risk)", True
+    k = next((i for i, sec in enumerate(spec.ipd, start=1) if sec.name == name), None)
+    info = summary.get("provenance", {}).get("inputs", {}).get(f"ipd[{k}].ipd", {})
+    path = Path(info.get("path") or ir.section.ipd or "")
+    sidecar = path.with_suffix(".report.json")
+    if path.name and sidecar.exists():
+        return (
+            f"curves reconstructed from a digitized figure by bayesurv reconstruct ({path.name}; "
+            f"its accuracy report {sidecar.name} is beside it)",
+            True,
+        )
+    return (
+        f"patient-level data as given ({path.name or 'the IPD file'}), taken as observed",
+        False,
+    )
+
+
+def _rests_on(spec, summary: dict, surv_fits: dict, pools: dict, ipd_runs: dict, nmas: dict):
+    from bayesurv.sections import nma as nma_part
+
+    rows, from_figure, as_given = [], [], []
     for name in surv_fits:
         rows.append(
             {
@@ -73,16 +173,9 @@ def _rests_on(summary: dict, surv_fits: dict, pools: dict, ipd_runs: dict) -> pd
             }
         )
     for name, ir in ipd_runs.items():
-        rows.append(
-            {
-                "result": f"{name} (survival models on IPD)",
-                "rests on": (
-                    "curves reconstructed from a digitized figure"
-                    if ir.reconstructed
-                    else "patient-level data as given"
-                ),
-            }
-        )
+        what, figure = _ipd_source(spec, summary, name, ir)
+        (from_figure if figure else as_given).append(name)
+        rows.append({"result": f"{name} (survival models on IPD)", "rests on": what})
     for name in pools:
         rows.append(
             {
@@ -90,7 +183,9 @@ def _rests_on(summary: dict, surv_fits: dict, pools: dict, ipd_runs: dict) -> pd
                 "rests on": "reported hazard ratios and 95% CIs (reported summaries only)",
             }
         )
-    return pd.DataFrame(rows)
+    for n, r in nmas.items():
+        rows += nma_part.rests_on_rows(n, r)
+    return pd.DataFrame(rows, columns=["result", "rests on"]), from_figure, as_given
 
 
 def build_report(
@@ -102,76 +197,99 @@ def build_report(
     ipd_runs: dict | None = None,
     nmas: dict | None = None,
 ) -> None:
-    from bayesurv.plots.extrapolation import plot_cure_fractions, plot_extrapolation
-    from bayesurv.plots.forest import forest
-    from bayesurv.sections.common import UNITS_PER_YEAR
-    from bayesurv.sections.ipd import reconstruction_accuracy
-    from bayesurv.sections.survival import base_case
+    """Write ``out/report.html`` (and its figures under ``out/figures``).
 
+    Each query of ``summary["queries"]`` also gets the sentence the report gives and the
+    computation of its one value (``answer``, ``computation``, ``reported_probability``), so
+    that summary.json says what the page says."""
     ipd_runs = ipd_runs or {}
-    rep = Report(spec.title, spec.description or None)
-    rep.section("What this analysis rests on")
-    from bayesurv.sections import nma as nma_part
-
     nmas = nmas or {}
-    rests = _rests_on(summary, surv_fits, pools, ipd_runs)
-    rests = pd.concat(
-        [rests, *[pd.DataFrame(nma_part.rests_on_rows(n, r)) for n, r in nmas.items()]],
-        ignore_index=True,
-    )
+    rep = Report(spec.title, spec.description or None)
+    fits = _fits(summary, surv_fits, pools, ipd_runs, nmas)
+    _answers_part(rep, spec, summary, pools, fits)
+    _rests_on_part(rep, spec, summary, surv_fits, pools, ipd_runs, nmas)
+    _evidence_part(rep, out, surv_fits, pools, ipd_runs)
+    for name, fits_ in surv_fits.items():
+        _survival_part(rep, out, name, fits_, summary)
+    for name, ir in ipd_runs.items():
+        _ipd_part(rep, out, spec, name, ir, summary)
+    for name, pr in pools.items():
+        _pool_part(rep, out, name, pr, summary)
+    if nmas:
+        from bayesurv.sections import nma as nma_part
+
+        for name, nr in nmas.items():  # bayesurv.sections.nma writes the content
+            nma_part.report_part(rep, out, name, nr, _save)
+    _diagnostics_part(rep, fits)
+    html = rep.render(provenance=summary.get("provenance"))
+    (out / "report.html").write_text(html, encoding="utf-8")
+
+
+def _answers_part(rep: Report, spec, summary: dict, pools: dict, fits: list[dict]) -> None:
+    from bayesurv.report_answers import answers
+
+    rep.section("The questions, answered", anchor="answers")
+    found = answers(summary, spec, pools)
+    failing = {f["section"]: f for f in fits if f["answers"] and f["problems"]}
+    items = []
+    for q, a in zip(summary["queries"], found, strict=True):
+        asked = f"asked as {a.statement}"
+        if a.mcse is not None and a.section in failing:
+            f = failing[a.section]
+            asked += f" - caution: the {f['model']} fit failed a convergence check"
+        items.append((a.sentence, asked))
+        q.update(answer=a.sentence, computation=a.computation, reported_probability=a.probability)
+    if items:
+        rep.answers(items)
+    else:
+        rep.text("The spec asks no questions ([queries] statements); the results follow.")
+    sentence, bad = convergence_sentence(fits)
+    (rep.note if bad else rep.text)(sentence)
+
+
+def _rests_on_part(rep, spec, summary, surv_fits, pools, ipd_runs, nmas) -> None:
+    rep.section("What the answers rest on")
+    rests, from_figure, as_given = _rests_on(spec, summary, surv_fits, pools, ipd_runs, nmas)
     rep.table(
         rests,
         caption="Which results rest on reconstructed curves and which on reported summaries",
     )
     if surv_fits:
         rep.note(SUMMARY_ONLY)
-    if any(ir.reconstructed for ir in ipd_runs.values()):
-        rep.note(RECONSTRUCTED)
+    if from_figure:
+        rep.note(f"{', '.join(from_figure)}: {RECONSTRUCTED}")
+    if as_given:
+        rep.text(
+            f"{', '.join(as_given)}: the patient-level data were read from a file and are taken "
+            "as observed. bayesurv cannot tell whether they were themselves reconstructed from a "
+            "figure elsewhere; if they were, their credible intervals are somewhat too narrow, "
+            "as for any reconstruction."
+        )
+    if not from_figure:
+        rep.text("No Kaplan-Meier curve was reconstructed from a figure in this analysis.")
     if pools:
         rep.text(
             "The pooled hazard ratios rest on the hazard ratios and 95% CIs each trial reported "
             "(standard errors recovered from the CIs on the log scale); trials marked 'secondary' "
             "in the evidence table were taken from a summary of the publication, not the paper."
         )
-    rep.section("Reconstructed curves")
-    recon = {n: ir for n, ir in ipd_runs.items() if ir.reconstructed}
-    if recon:
-        from bayesurv.plots.reconstruction import plot_reconstruction
 
-        for name, ir in recon.items():
-            acc = reconstruction_accuracy(ir.reconstructions)
-            rep.table(
-                acc,
-                caption=f"{name}: accuracy of the reconstruction (reconstructed KM against "
-                "the digitized clicks; patients, events and numbers at risk against the reported)",
-                float_format="{:.4g}",
-            )
-            for arm, rec in ir.reconstructions.items():
-                fig = plot_reconstruction(rec, title=f"{name}: {arm}")
-                _save(fig, out, f"{name}_{arm}_reconstruction".replace(" ", "_"))
-                rep.figure(
-                    fig,
-                    f"{name}, {arm}: reconstructed Kaplan-Meier curve over the clicks, "
-                    "with the numbers at risk",
-                )
-                plt.close(fig)
-    else:
-        rep.text(
-            "No curve was reconstructed in this analysis: no Kaplan-Meier figure of these trials "
-            "is "
-            "public in a form that can be digitized, so every survival result rests on reported "
-            "summaries. bayesurv's reconstruction (bayesurv reconstruct, bayesurv digitize) is "
-            "measured on real trials with known truth in benchmarks/reconstruction_accuracy.py: on "
-            "GBSG-2 and Rossi arms of 200+ patients the reconstructed Kaplan-Meier curve is within "
-            "0.005 of the truth on average and the Cox hazard ratio within 2%."
-        )
-    # ---- evidence
+
+def _evidence_part(rep, out, surv_fits, pools, ipd_runs) -> None:
+    from bayesurv.sections.ipd import reconstruction_accuracy
+
     rep.section("Evidence")
     for name, fits in surv_fits.items():
         f0 = fits[0]
         lm = f0.landmark_check[["arm", "time", "published", "published_lower", "published_upper"]]
         rep.table(
-            lm.rename(columns={"time": f"time ({f0.section.time_unit})"}),
+            lm.rename(
+                columns={
+                    "time": f"time ({f0.section.time_unit})",
+                    "published_lower": "lower 95% CI",
+                    "published_upper": "upper 95% CI",
+                }
+            ),
             caption=f"{name}: reported Kaplan-Meier estimates (95% CI)",
         )
     for name, pr in pools.items():
@@ -180,245 +298,288 @@ def build_report(
             for c in ("study", "endpoint", "outcome", "hr", "lower", "upper", "tag", "source")
             if c in pr.effects.columns
         ]
-        rep.table(pr.effects[cols], caption=f"{name}: reported hazard ratios and their sources")
-    # ---- survival
-    for name, fits in surv_fits.items():
-        sec = fits[0].section
-        scale = UNITS_PER_YEAR[sec.time_unit]
-        best = base_case(fits)
-        s = summary["survival"][name]
-        rep.section(f"{name}: survival and extrapolation")
-        how = "chosen in the spec" if sec.base_case else "best WAIC among converged models"
-        rep.text(
-            f"Base case: {best.label} ({how}). "
-            "WAIC differences of one or two units between models fitted to a handful of reported "
-            f"numbers do not tell them apart. {s['background']}. "
-            f"Horizon {sec.horizon_years:g} years; life-years discounted at "
-            f"{100 * sec.discount:g}% a year."
-        )
-        fig = plot_extrapolation(
-            best.tree,
-            landmarks=best.landmark_check.rename(
-                columns={
-                    "published": "survival",
-                    "published_lower": "lower",
-                    "published_upper": "upper",
-                }
+        rep.table(
+            pr.effects[cols].rename(
+                columns={"hr": "HR", "lower": "lower 95% CI", "upper": "upper 95% CI"}
             ),
-            title=f"{name}: {best.label}",
-            follow_up=s.get("max_followup") or float(best.landmark_check["time"].max()),
+            caption=f"{name}: reported hazard ratios and their sources",
         )
-        _save(fig, out, f"{best.section.name}_extrapolation".replace(" ", "_"))
-        rep.figure(
-            fig,
-            f"{name}: posterior survival per arm with 95% bands, published estimates and "
-            "general-population survival",
+    recon = {n: ir for n, ir in ipd_runs.items() if ir.reconstructed}
+    if not recon:
+        return
+    from bayesurv.plots.reconstruction import plot_reconstruction
+
+    rep.section("Reconstructed curves", level=3)
+    for name, ir in recon.items():
+        rep.table(
+            reconstruction_accuracy(ir.reconstructions),
+            caption=f"{name}: accuracy of the reconstruction (reconstructed KM against "
+            "the digitized clicks; patients, events and numbers at risk against the reported)",
         )
-        plt.close(fig)
-        gain = (
-            "life-years gained" if sec.endpoint.upper() == "OS" else "mean event-free years gained"
-        )
-        rows = []
-        for f in fits:
-            m = s["models"][f.label]
-            diag = m["fit"]["diagnostics"]
-            rows.append(
-                {
-                    "model": f.label,
-                    "elpd_waic": m["fit"]["elpd_waic"],
-                    "p_waic": m["fit"]["p_waic"],
-                    "landmarks in published CI": (
-                        f"{int(f.landmark_check['within_published_ci'].sum())}"
-                        f"/{len(f.landmark_check)}"
-                    ),
-                    gain: _fmt_interval(m["life_years_gained"]),
-                    f"{gain}, discounted": _fmt_interval(m["life_years_gained_discounted"]),
-                    "R-hat max": diag["rhat_max"],
-                    "ESS bulk min": diag["ess_bulk_min"],
-                    "divergences": diag["divergences"],
-                }
+        for arm, rec in ir.reconstructions.items():
+            fig = plot_reconstruction(rec, title=f"{name}: {arm}")
+            _save(fig, out, f"{name}_{arm}_reconstruction".replace(" ", "_"))
+            rep.figure(
+                fig,
+                f"{name}, {arm}: reconstructed Kaplan-Meier curve over the clicks, "
+                "with the numbers at risk",
             )
-        rep.table(
-            pd.DataFrame(rows), caption=f"{name}: models compared (WAIC on the reported numbers)"
+            plt.close(fig)
+
+
+def _survival_part(rep, out, name: str, fits: list, summary: dict) -> None:
+    from bayesurv.plots.extrapolation import plot_cure_fractions, plot_extrapolation
+    from bayesurv.sections.common import UNITS_PER_YEAR
+    from bayesurv.sections.survival import base_case
+
+    sec = fits[0].section
+    scale = UNITS_PER_YEAR[sec.time_unit]
+    best = base_case(fits)
+    s = summary["survival"][name]
+    rep.section(f"{name}: survival and extrapolation")
+    how = "chosen in the spec" if sec.base_case else "best WAIC among converged models"
+    rep.text(
+        f"Base case: {best.label} ({how}). "
+        "WAIC differences of one or two units between models fitted to a handful of reported "
+        f"numbers do not tell them apart. {s['background']}. "
+        f"Horizon {number(sec.horizon_years, trim=True)} years; life-years discounted at "
+        f"{number(100 * sec.discount, trim=True)}% a year."
+    )
+    fig = plot_extrapolation(
+        best.tree,
+        landmarks=best.landmark_check.rename(
+            columns={
+                "published": "survival",
+                "published_lower": "lower",
+                "published_upper": "upper",
+            }
+        ),
+        title=f"{name}: {best.label}",
+        follow_up=s.get("max_followup") or float(best.landmark_check["time"].max()),
+    )
+    _save(fig, out, f"{best.section.name}_extrapolation".replace(" ", "_"))
+    rep.figure(
+        fig,
+        f"{name}: posterior survival per arm with 95% bands, published estimates and "
+        "general-population survival",
+    )
+    plt.close(fig)
+    gain = "life-years gained" if sec.endpoint.upper() == "OS" else "mean event-free years gained"
+    rows = []
+    for f in fits:
+        m = s["models"][f.label]
+        diag = m["fit"]["diagnostics"]
+        rows.append(
+            {
+                "model": f.label,
+                "elpd WAIC": m["fit"]["elpd_waic"],
+                "p WAIC": m["fit"]["p_waic"],
+                "landmarks in published CI": (
+                    f"{int(f.landmark_check['within_published_ci'].sum())}/{len(f.landmark_check)}"
+                ),
+                gain: interval(m["life_years_gained"]),
+                f"{gain}, discounted": interval(m["life_years_gained_discounted"]),
+                "R-hat max": diag["rhat_max"],
+                "ESS bulk min": diag["ess_bulk_min"],
+                "divergences": diag["divergences"],
+            }
         )
-        lt = pd.DataFrame(s["models"][best.label]["survival"])
-        lt["estimate"] = [_fmt_interval(r, pct=True) for r in s["models"][best.label]["survival"]]
-        lt = lt.pivot(index="time", columns="arm", values="estimate").reset_index()
-        lt.columns.name = None
-        lt["years"] = lt["time"] / scale
-        rep.table(
-            lt[["years"] + [c for c in lt.columns if c not in ("time", "years")]],
-            caption=f"{name}: survival at landmarks, base case (posterior median, 95% CrI)",
-        )
-        rep.table(
-            best.landmark_check, caption=f"{name}: model against the published landmark estimates"
-        )
-        if len(best.hr_check):
-            hr = best.hr_check.copy()
+    rep.table(pd.DataFrame(rows), caption=f"{name}: models compared (WAIC on the reported numbers)")
+    lt = pd.DataFrame(s["models"][best.label]["survival"])
+    lt["estimate"] = [interval(r, pct=True) for r in s["models"][best.label]["survival"]]
+    lt = lt.pivot(index="time", columns="arm", values="estimate").reset_index()
+    lt.columns.name = None
+    lt["years"] = lt["time"] / scale
+    rep.table(
+        lt[["years"] + [c for c in lt.columns if c not in ("time", "years")]],
+        caption=f"{name}: survival at landmarks, base case (posterior median, 95% CrI)",
+    )
+    rep.table(
+        best.landmark_check, caption=f"{name}: model against the published landmark estimates"
+    )
+    if len(best.hr_check):
+        hr = best.hr_check.copy()
+        if "within_published_ci" in hr:
             hr["within_published_ci"] = hr["within_published_ci"].map(
                 {True: "yes", False: "no", None: "no CI"}
             )
-            rep.table(
-                hr,
-                caption=(
-                    f"{name}: published hazard ratios (experimental vs control) and the model's, "
-                    "as a Cox fit of that data cut would see it (event-weighted average of the log "
-                    "hazard ratio "
-                    "over follow-up); 'reason' says why a row did not enter the likelihood"
-                ),
-            )
-        if len(best.median_check):
-            rep.table(
-                best.median_check,
-                caption=f"{name}: published medians; the model's S at each "
-                "(0.5 when the model reproduces it)",
-            )
-        if "cure_fraction" in s["models"][best.label]:
-            fig = plot_cure_fractions(best.tree, f"{name}: cure fraction ({best.label})")
-            _save(fig, out, f"{best.section.name}_cure".replace(" ", "_"))
-            rep.figure(fig, f"{name}: posterior of the cure fraction per arm")
-            plt.close(fig)
-    # ---- ipd sections
-    for name, ir in ipd_runs.items():
-        from bayesurv.plots.survival import plot_predictive_km, plot_survival
-
-        s = summary["ipd"][name]
-        rep.section(f"{name}: survival models on {'reconstructed ' if ir.reconstructed else ''}IPD")
-        if ir.reconstructed:
-            rep.note(
-                f"{name} rests on curves reconstructed from a digitized figure (see "
-                "Reconstructed curves for how closely they match it)."
-            )
-        cox = s["cox_hr"]
-        per_arm = ", ".join(f"{a}: {s['n'][a]}" for a in s["arms"])
-        rep.text(
-            f"{sum(s['n'].values())} patients ({per_arm}), "
-            f"{sum(s['events'].values())} events. Cox hazard ratio (Efron ties) of "
-            f"{', '.join(s['arms'][1:])} vs {s['arms'][0]}: {cox['hr']:.3f} "
-            f"(95% CI {cox['lower']:.3f}-{cox['upper']:.3f}). Best model by LOO: {s['best']}."
-        )
-        if ir.comparison is not None:
-            rep.table(
-                ir.comparison,
-                caption=f"{name}: models compared (NICE DSU TSD 14: PSIS-LOO, "
-                "stacking weights, AIC/BIC at the maximum likelihood)",
-            )
-        rows = []
-        for fam, m in s["models"].items():
-            row = {"model": fam, "effect": m["effect"]}
-            ratios = (("hr", "HR"), ("time_ratio", "time ratio"), ("odds_ratio", "odds ratio"))
-            for k, label in ratios:
-                if k in m:
-                    row[label] = _fmt_interval(m[k], digits=3)
-            row.update(
-                {
-                    "R-hat max": m["diagnostics"]["rhat_max"],
-                    "ESS bulk min": m["diagnostics"]["ess_bulk_min"],
-                    "divergences": m["diagnostics"]["divergences"],
-                }
-            )
-            rows.append(row)
         rep.table(
-            pd.DataFrame(rows),
-            caption=f"{name}: treatment effect per model (posterior median, 95% CrI)",
-        )
-        best = ir.fits[s["best"]]
-        if ir.section.cure != "none" or ir.section.population or ir.section.waning:
-            _longterm_part(rep, out, name, s, best, ir.reconstructed)
-            continue
-        fig = plot_survival(best, horizon=ir.section.horizon)
-        _save(fig, out, f"{name}_survival".replace(" ", "_"))
-        rep.figure(
-            fig,
-            f"{name}: {s['best']} posterior survival over the Kaplan-Meier curve of the "
-            f"{'reconstructed ' if ir.reconstructed else ''}IPD",
-        )
-        plt.close(fig)
-        fig = plot_predictive_km(best, seed=spec.seed % (2**31))
-        _save(fig, out, f"{name}_predictive_km".replace(" ", "_"))
-        rep.figure(
-            fig,
-            f"{name}: observed Kaplan-Meier curve against the 95% band of posterior "
-            f"predictive Kaplan-Meier curves ({s['best']}, same censoring)",
-        )
-        plt.close(fig)
-    # ---- pools
-    for name, pr in pools.items():
-        rep.section(f"{name}: hierarchical synthesis")
-        fig = forest(pr.exact, title=name)
-        _save(fig, out, f"{name}_forest".replace(" ", "_"))
-        rep.figure(
-            fig, f"{name}: observed and shrunken hazard ratios, pooled HR and prediction interval"
-        )
-        plt.close(fig)
-        ex = summary["pool"][name]["exact"]
-        rows = [
-            {"quantity": "pooled HR", "median (95% CrI)": _fmt_interval(ex["pooled"]["hr"])},
-            {
-                "quantity": "HR in a new trial",
-                "median (95% CrI)": _fmt_interval(ex["predictive"]["hr"]),
-            },
-            {"quantity": "tau (log HR)", "median (95% CrI)": _fmt_interval(ex["tau"])},
-        ]
-        rows += [
-            {"quantity": k.replace("_", " "), "median (95% CrI)": f"{v:.3f}"}
-            for k, v in ex["probabilities"].items()
-        ]
-        rep.table(pd.DataFrame(rows), caption=f"{name}: exact posterior (quadrature)")
-        rep.table(
-            pr.sensitivity.reset_index(), caption=f"{name}: sensitivity to the heterogeneity prior"
-        )
-        if pr.regression is not None:
-            from bayesurv.sections.pool import regression_table
-
-            rep.table(
-                regression_table(pr),
-                caption=f"{name}: meta-regression on {', '.join(pr.section.covariates)}",
-                float_format="{:.3f}",
-            )
-    for name, nr in nmas.items():  # ---- networks (bayesurv.sections.nma writes the content)
-        nma_part.report_part(rep, out, name, nr, _save)
-    # ---- queries
-    if summary["queries"]:
-        rep.section("Questions the committee asked")
-        rep.table(
-            pd.DataFrame(
-                [
-                    {
-                        "statement": q["statement"],
-                        "posterior probability": q["probability"],
-                        "Monte Carlo error": q["mcse"],
-                    }
-                    for q in summary["queries"]
-                ]
+            hr,
+            caption=(
+                f"{name}: published hazard ratios (experimental vs control) and the model's, "
+                "as a Cox fit of that data cut would see it (event-weighted average of the log "
+                "hazard ratio over follow-up); 'reason' says why a row did not enter the likelihood"
             ),
-            caption="Posterior probabilities (share of posterior draws; MC error from the ESS)",
+        )
+    if len(best.median_check):
+        rep.table(
+            best.median_check,
+            caption=f"{name}: published medians; the model's S at each "
+            "(0.5 when the model reproduces it)",
+        )
+    if "cure_fraction" in s["models"][best.label]:
+        fig = plot_cure_fractions(best.tree, f"{name}: cure fraction ({best.label})")
+        _save(fig, out, f"{best.section.name}_cure".replace(" ", "_"))
+        rep.figure(fig, f"{name}: posterior of the cure fraction per arm")
+        plt.close(fig)
+
+
+def _ipd_part(rep, out, spec, name: str, ir, summary: dict) -> None:
+    from bayesurv.plots.survival import plot_predictive_km, plot_survival
+
+    s = summary["ipd"][name]
+    what, figure = _ipd_source(spec, summary, name, ir)
+    rep.section(f"{name}: survival models on {'reconstructed ' if figure else ''}IPD")
+    if figure:
+        rep.note(
+            f"{name} rests on {what}"
+            + (
+                " (see Reconstructed curves for how closely they match it)."
+                if ir.reconstructed
+                else "."
+            )
+        )
+    cox = s["cox_hr"]
+    per_arm = ", ".join(f"{a}: {number(s['n'][a])}" for a in s["arms"])
+    rep.text(
+        f"{number(sum(s['n'].values()))} patients ({per_arm}), "
+        f"{number(sum(s['events'].values()))} events. Cox hazard ratio (Efron ties) of "
+        f"{', '.join(s['arms'][1:])} vs {s['arms'][0]}: "
+        f"{interval({'median': cox['hr'], 'lower': cox['lower'], 'upper': cox['upper']})} "
+        f"(95% CI). Best model by LOO: {s['best']}."
+    )
+    if ir.comparison is not None:
+        rep.table(
+            ir.comparison,
+            caption=f"{name}: models compared (NICE DSU TSD 14: PSIS-LOO, "
+            "stacking weights, AIC/BIC at the maximum likelihood)",
+        )
+    rows = []
+    for fam, m in s["models"].items():
+        row = {"model": fam, "effect": m["effect"]}
+        ratios = (("hr", "HR"), ("time_ratio", "time ratio"), ("odds_ratio", "odds ratio"))
+        for k, label in ratios:
+            if k in m:
+                row[label] = interval(m[k])
+        row.update(
+            {
+                "R-hat max": m["diagnostics"]["rhat_max"],
+                "ESS bulk min": m["diagnostics"]["ess_bulk_min"],
+                "divergences": m["diagnostics"]["divergences"],
+            }
+        )
+        rows.append(row)
+    rep.table(
+        pd.DataFrame(rows),
+        caption=f"{name}: treatment effect per model (posterior median, 95% CrI)",
+    )
+    best = ir.fits[s["best"]]
+    if ir.section.cure != "none" or ir.section.population or ir.section.waning:
+        _longterm_part(rep, out, name, s, best, figure)
+        return
+    fig = plot_survival(best, horizon=ir.section.horizon)
+    _save(fig, out, f"{name}_survival".replace(" ", "_"))
+    rep.figure(
+        fig,
+        f"{name}: {s['best']} posterior survival over the Kaplan-Meier curve of the "
+        f"{'reconstructed ' if figure else ''}IPD",
+    )
+    plt.close(fig)
+    fig = plot_predictive_km(best, seed=spec.seed % (2**31))
+    _save(fig, out, f"{name}_predictive_km".replace(" ", "_"))
+    rep.figure(
+        fig,
+        f"{name}: observed Kaplan-Meier curve against the 95% band of posterior "
+        f"predictive Kaplan-Meier curves ({s['best']}, same censoring)",
+    )
+    plt.close(fig)
+
+
+def _probability_label(key: str) -> str:
+    """``pooled_hr_lt_0_8`` -> ``P(pooled HR < 0.8)``."""
+    which, _, tag = key.partition("_hr_lt_")
+    if not tag:
+        return key.replace("_", " ")
+    who = {"pooled": "pooled HR", "predictive": "HR of a new trial"}.get(which, f"{which} HR")
+    return f"P({who} < {tag.replace('_', '.')})"
+
+
+def _pool_part(rep, out, name: str, pr, summary: dict) -> None:
+    from bayesurv.plots.forest import forest
+
+    rep.section(f"{name}: hierarchical synthesis")
+    fig = forest(pr.exact, title=name)
+    _save(fig, out, f"{name}_forest".replace(" ", "_"))
+    rep.figure(
+        fig, f"{name}: observed and shrunken hazard ratios, pooled HR and prediction interval"
+    )
+    plt.close(fig)
+    ex = summary["pool"][name]["exact"]
+    rows = [
+        {"quantity": "pooled HR", "exact posterior": interval(ex["pooled"]["hr"])},
+        {"quantity": "HR in a new trial", "exact posterior": interval(ex["predictive"]["hr"])},
+        {"quantity": "tau (log HR)", "exact posterior": interval(ex["tau"])},
+    ]
+    rows += [
+        {"quantity": _probability_label(k), "exact posterior": percent(v)}
+        for k, v in ex["probabilities"].items()
+    ]
+    rep.table(
+        pd.DataFrame(rows),
+        caption=f"{name}: exact posterior (quadrature over tau): median (95% CrI) and "
+        "probabilities; the answers above use these values",
+    )
+    sens = pr.sensitivity.reset_index()
+    table = pd.DataFrame({"tau prior": sens.get("tau_prior", sens.iloc[:, 0])})
+    if {"tau_median", "tau_upper"} <= set(sens.columns):
+        table["tau median (97.5% limit)"] = [
+            f"{number(a)} ({number(b)})"
+            for a, b in zip(sens["tau_median"], sens["tau_upper"], strict=True)
+        ]
+    if {"hr_median", "hr_lower", "hr_upper"} <= set(sens.columns):
+        table["pooled HR (95% CrI)"] = [
+            interval({"median": a, "lower": b, "upper": c})
+            for a, b, c in zip(sens["hr_median"], sens["hr_lower"], sens["hr_upper"], strict=True)
+        ]
+    if {"new_hr_lower", "new_hr_upper"} <= set(sens.columns):
+        table["HR of a new trial, 95% PrI"] = [
+            f"{number(a)} to {number(b)}"
+            for a, b in zip(sens["new_hr_lower"], sens["new_hr_upper"], strict=True)
+        ]
+    for c in sens.columns:
+        if "_hr_lt_" in c:
+            table[_probability_label(c)] = sens[c]
+    rep.table(table, caption=f"{name}: sensitivity to the heterogeneity prior (exact)")
+    if pr.regression is not None:
+        from bayesurv.sections.pool import regression_table
+
+        rep.table(
+            regression_table(pr),
+            caption=f"{name}: meta-regression on {', '.join(pr.section.covariates)}",
             float_format="{:.3f}",
         )
-    # ---- diagnostics
+
+
+def _diagnostics_part(rep, fits: list[dict]) -> None:
     rep.section("Diagnostics")
-    rows = []
-    for name, fits in surv_fits.items():
-        for f in fits:
-            rows.append(
-                {
-                    "section": name,
-                    "model": f.label,
-                    **f.fit["diagnostics"],
-                    "problems": "; ".join(f.fit["problems"]) or "none",
-                }
-            )
-    for name in ipd_runs:
-        for fam, m in summary["ipd"][name]["models"].items():
-            rows.append(_diagnostics_row(name, fam, m["diagnostics"]))
-    for name, pr in pools.items():
-        rows.append(_diagnostics_row(name, "normal-normal (MCMC)", dict(pr.mcmc.diagnostics)))
-    for name, nr in nmas.items():
-        if nr.result.method == "mcmc":
-            rows.append(_diagnostics_row(name, "network (MCMC)", dict(nr.result.diagnostics)))
-    rep.table(pd.DataFrame(rows), caption="Convergence (R-hat <= 1.01, ESS >= 400, no divergences)")
-    html = rep.render(provenance=summary.get("provenance"))
-    (out / "report.html").write_text(html, encoding="utf-8")
+    sentence, _ = convergence_sentence(fits)
+    rep.text(sentence)
+    rows = [
+        {
+            "section": f["section"],
+            "model": f["model"],
+            "R-hat max": f["d"].get("rhat_max"),
+            "ESS bulk min": f["d"].get("ess_bulk_min"),
+            "ESS tail min": f["d"].get("ess_tail_min"),
+            "divergences": f["d"].get("divergences"),
+            "chains": f["d"].get("chains"),
+            "draws per chain": f["d"].get("draws"),
+            "problems": "; ".join(f["problems"]) or "none",
+        }
+        for f in fits
+    ]
+    if rows:
+        rep.table(pd.DataFrame(rows), caption=f"Convergence of every MCMC fit ({CHECKS})")
 
 
 def _longterm_part(rep, out, name, s, best, reconstructed) -> None:
@@ -473,8 +634,8 @@ def _longterm_part(rep, out, name, s, best, reconstructed) -> None:
         {
             "arm": r["arm"],
             "landmark": r["landmark"],
-            "model (95% CrI)": _fmt_interval(r, digits=3),
-            "Kaplan-Meier": "" if r["km"] is None or r["km"] != r["km"] else f"{r['km']:.3f}",
+            "model (95% CrI)": interval(r),
+            "Kaplan-Meier": number(r["km"]),
         }
         for r in lt.get("landmarks", [])
     ]
@@ -486,9 +647,9 @@ def _longterm_part(rep, out, name, s, best, reconstructed) -> None:
         )
     if "life_years_gained" in lt:
         rep.text(
-            f"Life-years gained over {lt['horizon_years']:.0f} years: "
-            f"{_fmt_interval(lt['life_years_gained'])} undiscounted, "
-            f"{_fmt_interval(lt['life_years_gained_discounted'])} discounted at "
-            f"{100 * best['derived'].attrs['discount']:g}% a year (posterior "
+            f"Life-years gained over {number(round(lt['horizon_years']))} years: "
+            f"{interval(lt['life_years_gained'])} undiscounted, "
+            f"{interval(lt['life_years_gained_discounted'])} discounted at "
+            f"{number(100 * best['derived'].attrs['discount'], trim=True)}% a year (posterior "
             "median, 95% CrI)."
         )

@@ -21,41 +21,82 @@ import base64
 import datetime as _dt
 import html as _html
 import io
+import re
 
 import pandas as pd
 
 _CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem auto;max-width:1100px;
-color:#1d2733;line-height:1.45;padding:0 1rem}
-h1{font-size:1.7rem;border-bottom:2px solid #1f5f99;padding-bottom:.3rem}
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem auto;
+max-width:1100px;color:#1d2733;line-height:1.45;padding:0 1rem}
+h1{font-size:1.7rem;border-bottom:2px solid #1f5f99;padding-bottom:.3rem;margin-bottom:.6rem}
 h2{font-size:1.3rem;margin-top:2.2rem;color:#1f5f99}
 h3{font-size:1.05rem;margin-top:1.4rem}
-table{border-collapse:collapse;margin:.6rem 0 1.2rem;font-size:.9rem}
-th,td{border:1px solid #c9d3dd;padding:.25rem .55rem;text-align:right}
+p,li,figcaption{overflow-wrap:anywhere}
+.subtitle{margin-top:0;color:#3a4856}
+.table-box{overflow-x:auto;max-width:100%;margin:.6rem 0 1.2rem}
+table{border-collapse:collapse;font-size:.9rem}
+th,td{border:1px solid #c9d3dd;padding:.25rem .55rem;text-align:left;vertical-align:top}
+td.num{text-align:right;white-space:nowrap}
+td.long{min-width:14rem;overflow-wrap:anywhere}
 th{background:#eef3f8}
-td:first-child,th:first-child{text-align:left}
 caption{caption-side:top;text-align:left;font-weight:600;padding-bottom:.3rem}
 figure{margin:1rem 0 1.6rem}
 figcaption{font-size:.88rem;color:#4a5866}
 .note{background:#fff7e0;border-left:4px solid #e0a800;padding:.5rem .8rem;margin:.8rem 0}
+.answers{background:#eaf2fb;border-left:5px solid #1f5f99;padding:.6rem 1rem .6rem 2.2rem;
+margin:.4rem 0 1rem}
+.answers li{margin:.35rem 0}
+.answer .asked{display:block;font-size:.78rem;color:#5b6875;
+font-family:ui-monospace,Menlo,monospace}
+#answers{margin-top:1rem}
 .meta{font-size:.8rem;color:#66737f}
 nav ul{columns:2;font-size:.9rem}
-svg{max-width:100%;height:auto}
+svg,img{max-width:100%;height:auto}
+@media print{
+@page{size:A4;margin:15mm 14mm}
+body{max-width:none;margin:0;padding:0;font-size:10pt;line-height:1.35}
+h1{font-size:16pt}h2{font-size:13pt;break-after:avoid;page-break-after:avoid}
+nav{display:none}
+.table-box{overflow:visible;max-width:none}
+table{width:100%;font-size:8pt;break-inside:avoid;page-break-inside:avoid}
+th,td{padding:.1rem .25rem}
+td.num{white-space:normal}
+td.long{min-width:0}
+thead{display:table-header-group}
+tr,figure,.note,.answers li{break-inside:avoid;page-break-inside:avoid}
+figure svg,figure img{max-height:22cm;width:auto;max-width:100%}
+.answers{border-left-width:3px}
+a{color:inherit;text-decoration:none}
+}
 """
 
 
+#: a cell longer than this wraps (a source, a warning); shorter ones (numbers) never do
+LONG_CELL = 32
+
+
 class Report:
-    """Collects sections, tables and figures; :meth:`render` gives one HTML string."""
+    """Collects sections, tables and figures; :meth:`render` gives one HTML string.
+
+    The table of contents goes after the first section (the answers come first); every table
+    is formatted by :func:`bayesurv.report_format.format_table` and sits in its own box, which
+    scrolls sideways on a narrow screen instead of widening the page.
+    """
 
     def __init__(self, title: str, subtitle: str | None = None):
         self.title = title
         self.subtitle = subtitle
         self.parts: list[str] = []
         self.toc: list[tuple[str, str]] = []
+        self._nav_at: int | None = None
 
-    def section(self, title: str, text: str | None = None, level: int = 2) -> None:
-        anchor = f"s{len(self.toc) + 1}"
+    def section(
+        self, title: str, text: str | None = None, level: int = 2, anchor: str | None = None
+    ) -> None:
+        anchor = anchor or f"s{len(self.toc) + 1}"
         if level == 2:
+            if len(self.toc) == 1:
+                self._nav_at = len(self.parts)
             self.toc.append((anchor, title))
         self.parts.append(f'<h{level} id="{anchor}">{_html.escape(title)}</h{level}>')
         if text:
@@ -68,20 +109,34 @@ class Report:
     def note(self, text: str) -> None:
         self.parts.append(f'<div class="note">{_html.escape(text)}</div>')
 
-    def table(
-        self, df: pd.DataFrame, caption: str | None = None, float_format: str = "{:.3g}"
-    ) -> None:
-        def fmt(v):
-            if isinstance(v, float):
-                return "" if pd.isna(v) else float_format.format(v)
-            return v
+    def answers(self, items: list[tuple[str, str]]) -> None:
+        """Numbered answers: each a sentence, with the statement it answers in small print."""
+        lis = "".join(
+            f'<li class="answer"><span class="sentence">{_html.escape(sentence)}</span>'
+            f'<span class="asked">{_html.escape(asked)}</span></li>'
+            for sentence, asked in items
+        )
+        self.parts.append(f'<ol class="answers">{lis}</ol>')
 
-        body = df.map(fmt).to_html(index=False, escape=True, border=0)
+    def table(
+        self,
+        df: pd.DataFrame,
+        caption: str | None = None,
+        float_format: str | None = None,
+        percent: tuple[str, ...] = (),
+    ) -> None:
+        """``df`` as a table in its own box; numbers for people (:mod:`bayesurv.report_format`;
+        a legacy ``float_format`` such as ``"{:.3f}"`` sets the decimals), columns named like
+        probabilities or listed in ``percent`` as percentages."""
+        from bayesurv.report_format import format_table
+
+        body = format_table(df, float_format, percent).to_html(index=False, escape=True, border=0)
+        body = _CELL.sub(_cell_class, body)
         if caption:
             body = body.replace(
                 ">\n  <thead>", f">\n<caption>{_html.escape(caption)}</caption>\n  <thead>", 1
             )
-        self.parts.append(body)
+        self.parts.append(f'<div class="table-box">{body}</div>')
 
     def figure(self, fig, caption: str | None = None, fmt: str = "svg") -> None:
         """Embed a matplotlib figure (SVG inline, or PNG as base64)."""
@@ -102,14 +157,18 @@ class Report:
     def render(self, provenance: dict | None = None) -> str:
         head = (
             '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{_html.escape(self.title)}</title><style>{_CSS}</style></head><body>"
         )
         top = f"<h1>{_html.escape(self.title)}</h1>"
         if self.subtitle:
-            top += f"<p>{_html.escape(self.subtitle)}</p>"
+            top += f'<p class="subtitle">{_html.escape(self.subtitle)}</p>'
+        nav = ""
         if self.toc:
             items = "".join(f'<li><a href="#{a}">{_html.escape(t)}</a></li>' for a, t in self.toc)
-            top += f"<nav><ul>{items}</ul></nav>"
+            nav = f"<nav><ul>{items}</ul></nav>"
+        at = self._nav_at if self._nav_at is not None else 0
+        parts = [*self.parts[:at], nav, *self.parts[at:]]
         stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         meta = f'<p class="meta">Made by bayesurv on {stamp}.'
         if provenance:
@@ -118,4 +177,18 @@ class Report:
             if provenance.get("seed") is not None:
                 meta += f"; seed {provenance['seed']}"
         meta += "</p>"
-        return head + top + "\n".join(self.parts) + meta + "</body></html>\n"
+        return head + top + "\n".join(parts) + meta + "</body></html>\n"
+
+
+_CELL = re.compile(r"<td>([^<]*)</td>")
+#: a cell that reads as a number, a percentage or an interval: right-aligned, never wrapped
+_NUMERIC = re.compile(r"[-+<>≤≥~∞0-9.,%() ]*[0-9∞][-+<>≤≥~∞0-9.,%() to]*")
+
+
+def _cell_class(m: re.Match) -> str:
+    text = _html.unescape(m.group(1)).strip()
+    if _NUMERIC.fullmatch(text):
+        return f'<td class="num">{m.group(1)}</td>'
+    if len(text) > LONG_CELL:
+        return f'<td class="long">{m.group(1)}</td>'
+    return m.group(0)

@@ -1,0 +1,210 @@
+"""Numbers as a committee reads them: the one formatter of every value in ``report.html``.
+
+Every table cell and every number in a sentence of the report goes through these functions:
+
+* a probability as a percentage with one decimal (``95.9%``), ``> 99.9%`` and ``< 0.1%``
+  beyond that (a share of draws cannot say more);
+* any other number to three significant digits without exponents (``0.00123``, ``12.3``), and
+  from 1,000 on as a rounded whole number with thousands separators (``1,190``, never
+  ``1.19e+03``); whole numbers as whole numbers; R-hat to three decimals;
+* ``yes`` / ``no`` for booleans, an empty cell for a missing value;
+* an interval as ``0.58 (0.41 to 0.83)`` ("to", not "-", so negative limits read right).
+
+Examples
+--------
+>>> number(1190.4), number(0.0012345), number(2.0), number(True)
+('1,190', '0.00123', '2', 'yes')
+>>> percent(0.95858), percent(0.99991), percent(0.99991, words=True)
+('95.9%', '> 99.9%', 'more than 99.9%')
+>>> interval({"median": 0.581, "lower": 0.412, "upper": 0.833})
+'0.581 (0.412 to 0.833)'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+#: significant digits of a number that no column rule covers
+DIGITS = 3
+#: column names read as probabilities (shown as percentages)
+_PERCENT_COLUMN = re.compile(r"^P\(|probabilit|^P_|^p_hr|share", re.I)
+#: column names shown to three decimals (a convergence check reads the third decimal)
+_RHAT_COLUMN = re.compile(r"r-?hat", re.I)
+
+
+def _is_missing(x) -> bool:
+    if x is None or x is pd.NA or x is pd.NaT:
+        return True
+    try:
+        return bool(isinstance(x, float | np.floating) and math.isnan(x))
+    except TypeError:
+        return False
+
+
+def number(x, digits: int = DIGITS, decimals: int | None = None, trim: bool = False) -> str:
+    """``x`` for people: ``digits`` significant digits (or fixed ``decimals``), no exponent,
+    thousands separated from 1,000 on, whole numbers without decimals, booleans as yes/no;
+    ``trim`` drops trailing zeros (for a sentence: ``3.5%``, not ``3.50%``)."""
+    text = _number(x, digits, decimals)
+    if trim and "." in text and text[-1].isdigit():
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _number(x, digits: int, decimals: int | None) -> str:
+    if _is_missing(x):
+        return ""
+    if isinstance(x, bool | np.bool_):
+        return "yes" if x else "no"
+    if isinstance(x, int | np.integer):
+        return f"{int(x):,}"
+    x = float(x)
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    if decimals is not None:
+        text = f"{x:,.{decimals}f}"
+        return "0" if float(text.replace(",", "")) == 0 and decimals == 0 else text
+    if x == 0:
+        return "0"
+    if abs(x) >= 1000 or (x == round(x) and abs(x) < 1e15):
+        return f"{round(x):,}"
+    places = digits - 1 - math.floor(math.log10(abs(x)))
+    places = max(0, min(places, 10))
+    text = f"{x:.{places}f}"
+    if float(text) == round(float(text)) and abs(float(text)) >= 1000:
+        return f"{round(float(text)):,}"
+    return text
+
+
+def percent(p: float, words: bool = False, decimals: int = 1) -> str:
+    """A probability as a percentage: ``95.9%``; ``> 99.9%`` / ``< 0.1%`` beyond the
+    decimals shown (``words``: ``more than 99.9%`` / ``less than 0.1%``, for sentences)."""
+    if _is_missing(p):
+        return ""
+    p = float(p)
+    step = 10.0 ** (-decimals) / 100.0  # 0.001 with one decimal
+    hi, lo = ("more than ", "less than ") if words else ("> ", "< ")
+    if p >= 1.0 - step / 2:
+        return f"{hi}{100 * (1 - step):.{decimals}f}%"
+    if p < step / 2:
+        return f"{lo}{100 * step:.{decimals}f}%"
+    return f"{100 * p:.{decimals}f}%"
+
+
+def error_percent(err: float) -> str:
+    """A Monte Carlo error (a probability's standard error) in percentage points: ``0.3%``,
+    two significant digits below 0.1 points (``0.04%``), ``< 0.01%`` below that."""
+    if _is_missing(err):
+        return ""
+    e = 100.0 * float(err)
+    if e < 0.01:
+        return "< 0.01%"
+    if e < 0.1:
+        return f"{e:.2f}%"
+    return f"{e:.1f}%"
+
+
+def probability_error(p: float, mcse: float, draws: int) -> tuple[str, str]:
+    """A share of ``draws`` and its Monte Carlo error for a sentence: when every draw (or
+    none) satisfies the statement the error estimate is 0, and the bound 3 / draws is given
+    instead (the rule of three, as :func:`bayesurv.query.for_people`)."""
+    if p in (0.0, 1.0):
+        return percent(p, words=True), f"below {error_percent(3.0 / max(draws, 1))}"
+    return percent(p, words=True), error_percent(mcse)
+
+
+def interval(d: Mapping, digits: int = DIGITS, pct: bool = False, decimals=None) -> str:
+    """``median (lower to upper)`` of a summary dict (``pct``: as percentages, one decimal)."""
+    if pct:
+        return f"{100 * d['median']:.1f}% ({100 * d['lower']:.1f}% to {100 * d['upper']:.1f}%)"
+    parts = [number(d[k], digits, decimals) for k in ("median", "lower", "upper")]
+    return f"{parts[0]} ({parts[1]} to {parts[2]})"
+
+
+def header(name) -> str:
+    """A column name for people: ``within_published_ci`` -> ``within published CI``."""
+    text = str(name)
+    if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", text):
+        words = text.split("_")
+        words = [
+            w.upper() if w in ("ci", "hr", "ess", "waic", "loo", "se", "aic", "bic") else w
+            for w in words
+        ]
+        text = " ".join(words)
+    return text
+
+
+def rhat(x, threshold: float = 1.01) -> str:
+    """R-hat to three decimals, or four where three would put it on the other side of the
+    convergence threshold (1.0104 is ``1.0104``, not ``1.010``).
+
+    >>> rhat(1.0039), rhat(1.0104)
+    ('1.004', '1.0104')
+    """
+    if _is_missing(x):
+        return ""
+    x = float(x)
+    if not math.isfinite(x):
+        return number(x)
+    three = round(x, 3)
+    if (three > threshold) != (x > threshold):
+        return f"{x:.4f}"
+    return f"{x:.3f}"
+
+
+def _legacy(float_format: str | None) -> tuple[int, int | None]:
+    """``"{:.3f}"`` -> 3 fixed decimals, ``"{:.4g}"`` -> 4 significant digits (callers that
+    still pass a format string get the same rules, never an exponent)."""
+    if not float_format:
+        return DIGITS, None
+    m = re.fullmatch(r"\{:[,]?\.(\d+)([fg])\}", float_format)
+    if not m:
+        return DIGITS, None
+    n = int(m.group(1))
+    return (n, None) if m.group(2) == "g" else (DIGITS, n)
+
+
+def format_table(
+    df: pd.DataFrame,
+    float_format: str | None = None,
+    percent_columns: Iterable[str] = (),
+) -> pd.DataFrame:
+    """Every cell of ``df`` as text by the rules above: columns named like probabilities
+    (``P(...)``, ``probability``) or listed in ``percent_columns`` as percentages, R-hat
+    columns to three decimals, headers without underscores."""
+    digits, decimals = _legacy(float_format)
+    pct = set(percent_columns)
+    out = {}
+    for col in df.columns:
+        name = str(col)
+        values = df[col].tolist()
+        if name in pct or _PERCENT_COLUMN.search(name):
+            out[header(col)] = [
+                percent(v)
+                if isinstance(v, float | int | np.number) and not isinstance(v, bool)
+                else cell(v)
+                for v in values
+            ]
+        elif _RHAT_COLUMN.search(name):
+            out[header(col)] = [
+                rhat(v) if isinstance(v, float | int | np.number) else cell(v) for v in values
+            ]
+        else:
+            out[header(col)] = [cell(v, digits, decimals) for v in values]
+    return pd.DataFrame(out, index=df.index)
+
+
+def cell(v, digits: int = DIGITS, decimals: int | None = None) -> str:
+    """One table cell: numbers by :func:`number`, text as it is, missing as empty."""
+    if _is_missing(v):
+        return ""
+    if isinstance(v, bool | np.bool_ | int | np.integer | float | np.floating):
+        return number(v, digits, decimals)
+    if isinstance(v, list | tuple):
+        return ", ".join(cell(x, digits, decimals) for x in v)
+    return str(v)
