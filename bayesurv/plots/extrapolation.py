@@ -172,6 +172,34 @@ def _curve(values, grid: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]
     return grid, v
 
 
+def _median_and_band(ax, t, lo, med, hi, arm, colour, pct: str, where=None) -> None:
+    """One arm's posterior median line over its ``pct`` band (gids ``median:``/``band:``)."""
+    ax.fill_between(
+        t, lo, hi, where=where, color=colour, alpha=0.18, lw=0, gid=f"band:{_label(arm)}"
+    )
+    ax.plot(
+        t,
+        med,
+        color=colour,
+        lw=2,
+        label=f"{_label(arm) or 'model'} (posterior median, {pct} band)",
+        gid=f"median:{_label(arm)}",
+    )
+
+
+def _background_line(ax, time, values, time_scale: float) -> None:
+    """The cohort's general-population curve (one for every arm), dashed grey."""
+    ax.plot(
+        time / time_scale,
+        values,
+        color="0.35",
+        ls="--",
+        lw=1.2,
+        label="general population (same age and sex)",
+        gid="background",
+    )
+
+
 def _new_axes(ax, figsize):
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize)
@@ -267,17 +295,7 @@ def plot_extrapolation(
     arms = _arms(da)
     for k, arm in enumerate(arms):
         c = _colour(arm, k)
-        lo, med, hi = (_at(q, arm, j) for j in range(3))
-        ax.fill_between(t, lo, hi, color=c, alpha=0.18, lw=0, gid=f"band:{_label(arm)}")
-        name = _label(arm) or "model"
-        ax.plot(
-            t,
-            med,
-            color=c,
-            lw=2,
-            label=f"{name} (posterior median, {pct} band)",
-            gid=f"median:{_label(arm)}",
-        )
+        _median_and_band(ax, t, *(_at(q, arm, j) for j in range(3)), arm, c, pct)
     ipd = _km_frame(km, surv, arms)
     if ipd is not None and len(ipd):
         one = arms[0] if len(arms) == 1 else None  # an IPD without arms: one pooled KM
@@ -311,16 +329,7 @@ def plot_extrapolation(
                     gid=f"background:{arm}",
                 )
         else:
-            tb, vb = _curve(background, grid, "background")
-            ax.plot(
-                tb / ts,
-                vb,
-                color="0.35",
-                ls="--",
-                lw=1.2,
-                label="general population (same age and sex)",
-                gid="background",
-            )
+            _background_line(ax, *_curve(background, grid, "background"), ts)
     if landmarks is not None and len(landmarks):
         for _, r in landmarks.iterrows():
             c = COLOURS.get(str(r["arm"]), "k")
@@ -393,28 +402,10 @@ def plot_hazard_extrapolation(
     for k, arm in enumerate(_arms(da)):
         c = _colour(arm, k)
         lo, med, hi = (_positive(_at(q, arm, j) * ts) for j in range(3))
-        ok = np.isfinite(lo) & np.isfinite(hi)
-        ax.fill_between(t, lo, hi, where=ok, color=c, alpha=0.18, lw=0, gid=f"band:{_label(arm)}")
-        name = _label(arm) or "model"
-        ax.plot(
-            t,
-            med,
-            color=c,
-            lw=2,
-            label=f"{name} (posterior median, {pct} band)",
-            gid=f"median:{_label(arm)}",
-        )
+        _median_and_band(ax, t, lo, med, hi, arm, c, pct, where=np.isfinite(lo) & np.isfinite(hi))
     if background is not None:
         tb, vb = _curve(background, grid, "background")
-        ax.plot(
-            tb / ts,
-            _positive(vb * ts),
-            color="0.35",
-            ls="--",
-            lw=1.2,
-            label="general population (same age and sex)",
-            gid="background",
-        )
+        _background_line(ax, tb, _positive(vb * ts), ts)
     ax.set_yscale("log")
     _follow_up_line(ax, fu, ts, 1.0)
     ax.set_xlim(0, t.max())

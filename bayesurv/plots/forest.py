@@ -8,6 +8,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
+def _hr_text(median: float, lower: float, upper: float) -> str:
+    """A hazard ratio with its interval, as printed beside a forest plot's row."""
+    return f"{median:.2f} ({lower:.2f}, {upper:.2f})"
+
+
+def _beside(ax, y: float, text: str, **style) -> None:
+    """Write ``text`` just right of the axes at height ``y`` (data units)."""
+    ax.annotate(
+        text, (1.01, y), xycoords=("axes fraction", "data"), va="center", fontsize=8, **style
+    )
+
+
 def forest(result, level: float = 0.95, title: str | None = None, ax=None):
     """Draw a forest plot of a :class:`~bayesurv.synthesis.pool.PoolResult`; return the Figure.
 
@@ -74,37 +86,11 @@ def forest(result, level: float = 0.95, title: str | None = None, ax=None):
     # the numbers a reader copies: observed HR (CI) per study, pooled and predicted
     for y, r in zip(ys, studies.itertuples(), strict=True):
         if np.isfinite(r.observed):
-            ax.annotate(
-                f"{np.exp(r.observed):.2f} ({np.exp(r.observed_lower):.2f}, "
-                f"{np.exp(r.observed_upper):.2f})",
-                (1.01, y + off),
-                xycoords=("axes fraction", "data"),
-                va="center",
-                fontsize=8,
-                color="0.4",
-            )
-        ax.annotate(
-            f"{np.exp(r.median):.2f} ({np.exp(r.lower):.2f}, {np.exp(r.upper):.2f})",
-            (1.01, y - off),
-            xycoords=("axes fraction", "data"),
-            va="center",
-            fontsize=8,
-        )
-    ax.annotate(
-        f"{m:.2f} ({lo:.2f}, {hi:.2f})",
-        (1.01, 1.5),
-        xycoords=("axes fraction", "data"),
-        va="center",
-        fontsize=8,
-        weight="bold",
-    )
-    ax.annotate(
-        f"({plo:.2f}, {phi:.2f})",
-        (1.01, 0.8),
-        xycoords=("axes fraction", "data"),
-        va="center",
-        fontsize=8,
-    )
+            obs = np.exp([r.observed, r.observed_lower, r.observed_upper])
+            _beside(ax, y + off, _hr_text(*obs), color="0.4")
+        _beside(ax, y - off, _hr_text(*np.exp([r.median, r.lower, r.upper])))
+    _beside(ax, 1.5, _hr_text(m, lo, hi), weight="bold")
+    _beside(ax, 0.8, f"({plo:.2f}, {phi:.2f})")
     ax.set_xscale("log")
     lo_x, hi_x = ax.get_xlim()
     ticks = [t for t in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10) if lo_x <= t <= hi_x]

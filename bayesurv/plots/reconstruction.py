@@ -41,8 +41,8 @@ def plot_reconstruction(rec, *, title: str | None = None, raw=None):
     ax.set_ylabel("Survival probability")
     ax.set_title(
         title
-        or f"Reconstruction ({rec.report['method']}): max |KM - clicks| = {acc['max_abs_diff']:.3f}, "
-        f"mean = {acc['mean_abs_diff']:.4f}",
+        or f"Reconstruction ({rec.report['method']}): max |KM - clicks| = "
+        f"{acc['max_abs_diff']:.3f}, mean = {acc['mean_abs_diff']:.4f}",
         fontsize=10,
     )
     ax.legend(loc="lower left", fontsize=8, frameon=False)

@@ -22,6 +22,36 @@ def _km(t, d, grid):
     return step_value(km["time"], km["survival"], grid)
 
 
+def _observed(result: xr.DataTree) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fitted patients' times, event indicators and arm labels (ArviZ's censored layout:
+    times in ``observed_data``, the indicator under the same name in ``constant_data``)."""
+    return (
+        result["observed_data"]["time"].values,
+        result["constant_data"]["time"].values,
+        result["constant_data"]["arm"].values.astype(str),
+    )
+
+
+def _arm_km(observed, label: str, labels, grid) -> np.ndarray:
+    """The KM of one arm's patients (of every patient when the fit has one arm) on ``grid``."""
+    t, d, arm = observed
+    sel = arm == label if len(labels) > 1 else np.ones_like(t, bool)
+    return _km(t[sel], d[sel], grid)
+
+
+def _band(ax, grid, q: xr.Dataset, label: str, colour, **kwargs) -> None:
+    """The ``lower``-``upper`` band of one arm, shaded in its line's colour."""
+    ax.fill_between(
+        grid,
+        q["lower"].sel(arm=label),
+        q["upper"].sel(arm=label),
+        color=colour,
+        alpha=0.2,
+        lw=0,
+        **kwargs,
+    )
+
+
 def plot_survival(
     result: xr.DataTree,
     *,
@@ -33,10 +63,8 @@ def plot_survival(
     """Posterior median S(t) with a band per arm over the observed KM, to ``horizon``; dashed
     beyond the last observed time (extrapolation)."""
     F = O.fitted(result)
-    t_obs = result["observed_data"]["time"].values
-    d_obs = result["constant_data"]["time"].values
-    arm_obs = result["constant_data"]["arm"].values.astype(str)
-    t_max = float(t_obs.max())
+    observed = _observed(result)
+    t_max = float(observed[0].max())
     grid = np.linspace(0.0, max(float(horizon or t_max), t_max), n_points)
     q = interval(O.survival(F, grid), ci)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
@@ -45,18 +73,10 @@ def plot_survival(
         med = q["median"].sel(arm=lab).values
         (line,) = ax.plot(grid[inside], med[inside], label=f"{lab} ({F.spec.hazard})")
         ax.plot(grid[~inside], med[~inside], ls="--", color=line.get_color())
-        ax.fill_between(
-            grid,
-            q["lower"].sel(arm=lab),
-            q["upper"].sel(arm=lab),
-            color=line.get_color(),
-            alpha=0.2,
-            lw=0,
-        )
-        sel = arm_obs == lab if len(F.labels) > 1 else np.ones_like(t_obs, bool)
+        _band(ax, grid, q, lab, line.get_color())
         ax.step(
             grid[inside],
-            _km(t_obs[sel], d_obs[sel], grid[inside]),
+            _arm_km(observed, lab, F.labels, grid[inside]),
             where="post",
             color=line.get_color(),
             lw=1,
@@ -79,20 +99,17 @@ def plot_models(results: dict, *, horizon: float | None = None, n_points: int = 
     follow-up)."""
     first = next(iter(results.values()))
     F0 = O.fitted(first)
-    t_obs = first["observed_data"]["time"].values
-    d_obs = first["constant_data"]["time"].values
-    arm_obs = first["constant_data"]["arm"].values.astype(str)
-    t_max = float(t_obs.max())
+    observed = _observed(first)
+    t_max = float(observed[0].max())
     grid = np.linspace(0.0, float(horizon or 2 * t_max), n_points)
     inside = grid <= t_max
     fig, axes = plt.subplots(
         1, len(F0.labels), figsize=(5.5 * len(F0.labels), 4.2), squeeze=False, sharey=True
     )
     for ax, lab in zip(axes[0], F0.labels, strict=True):
-        sel = arm_obs == lab if len(F0.labels) > 1 else np.ones_like(t_obs, bool)
         ax.step(
             grid[inside],
-            _km(t_obs[sel], d_obs[sel], grid[inside]),
+            _arm_km(observed, lab, F0.labels, grid[inside]),
             where="post",
             color="black",
             lw=1.4,
@@ -127,14 +144,7 @@ def plot_hazard(
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
     for lab in F.labels:
         (line,) = ax.plot(grid, q["median"].sel(arm=lab), label=lab)
-        ax.fill_between(
-            grid,
-            q["lower"].sel(arm=lab),
-            q["upper"].sel(arm=lab),
-            color=line.get_color(),
-            alpha=0.2,
-            lw=0,
-        )
+        _band(ax, grid, q, lab, line.get_color())
     ax.set(xlabel="time", ylabel="hazard", title=f"{F.spec.hazard}: hazard")
     ax.legend(frameon=False)
     return fig
@@ -146,9 +156,7 @@ def predictive_km(
     """The observed KM per arm against the KMs of replicated data sets (the result's
     ``posterior_predictive`` times, each patient censored where the data censored them; an
     event at the arm's last follow-up): ``observed`` and ``median``/``lower``/``upper``."""
-    t = result["observed_data"]["time"].values
-    d = result["constant_data"]["time"].values
-    arm = result["constant_data"]["arm"].values.astype(str)
+    t, d, arm = _observed(result)
     rep = result["posterior_predictive"]["time"].stack(sample=("chain", "draw"))
     rep = rep.transpose("sample", "patient").values
     pick = np.random.default_rng(seed).choice(
@@ -176,15 +184,7 @@ def plot_predictive_km(result: xr.DataTree, *, n_draws: int = 100, seed: int = 0
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
     for lab in ppc["arm"].values:
         line = ax.step(grid, ppc["observed"].sel(arm=lab), where="post", label=f"KM {lab}")[0]
-        ax.fill_between(
-            grid,
-            ppc["lower"].sel(arm=lab),
-            ppc["upper"].sel(arm=lab),
-            step="post",
-            color=line.get_color(),
-            alpha=0.2,
-            lw=0,
-        )
+        _band(ax, grid, ppc, lab, line.get_color(), step="post")
     spec = O.spec_of(result)
     ax.set(
         xlabel="time",
