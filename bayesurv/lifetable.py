@@ -346,18 +346,17 @@ def _validate(df: pd.DataFrame, src: str | None) -> LifeTable:
 
 
 def read_life_table(path: str | Path) -> LifeTable:
-    """Read and validate a life table CSV (see the module docstring for the format)."""
+    """Read and validate a life table CSV (see the module docstring for the format), through
+    the shared reader (:func:`bayesurv.tables.read_table`: encodings, delimiters and decimal
+    commas, ``#`` comments, size limits)."""
+    from bayesurv.tables import Column, read_table
+
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: the life table file does not exist; check the path.")
-    try:
-        df = pd.read_csv(p, comment="#", skipinitialspace=True, dtype=str)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise InputError(
-            f"{p}: the file is not a readable CSV ({str(e).splitlines()[0]}); save it as "
-            "comma-separated text."
-        ) from None
-    return _validate(df, p.name)
+    optional = [Column(c, required=False) for c in ("hazard", "qx", "year")]
+    df = read_table(p, [Column("age"), Column("sex", kind="text"), *optional], what="life table")
+    return _validate(df.reset_index(drop=True), str(p))
 
 
 def check_coverage(

@@ -181,6 +181,15 @@ def test_read_cohort(tmp_path):
     bad.write_text("age,sex,proportion\n60,male,0.5\n70,female,0.4\n")
     with pytest.raises(InputError, match="bad.csv: the proportions sum to 0.9, not 1"):
         read_cohort(bad)
+    # the shared reader: ';' with decimal commas reads as the plain file; a NUL is refused
+    semi = tmp_path / "semi.csv"
+    semi.write_text("age_lower;age_upper;sex;proportion\n60;62;male;0,55\n60;61;female;0,45\n")
+    again = read_cohort(semi)
+    assert again.age.tolist() == c.age.tolist() and again.weight.tolist() == c.weight.tolist()
+    nul = tmp_path / "nul.csv"
+    nul.write_text("age,sex,proportion\n6\x000,male,1\n")
+    with pytest.raises(InputError, match="nul.csv, line 2: holds a NUL byte"):
+        read_cohort(nul)
 
 
 @pytest.mark.parametrize(

@@ -112,12 +112,15 @@ def test_qx_is_converted_to_a_hazard(tmp_path):
         ("age,sex,hazard\n0,man,0.1\n", "row 1: sex 'man' is not known"),
         ("age,sex,hazard\n140,male,0.1\n", "row 1: age 140 is not a whole number"),
         ("age,sex,hazard\n0.5,male,0.1\n", "row 1: age 0.5 is not a whole number"),
-        ("age,sex,hazard\n0,male,abc\n", "row 1: column 'hazard' holds 'abc'"),
+        ("age,sex,hazard\n0,male,abc\n", "row 1: hazard is 'abc', not a number"),
+        ("age,sex,hazard\n0,male,inf\n", "row 1: hazard is 'inf', not a finite number"),
+        ("age,sex,hazard\n0,male,0,5\n", "row 1: the row has 4 fields but the header has 3"),
+        ("age,sex,hazard\n0,male,1\x000\n", "line 2: holds a NUL byte"),
         ("age,sex,hazard,qx\n0,male,0.1,0.1\n", "exactly one of the columns"),
-        ("age,hazard\n0,0.1\n", "column 'sex' is missing"),
+        ("age,hazard\n0,0.1\n", "needs 'sex'"),
         ("age,sex,hazard\n0,male,0.1\n1,male,0.1\n1,female,0.1\n", "ages 0-1 differ from 1-1"),
         ("year,age,sex,hazard\n2000,0,male,0.1\n2001,0,female,0.1\n", "has no rows for year"),
-        ("age,sex,hazard\n", "the life table is empty"),
+        ("age,sex,hazard\n", "no data rows"),
     ],
 )
 def test_bad_tables_raise_one_sentence(tmp_path, text, match):
@@ -125,7 +128,19 @@ def test_bad_tables_raise_one_sentence(tmp_path, text, match):
     with pytest.raises(InputError, match=match) as e:
         read_life_table(p)
     msg = str(e.value)
-    assert msg.startswith("lt.csv") and msg.endswith(".") and msg.count(". ") == 0
+    assert msg.startswith(str(p)) and msg.endswith(".") and msg.count(". ") == 0
+
+
+def test_semicolons_decimal_commas_and_utf16_read_as_the_plain_table(tmp_path):
+    """The shared reader: a ';' table with decimal commas and a UTF-16 file with a BOM give the
+    same rates as the plain comma-separated table (and '#' comment lines are skipped)."""
+    plain = read_life_table(_write(tmp_path, "age,sex,qx\n0,male,0.1\n1,male,0.25\n", "a.csv"))
+    comma = _write(tmp_path, "# from a spreadsheet\nage;sex;qx\n0;male;0,1\n1;male;0,25\n")
+    wide = tmp_path / "w.csv"
+    wide.write_text("age,sex,qx\n0,male,0.1\n1,male,0.25\n", encoding="utf-16")
+    for other in (read_life_table(comma), read_life_table(wide)):
+        np.testing.assert_array_equal(other.rates[("male", None)], plain.rates[("male", None)])
+    np.testing.assert_allclose(plain.rates[("male", None)], -np.log1p(-np.array([0.1, 0.25])))
 
 
 def test_bad_lookups_raise():

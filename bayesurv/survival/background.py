@@ -174,16 +174,19 @@ def cohort_from_groups(
 def read_cohort(path: str | Path, nodes_per_year: int = 1) -> Members:
     """Read a cohort CSV (``sex,proportion`` and ``age`` or ``age_lower,age_upper``).
 
-    See :func:`cohort_from_groups`; ``#`` starts a comment line.
+    See :func:`cohort_from_groups`; ``#`` starts a comment line. Read through the shared reader
+    (:func:`bayesurv.tables.read_table`: encodings, delimiters and decimal commas, size limits).
     """
+    from bayesurv.tables import Column, read_table
+
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: the cohort file does not exist; check the path.")
-    try:
-        df = pd.read_csv(p, comment="#", dtype=str, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
-        df = None
-    return cohort_from_groups(df, p.name, nodes_per_year)
+    ages = [Column(c, required=False) for c in ("age", "age_lower", "age_upper")]
+    df = read_table(
+        p, [Column("sex", kind="text"), Column("proportion"), *ages], what="cohort table"
+    )
+    return cohort_from_groups(df.reset_index(drop=True), str(p), nodes_per_year)
 
 
 def _check_smr(smr) -> float:
