@@ -405,7 +405,9 @@ def test_life_table_extend_constant_says_the_rule_and_the_ages(tmp_path, monkeyp
         "a lifetime) takes the hazard of age 1 at every age from 2 on (rule: constant hazard "
         "beyond the last age)." in " ".join(r.output.split())
     )
-    assert out.exists()
+    assert " ".join(r.output.split()).count("takes the hazard of age 1") == 1
+    notes = json.loads(out.read_text())["notes"]
+    assert any("rule: constant hazard beyond the last age" in n for n in notes)  # on record
     bad = runner.invoke(
         app,
         ["fit", str(ipd), "--family", "weibull", "--life-table-extend", "constant", "--json",

@@ -227,8 +227,11 @@ def fit_command(
                 "--horizon-years needs --time-unit to convert years to the data's unit."
             )
         horizon = horizon_years * units_per_year(time_unit)
+    extended = None  # the rule that extended the life table, said in the JSON's notes too
     if population is not None and time_unit is not None:
-        _check_life_table(population, table, ipd, horizon_years, time_unit, life_table_extend)
+        extended = _check_life_table(
+            population, table, ipd, horizon_years, time_unit, life_table_extend
+        )
     grid = tuple(parse_numbers(times, "--times")) if times else ()
     if any(x < 0 for x in grid):
         raise InputError(f"--times {times!r} must be non-negative numbers, e.g. 12,24,60.")
@@ -279,6 +282,8 @@ def fit_command(
             bar.update(task, description=f"fitted {len(families)} families")
         with ci_width(ci):
             out = _tsd14(results, list(grid) or None)
+            if extended:
+                out["notes"] = [extended]
             drawn = _model_figures(results, horizon) if figs else {}
         with plan.writing():
             plan.json(j, out)
@@ -292,6 +297,8 @@ def fit_command(
     result = one(spec.hazard)
     with ci_width(ci):
         out = O.summary(result, list(grid) or None)
+        if extended:
+            out["notes"] = [*out.get("notes", []), extended]
         cycles = O.cycle_table(result, cycle, n_draws=cycle_draws, seed=seed) if cycle else None
         drawn = _figures(result) if figs else {}
     with plan.writing():
@@ -306,10 +313,11 @@ def fit_command(
     typer.echo(f"wrote {json_out}")
     _reference_note(arm_column, reference_arm, out.get("arms", []))
     for note in out.get("notes", []):
-        typer.echo(f"note: {note}", err=True)
+        if note != extended:  # that one is already a warning line
+            typer.echo(f"note: {note}", err=True)
 
 
-def _check_life_table(population, table, ipd: Path, horizon_years, time_unit, extend) -> None:
+def _check_life_table(population, table, ipd: Path, horizon_years, time_unit, extend) -> str | None:
     """The life table covers every patient from entry to the horizon (the end of follow-up or
     ``--horizon-years``, whichever is later; a lifetime without it), or is refused now, before
     any sampling (:func:`bayesurv.lifetable.check_coverage`)."""
@@ -322,7 +330,7 @@ def _check_life_table(population, table, ipd: Path, horizon_years, time_unit, ex
         time = np.asarray(table["time"], dtype=float)
         follow = float(np.nanmax(time)) / units_per_year(time_unit) if time.size else 0.0
         horizon = max(float(horizon_years), follow)
-    check_coverage(population.table, ages, horizon, extend=extend)
+    return check_coverage(population.table, ages, horizon, extend=extend)
 
 
 def _figures(result) -> dict:
