@@ -220,6 +220,15 @@ def build_report(
 
         for name, nr in nmas.items():  # bayesurv.sections.nma writes the content
             nma_part.report_part(rep, out, name, nr, _save)
+    if summary.get("scenarios"):  # [[scenario]] sections (bayesurv.sections.scenario)
+        from bayesurv.sections.scenario import scenario_table
+
+        rep.section("Scenario analyses")
+        for name in summary["scenarios"]:
+            rep.table(
+                scenario_table(summary, section=name),
+                caption=f"{name}: base case and scenarios (posterior median, 95% interval)",
+            )
     _diagnostics_part(rep, fits)
     html = rep.render(provenance=summary.get("provenance"))
     (out / "report.html").write_text(html, encoding="utf-8")
@@ -228,7 +237,7 @@ def build_report(
 def _answers_part(rep: Report, spec, summary: dict, pools: dict, fits: list[dict]) -> None:
     from bayesurv.report_answers import answers
 
-    rep.section("The questions, answered", anchor="answers")
+    rep.section("Questions the committee asked", anchor="answers")
     found = answers(summary, spec, pools)
     failing = {f["section"]: f for f in fits if f["answers"] and f["problems"]}
     items = []
@@ -248,7 +257,7 @@ def _answers_part(rep: Report, spec, summary: dict, pools: dict, fits: list[dict
 
 
 def _rests_on_part(rep, spec, summary, surv_fits, pools, ipd_runs, nmas) -> None:
-    rep.section("What the answers rest on")
+    rep.section("What this analysis rests on")
     rests, from_figure, as_given = _rests_on(spec, summary, surv_fits, pools, ipd_runs, nmas)
     rep.table(
         rests,
@@ -341,7 +350,7 @@ def _survival_part(rep, out, name: str, fits: list, summary: dict) -> None:
     rep.text(
         f"Base case: {best.label} ({how}). "
         "WAIC differences of one or two units between models fitted to a handful of reported "
-        f"numbers do not tell them apart. {s['background']}. "
+        f"numbers do not tell them apart. {s['background'][:1].upper()}{s['background'][1:]}. "
         f"Horizon {number(sec.horizon_years, trim=True)} years; life-years discounted at "
         f"{number(100 * sec.discount, trim=True)}% a year."
     )

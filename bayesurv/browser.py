@@ -76,6 +76,7 @@ window.addEventListener("load", function () {
   function box(e) {
     var r = e.getBoundingClientRect();
     return {top: r.top + sy, bottom: r.bottom + sy, left: r.left, right: r.right,
+            scrollWidth: e.scrollWidth, clientWidth: e.clientWidth,
             text: (e.textContent || "").trim().slice(0, 400)};
   }
   function clipped(e) {
@@ -119,7 +120,8 @@ def layout(
     """Lay ``html_path`` out in headless Chromium at ``width`` x ``height`` and measure it.
 
     Returns ``{"viewport": [w, h], "scrollWidth", "scrollHeight", "elements": {selector:
-    [{"top", "bottom", "left", "right", "text"}, ...]}, "overflowing": [...]}``: page
+    [{"top", "bottom", "left", "right", "scrollWidth", "clientWidth", "text"}, ...]},
+    "overflowing": [...]}``: page
     coordinates (px from the top of the document) of every element each CSS selector matches, in
     document order, and the elements that stick out to the right of the viewport outside any
     scroll box. The page is measured on a copy with a measuring script added after layout (the
@@ -158,3 +160,30 @@ def layout(
     import html as _html
 
     return json.loads(_html.unescape(m.group(1)))
+
+
+def print_pdf(html_path: str | Path, pdf_path: str | Path, *, timeout: float = 120.0) -> Path:
+    """Print ``html_path`` to ``pdf_path`` as Chromium prints it (the page's print stylesheet,
+    its ``@page`` size; no header or footer)."""
+    exe = chromium()
+    if exe is None:
+        raise FileNotFoundError("chromium is not installed (Debian package 'chromium')")
+    pdf_path = Path(pdf_path)
+    with tempfile.TemporaryDirectory() as profile:
+        proc = subprocess.run(
+            [
+                exe,
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                "--no-pdf-header-footer",
+                f"--print-to-pdf={pdf_path.resolve()}",
+                Path(html_path).resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    if not pdf_path.exists():
+        raise RuntimeError(f"chromium wrote no PDF: {proc.stderr[-500:]}")
+    return pdf_path

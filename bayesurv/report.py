@@ -60,7 +60,6 @@ nav{display:none}
 .table-box{overflow:visible;max-width:none}
 table{width:100%;font-size:8pt;break-inside:avoid;page-break-inside:avoid}
 th,td{padding:.1rem .25rem}
-td.num{white-space:normal}
 td.long{min-width:0}
 thead{display:table-header-group}
 tr,figure,.note,.answers li{break-inside:avoid;page-break-inside:avoid}

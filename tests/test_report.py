@@ -57,3 +57,39 @@ def test_browser_check_sees_console_errors(tmp_path):
     page.write_text("<html><body><script>throw new Error('boom')</script>ok</body></html>")
     errors = render(page, tmp_path / "bad.png", height=300)
     assert any("boom" in e for e in errors)
+
+
+def test_answers_come_before_the_contents_and_tables_sit_in_boxes():
+    rep = Report("T", "sub")
+    rep.section("The questions, answered")
+    rep.answers([("The probability that A is 95.9%.", "asked as P(a < 1)")])
+    rep.section("Evidence")
+    rep.table(pd.DataFrame({"study": ["A"], "hr": [0.38], "ok": [True], "n": [1190.4]}))
+    html = rep.render()
+    assert html.index('class="answers"') < html.index("<nav>") < html.index(">Evidence<")
+    assert '<div class="table-box"><table' in html
+    assert '<td class="num">1,190</td>' in html and "<td>yes</td>" in html
+    assert "@media print" in html and "size:A4" in html
+
+
+@pytest.mark.skipif(
+    chromium() is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
+def test_a_wide_table_scrolls_in_its_box_and_long_text_wraps(tmp_path):
+    from bayesurv.browser import layout
+
+    wide = pd.DataFrame({f"quantity number {i}": [1234.5678 * i, 0.5] for i in range(30)})
+    source = "Locatelli F et al. Blinatumomab consolidation in children " * 6
+    rep = Report("Wide")
+    rep.section("Evidence")
+    rep.table(wide, caption="thirty columns")
+    rep.table(pd.DataFrame({"study": ["A"], "source": [source]}), caption="a long source")
+    page = tmp_path / "wide.html"
+    page.write_text(rep.render())
+    box = layout(page, [".table-box", "td.long"], width=1400, height=900)
+    assert box["scrollWidth"] <= 1400 and box["overflowing"] == []
+    first, second = box["elements"][".table-box"]
+    assert first["scrollWidth"] > first["clientWidth"]  # the wide table scrolls inside its box
+    assert second["scrollWidth"] <= second["clientWidth"]  # the long text wraps instead
+    cell = box["elements"]["td.long"][0]
+    assert cell["bottom"] - cell["top"] > 60  # over several lines

@@ -1,0 +1,107 @@
+"""The spec's questions as sentences, one value each (bayesurv.report_answers)."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from bayesurv.report_answers import EXACT_METHOD, answer, answers
+
+
+def survival_summary(endpoint_arms=("control", "experimental")):
+    return {
+        "survival": {
+            "OS": {
+                "key": "os",
+                "base_case": "weibull-mixture",
+                "models": {
+                    "weibull-mixture": {
+                        "arms": list(endpoint_arms),
+                        "time_unit": "months",
+                        "horizon_years": 70.0,
+                    }
+                },
+            }
+        },
+        "ipd": {},
+        "pool": {},
+        "nma": {},
+    }
+
+
+SPEC = SimpleNamespace(survival=[SimpleNamespace(name="OS", endpoint="OS")])
+
+
+def q(statement, p=0.9, mcse=0.004, draws=8000):
+    return {"statement": statement, "probability": p, "mcse": mcse, "draws": draws}
+
+
+def test_survival_difference_in_years_and_points():
+    s = survival_summary()
+    a = answer(q("P(os_surv_diff(60) > 0.10)", 0.9995, 0.0003), s, SPEC)
+    assert a.sentence == (
+        "The probability that overall survival at 5 years is more than 10 percentage points "
+        "higher in the experimental arm than in the control arm is more than 99.9% (Monte Carlo "
+        "error 0.03%; 8,000 posterior draws of the weibull-mixture model)."
+    )
+    assert a.computation == "MCMC: share of posterior draws" and a.section == "OS"
+    # 18 months is not a whole number of years: said in months; a unit in the statement kept
+    assert "at 18 months" in answer(q("P(os_surv_diff(18) > 0)"), s, SPEC).sentence
+    assert "at 52 weeks" in answer(q("P(os_surv_diff(52 weeks) > 0)"), s, SPEC).sentence
+
+
+def test_every_draw_agreeing_gives_the_rule_of_three_bound():
+    s = survival_summary()
+    a = answer(q("P(os_life_years_gained_discounted > 2)", 1.0, 0.0, 8000), s, SPEC)
+    assert a.sentence.startswith(
+        "The probability that the experimental arm gains more than 2 discounted life-years over "
+        "the control arm within 70 years (OS) is more than 99.9% (Monte Carlo error below 0.04%"
+    )
+
+
+def test_named_arms_survival_and_a_statement_without_words():
+    s = survival_summary(("HC3", "blinatumomab"))
+    a = answer(q("P(os_survival('HC3', 5 years) < 30%)", 0.25), s, SPEC)
+    assert a.sentence.startswith(
+        "The probability that overall survival at 5 years in HC3 is below 30% is 25.0%"
+    )
+    b = answer(q("P(os_hr < 0.8)", 0.7), s, SPEC)
+    assert "the hazard ratio of blinatumomab to HC3 (OS) is below 0.8" in b.sentence
+    c = answer(q("P(os_rmst_diff > 3 and os_hr < 1)", 0.5), s, SPEC)
+    assert c.sentence.startswith(
+        "The probability that the statement os_rmst_diff > 3 and os_hr < 1 holds is 50.0%"
+    )
+
+
+def test_a_pool_quantity_is_answered_exactly_and_says_so():
+    """With the PoolRun the exact posterior answers any threshold; from the summary alone only
+    the thresholds it recorded; the MCMC share is not used for either."""
+    from bayesurv.synthesis.pool import pool
+
+    exact = pool(
+        ([-0.97, -0.36, -0.27], [0.28, 0.2, 0.21], ["a", "b", "c"]),
+        tau_prior="halfnormal(0.5)",
+        method="exact",
+    )
+    summary = {
+        "pool": {"P": {"key": "p", "exact": exact.summary(thresholds=(1.0, 0.8))}},
+        "queries": [],
+    }
+    pools = {"P": SimpleNamespace(exact=exact)}
+    a = answer(q("P(p_pooled_hr < 0.7)", 0.123), summary, pools=pools)
+    want = exact.prob_hr_below(0.7, "pooled")
+    assert a.probability == pytest.approx(want) and a.probability != 0.123
+    assert a.computation == EXACT_METHOD and a.mcse is None
+    assert a.sentence.endswith(f"is {100 * want:.1f}% (exact, by quadrature over tau).")
+    tau = answer(q("P(p_tau > 0.3)", 0.5), summary, pools=pools)
+    assert tau.probability == pytest.approx(1 - float(exact.tau.cdf(0.3)))
+    study = answer(q("P(p_hr_study[b] < 1)", 0.5), summary, pools=pools)
+    assert study.probability == pytest.approx(exact.prob_hr_below(1.0, "b"))
+    assert "the hazard ratio of b (P) is below 1" in study.sentence
+    # summary only: the recorded exact probability at 0.8; 0.7 was not recorded
+    got = answers({**summary, "queries": [q("P(p_predictive_hr < 0.8)"), q("P(p_hr < 0.7)")]})
+    assert got[0].probability == pytest.approx(exact.prob_hr_below(0.8, "predictive"))
+    assert got[0].computation == EXACT_METHOD
+    assert got[1].probability == 0.9 and got[1].computation.startswith("MCMC")
+    # the other way round reads the same: 0.8 > pooled_hr
+    flipped = answer(q("P(0.8 > p_pooled_hr)"), summary, pools=pools)
+    assert flipped.probability == pytest.approx(exact.prob_hr_below(0.8, "pooled"))
