@@ -167,6 +167,8 @@ class Family:
     natural: Callable | None = None
     #: log f(t) without log S(t) where that is cheaper (gengamma: no incomplete gamma)
     log_dens: Callable | None = None
+    #: ``(log h(t), log S(t))`` from one evaluation where they share costly parts (gengamma)
+    log_parts: Callable | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -182,6 +184,12 @@ class Family:
         if self.log_dens is not None:
             return self.log_dens(m, t, **p)
         return self.log_hazard(m, t, **p) + self.log_survival(m, t, **p)
+
+    def log_hazard_survival(self, m, t, **p):
+        """``(log h(t), log S(t))`` at once (one incomplete gamma function for gengamma)."""
+        if self.log_parts is not None:
+            return self.log_parts(m, t, **p)
+        return self.log_hazard(m, t, **p), self.log_survival(m, t, **p)
 
     # ---- derived, all from the two formulas -------------------------------------------------
     def log_survival(self, m, t, **p):
@@ -462,11 +470,24 @@ def _gg_exact(m, w, Q, want_S=True):
 def _gg_parts(m, t, mu, sigma, Q, want_S=True):
     w = (m.log(t) - mu) / sigma
     small = m.abs(Q) < GENGAMMA_Q_SERIES
+    if m.name == "numpy" and (np.all(small) or not np.any(small)):
+        # NumPy knows which branch every element takes: evaluate that one only (the exact
+        # branch's incomplete gamma function is most of the cost of pointwise log-likelihoods)
+        if np.all(small):
+            log_S, log_f = _gg_edgeworth(m, w, Q, want_S)
+        else:
+            log_S, log_f = _gg_exact(m, w, Q, want_S)
+        return log_S, log_f - m.log(sigma) - m.log(t)
     ls_e, lf_e = _gg_exact(m, w, Q, want_S)
     ls_s, lf_s = _gg_edgeworth(m, w, m.where(small, Q, 0.0), want_S)
     log_S = m.where(small, ls_s, ls_e) if want_S else None
     log_f = m.where(small, lf_s, lf_e) - m.log(sigma) - m.log(t)
     return log_S, log_f
+
+
+def _gg_log_parts(m, t, *, mu, sigma, Q):
+    log_S, log_f = _gg_parts(m, t, mu, sigma, Q)
+    return log_f - log_S, log_S
 
 
 def _gg_logf(m, t, mu, sigma, Q):
@@ -528,6 +549,7 @@ GENGAMMA = Family(
     sampled=(("mu", "log_time"), ("log_sigma", "log_ancillary"), ("Q", "gengamma_Q")),
     natural=lambda m, r, ref: {"mu": r["mu"], "sigma": m.exp(r["log_sigma"]), "Q": r["Q"]},
     log_dens=lambda m, t, *, mu, sigma, Q: _gg_logf(m, t, mu, sigma, Q),
+    log_parts=_gg_log_parts,
 )
 
 

@@ -109,8 +109,10 @@ def uncured(m, spec, raw, pp, x, idx, arm):
     nat = {k: take(m, v, idx) for k, v in pp["nat"].items()}
     if spec.mode == "aft":
         ts = t * m.exp(-eta)
-        return fam.log_hazard(m, ts, **nat) - eta, -fam.log_survival(m, ts, **nat)
-    return fam.log_hazard(m, t, **nat) + eta, -fam.log_survival(m, t, **nat) * m.exp(eta)
+        lh, lS = fam.log_hazard_survival(m, ts, **nat)
+        return lh - eta, -lS
+    lh, lS = fam.log_hazard_survival(m, t, **nat)
+    return lh + eta, -lS * m.exp(eta)
 
 
 def _flexible(m, basis, x, raw, eta, delta, arm):
