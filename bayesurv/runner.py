@@ -11,8 +11,17 @@ summaries and every ``[[ipd]]`` section's to its patients with the one survival 
   ``<section>/<family>-<cure>.nc`` for every model of the grid;
 * ``figures/*.png`` and ``*.svg``, ``summary.json`` and a self-contained ``report.html``.
 
-Seeds: every fit's seed is derived from the spec's seed and the model's name (CRC32), so the
-same spec and seed give the same numbers, and adding a model does not change the others.
+Every model of every ``[[survival]]`` and ``[[ipd]]`` section and of every ``[[scenario]]`` on
+one is a task of one :func:`bayesurv.batch.run` job (``scheduler``: serial, a local Dask
+cluster or a cluster by address), streamed into ``<out>.jobs`` beside the results folder so a
+stopped run resumes (``resume=True``); pools and NMAs run here. ``summary.json["scenarios"]``
+holds each scenario's headline quantities beside its section's base case
+(:mod:`bayesurv.sections.scenario`).
+
+Seeds: every fit's seed is derived from the spec's seed, the section's and the model's name
+(CRC32), never from where or in which order it ran, so the same spec and seed give the same
+numbers on every scheduler, adding a model or a scenario does not change the others, and a
+scenario's fits share its base case's seeds (common random numbers).
 """
 
 from __future__ import annotations
@@ -36,9 +45,10 @@ from bayesurv.sections.common import (
 )
 from bayesurv.sections.ipd import (
     IpdRun,
-    fit_ipd_section,
+    assemble_ipd_section,
     ipd_of,
     ipd_summary,
+    plan_ipd_section,
     reconstruction_accuracy,
 )
 from bayesurv.sections.nma import NmaRun, nma_quantities, nma_summary, run_nma_section
@@ -48,14 +58,16 @@ from bayesurv.sections.pool import (
     regression_quantities,
     run_pool_section,
 )
+from bayesurv.sections.scenario import BASE, pool_headline, scenario_row, survival_headline
 from bayesurv.sections.survival import (
     SurvivalFit,
+    assemble_survival_section,
     base_case,
-    fit_survival_section,
+    plan_survival_section,
     reported_arms,
     survival_summary,
 )
-from bayesurv.spec import load_spec
+from bayesurv.spec import load_spec, scenario_files, scenario_section
 from bayesurv.survival.fit import IdentifiabilityWarning
 
 MARK = ".bayesurv-results"
@@ -87,6 +99,26 @@ def prepare_out(out: Path, force: bool) -> None:
     (out / MARK).write_text("written by bayesurv run; --force may replace this folder\n")
 
 
+def job_folder(out: str | Path) -> Path:
+    """The folder beside a results folder where ``bayesurv run`` streams its fits
+    (``<out>.jobs``): kept when a run stops, so ``--resume`` finishes it; removed after
+    success."""
+    out = Path(out)
+    return out.parent / f"{out.name}.jobs"
+
+
+def choose_scheduler(cli: str | None, spec) -> str:
+    """``--scheduler``, else the spec's ``[execution] scheduler``, else a local cluster when
+    the machine has cores for two fits at once (``cores // chains >= 2``), else serial. The
+    numbers are the same on every scheduler."""
+    from bayesurv.batch import local_workers
+
+    chosen = cli or spec.execution.scheduler
+    if chosen:
+        return chosen
+    return "local" if local_workers(spec.sampling.chains) >= 2 else "serial"
+
+
 def run(
     spec_path: str | Path,
     out: str | Path | None = None,
@@ -94,8 +126,16 @@ def run(
     force: bool = False,
     quiet: bool = False,
     draws: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    jobs: str | Path | None = None,
 ) -> dict:
-    """Run ``spec_path`` into ``out`` (default ``results/<spec name>``); return the summary."""
+    """Run ``spec_path`` into ``out`` (default ``results/<spec name>``); return the summary.
+
+    The fits of every section and scenario run as one job (:func:`bayesurv.batch.run`) on
+    ``scheduler`` (see :func:`choose_scheduler`), streamed into ``jobs`` (default
+    :func:`job_folder` of ``out``); ``resume`` keeps the fits a stopped run finished there.
+    Without ``resume`` an existing job folder is refused, or replaced with ``force``."""
     spec_path = Path(spec_path)
     spec, files = load_spec(spec_path)
     if draws is not None:
@@ -107,6 +147,15 @@ def run(
         raise InputError(
             f"{out} already exists; choose another --out or pass --force to replace it."
         )
+    jobs = Path(jobs) if jobs is not None else job_folder(out)
+    if jobs.exists() and not resume:
+        if not force:
+            raise InputError(
+                f"{jobs} holds the fits of a run that stopped; pass --resume to keep them or "
+                "--force to start again."
+            )
+        shutil.rmtree(jobs)
+    sched = choose_scheduler(scheduler, spec)
     # read and check every input before anything is written
     from bayesurv.evidence.effects import read_effects
 
@@ -115,6 +164,15 @@ def run(
     for k, sec in enumerate(spec.ipd, start=1):
         if sec.ipd:
             ipd_of(sec, files, k)
+    for j, sc in enumerate(spec.scenario, start=1):
+        kind, k, sec = scenario_section(spec, sc)
+        f = scenario_files(files, j, kind, k)
+        if kind == "survival":
+            reported_arms(sec, f, k)
+        elif kind == "ipd" and sec.ipd:
+            ipd_of(sec, f, k)
+        elif kind == "pool":
+            read_effects(f[f"pool[{k}].effects"], sec.where or None, exclude_=sec.exclude or None)
     for k, sec in enumerate(spec.pool, start=1):
         read_effects(files[f"pool[{k}].effects"], sec.where or None, exclude_=sec.exclude or None)
     for k, sec in enumerate(spec.nma, start=1):
@@ -129,7 +187,7 @@ def run(
         warnings.simplefilter("always", IdentifiabilityWarning)
         warnings.simplefilter("always", QueryWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        summary = _run(spec, spec_path, spec_text, files, out, progress)
+        summary = _run(spec, spec_path, spec_text, files, out, progress, sched, resume, jobs)
     kinds = (ConvergenceWarning, IdentifiabilityWarning, QueryWarning)
     notes = sorted({str(w.message) for w in caught if issubclass(w.category, kinds)})
     for n in notes:
@@ -137,6 +195,7 @@ def run(
     summary["warnings"] = notes
     text = json.dumps(_finite(summary), indent=2, default=_json_default, allow_nan=False)
     (out / "summary.json").write_text(text + "\n")
+    shutil.rmtree(jobs, ignore_errors=True)  # every fit is in the results folder now
     return summary
 
 
@@ -165,14 +224,77 @@ def quantities_from_results(folder: str | Path) -> xr.Dataset:
     return xr.Dataset(out)
 
 
-def _run(spec, spec_path, spec_text, files, out, progress) -> dict:
+def _run(spec, spec_path, spec_text, files, out, progress, sched, resume, jobs) -> dict:
     from bayesurv.intervals import ci_width
 
     with ci_width(spec.ci):  # the width of every interval of the analysis
-        return _sections(spec, spec_path, spec_text, files, out, progress)
+        return _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, jobs)
 
 
-def _sections(spec, spec_path, spec_text, files, out, progress) -> dict:
+def _plans(spec, spec_text, files, progress) -> list[tuple]:
+    """``(kind, k, scenario or None, section, plan)`` of every survival/IPD section and every
+    scenario of one (their fits are tasks); a scenario's tasks are keyed ``scenario/<name>/``."""
+    plans = []
+    for k, sec in enumerate(spec.survival, start=1):
+        plans.append(
+            ("survival", k, None, sec, plan_survival_section(sec, files, k, spec, spec_text))
+        )
+    for k, sec in enumerate(spec.ipd, start=1):
+        plan = plan_ipd_section(sec, files, k, spec, spec_text, progress=progress)
+        plans.append(("ipd", k, None, sec, plan))
+    for j, sc in enumerate(spec.scenario, start=1):
+        kind, k, sec = scenario_section(spec, sc)
+        f = scenario_files(files, j, kind, k)
+        prefix = f"scenario/{key_of(sc.name)}/"
+        if kind == "survival":
+            plan = plan_survival_section(sec, f, k, spec, spec_text, prefix=prefix)
+        elif kind == "ipd":
+            plan = plan_ipd_section(sec, f, k, spec, spec_text, prefix=prefix)
+        else:
+            plan = None  # a pool runs here, exactly (no fit tasks)
+        plans.append((kind, k, sc, sec, plan))
+    return plans
+
+
+def _fit_all(plans, spec, sched, resume, jobs, progress) -> tuple[dict, dict]:
+    """Run every planned fit as one job; return the trees by task key and the failures."""
+    from bayesurv.batch import run as run_batch
+
+    tasks = [t for *_, plan in plans if plan is not None for t in plan.tasks]
+    names = {
+        t.key: sc.name for _, _, sc, _, plan in plans if sc is not None and plan for t in plan.tasks
+    }
+    shared = {}
+    for *_, plan in plans:
+        if plan is not None:
+            shared.update(plan.shared)
+    if not tasks:
+        return {}, {}
+    progress.say(f"fitting {len(tasks)} models ({sched})")
+    result = run_batch(
+        tasks,
+        seed=spec.seed,
+        scheduler=sched,
+        out=jobs,
+        resume=resume,
+        force=True,
+        shared=shared,
+        progress=not progress.quiet,
+        label="fits",
+    )
+    trees = {}
+    for key in result.keys:
+        tree = result[key]
+        for category, message in json.loads(tree.attrs.pop("task_warnings", "[]")):
+            kind = {"ConvergenceWarning": ConvergenceWarning}.get(category, IdentifiabilityWarning)
+            if key in names:
+                message = f"[[scenario]] {names[key]}: {message}"
+            warnings.warn(message, kind, stacklevel=2)
+        trees[key] = tree
+    return trees, result.failed
+
+
+def _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, jobs) -> dict:
     from bayesurv.analysis_report import build_report
     from bayesurv.query import probability, quantities_from_tree
 
@@ -186,10 +308,27 @@ def _sections(spec, spec_path, spec_text, files, out, progress) -> dict:
         "nma": {},
         "queries": [],
     }
+    plans = _plans(spec, spec_text, files, progress)
+    trees, failed = _fit_all(plans, spec, sched, resume, jobs, progress)
+    base_failed = {
+        t.key: failed[t.key]
+        for kind, k, sc, sec, plan in plans
+        if sc is None
+        for t in plan.tasks
+        if t.key in failed
+    }
+    if base_failed:
+        key, why = next(iter(base_failed.items()))
+        raise InputError(
+            f"the fit {key} failed ({why.rstrip('.')}); the finished fits are kept in {jobs}: "
+            "fix the spec and run again with --resume."
+        )
     quantities: dict[str, xr.DataArray] = {}
     surv_fits: dict[str, list[SurvivalFit]] = {}
-    for k, sec in enumerate(spec.survival, start=1):
-        fits = fit_survival_section(sec, files, k, spec, progress, spec_text)
+    for kind, _k, sc, sec, plan in plans:
+        if kind != "survival" or sc is not None:
+            continue
+        fits = assemble_survival_section(plan, trees)
         surv_fits[sec.name] = fits
         key = key_of(sec.name)
         (out / key).mkdir(exist_ok=True)
@@ -198,7 +337,7 @@ def _sections(spec, spec_path, spec_text, files, out, progress) -> dict:
         best = base_case(fits)
         best.tree.attrs["base_case"] = "yes"
         best.tree.to_netcdf(out / f"{key}.nc")
-        _, _, ev, _ = reported_arms(sec, files, k)
+        ev = plan.events
         max_fu = (
             float(ev["max_followup"].max())
             if len(ev) and ev["max_followup"].notna().any()
@@ -214,8 +353,10 @@ def _sections(spec, spec_path, spec_text, files, out, progress) -> dict:
         for name, da in quantities_from_tree(best.tree, groups=("derived",)).data_vars.items():
             quantities[f"{key}_{name}"] = da
     ipd_runs: dict[str, IpdRun] = {}
-    for k, sec in enumerate(spec.ipd, start=1):
-        ir = fit_ipd_section(sec, files, k, spec, progress, spec_text)
+    for kind, _k, sc, sec, plan in plans:
+        if kind != "ipd" or sc is not None:
+            continue
+        ir = assemble_ipd_section(plan, trees)
         ipd_runs[sec.name] = ir
         key = key_of(sec.name)
         (out / key).mkdir(exist_ok=True)
@@ -246,6 +387,10 @@ def _sections(spec, spec_path, spec_text, files, out, progress) -> dict:
             summary["pool"][sec.name]["meta_regression"] = pr.regression_summary
             for name, da in regression_quantities(pr).data_vars.items():
                 quantities[f"{key}_{name}"] = da
+    if spec.scenario:
+        summary["scenarios"] = _scenarios(
+            plans, trees, failed, files, spec, progress, surv_fits, ipd_runs, pools, summary
+        )
     nmas: dict[str, NmaRun] = {}
     for k, sec in enumerate(spec.nma, start=1):
         nr = run_nma_section(sec, files, k, spec, progress)
@@ -273,6 +418,81 @@ def _sections(spec, spec_path, spec_text, files, out, progress) -> dict:
     build_report(out, spec, summary, surv_fits, pools, ipd_runs, nmas=nmas)
     progress.say(f"done: {out / 'report.html'}")
     return summary
+
+
+def _scenarios(plans, trees, failed, files, spec, progress, surv_fits, ipd_runs, pools, summary):
+    """``summary.json["scenarios"]``: per section with scenarios, the base case's headline
+    quantities (:mod:`bayesurv.sections.scenario`) and each scenario's beside them."""
+    out: dict = {}
+
+    def block(kind, sec):
+        return out.setdefault(sec.name, {"kind": kind, "key": key_of(sec.name), "rows": []})
+
+    for kind, _k, sc, sec, _plan in plans:  # the base case first
+        if sc is None or sec.name in out:
+            continue
+        base = next(
+            s for kd in ("survival", "ipd", "pool") for s in getattr(spec, kd) if s.name == sec.name
+        )
+        if kind == "survival":
+            best = base_case(surv_fits[base.name])
+            q = survival_headline(best.tree, base.landmark_times)
+            block(kind, base)["rows"].append(scenario_row(BASE, {}, best.label, q))
+        elif kind == "ipd":
+            ir = ipd_runs[base.name]
+            label = summary["ipd"][base.name]["best"]
+            q = survival_headline(ir.fits[label], _ipd_times(base))
+            block(kind, base)["rows"].append(scenario_row(BASE, {}, label, q))
+        else:
+            pr = pools[base.name]
+            q = pool_headline(pr.exact, base.thresholds)
+            block(kind, base)["rows"].append(scenario_row(BASE, {}, "exact", q))
+    for kind, k, sc, sec, plan in plans:
+        if sc is None:
+            continue
+        rows = block(kind, sec)["rows"]
+        lost = [t.key for t in (plan.tasks if plan is not None else []) if t.key in failed]
+        if lost:
+            row = scenario_row(sc.name, sc.overrides, "", {})
+            row["failed"] = failed[lost[0]]
+            rows.append(row)
+            continue
+        if kind == "survival":
+            best = base_case(assemble_survival_section(plan, trees))
+            rows.append(
+                scenario_row(
+                    sc.name,
+                    sc.overrides,
+                    best.label,
+                    survival_headline(best.tree, sec.landmark_times),
+                )
+            )
+        elif kind == "ipd":
+            ir = assemble_ipd_section(plan, trees)
+            label = (
+                str(ir.comparison["model"].iloc[0])
+                if ir.comparison is not None
+                else next(iter(ir.fits))
+            )
+            rows.append(
+                scenario_row(
+                    sc.name, sc.overrides, label, survival_headline(ir.fits[label], _ipd_times(sec))
+                )
+            )
+        else:
+            j = spec.scenario.index(sc) + 1
+            pr = run_pool_section(sec, scenario_files(files, j, kind, k), k, spec, progress)
+            rows.append(
+                scenario_row(
+                    sc.name, sc.overrides, "exact", pool_headline(pr.exact, sec.thresholds)
+                )
+            )
+    return out
+
+
+def _ipd_times(sec) -> list[float]:
+    """An IPD section's landmark for the scenario table: 5 years in its time unit."""
+    return [5 * UNITS_PER_YEAR[sec.time_unit]]
 
 
 def _finite(x):

@@ -67,10 +67,12 @@ class _Strict(BaseModel):
 class Sampling(_Strict):
     """NUTS settings (nutpie)."""
 
-    draws: int = Field(1000, ge=100, le=100_000)
-    tune: int = Field(1000, ge=100, le=100_000)
-    chains: int = Field(4, ge=1, le=16)
-    target_accept: float = Field(0.9, gt=0.5, lt=1.0)
+    draws: int = Field(1000, ge=100, le=100_000, description="posterior draws per chain")
+    tune: int = Field(1000, ge=100, le=100_000, description="tuning steps per chain")
+    chains: int = Field(4, ge=1, le=16, description="chains (run as threads, one core each)")
+    target_accept: float = Field(
+        0.9, gt=0.5, lt=1.0, description="NUTS target acceptance rate (0.5 to 1)"
+    )
 
 
 class Population(_Strict):
@@ -85,14 +87,18 @@ class Population(_Strict):
     life_table: str = Field(description="life table CSV (bayesurv.lifetable), or 'us'")
     year: int | None = Field(None, ge=1900, le=2100, description="calendar year of the rates")
     smr: float = Field(1.0, ge=1, le=100, description="excess mortality of cured patients")
-    smr_prior: str | None = None
+    smr_prior: str | None = Field(
+        None, description="a prior on the SMR instead, e.g. 'lognormal(0.2, 0.1)' (truncated at 1)"
+    )
     age: float | None = Field(None, ge=0, le=110, description="age at entry of every patient")
     age_column: str | None = Field(None, description="column of the IPD with each patient's age")
-    age_distribution: Literal["normal", "uniform"] | None = None
-    age_mean: float | None = Field(None, ge=0, le=110)
-    age_sd: float = Field(0.0, ge=0, le=40)
-    age_min: float = Field(0.0, ge=0, le=110)
-    age_max: float = Field(110.0, ge=0, le=110)
+    age_distribution: Literal["normal", "uniform"] | None = Field(
+        None, description="ages at entry drawn from a distribution (with age_min/age_max)"
+    )
+    age_mean: float | None = Field(None, ge=0, le=110, description="normal ages: their mean")
+    age_sd: float = Field(0.0, ge=0, le=40, description="normal ages: their standard deviation")
+    age_min: float = Field(0.0, ge=0, le=110, description="lowest age at entry")
+    age_max: float = Field(110.0, ge=0, le=110, description="highest age at entry")
     male: float | None = Field(None, ge=0, le=1, description="share of men")
     sex_column: str | None = Field(None, description="column of the IPD with each patient's sex")
 
@@ -134,21 +140,37 @@ class Population(_Strict):
 class _Model(_Strict):
     """The model options both kinds of survival section share (bayesurv.survival.structure)."""
 
-    families: list[Literal[FAMILIES + FLEXIBLE]] = ["weibull"]
-    effect: Literal["ph", "aft", "separate"] | None = None
-    effect_on: Literal["hazard", "cure", "both"] | None = None
-    nonph: bool = False
-    scale: Literal["hazard", "odds", "normal"] = "hazard"
-    df: int | None = Field(None, ge=1, le=30)
+    families: list[Literal[FAMILIES + FLEXIBLE]] = Field(
+        ["weibull"], description="the model grid's hazard families (flexible ones: [[ipd]] only)"
+    )
+    effect: Literal["ph", "aft", "separate"] | None = Field(
+        None,
+        description="the arm effect: proportional hazards, accelerated failure time, or "
+        "separate parameters per arm (default: the family's natural one)",
+    )
+    effect_on: Literal["hazard", "cure", "both"] | None = Field(
+        None,
+        description="cure models: the arm effect on the uncured's hazard, the cure "
+        "fraction or both",
+    )
+    nonph: bool = Field(False, description="the arm also changes the shape (non-proportional)")
+    scale: Literal["hazard", "odds", "normal"] = Field(
+        "hazard", description="Royston-Parmar models (rp): the scale of the spline"
+    )
+    df: int | None = Field(
+        None, ge=1, le=30, description="flexible hazards: degrees of freedom (knots from the data)"
+    )
     extra_knots: list[float] | None = Field(
         None, description="flexible hazards: knots beyond follow-up, in time units"
     )
     priors: dict[str, str | dict[str, float | str]] = Field(
         {}, description='priors by parameter, e.g. {log_shape = "normal(0, 0.5)"}'
     )
-    time_unit: Literal["days", "weeks", "months", "years"] = "months"
+    time_unit: Literal["days", "weeks", "months", "years"] = Field(
+        "months", description="the unit of every time in the data and the section"
+    )
     discount: float = Field(0.035, ge=0, le=0.2, description="annual discount rate for life-years")
-    population: Population | None = None
+    population: Population | None = Field(None, description="general-population mortality")
 
     @field_validator("families")
     @classmethod
@@ -173,20 +195,28 @@ class Survival(_Model):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    name: str
-    landmarks: str | None = None
-    events: str | None = None
-    hazard_ratios: str | None = None
-    medians: str | None = None
-    endpoint: str
-    analyses: list[str] | None = None
+    name: str = Field(description="the section's name (its results are named after it)")
+    landmarks: str | None = Field(None, description="CSV of reported landmark survival")
+    events: str | None = Field(None, description="CSV of patients, events and follow-up per arm")
+    hazard_ratios: str | None = Field(None, description="CSV of reported hazard ratios")
+    medians: str | None = Field(None, description="CSV of reported medians")
+    endpoint: str = Field(description="rows of the files kept by their endpoint column, e.g. EFS")
+    analyses: list[str] | None = Field(
+        None, description="rows kept by their analysis column (data cuts); default: all"
+    )
     hr_analyses: list[str] | None = Field(
         None, description="analyses whose HRs enter the likelihood (default: `analyses`)"
     )
-    terms: list[Literal[TERMS]] = list(TERMS)
-    cure: list[Literal["none", "mixture", "non-mixture"]] = ["none", "mixture"]
-    horizon_years: float = Field(60.0, gt=0, le=120)
-    landmark_times: list[float] = [12.0, 24.0, 60.0, 120.0, 240.0]
+    terms: list[Literal[TERMS]] = Field(
+        list(TERMS), description="kinds of reported numbers in the likelihood"
+    )
+    cure: list[Literal["none", "mixture", "non-mixture"]] = Field(
+        ["none", "mixture"], description="cure models of the grid (with every family)"
+    )
+    horizon_years: float = Field(60.0, gt=0, le=120, description="extrapolation horizon, years")
+    landmark_times: list[float] = Field(
+        [12.0, 24.0, 60.0, 120.0, 240.0], description="times of the survival table (time units)"
+    )
     population: Population | None = Field(
         None, validation_alias=AliasChoices("population", "cohort")
     )
@@ -216,9 +246,11 @@ class Survival(_Model):
 class Waning(_Strict):
     """Treatment-effect waning from t1 to t2 (the data's time unit)."""
 
-    scheme: Literal["abrupt", "linear_loghr", "linear_hazard"]
-    t1: float = Field(ge=0)
-    t2: float | None = None
+    scheme: Literal["abrupt", "linear_loghr", "linear_hazard"] = Field(
+        description="the effect ends at t1, or fades linearly (log HR or hazard) from t1 to t2"
+    )
+    t1: float = Field(ge=0, description="when waning starts")
+    t2: float | None = Field(None, description="when the effect is gone (linear schemes)")
 
 
 class Ipd(_Model):
@@ -229,22 +261,28 @@ class Ipd(_Model):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    name: str
+    name: str = Field(description="the section's name (its results are named after it)")
     ipd: str | None = Field(None, description="CSV with time, event, arm")
     clicks: dict[str, str] | None = Field(None, description="arm -> digitized clicks (CSV/WPD)")
     at_risk: str | None = Field(None, description="numbers at risk (arm, time, at_risk)")
     totals: str | None = Field(None, description="arm, n, total_events (optional)")
-    method: Literal["bayesurv", "guyot"] = "bayesurv"
+    method: Literal["bayesurv", "guyot"] = Field(
+        "bayesurv", description="the reconstruction method (bayesurv.reconstruct)"
+    )
     reference_arm: str | None = Field(None, description="control arm (default: first)")
     horizon: float | None = Field(None, gt=0, description="extrapolation horizon, in time units")
-    cure: Literal["none", "mixture", "non-mixture"] = "none"
-    covariates: list[str] = []
-    cure_covariates: list[str] = []
-    ancillary: dict[str, list[str]] = {}
+    cure: Literal["none", "mixture", "non-mixture"] = Field(
+        "none", description="a cure model (with every family)"
+    )
+    covariates: list[str] = Field([], description="IPD columns on the hazard (or time)")
+    cure_covariates: list[str] = Field([], description="IPD columns on the cure fraction")
+    ancillary: dict[str, list[str]] = Field(
+        {}, description="IPD columns on an ancillary parameter, e.g. {shape = ['age']}"
+    )
     population: Population | None = Field(
         None, validation_alias=AliasChoices("population", "background")
     )
-    waning: Waning | None = None
+    waning: Waning | None = Field(None, description="treatment-effect waning")
 
     @model_validator(mode="after")
     def _source(self):
@@ -273,22 +311,32 @@ class Ipd(_Model):
 class Pool(_Strict):
     """A hierarchical synthesis of reported hazard ratios."""
 
-    name: str
-    effects: str
-    where: dict[str, str] = {}
-    exclude: dict[str, str] = {}
-    mu_prior: str = "normal(0, 4)"
-    tau_prior: str = "halfnormal(0.5)"
-    method: Literal["exact", "mcmc"] = "exact"
-    thresholds: list[float] = [1.0, 0.8]
-    sensitivity_tau_priors: list[str] = []
+    name: str = Field(description="the section's name (its results are named after it)")
+    effects: str = Field(description="CSV of reported HRs (study, hr, lower, upper or log_hr, se)")
+    where: dict[str, str] = Field({}, description="rows kept by column values, e.g. {set = 'x'}")
+    exclude: dict[str, str] = Field(
+        {}, description="rows left out by column values, e.g. {study = 'AALL1331'}"
+    )
+    mu_prior: str = Field("normal(0, 4)", description="prior of the pooled log HR")
+    tau_prior: str = Field("halfnormal(0.5)", description="prior of the between-study sd")
+    method: Literal["exact", "mcmc"] = Field(
+        "exact", description="the answer's method (the other is computed beside it)"
+    )
+    thresholds: list[float] = Field([1.0, 0.8], description="HRs t of the P(HR < t) reported")
+    sensitivity_tau_priors: list[str] = Field(
+        [], description="other tau priors of the sensitivity table (default: five standard ones)"
+    )
     covariates: list[str] = Field(
         [],
         description="meta-regression on these columns, e.g. a "
         "subgroup interaction (bayesurv.synthesis.metaregression)",
     )
-    predict: list[dict[str, str | float]] = []
-    covariate_heterogeneity: Literal["random", "fixed"] = "random"
+    predict: list[dict[str, str | float]] = Field(
+        [], description="meta-regression: covariate values to predict the HR at"
+    )
+    covariate_heterogeneity: Literal["random", "fixed"] = Field(
+        "random", description="meta-regression: residual heterogeneity"
+    )
 
     @field_validator("thresholds")
     @classmethod
@@ -299,22 +347,162 @@ class Pool(_Strict):
 
 
 class Queries(_Strict):
-    statements: list[str] = []
+    """Probability statements answered over the base cases' draws, e.g. ``P(pooled_hr < 0.8)``."""
+
+    statements: list[str] = Field([], description='e.g. ["P(efs_pool_pooled_hr < 0.8)"]')
+
+
+class Execution(_Strict):
+    """Where the fits run (:mod:`bayesurv.batch`); ``bayesurv run --scheduler`` overrides it.
+    The numbers are the same everywhere."""
+
+    scheduler: str | None = Field(
+        None,
+        description="'serial', 'local', 'local:N' or 'tcp://HOST:PORT' (default: a local "
+        "cluster when the machine has cores for two fits at once, else serial)",
+    )
+
+    @field_validator("scheduler")
+    @classmethod
+    def _known(cls, v):
+        if v is not None:
+            from bayesurv.batch.cluster import parse_scheduler
+
+            try:
+                parse_scheduler(v)
+            except InputError as exc:
+                raise ValueError(str(exc).rstrip(".")) from None
+        return v
+
+
+class Scenario(BaseModel):
+    """A scenario analysis: the section named ``section`` run again with some of its options
+    changed (every other key is one of that section's keys, e.g. ``waning``, ``families``,
+    ``cure``, ``tau_prior``, ``exclude``; ``smr``, ``smr_prior``, ``life_table``, ``year``,
+    ``age`` and ``male`` change the section's ``population``; ``family`` stands for
+    ``families = [family]``).
+    The results sit beside the base case in ``summary.json["scenarios"]`` and the report."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str = Field(description="the scenario's name, e.g. 'waning from 5 years'")
+    section: str = Field(description="the name of the [[survival]], [[ipd]] or [[pool]] section")
+    description: str = Field("", description="what the scenario asks, in words")
+
+    @property
+    def overrides(self) -> dict:
+        """The section options this scenario changes, as written in the spec."""
+        return dict(self.model_extra or {})
+
+
+#: scenario keys that change a survival section's population (the life table, SMR, ages)
+POPULATION_KEYS = ("smr", "smr_prior", "life_table", "year", "age", "male")
+SCENARIO_KINDS = ("survival", "ipd", "pool")
+
+
+def scenario_section(spec: AnalysisSpec, scenario: Scenario) -> tuple[str, int, BaseModel]:
+    """``(kind, k, section)``: the kind and 1-based index of the section a scenario changes, and
+    that section with the scenario's overrides, validated as the section itself is.
+
+    Raises ``ValueError`` in one sentence (``[[scenario]] NAME.KEY: ...``)."""
+    where = f"[[scenario]] {scenario.name}"
+    found = [
+        (kind, k, sec)
+        for kind in (*SCENARIO_KINDS, "nma")
+        for k, sec in enumerate(getattr(spec, kind), start=1)
+        if sec.name == scenario.section
+    ]
+    if not found:
+        names = [s.name for kind in (*SCENARIO_KINDS, "nma") for s in getattr(spec, kind)]
+        raise ValueError(
+            f"{where}.section: {scenario.section!r} is not a section of the spec; "
+            f"choose among {', '.join(map(repr, names))}"
+        )
+    kind, k, sec = found[0]
+    if kind == "nma":
+        raise ValueError(
+            f"{where}.section: {scenario.section!r} is an [[nma]] section, whose other analyses "
+            "go in its own sensitivity list"
+        )
+    cls = type(sec)
+    over = scenario.overrides
+    if not over:
+        raise ValueError(f"{where}: it changes nothing; add the section options it changes")
+    data = sec.model_dump(exclude_unset=True)
+    given: dict[str, str] = {}  # the key in the section's model -> the key the user wrote
+    for key, value in over.items():
+        if key == "name":
+            raise ValueError(f"{where}.name: a scenario keeps its section's name")
+        if (
+            key in POPULATION_KEYS
+            and key not in cls.model_fields
+            and "population" in cls.model_fields
+        ):
+            if sec.population is None and key != "life_table":
+                raise ValueError(
+                    f"{where}.{key}: section {sec.name!r} has no population (general-population "
+                    "mortality) to change; give the whole population table instead"
+                )
+            data["population"] = {**data.get("population", {}), key: value}
+            given[f"population.{key}"] = key
+        elif key == "family" and "families" in cls.model_fields:
+            data["families"] = [value]
+            given["families"] = key
+        elif key == "population" and isinstance(value, dict) and "population" in data:
+            data["population"] = {**data["population"], **value}
+        else:
+            data[key] = value
+    try:
+        changed = cls.model_validate(data)
+    except ValidationError as err:
+        e = err.errors()[0]
+        loc = _loc(e["loc"])
+        key = given.get(loc, given.get(loc.partition("[")[0], loc))
+        if e["type"] == "extra_forbidden":
+            raise ValueError(
+                f"{where}.{key}: not an option of [[{kind}]] {sec.name!r}; allowed: "
+                f"{', '.join(allowed_keys(cls, scenario=True))}"
+            ) from None
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "literal_error":
+            msg = f"{e.get('input')!r} is not allowed; allowed: {e.get('ctx', {}).get('expected')}"
+        if key and not isinstance(e.get("input"), dict) and e["type"] != "literal_error":
+            msg = f"{msg.rstrip('.')} (got {e.get('input')!r})"
+        if key:
+            raise ValueError(f"{where}.{key}: {msg}") from None
+        raise ValueError(f"{where}: {msg}") from None
+    return kind, k, changed
+
+
+def allowed_keys(cls: type[BaseModel], *, scenario: bool = False) -> list[str]:
+    """The keys a spec table of model ``cls`` takes, in the model's order."""
+    keys = [f.alias or name for name, f in cls.model_fields.items()]
+    if scenario:
+        keys = [k for k in keys if k != "name"]
+        if "population" in cls.model_fields:
+            keys += [k for k in POPULATION_KEYS if k not in keys]
+        if "families" in cls.model_fields:
+            keys.append("family")
+    return keys
 
 
 class AnalysisSpec(_Strict):
     """The whole analysis (``ci``: the width of every interval it reports)."""
 
-    title: str
-    description: str = ""
-    seed: int = Field(ge=0, le=2**32 - 1)
-    ci: float = Field(0.95, gt=0, lt=1)
-    sampling: Sampling = Sampling()
-    survival: list[Survival] = []
-    ipd: list[Ipd] = []
-    pool: list[Pool] = []
-    nma: list[Nma] = []
-    queries: Queries = Queries()
+    title: str = Field(description="the analysis's title (the report's heading)")
+    description: str = Field("", description="what the analysis is for, in words")
+    seed: int = Field(ge=0, le=2**32 - 1, description="the seed every fit's seed derives from")
+    ci: float = Field(0.95, gt=0, lt=1, description="the width of every reported interval")
+    sampling: Sampling = Field(Sampling(), description="NUTS settings of every fit")
+    survival: list[Survival] = Field([], description="survival models fitted to reported summaries")
+    ipd: list[Ipd] = Field([], description="survival models fitted to (reconstructed) IPD")
+    pool: list[Pool] = Field([], description="hierarchical pools of reported hazard ratios")
+    nma: list[Nma] = Field([], description="network meta-analyses")
+    scenario: list[Scenario] = Field(
+        [], description="scenario analyses: a section run again with options changed"
+    )
+    queries: Queries = Field(Queries(), description="probability statements to answer")
+    execution: Execution = Field(Execution(), description="where the fits run")
 
     @model_validator(mode="after")
     def _something(self):
@@ -331,6 +519,12 @@ class AnalysisSpec(_Strict):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"section names must be unique; {', '.join(dup)} is used twice")
+        seen = [s.name for s in self.scenario]
+        dup = sorted({n for n in seen if seen.count(n) > 1})
+        if dup:
+            raise ValueError(f"scenario names must be unique; {', '.join(dup)} is used twice")
+        for sc in self.scenario:
+            scenario_section(self, sc)
         return self
 
 
@@ -344,14 +538,42 @@ def _loc(loc: tuple) -> str:
     return out
 
 
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model of the spec table at ``loc`` (``("survival", 0)`` -> Survival)."""
+    import typing
+
+    model: object = AnalysisSpec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = next(
+            (f for n, f in model.model_fields.items() if part in (n, f.alias)),
+            None,
+        )
+        if field is None:
+            return None
+        ann = field.annotation
+        while typing.get_origin(ann) is not None:  # list[X], X | None, dict[str, X]
+            args = [a for a in typing.get_args(ann) if a is not type(None)]
+            ann = args[-1] if args else None
+        model = ann
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
 def _message(err: ValidationError, path: Path) -> str:
     e = err.errors()[0]
     key = _loc(e["loc"])
     kind = e["type"]
     if kind == "extra_forbidden":
+        owner = _model_at(e["loc"][:-1])
+        table = _loc(e["loc"][:-1]) or "the top level"
+        allowed = ", ".join(allowed_keys(owner)) if owner is not None else ""
         return (
-            f"{path}: unknown key '{key}'; check its spelling against bayesurv/spec.py "
-            "(the allowed keys are listed there)."
+            f"{path}: unknown key '{key}'; {table} takes "
+            + (allowed or "no such key")
+            + " (every key: docs/spec-keys.md)."
         )
     if kind == "missing":
         return f"{path}: '{key}' is missing; add it."
@@ -386,30 +608,53 @@ def load_spec(path: str | Path) -> tuple[AnalysisSpec, dict[str, Path]]:
     files: dict[str, Path] = {}
     bases = [Path.cwd(), path.parent, path.parent.parent]
 
-    def resolve(key: str, rel: str) -> None:
+    def resolve(key: str, rel: str, said: str | None = None) -> None:
         for base in bases:
             cand = (base / rel).resolve()
             if cand.exists():
                 files[key] = cand
                 return
-        raise InputError(f"{path}: '{key}' names {rel}, which does not exist; fix the path.")
+        said = said or f"'{key}'"
+        raise InputError(f"{path}: {said} names {rel}, which does not exist; fix the path.")
 
-    for k, s in enumerate(spec.survival, start=1):
-        for key in ("landmarks", "events", "hazard_ratios", "medians"):
-            if getattr(s, key):
-                resolve(f"survival[{k}].{key}", getattr(s, key))
-        if s.population and s.population.life_table.lower() != "us":
-            resolve(f"survival[{k}].population.life_table", s.population.life_table)
-    for k, s in enumerate(spec.ipd, start=1):
-        for key in ("ipd", "at_risk", "totals"):
-            if getattr(s, key):
-                resolve(f"ipd[{k}].{key}", getattr(s, key))
-        for arm, rel in (s.clicks or {}).items():
-            resolve(f"ipd[{k}].clicks.{arm}", rel)
-        if s.population and s.population.life_table.lower() != "us":
-            resolve(f"ipd[{k}].population.life_table", s.population.life_table)
-    for k, p in enumerate(spec.pool, start=1):
-        resolve(f"pool[{k}].effects", p.effects)
-    for k, n in enumerate(spec.nma, start=1):
-        resolve(f"nma[{k}].data", n.data)
+    for kind in ("survival", "ipd", "pool", "nma"):
+        for k, sec in enumerate(getattr(spec, kind), start=1):
+            for key, rel in section_files(kind, sec):
+                resolve(f"{kind}[{k}].{key}", rel)
+    for j, sc in enumerate(spec.scenario, start=1):  # files a scenario names instead
+        kind, k, sec = scenario_section(spec, sc)
+        for key, rel in section_files(kind, sec):
+            said = f"[[scenario]] {sc.name}.{key.removeprefix('population.')}"
+            resolve(f"scenario[{j}].{kind}[{k}].{key}", rel, said)
     return spec, files
+
+
+def section_files(kind: str, sec: BaseModel) -> list[tuple[str, str]]:
+    """``(key, path as written)`` of every file a section names."""
+    out = []
+    if kind == "survival":
+        out += [(k, getattr(sec, k)) for k in TERMS if getattr(sec, k)]
+    elif kind == "ipd":
+        out += [(k, getattr(sec, k)) for k in ("ipd", "at_risk", "totals") if getattr(sec, k)]
+        out += [(f"clicks.{arm}", rel) for arm, rel in (sec.clicks or {}).items()]
+    elif kind == "pool":
+        out.append(("effects", sec.effects))
+    elif kind == "nma":
+        out.append(("data", sec.data))
+    pop = getattr(sec, "population", None)
+    if pop is not None and pop.life_table.lower() != "us":
+        out.append(("population.life_table", pop.life_table))
+    return out
+
+
+def scenario_files(files: dict, j: int, kind: str, k: int) -> dict:
+    """The files of scenario ``j`` (1-based) on section ``kind[k]``: its section's keys as the
+    section's own code reads them (``survival[1].landmarks``), the rest as for the base case."""
+    prefix, own = f"scenario[{j}].", f"{kind}[{k}]."
+    out = {
+        key: v
+        for key, v in files.items()
+        if not key.startswith("scenario[") and not key.startswith(own)
+    }
+    out.update({key.removeprefix(prefix): v for key, v in files.items() if key.startswith(prefix)})
+    return out

@@ -271,3 +271,122 @@ def test_ipd_section_with_cure_and_life_table_extrapolates_to_a_lifetime(cure_ru
     assert "extrapolated survival" in html and "Life-years gained over" in html
     assert s["queries"][0]["statement"] == "P(gbsg_2_cure_life_years_gained > 0)"
     assert 0 <= s["queries"][0]["probability"] <= 1
+
+
+# --- the runner on the execution layer (issue 13: same seed, same numbers; --resume) ---------
+SCENARIOS = ROOT / "tests" / "specs" / "gbsg2_scenarios.toml"
+STAMPS = {"provenance", "bayesurv_provenance", "created", "created_at"}
+
+
+def _numbers(x):
+    """summary.json without its time stamps (provenance: versions, command, creation time)."""
+    if isinstance(x, dict):
+        return {k: _numbers(v) for k, v in x.items() if k not in STAMPS}
+    if isinstance(x, list):
+        return [_numbers(v) for v in x]
+    return x
+
+
+def _run_spec(out, *extra):
+    r = CliRunner().invoke(
+        app, ["run", str(SCENARIOS), "--out", str(out), "--quiet", "--draws", "100", *extra]
+    )
+    assert r.exit_code == 0, r.output
+    return json.loads((out / "summary.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def serial_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial") / "res"
+    return out, _run_spec(out, "--scheduler", "serial")
+
+
+def _same_trees(a, b):
+    for group in ("posterior", "derived", "log_likelihood"):
+        x, y = a[group].to_dataset(), b[group].to_dataset()
+        assert set(x.data_vars) == set(y.data_vars), group
+        for name in x.data_vars:
+            np.testing.assert_array_equal(x[name].values, y[name].values, err_msg=name)
+
+
+@pytest.mark.mcmc
+def test_a_local_cluster_of_two_workers_gives_the_serial_numbers(serial_run, tmp_path):
+    """Issue 13: a spec's fits (sections and scenarios) serially and on local:2 give identical
+    numbers: summary.json equal apart from time stamps, every draw of the base case equal."""
+    out, serial = serial_run
+    cluster = _run_spec(tmp_path / "res", "--scheduler", "local:2")
+    assert _numbers(cluster) == _numbers(serial)
+    assert serial["scenarios"]["GBSG-2"]["rows"][0]["quantities"]["hr"]["median"] > 0
+    with (
+        xr.open_datatree(out / "gbsg_2.nc") as a,
+        xr.open_datatree(tmp_path / "res" / "gbsg_2.nc") as b,
+    ):
+        _same_trees(a.load(), b.load())
+
+
+@pytest.mark.mcmc
+def test_resume_after_a_killed_run_keeps_its_fits_and_the_numbers(serial_run, tmp_path):
+    """A run killed (SIGKILL) after its first fit keeps it in <out>.jobs; without --resume the
+    folder is refused in one sentence; --resume runs only the rest and gives the serial run's
+    numbers."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _, serial = serial_run
+    out = tmp_path / "res"
+    jobs = tmp_path / "res.jobs"
+    code = (
+        "import sys; from bayesurv.cli import main; sys.argv = ['bayesurv', 'run', "
+        f"{str(SCENARIOS)!r}, '--out', {str(out)!r}, '--quiet', '--draws', '100', "
+        "'--scheduler', 'serial']; main()"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline and proc.poll() is None:
+            if len(list((jobs / "tasks").glob("*.meta.json"))) >= 1:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    done = {p.name for p in (jobs / "tasks").glob("*.meta.json")}
+    assert 1 <= len(done) < 4 and not out.exists()
+    r = CliRunner().invoke(app, ["run", str(SCENARIOS), "--out", str(out), "--quiet"])
+    assert r.exit_code == 2 and "--resume" in r.output and "res.jobs" in r.output
+    resumed = _run_spec(out, "--scheduler", "serial", "--resume")
+    assert _numbers(resumed) == _numbers(serial)
+    assert not jobs.exists()  # removed once every fit is in the results folder
+
+
+def test_scheduler_option_is_checked_before_any_work(tmp_path):
+    r = CliRunner().invoke(
+        app, ["run", str(SCENARIOS), "--out", str(tmp_path / "o"), "--scheduler", "locl"]
+    )
+    assert r.exit_code == 2 and "--scheduler" in r.output and "local:N" in r.output
+    assert not (tmp_path / "o").exists() and not (tmp_path / "o.jobs").exists()
+
+
+def test_default_scheduler_fits_the_cores():
+    from bayesurv.runner import choose_scheduler
+    from bayesurv.spec import AnalysisSpec
+
+    spec = AnalysisSpec.model_validate(
+        {"title": "t", "seed": 1, "pool": [{"name": "p", "effects": "x.csv"}]}
+    )
+    assert choose_scheduler("serial", spec) == "serial"
+    with_exec = spec.model_copy(
+        update={"execution": spec.execution.model_copy(update={"scheduler": "local:3"})}
+    )
+    assert choose_scheduler(None, with_exec) == "local:3"
+    assert choose_scheduler("tcp://127.0.0.1:1", with_exec) == "tcp://127.0.0.1:1"
+    from bayesurv.batch import local_workers
+
+    want = "local" if local_workers(spec.sampling.chains) >= 2 else "serial"
+    assert choose_scheduler(None, spec) == want

@@ -172,3 +172,107 @@ def test_bad_ipd_and_term_specs(tmp_path, monkeypatch, text, match):
     with pytest.raises(InputError, match=match) as err:
         load_spec(write(tmp_path, text))
     assert "\n" not in str(err.value)
+
+
+def test_unknown_key_lists_the_keys_of_its_table(tmp_path, monkeypatch):
+    """Issue 14 item 6: the message lists what the table takes (it used to send the user to
+    bayesurv/spec.py)."""
+    monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parent.parent)
+    bad = GOOD.replace('endpoint = "EFS"', 'endpoint = "EFS"\nhorizon_yrs = 40')
+    with pytest.raises(InputError) as err:
+        load_spec(write(tmp_path, bad))
+    msg = str(err.value)
+    assert "unknown key 'survival[1].horizon_yrs'" in msg and "bayesurv/spec.py" not in msg
+    assert "survival[1] takes" in msg and "horizon_years" in msg and "landmark_times" in msg
+    assert "pool" not in msg.split("takes")[1]  # the section's own keys, not the top level's
+    bad = GOOD.replace("seed = 3", "seed = 3\n[sampling]\ndraw = 10")
+    with pytest.raises(InputError, match="sampling takes draws, tune, chains, target_accept"):
+        load_spec(write(tmp_path, bad))
+    with pytest.raises(InputError, match="the top level takes title, description, seed"):
+        load_spec(write(tmp_path, GOOD.replace("seed = 3", "seed = 3\nsede = 4")))
+
+
+WITH_POPULATION = GOOD.replace(
+    'families = ["weibull", "lognormal"]',
+    'families = ["weibull", "lognormal"]\npopulation = { life_table = "us", age = 10, male = 0.5 }',
+)
+SCENARIOS = WITH_POPULATION + (
+    '[[scenario]]\nname = "smr 2"\nsection = "EFS"\nsmr = 2\n'
+    '[[scenario]]\nname = "wide tau"\nsection = "pool"\ntau_prior = "halfnormal(1)"\n'
+    'exclude = { study = "AALL1331" }\n'
+    '[[scenario]]\nname = "lognormal only"\nsection = "EFS"\nfamily = "lognormal"\n'
+    'cure = ["none"]\n'
+    '[[scenario]]\nname = "own table"\nsection = "EFS"\n'
+    'life_table = "data/lifetables/survexp_us.csv"\n'
+    '[execution]\nscheduler = "local:2"\n'
+)
+
+
+def test_scenarios_override_their_section(tmp_path, monkeypatch):
+    from bayesurv.spec import scenario_files, scenario_section
+
+    monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parent.parent)
+    spec, files = load_spec(write(tmp_path, SCENARIOS))
+    assert spec.execution.scheduler == "local:2"
+    got = [scenario_section(spec, sc) for sc in spec.scenario]
+    assert [(kind, k) for kind, k, _ in got] == [("survival", 1), ("pool", 1)] + [
+        ("survival", 1)
+    ] * 2
+    smr, tau, logn, table = (sec for _, _, sec in got)
+    assert smr.population.smr == 2 and smr.population.age == 10  # the rest kept
+    assert spec.survival[0].population.smr == 1  # the base case unchanged
+    assert tau.tau_prior == "halfnormal(1)" and tau.exclude == {"study": "AALL1331"}
+    assert tau.where == {"set": "pediatric"}
+    assert logn.families == ["lognormal"] and logn.cure == ["none"]
+    own = scenario_files(files, 4, "survival", 1)
+    assert own["survival[1].population.life_table"].name == "survexp_us.csv"
+    assert own["survival[1].landmarks"] == files["survival[1].landmarks"]
+    assert "survival[1].population.life_table" not in files  # the base case uses "us"
+
+
+@pytest.mark.parametrize(
+    "scenario, match",
+    [
+        (
+            'name = "a"\nsection = "EFS"\nsmrr = 2',
+            r"\[\[scenario\]\] a.smrr: not an option of \[\[survival\]\] 'EFS'; allowed: "
+            "families, ",
+        ),
+        (
+            'name = "a"\nsection = "EFS"\nsmr = 0.5',
+            r"\[\[scenario\]\] a.smr: .*equal to 1 \(got 0.5\)",
+        ),
+        ('name = "a"\nsection = "EFS"\nfamily = "weibul"', r"a.family: 'weibul' is not allowed"),
+        ('name = "a"\nsection = "pool"\nmethod = "exakt"', r"a.method: 'exakt' is not allowed"),
+        ('name = "a"\nsection = "nope"\nsmr = 2', r"a.section: 'nope' is not a section.*'EFS'"),
+        ('name = "a"\nsection = "EFS"', r"\[\[scenario\]\] a: it changes nothing"),
+        ('name = "a"\nsection = "EFS"\nname = "b"', "Cannot overwrite|defined|duplicate|name"),
+        ('section = "EFS"\nsmr = 2', "'scenario\\[1\\].name' is missing"),
+        (
+            'name = "a"\nsection = "EFS"\nlife_table = "nowhere.csv"',
+            r"\[\[scenario\]\] a.life_table names nowhere.csv, which does not exist",
+        ),
+        ('name = "a"\nsection = "pool"\nsmr = 2', r"a.smr: not an option of \[\[pool\]\]"),
+        (
+            'name = "a"\nsection = "pool"\nsmr = 2',
+            r"a.smr: not an option of \[\[pool\]\] 'pool'; allowed: effects, where",
+        ),
+        ('name = "a"\nsection = "EFS"\nterms = []', r"a.terms: give at least one"),
+    ],
+)
+def test_bad_scenarios_are_one_sentence(tmp_path, monkeypatch, scenario, match):
+    monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parent.parent)
+    with pytest.raises(Exception, match=match) as err:
+        load_spec(write(tmp_path, WITH_POPULATION + "[[scenario]]\n" + scenario + "\n"))
+    assert err.type is InputError or err.type.__name__ == "TOMLDecodeError"
+    assert "\n" not in str(err.value)
+
+
+def test_scenario_names_are_unique_and_scheduler_is_checked(tmp_path, monkeypatch):
+    monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parent.parent)
+    two = GOOD + '[[scenario]]\nname = "a"\nsection = "pool"\ntau_prior = "halfnormal(1)"\n' * 2
+    with pytest.raises(InputError, match="scenario names must be unique; a is used twice"):
+        load_spec(write(tmp_path, two))
+    bad = GOOD.replace("seed = 3", 'seed = 3\n[execution]\nscheduler = "locl"')
+    with pytest.raises(InputError, match="'execution.scheduler'"):
+        load_spec(write(tmp_path, bad))

@@ -80,6 +80,66 @@ def fit_task(
     return result
 
 
+#: warnings a spec's fit reports in summary.json (kept with the value, so they reach the
+#: runner from any worker, and are the same on every scheduler)
+REPORTED = ("ConvergenceWarning", "IdentifiabilityWarning")
+
+
+def section_fit(
+    ipd: pd.DataFrame | None,
+    model: Any,
+    *,
+    seed: int,
+    sampler: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    population: Mapping[str, Any] | None = None,
+    summaries: Any = None,
+    options: Mapping[str, Any] | None = None,
+) -> xr.DataTree:
+    """One model of an analysis spec's section (``bayesurv run``), fitted by the core.
+
+    ``population`` is the section's ``population`` table as data (``{"spec": {...},
+    "life_table": "us" | path}``) and is built here, on the worker; ``sampler`` and
+    ``outputs`` are the core's :class:`~bayesurv.survival.fit.Sampler` and
+    :class:`~bayesurv.survival.fit.Outputs` as dicts; ``options`` the core's other keywords
+    (``pointwise``, ``source``, ``inputs``, ``record``). Convergence and identifiability
+    warnings are kept in ``attrs["task_warnings"]`` (JSON ``[[category, message], ...]``)."""
+    import json
+    import warnings
+
+    from bayesurv.survival.fit import Outputs, Sampler
+
+    pop = None
+    if population is not None:
+        from bayesurv.lifetable import read_life_table, us_life_table
+        from bayesurv.spec import Population
+
+        p = Population.model_validate(population["spec"])
+        table = population["life_table"]
+        pop = p.build(us_life_table(p.year or 2014) if table == "us" else read_life_table(table))
+    out = dict(outputs)
+    out["times"] = tuple(out.get("times") or ())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = core_fit()(
+            ipd,
+            model,
+            seed=seed,
+            summaries=summaries,
+            population=pop,
+            sampler=Sampler(**sampler),
+            outputs=Outputs(**out),
+            **dict(options or {}),
+        )
+    said = []
+    for w in caught:
+        item = [w.category.__name__, str(w.message)]
+        if w.category.__name__ in REPORTED and item not in said:
+            said.append(item)
+    result.attrs["task_warnings"] = json.dumps(said)
+    return result
+
+
 def structure_label(model: Any, spec: Mapping[str, Any] | None = None) -> str:
     """Tasks with the same label share one compiled model (same hazard and options)."""
     opts = ",".join(f"{k}={spec[k]!r}" for k in sorted(spec or {}))

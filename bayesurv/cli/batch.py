@@ -25,6 +25,9 @@ def scheduler_option(default: str = "local") -> Any:
     def check(value):
         from bayesurv.batch import parse_scheduler
 
+        if value is None:  # not given: the command's own default
+            return value
+
         try:
             parse_scheduler(value)
         except InputError as exc:

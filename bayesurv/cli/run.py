@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from bayesurv.cli.batch import scheduler_option
 from bayesurv.cli.common import app, count_option, guard
 
 
@@ -34,22 +35,50 @@ def run_command(
             example=200,
         ),
     ] = None,
+    scheduler: Annotated[str | None, scheduler_option(None)] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Keep the fits a stopped run finished (in <out>.jobs beside --out) and run "
+            "only the rest.",
+        ),
+    ] = False,
 ) -> None:
     """Run an analysis specification end to end: fits, pools, queries, figures, summary.json and
     a self-contained report.html. The same spec and seed give the same numbers.
 
     The results folder is built beside --out and put in place only when everything succeeded:
-    a refusal or an interrupt leaves --out as it was."""
+    a refusal or an interrupt leaves --out as it was. The fits stream into <out>.jobs as they
+    finish (removed after success), so --resume after a stopped run keeps the finished ones.
+    Fits run where --scheduler (or the spec's [execution] scheduler) says; the numbers are the
+    same everywhere."""
     import warnings
 
+    from bayesurv.errors import InputError
     from bayesurv.outputs import OutputPlan
-    from bayesurv.runner import MARK, run
+    from bayesurv.runner import MARK, job_folder, run
 
     target = out if out is not None else Path("results") / spec.stem
+    jobs = job_folder(target)
+    if jobs.exists() and not resume and not force:
+        raise InputError(
+            f"{jobs} holds the fits of a run that stopped; pass --resume to keep them or "
+            "--force to start again."
+        )
     plan = OutputPlan(target, force=force, replace=True, marker=MARK, inputs=(spec,))
     with plan.writing(), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        summary = run(spec, plan.stage_folder(), force=True, quiet=quiet, draws=draws)
+        summary = run(
+            spec,
+            plan.stage_folder(),
+            force=True,
+            quiet=quiet,
+            draws=draws,
+            scheduler=scheduler,
+            resume=resume,
+            jobs=jobs,
+        )
     if not quiet:
         for q in summary["queries"]:
             typer.echo(f"{q['statement']:<55s} {q['probability']:.3f} (MC error {q['mcse']:.3f})")

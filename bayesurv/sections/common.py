@@ -52,6 +52,23 @@ def population_of(sec, files: dict, key: str):
     return p.build(table)
 
 
+def population_data(sec, files: dict, key: str) -> dict | None:
+    """The section's population as data for a fit task (built on the worker by
+    :func:`bayesurv.batch.fits.section_fit`): its spec table and the life table ("us" or the
+    resolved path)."""
+    if sec.population is None:
+        return None
+    p = sec.population
+    table = "us" if p.life_table.lower() == "us" else str(files[f"{key}.population.life_table"])
+    return {"spec": p.model_dump(), "life_table": table}
+
+
+def sampler_data(sampling) -> dict:
+    """The spec's ``[sampling]`` as the core's :class:`~bayesurv.survival.fit.Sampler` fields."""
+    s = sampling
+    return {"draws": s.draws, "tune": s.tune, "chains": s.chains, "target_accept": s.target_accept}
+
+
 def model_fields(sec, hazard: str, cure: str) -> dict:
     """The :class:`bayesurv.survival.structure.ModelSpec` fields a section's options give."""
     pop = sec.population

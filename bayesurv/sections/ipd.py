@@ -9,7 +9,15 @@ import pandas as pd
 import xarray as xr
 
 from bayesurv.errors import InputError
-from bayesurv.sections.common import Progress, derived_seed, key_of, model_fields, population_of
+from bayesurv.sections.common import (
+    Progress,
+    derived_seed,
+    key_of,
+    model_fields,
+    population_data,
+    population_of,
+    sampler_data,
+)
 from bayesurv.spec import AnalysisSpec, Ipd
 
 
@@ -108,16 +116,43 @@ def reconstruction_accuracy(recs: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def fit_ipd_section(
-    sec: Ipd, files: dict, k: int, spec: AnalysisSpec, progress: Progress, spec_text: str = ""
-) -> IpdRun:
-    from bayesurv.survival.compare import compare
-    from bayesurv.survival.fit import Outputs, Sampler, fit
+@dataclass
+class IpdPlan:
+    """An ``[[ipd]]`` section ready to run: its IPD read or reconstructed, one fit task per
+    family (the IPD shared by the tasks), and what assembling needs."""
+
+    section: Ipd
+    ipd: pd.DataFrame
+    arms: list[str]
+    reconstructions: dict
+    population: object
+    source: str
+    tasks: list  # bayesurv.batch.Task
+    families: dict[str, str]  # task key -> family
+    shared: dict = field(default_factory=dict)
+
+
+def plan_ipd_section(
+    sec: Ipd,
+    files: dict,
+    k: int,
+    spec: AnalysisSpec,
+    spec_text: str = "",
+    prefix: str = "",
+    progress: Progress | None = None,
+) -> IpdPlan:
+    """Read or reconstruct section ``k``'s IPD and make one task per family, keyed
+    ``<prefix><section key>/<family>``; seeds from the spec's seed, the section's name and the
+    family (not the prefix: scenarios share the base case's random numbers)."""
+    from bayesurv.batch import Ref, Task
+    from bayesurv.batch.fits import section_fit
     from bayesurv.survival.structure import ModelSpec
 
-    progress.say(
-        f"{sec.name}: " + ("reading the IPD" if sec.ipd else "reconstructing IPD from the clicks")
-    )
+    if progress is not None:
+        progress.say(
+            f"{sec.name}: "
+            + ("reading the IPD" if sec.ipd else "reconstructing IPD from the clicks")
+        )
     ipd, recs = ipd_of(sec, files, k)
     ipd["arm"] = ipd["arm"].astype(str)
     arms = list(dict.fromkeys(ipd["arm"]))
@@ -130,13 +165,13 @@ def fit_ipd_section(
     order = [ref] + [a for a in arms if a != ref]
     ipd = pd.concat([ipd[ipd["arm"] == a] for a in order], ignore_index=True)  # reference first
     t_max = float(ipd["time"].max())
-    population = population_of(sec, files, f"ipd[{k}]")
+    population = population_of(sec, files, f"ipd[{k}]")  # checked here, built per task
     s = spec.sampling
     source = sec.ipd or f"[[ipd]] {sec.name}"
-    inputs = {kk: v for kk, v in files.items() if kk.startswith(f"ipd[{k}]")}
-    fits = {}
+    inputs = {kk: str(v) for kk, v in files.items() if kk.startswith(f"ipd[{k}].")}
+    shared_name = f"{prefix}{key_of(sec.name)}/ipd"
+    tasks, families = [], {}
     for family in sec.families:
-        progress.say(f"{sec.name}: fitting {family} to the {'reconstructed ' if recs else ''}IPD")
         model = ModelSpec(
             arm="arm",
             covariates=tuple(sec.covariates),
@@ -145,18 +180,39 @@ def fit_ipd_section(
             waning=sec.waning.model_dump() if sec.waning else None,
             **model_fields(sec, family, sec.cure),
         )
-        fits[family] = fit(
-            ipd,
-            model,
-            seed=derived_seed(spec.seed, sec.name, family),
-            population=population,
-            sampler=Sampler(s.draws, s.tune, s.chains, s.target_accept),
-            outputs=Outputs(horizon=sec.horizon, rmst_to=t_max, discount=sec.discount),
-            pointwise=True,
-            source=source,
-            inputs=inputs,
-            record={"spec": spec_text, "section": sec.name, "model": family},
+        key = f"{prefix}{key_of(sec.name)}/{family}"
+        tasks.append(
+            Task(
+                key,
+                section_fit,
+                {
+                    "ipd": Ref(shared_name),
+                    "model": model,
+                    "population": population_data(sec, files, f"ipd[{k}]"),
+                    "sampler": sampler_data(s),
+                    "outputs": {"horizon": sec.horizon, "rmst_to": t_max, "discount": sec.discount},
+                    "options": {
+                        "pointwise": True,
+                        "source": source,
+                        "inputs": inputs,
+                        "record": {"spec": spec_text, "section": sec.name, "model": family},
+                    },
+                },
+                seed=derived_seed(spec.seed, sec.name, family),
+                threads=s.chains,
+                structure=f"ipd|{family}",
+            )
         )
+        families[key] = family
+    return IpdPlan(sec, ipd, order, recs, population, source, tasks, families, {shared_name: ipd})
+
+
+def assemble_ipd_section(plan: IpdPlan, trees: dict) -> IpdRun:
+    """The section's fits from the tasks' result trees (by task key), compared by LOO and
+    AIC/BIC when there are several. No fitting."""
+    from bayesurv.survival.compare import compare
+
+    fits = {plan.families[t.key]: trees[t.key] for t in plan.tasks}
     comparison = None
     if len(fits) > 1:
         from bayesurv.survival.data import prepare
@@ -165,11 +221,11 @@ def fit_ipd_section(
         # the likelihood's arrays with the population, so that AIC/BIC of cure models on a
         # life table come at the maximum of the same likelihood
         arrays = {
-            f: prepare(spec_of(r), ipd, population=population, source=source)[1]
+            f: prepare(spec_of(r), plan.ipd, population=plan.population, source=plan.source)[1]
             for f, r in fits.items()
         }
         comparison = compare(fits, arrays)
-    return IpdRun(sec, ipd, order, fits, comparison, recs)
+    return IpdRun(plan.section, plan.ipd, plan.arms, fits, comparison, plan.reconstructions)
 
 
 def ipd_summary(run_: IpdRun) -> dict:

@@ -28,21 +28,25 @@ class Nma(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str
+    name: str = Field(description="the section's name (its results are named after it)")
     data: str = Field(description="network CSV: contrasts, arm counts with follow-up, or IPD")
     reference: str | None = Field(None, description="treatment every HR is expressed against")
-    effects: Literal["fixed", "random"] = "random"
-    method: Literal["auto", "exact", "mcmc"] = "auto"
-    d_prior: str = "normal(0, 4)"
-    tau_prior: str = "halfnormal(0.5)"
-    link: Literal["cloglog", "logit"] = "cloglog"
+    effects: Literal["fixed", "random"] = Field("random", description="fixed or random effects")
+    method: Literal["auto", "exact", "mcmc"] = Field(
+        "auto", description="exact for contrast networks, NUTS otherwise (auto)"
+    )
+    d_prior: str = Field("normal(0, 4)", description="prior of each basic log HR d")
+    tau_prior: str = Field("halfnormal(0.5)", description="prior of the between-trial sd")
+    link: Literal["cloglog", "logit"] = Field(
+        "cloglog", description="link of arm counts (cloglog with log follow-up: hazard ratios)"
+    )
     consistency: bool = Field(True, description="UME model and node-splits beside the answer")
     sensitivity: list[dict] = Field(
         [],
         description="other analyses of the same network, e.g. [{effects = 'random', "
         "tau_prior = 'turner(mortality, pharma-pharma)'}]",
     )
-    thresholds: list[float] = [1.0]
+    thresholds: list[float] = Field([1.0], description="HRs t of the P(HR < t) reported")
     assumptions: list[str] = Field(
         [], description="what the comparison rests on, in words, printed with the answer"
     )

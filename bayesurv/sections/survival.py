@@ -14,10 +14,12 @@ import xarray as xr
 from bayesurv.errors import InputError
 from bayesurv.sections.common import (
     UNITS_PER_YEAR,
-    Progress,
     derived_seed,
+    key_of,
     model_fields,
+    population_data,
     population_of,
+    sampler_data,
 )
 from bayesurv.spec import AnalysisSpec, Survival
 
@@ -170,19 +172,39 @@ def hazard_ratio_check(tree, hrs: pd.DataFrame, ev: pd.DataFrame, shares) -> lis
     return rows
 
 
-def fit_survival_section(
-    sec: Survival, files: dict, k: int, spec: AnalysisSpec, progress: Progress, spec_text: str
-) -> list[SurvivalFit]:
-    from bayesurv.intervals import interval
-    from bayesurv.survival import outputs as O
+@dataclass
+class SurvivalPlan:
+    """A ``[[survival]]`` section ready to run: its data read and checked, one fit task per
+    model of the grid (:func:`bayesurv.batch.fits.section_fit`), and what assembling needs."""
+
+    section: Survival
+    tasks: list  # bayesurv.batch.Task
+    labels: dict[str, str]  # task key -> model label
+    arms: dict
+    landmarks: pd.DataFrame
+    events: pd.DataFrame
+    hazard_ratios: pd.DataFrame
+    use: tuple
+    note: str
+    shared: dict = field(default_factory=dict)
+
+
+def plan_survival_section(
+    sec: Survival, files: dict, k: int, spec: AnalysisSpec, spec_text: str, prefix: str = ""
+) -> SurvivalPlan:
+    """Read section ``k``'s reported summaries and make one task per model of its grid, keyed
+    ``<prefix><section key>/<family>-<cure>``. A model's seed is derived from the spec's seed,
+    the section's name and the model (never the prefix: a scenario's fits share the base
+    case's random numbers, so an unchanged scenario gives the base case's numbers)."""
+    from bayesurv.batch import Task
+    from bayesurv.batch.fits import section_fit
     from bayesurv.survival.data import Summaries
-    from bayesurv.survival.evidence import ARMS, arm_shares
-    from bayesurv.survival.fit import Outputs, Sampler, fit
+    from bayesurv.survival.evidence import ARMS
     from bayesurv.survival.structure import ModelSpec
 
     scale = UNITS_PER_YEAR[sec.time_unit]
     arms, lm, ev, hrs = reported_arms(sec, files, k)
-    population = population_of(sec, files, f"survival[{k}]")
+    population = population_of(sec, files, f"survival[{k}]")  # checked here, built per task
     note = (
         population.describe()
         if population
@@ -192,100 +214,129 @@ def fit_survival_section(
     summaries = Summaries(arms, hrs if len(hrs) else None, use)
     s = spec.sampling
     times = sorted({*sec.landmark_times, *lm["time"].astype(float)})
-    inputs = {key: v for key, v in files.items() if key.startswith(f"survival[{k}]")}
-    fits = []
+    inputs = {key: str(v) for key, v in files.items() if key.startswith(f"survival[{k}].")}
+    tasks, labels = [], {}
     for family in sec.families:
         for cure in sec.cure:
             label = f"{family}-{cure}"
-            progress.say(f"{sec.name}: fitting {label} to the reported summaries")
-            seed = derived_seed(spec.seed, sec.name, label)
+            key = f"{prefix}{key_of(sec.name)}/{label}"
             model = ModelSpec(arms=ARMS, **model_fields(sec, family, cure))
-            tree = fit(
-                None,
-                model,
-                seed=seed,
-                summaries=summaries,
-                population=population,
-                sampler=Sampler(s.draws, s.tune, s.chains, s.target_accept),
-                outputs=Outputs(
-                    times=tuple(t for t in times if t <= sec.horizon_years * scale),
-                    horizon=sec.horizon_years * scale,
-                    discount=sec.discount,
-                ),
-                inputs=inputs,
-                record={"spec": spec_text, "section": sec.name, "model": label},
-            )
-            ll = tree["log_likelihood"]["reported"].values
-            flat = ll.reshape(-1, ll.shape[-1])
-            lppd = float(np.sum(np.log(np.mean(np.exp(flat), axis=0))))
-            p_waic = float(np.sum(np.var(flat, axis=0, ddof=1)))
-            diag = json.loads(tree.attrs["diagnostics"])
-            q = (
-                interval(O.survival(tree, np.unique(lm["time"].to_numpy(float))))
-                if len(lm)
-                else None
-            )
-            check_rows = []
-            for r in lm.itertuples():
-                med, lo_m, hi_m = (
-                    float(q[v].sel(arm=r.arm, time=r.time)) for v in ("median", "lower", "upper")
-                )
-                check_rows.append(
+            tasks.append(
+                Task(
+                    key,
+                    section_fit,
                     {
-                        "arm": r.arm,
-                        "time": r.time,
-                        "published": r.survival,
-                        "published_lower": r.lower,
-                        "published_upper": r.upper,
-                        "model_median": med,
-                        "model_lower": lo_m,
-                        "model_upper": hi_m,
-                        "within_published_ci": bool(r.lower <= med <= r.upper),
+                        "ipd": None,
+                        "model": model,
+                        "summaries": summaries,
+                        "population": population_data(sec, files, f"survival[{k}]"),
+                        "sampler": sampler_data(s),
+                        "outputs": {
+                            "times": [t for t in times if t <= sec.horizon_years * scale],
+                            "horizon": sec.horizon_years * scale,
+                            "discount": sec.discount,
+                        },
+                        "options": {
+                            "inputs": inputs,
+                            "record": {"spec": spec_text, "section": sec.name, "model": label},
+                        },
+                    },
+                    seed=derived_seed(spec.seed, sec.name, label),
+                    threads=s.chains,
+                    structure=f"survival|{label}",
+                )
+            )
+            labels[key] = label
+    return SurvivalPlan(sec, tasks, labels, arms, lm, ev, hrs, use, note)
+
+
+def assemble_survival_section(plan: SurvivalPlan, trees: dict) -> list[SurvivalFit]:
+    """The section's fits from the tasks' result trees (by task key): WAIC, landmark, HR and
+    median checks against the published numbers. No fitting."""
+    from bayesurv.intervals import interval
+    from bayesurv.survival import outputs as O
+    from bayesurv.survival.evidence import arm_shares
+
+    sec, arms, lm, ev, hrs, use = (
+        plan.section,
+        plan.arms,
+        plan.landmarks,
+        plan.events,
+        plan.hazard_ratios,
+        plan.use,
+    )
+    fits = []
+    for task in plan.tasks:
+        label = plan.labels[task.key]
+        family, cure = label.split("-", 1)
+        tree = trees[task.key]
+        ll = tree["log_likelihood"]["reported"].values
+        flat = ll.reshape(-1, ll.shape[-1])
+        lppd = float(np.sum(np.log(np.mean(np.exp(flat), axis=0))))
+        p_waic = float(np.sum(np.var(flat, axis=0, ddof=1)))
+        diag = json.loads(tree.attrs["diagnostics"])
+        q = interval(O.survival(tree, np.unique(lm["time"].to_numpy(float)))) if len(lm) else None
+        check_rows = []
+        for r in lm.itertuples():
+            med, lo_m, hi_m = (
+                float(q[v].sel(arm=r.arm, time=r.time)) for v in ("median", "lower", "upper")
+            )
+            check_rows.append(
+                {
+                    "arm": r.arm,
+                    "time": r.time,
+                    "published": r.survival,
+                    "published_lower": r.lower,
+                    "published_upper": r.upper,
+                    "model_median": med,
+                    "model_lower": lo_m,
+                    "model_upper": hi_m,
+                    "within_published_ci": bool(r.lower <= med <= r.upper),
+                }
+            )
+        med_rows = []
+        for arm in arms:
+            for r in arms[arm].medians.to_dict(orient="records"):
+                m = float(r["median"])
+                med_rows.append(
+                    {
+                        "arm": arm,
+                        "published": r["median"],
+                        "lower": r["lower"],
+                        "upper": r["upper"],
+                        "se_log": r["se"],
+                        "se_from": r["se_from"],
+                        "in_likelihood": bool(r["used"]) and "medians" in use,
+                        "reason": r["reason"] or "used",
+                        "model_S_at_published_median": float(
+                            O.survival(tree, [m]).sel(arm=arm).median()
+                        )
+                        if np.isfinite(m)
+                        else np.nan,
                     }
                 )
-            med_rows = []
-            for arm in arms:
-                for r in arms[arm].medians.to_dict(orient="records"):
-                    m = float(r["median"])
-                    med_rows.append(
-                        {
-                            "arm": arm,
-                            "published": r["median"],
-                            "lower": r["lower"],
-                            "upper": r["upper"],
-                            "se_log": r["se"],
-                            "se_from": r["se_from"],
-                            "in_likelihood": bool(r["used"]) and "medians" in use,
-                            "reason": r["reason"] or "used",
-                            "model_S_at_published_median": float(
-                                O.survival(tree, [m]).sel(arm=arm).median()
-                            )
-                            if np.isfinite(m)
-                            else np.nan,
-                        }
-                    )
-            fit_row = {
-                "model": label,
-                "lppd": lppd,
-                "p_waic": p_waic,
-                "elpd_waic": lppd - p_waic,
-                "diagnostics": {k_: v for k_, v in diag.items() if k_ != "problems"},
-                "problems": diag["problems"],
-                "seed": seed,
-            }
-            fits.append(
-                SurvivalFit(
-                    sec,
-                    family,
-                    cure,
-                    tree,
-                    fit_row,
-                    pd.DataFrame(check_rows),
-                    notes=[note],
-                    hr_check=pd.DataFrame(hazard_ratio_check(tree, hrs, ev, arm_shares(arms))),
-                    median_check=pd.DataFrame(med_rows),
-                )
+        fit_row = {
+            "model": label,
+            "lppd": lppd,
+            "p_waic": p_waic,
+            "elpd_waic": lppd - p_waic,
+            "diagnostics": {k_: v for k_, v in diag.items() if k_ != "problems"},
+            "problems": diag["problems"],
+            "seed": task.seed,
+        }
+        fits.append(
+            SurvivalFit(
+                sec,
+                family,
+                cure,
+                tree,
+                fit_row,
+                pd.DataFrame(check_rows),
+                notes=[plan.note],
+                hr_check=pd.DataFrame(hazard_ratio_check(tree, hrs, ev, arm_shares(arms))),
+                median_check=pd.DataFrame(med_rows),
             )
+        )
     return fits
 
 
