@@ -206,9 +206,9 @@ def build_report(
     nmas = nmas or {}
     rep = Report(spec.title, spec.description or None)
     fits = _fits(summary, surv_fits, pools, ipd_runs, nmas)
-    _answers_part(rep, spec, summary, pools, fits)
+    _answers_part(rep, spec, summary, pools, nmas, fits)
     _rests_on_part(rep, spec, summary, surv_fits, pools, ipd_runs, nmas)
-    _evidence_part(rep, out, surv_fits, pools, ipd_runs)
+    _evidence_part(rep, out, surv_fits, pools, ipd_runs, nmas)
     for name, fits_ in surv_fits.items():
         _survival_part(rep, out, name, fits_, summary)
     for name, ir in ipd_runs.items():
@@ -234,11 +234,11 @@ def build_report(
     (out / "report.html").write_text(html, encoding="utf-8")
 
 
-def _answers_part(rep: Report, spec, summary: dict, pools: dict, fits: list[dict]) -> None:
+def _answers_part(rep: Report, spec, summary: dict, pools: dict, nmas: dict, fits) -> None:
     from bayesurv.report_answers import answers
 
     rep.section("Questions the committee asked", anchor="answers")
-    found = answers(summary, spec, pools)
+    found = answers(summary, spec, pools, nmas)
     failing = {f["section"]: f for f in fits if f["answers"] and f["problems"]}
     items = []
     for q, a in zip(summary["queries"], found, strict=True):
@@ -284,7 +284,7 @@ def _rests_on_part(rep, spec, summary, surv_fits, pools, ipd_runs, nmas) -> None
         )
 
 
-def _evidence_part(rep, out, surv_fits, pools, ipd_runs) -> None:
+def _evidence_part(rep, out, surv_fits, pools, ipd_runs, nmas) -> None:
     from bayesurv.sections.ipd import reconstruction_accuracy
 
     rep.section("Evidence")
@@ -313,6 +313,15 @@ def _evidence_part(rep, out, surv_fits, pools, ipd_runs) -> None:
             ),
             caption=f"{name}: reported hazard ratios and their sources",
         )
+    for name, nr in nmas.items():
+        net = nr.result.network
+        for frame, what in ((net.contrasts, "contrasts"), (net.arms, "arm counts")):
+            if len(frame):
+                cols = [c for c in frame.columns if c != "row"]
+                rep.table(
+                    frame[cols].rename(columns={"log_hr": "log HR", "se": "SE"}),
+                    caption=f"{name}: the trials' {what} as they enter the likelihood",
+                )
     recon = {n: ir for n, ir in ipd_runs.items() if ir.reconstructed}
     if not recon:
         return

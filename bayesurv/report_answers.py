@@ -9,8 +9,9 @@ the same in words with its uncertainty::
 
 One value per question. A pool's pooled, predictive, tau and per-study quantities compared with
 a number have an exact answer (the normal-normal posterior by quadrature over tau,
-:mod:`bayesurv.synthesis.normal_normal`): that value is the one given, and the computation is
-named. Every other statement is the share of posterior draws where it holds
+:mod:`bayesurv.synthesis.normal_normal`), and so have a contrast network's hazard ratios solved
+exactly (:mod:`bayesurv.synthesis.normal_linear`): that value is the one given, and the
+computation is named. Every other statement is the share of posterior draws where it holds
 (:func:`bayesurv.query.probability`), with its Monte Carlo error sqrt(p (1 - p) / ESS) - or the
 rule-of-three bound 3 / draws when every draw (or none) satisfies it. Statements that are more
 than one comparison of one quantity with a number keep their own text in the sentence.
@@ -210,6 +211,17 @@ def _clause(q: str, args: tuple, op: str, value: float, sec: _Section) -> str | 
         if subject is None:
             return None
         return f"{subject} ({sec.name}) is {rel} {_threshold(value, q)}"
+    if sec.kind == "nma":
+        if q in ("hr", "predictive_hr", "log_hr", "predictive_log_hr") and len(strings) == 2:
+            what = "log hazard ratio" if "log" in q else "hazard ratio"
+            new = " in a new trial" if q.startswith("predictive") else ""
+            return (
+                f"the {what} of {strings[0]} versus {strings[1]}{new} ({sec.name}) is {rel} "
+                f"{_threshold(value, q)}"
+            )
+        if q == "rank" and len(strings) == 1:
+            return f"the rank of {strings[0]} ({sec.name}; 1 = best) is {rel} {value:g}"
+        return None
     if sec.kind not in ("survival", "ipd"):
         return None
     if q in ("surv_diff", "cure_diff") and two and (t or q == "cure_diff"):
@@ -306,6 +318,39 @@ def _simple(node) -> tuple[str, tuple, str, float] | None:
     return None
 
 
+def _exact_nma(q, args, op, value, sec: _Section, summary: dict, nmas):
+    """A network's exact P(HR of A vs B against a number) (contrast networks solved by
+    quadrature), or None; with the summary alone, its recorded P(HR < 1)."""
+    if q not in ("hr", "predictive_hr", "log_hr", "predictive_log_hr") or len(args) != 2:
+        return None
+    if not all(a[0] == "str" for a in args):
+        return None
+    a, b = args[0][1], args[1][1]
+    hr_scale = "log" not in q
+    if hr_scale and value <= 0:
+        return 0.0 if op in ("<", "<=") else 1.0
+    cut = math.log(value) if hr_scale else value
+    run = (nmas or {}).get(sec.name)
+    result = getattr(run, "result", None)
+    if result is not None:
+        if getattr(result, "exact", None) is None:
+            return None
+        try:
+            dist = result.predictive(a, b) if q.startswith("predictive") else result.effect(a, b)
+        except Exception:  # a treatment that is not in the network
+            return None
+        below = float(dist.cdf(cut))
+        return below if op in ("<", "<=") else 1.0 - below
+    doc = summary.get("nma", {}).get(sec.name, {})
+    if doc.get("method") != "exact" or q != "hr" or value != 1:
+        return None
+    for r in doc.get("relative_effects", []):
+        if (r.get("treatment"), r.get("vs")) == (a, b) and r.get("p_hr_lt_1") is not None:
+            p = float(r["p_hr_lt_1"])
+            return p if op in ("<", "<=") else 1.0 - p
+    return None
+
+
 def _exact(q: str, args: tuple, op: str, value: float, sec: _Section, summary: dict, pools):
     """The exact posterior probability of a pool quantity, or None when there is none."""
     if sec.kind != "pool":
@@ -337,8 +382,9 @@ def _exact(q: str, args: tuple, op: str, value: float, sec: _Section, summary: d
     return None
 
 
-def answer(query: dict, summary: dict, spec=None, pools=None) -> Answer:
-    """One recorded query (``summary["queries"]`` row) as a sentence with its one value."""
+def answer(query: dict, summary: dict, spec=None, pools=None, nmas=None) -> Answer:
+    """One recorded query (``summary["queries"]`` row) as a sentence with its one value
+    (``pools``, ``nmas``: the runs by section name, for exact answers at any threshold)."""
     statement = query["statement"]
     sections = _sections(summary, spec)
     node = parse(statement)
@@ -349,12 +395,19 @@ def answer(query: dict, summary: dict, spec=None, pools=None) -> Answer:
         sec, q = _split(name, sections)
         if sec is not None:
             clause = _clause(q, args, op, value, sec)
-            exact = _exact(q, args, op, value, sec, summary, pools)
+            if sec.kind == "nma":
+                exact = _exact_nma(q, args, op, value, sec, summary, nmas)
+            else:
+                exact = _exact(q, args, op, value, sec, summary, pools)
     if clause is None:
         clause = f"{statement.strip()[2:-1] if statement.strip().startswith('P(') else statement}"
         clause = f"the statement {clause} holds"
     if exact is not None:
-        p, how, mcse, computation = exact, EXACT_METHOD, None, EXACT_METHOD
+        method = EXACT_METHOD
+        doc = summary.get("nma", {}).get(sec.name, {}) if sec.kind == "nma" else {}
+        if doc.get("effects") == "fixed":
+            method = "exact: the fixed-effect posterior is normal"
+        p, how, mcse, computation = exact, method, None, method
         p_text = percent(p, words=True)
     else:
         p, mcse, draws = query["probability"], query["mcse"], int(query["draws"])
@@ -367,6 +420,6 @@ def answer(query: dict, summary: dict, spec=None, pools=None) -> Answer:
     return Answer(statement, sentence, p, computation, mcse, sec.name if sec else None)
 
 
-def answers(summary: dict, spec=None, pools=None) -> list[Answer]:
+def answers(summary: dict, spec=None, pools=None, nmas=None) -> list[Answer]:
     """Every query of ``summary`` answered (:func:`answer`), in the spec's order."""
-    return [answer(q, summary, spec, pools) for q in summary.get("queries", [])]
+    return [answer(q, summary, spec, pools, nmas) for q in summary.get("queries", [])]

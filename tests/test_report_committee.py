@@ -313,3 +313,54 @@ def test_run_report_first_screen_and_width(tmp_path):
     bad = [d for d in diags if convergence_problems(d)]
     assert ("fail a check" in text) == bool(bad)
     assert (f"{len(bad)} of {len(diags)} MCMC fits fail" in text) == bool(bad)
+
+
+# --------------------------------------------------------------------------------------------
+# a real `bayesurv run` without NUTS: the shipped network (TOWER and INO-VATE through
+# chemotherapy, a contrast network solved exactly)
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def nma_run(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from bayesurv.cli import app
+
+    out = tmp_path_factory.mktemp("nma") / "out"
+    spec = ROOT / "models" / "ball_nma.toml"
+    r = CliRunner().invoke(app, ["run", str(spec), "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_network_questions_answered_with_the_exact_value(nma_run):
+    import json
+
+    s = json.loads((nma_run / "summary.json").read_text())
+    doc = next(iter(s["nma"].values()))
+    assert doc["method"] == "exact"
+    exact = {(r["treatment"], r["vs"]): r["p_hr_lt_1"] for r in doc["relative_effects"]}
+    pair = re.compile(r'_hr\("([^"]+)", "([^"]+)"\) < 1\)$')
+    seen = 0
+    for q in s["queries"]:
+        a, b = pair.search(q["statement"]).groups()
+        if (a, b) not in exact:
+            continue
+        seen += 1
+        assert q["reported_probability"] == pytest.approx(exact[(a, b)])
+        assert q["computation"].startswith("exact")
+        assert f"is {percent(exact[(a, b)])} (exact" in q["answer"]
+        assert f"hazard ratio of {a} versus {b} (" in q["answer"]
+    assert seen >= 2
+    # blinatumomab vs chemotherapy: 4,000 draws give 99.7%, the exact posterior 99.5%
+    shown = visible_text((nma_run / "report.html").read_text())
+    sampled = [q["probability"] for q in s["queries"] if "chemotherapy" in q["statement"]]
+    assert any(percent(p) not in shown for p in sampled)
+
+
+@needs_chromium
+def test_network_report_first_screen(nma_run):
+    box = layout(nma_run / "report.html", [".answer", "table"], width=1400, height=900)
+    answers = box["elements"][".answer"]
+    assert len(answers) == 3 and all(a["bottom"] <= 900 for a in answers)
+    assert answers[-1]["bottom"] < box["elements"]["table"][0]["top"]
+    assert box["scrollWidth"] <= 1400 and box["overflowing"] == []
