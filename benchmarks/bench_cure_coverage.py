@@ -1,7 +1,8 @@
 """Coverage of 20-year survival: Weibull mixture-cure vs non-cure Weibull, both with US
 general-population mortality, on trials simulated from a mixture-cure model.
 
-Run:  .venv/bin/python benchmarks/bench_cure_coverage.py [--runs 100] [--procs 2] [--n 300]
+Run:  .venv/bin/python benchmarks/bench_cure_coverage.py [--runs 100] [--n 300]
+          [--scheduler local|serial|local:N|tcp://HOST:PORT] [--resume]
       (``--replot`` redraws the figure from the saved CSV)
 
 Scenario (one arm, adults): ``n`` patients aged N(60, 8) clipped to [30, 85] years at entry,
@@ -14,7 +15,7 @@ cured do not survive for ever. A paediatric cohort (S_bg(20) > 0.99) would test 
 fraction alone.
 
 Each run draws a new cohort and trial (seed ``[seed, run]``) and fits, with
-:func:`bayesurv.survival.longterm.fit_longterm` (4 chains x 1000 draws after 1000 tuning), (a)
+:func:`bayesurv.survival.fit.fit` (4 chains x 1000 draws after 1000 tuning), (a)
 the Weibull mixture-cure model and (b) a Weibull without cure, both with the life table. The
 truth is the cohort's S(20 years) (mean over its patients of S_bg,i(20) x (pi + (1 - pi)
 S_u(20)), :mod:`bayesurv.survival.simulate`); we record whether each model's 90% equal-tailed
@@ -23,15 +24,17 @@ credible interval covers it. The issue asks for (a) coverage >= 85% of 100 runs,
 Writes ``benchmarks/output/cure_coverage.csv`` (one row per run and model, rewritten as runs
 finish), ``cure_coverage.txt`` (coverage with a Clopper-Pearson 95% CI, mean interval width,
 bias and RMSE of the posterior median, convergence, seconds) and ``cure_coverage.png`` (the
-intervals against the truth, sorted). Workers are separate processes (``--procs``, spawned);
-nutpie samples the chains of each fit in threads.
+intervals against the truth, sorted). The runs are tasks of one :func:`bayesurv.batch.run` job
+(one task per run, both fits in it; its seeds are the run's own, so the numbers do not depend on
+the scheduler); the job folder ``<outdir>/<out>.job`` streams each run's rows as it finishes,
+so ``--resume`` after a killed run fits only the runs still missing. The default local cluster
+has ``cores // chains`` worker processes; nutpie samples the chains of each fit in threads.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import sys
 import time
@@ -82,44 +85,42 @@ def simulate_run(run: int, n: int, seed: int):
     )
 
 
-def one_run(task: tuple) -> list[dict]:
-    """Simulate one trial, fit both models, return one row per model."""
-    run, n, seed, draws, tune, chains = task
-    from bayesurv.survival.longterm import fit_longterm
-
+def one_run(
+    run: int, n: int, base_seed: int, draws: int, tune: int, chains: int, seed: int
+) -> pd.DataFrame:
+    """Simulate one trial (seeded by ``[base_seed, run]``), fit both models (seed ``seed``,
+    the task's), return one row per model."""
     from bayesurv.lifetable import us_life_table
+    from bayesurv.survival import outputs as O
+    from bayesurv.survival.fit import Outputs, Sampler, fit
+    from bayesurv.survival.population import Population
 
-    sim = simulate_run(run, n, seed)
+    sim = simulate_run(run, n, base_seed)
     truth = float(sim.truth.survival(YEARS))
-    lt = us_life_table(SCENARIO["life_table_year"])
+    population = Population(
+        us_life_table(SCENARIO["life_table_year"]), age_column="age", sex_column="sex"
+    )
     rows = []
     for label, cure in MODELS.items():
         t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            res = fit_longterm(
+            res = fit(
                 sim.data,
                 SCENARIO["family"],
-                seed=seed * 1000 + run,
+                seed=seed,
                 cure=cure,
-                life_table=lt,
-                age_column="age",
-                sex_column="sex",
+                population=population,
                 time_unit="years",
-                draws=draws,
-                tune=tune,
-                chains=chains,
+                sampler=Sampler(draws=draws, tune=tune, chains=chains),
+                outputs=Outputs(times=(YEARS,)),
+                pointwise=False,
             )
         secs = time.perf_counter() - t0
-        surv = res["derived"]["survival"]
-        ts = float(res.attrs.get("time_scale", 1.0))
-        s = surv.sel(time=YEARS * ts, method="nearest")
-        if abs(float(s["time"]) - YEARS * ts) > 1e-6 * ts:  # not on the grid: interpolate
-            s = surv.interp(time=YEARS * ts)
-        x = np.asarray(s.values, dtype=float).ravel()
+        x = O.survival(res, [YEARS]).values.ravel()  # the cohort's S(20 years), one arm
         lo, med, hi = np.quantile(x, [(1 - LEVEL) / 2, 0.5, (1 + LEVEL) / 2])
         diag = json.loads(res.attrs.get("diagnostics", "{}"))
-        cf = res["derived"]["cure_fraction"].values.ravel() if cure != "none" else None
+        cf = O.cure_fraction(res).values.ravel() if cure != "none" else None
         names = sorted({type(w.message).__name__ for w in caught})
         rows.append(
             {
@@ -141,7 +142,7 @@ def one_run(task: tuple) -> list[dict]:
                 "seconds": secs,
             }
         )
-    return rows
+    return pd.DataFrame(rows)
 
 
 def coverage_ci(k: int, n: int) -> tuple[float, float]:
@@ -152,7 +153,7 @@ def coverage_ci(k: int, n: int) -> tuple[float, float]:
     return ci.low, ci.high
 
 
-def summarize(df: pd.DataFrame, wall: float, procs: int, n: int) -> str:
+def summarize(df: pd.DataFrame, wall: float, scheduler: str, n: int) -> str:
     sc = SCENARIO
     lines = [
         "Coverage of S(20 years): Weibull mixture-cure vs non-cure Weibull, both with US 2014 "
@@ -195,7 +196,7 @@ def summarize(df: pd.DataFrame, wall: float, procs: int, n: int) -> str:
         f"requirement (b) non-cure model does not: "
         f"{'PASS' if verdict['no cure'] < 0.85 else 'FAIL'} ({100 * verdict['no cure']:.0f}%)",
         "",
-        f"wall time {wall / 60:.1f} min with {procs} processes on {os.cpu_count()} cores "
+        f"wall time {wall / 60:.1f} min on scheduler {scheduler}, {os.cpu_count()} cores "
         f"(load average at the end {os.getloadavg()[0]:.1f}); fit seconds include sampling and "
         "the lifetime curves; the first fit of each model in a process also compiles it",
     ]
@@ -261,7 +262,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--scheduler", default="local", help="serial, local, local:N or tcp://...")
+    ap.add_argument("--resume", action="store_true", help="fit only the runs a job left")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--tune", type=int, default=1000)
@@ -275,33 +277,49 @@ def main() -> None:
     if args.replot:
         figure(pd.read_csv(out / f"{args.out}.csv"), out / f"{args.out}.png", args.n)
         return
-    tasks = [(r, args.n, args.seed, args.draws, args.tune, args.chains) for r in range(args.runs)]
-    rows: list[dict] = []
+    from bayesurv.batch import Task, run
+
+    tasks = [
+        Task(
+            f"run{r:04d}",
+            one_run,
+            {
+                "run": r,
+                "n": args.n,
+                "base_seed": args.seed,
+                "draws": args.draws,
+                "tune": args.tune,
+                "chains": args.chains,
+            },
+            seed=args.seed * 1000 + r,  # the seeds of the process-pool version: same numbers
+            threads=args.chains,
+        )
+        for r in range(args.runs)
+    ]
     t0 = time.perf_counter()
     print(
-        f"{args.runs} runs x {len(MODELS)} fits, {args.procs} processes; load "
+        f"{args.runs} runs x {len(MODELS)} fits, scheduler {args.scheduler}; load "
         f"{os.getloadavg()[0]:.1f}",
         flush=True,
     )
     csv = out / f"{args.out}.csv"
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(args.procs) as pool:
-        for done, res in enumerate(pool.imap_unordered(one_run, tasks), start=1):
-            rows.extend(res)
-            pd.DataFrame(rows).sort_values(["run", "model"]).to_csv(csv, index=False)
-            msg = "  ".join(
-                f"{r['model']}: [{r['lower']:.3f}, {r['upper']:.3f}] "
-                + ("ok  " if r["covers"] else "MISS")
-                for r in res
-            )
-            print(
-                f"[{done:3d}/{args.runs}] run {res[0]['run']:3d} truth {res[0]['truth']:.3f}  "
-                f"{msg}  ({time.perf_counter() - t0:.0f} s)",
-                flush=True,
-            )
+    job = run(
+        tasks,
+        seed=args.seed,
+        scheduler=args.scheduler,
+        out=out / f"{args.out}.job",
+        resume=args.resume,
+        force=not args.resume,
+        label="runs",
+    )
+    if job.failed:
+        for key, why in job.failed.items():
+            print(f"{key}: {why}", file=sys.stderr)
+    rows = [job[t.key] for t in tasks if t.key not in job.failed]
     wall = time.perf_counter() - t0
-    df = pd.DataFrame(rows).sort_values(["run", "model"]).reset_index(drop=True)
-    text = summarize(df, wall, args.procs, args.n)
+    df = pd.concat(rows).sort_values(["run", "model"]).reset_index(drop=True)
+    df.to_csv(csv, index=False)
+    text = summarize(df, wall, args.scheduler, args.n)
     (out / f"{args.out}.txt").write_text(text)
     figure(df, out / f"{args.out}.png", args.n)
     print()
