@@ -33,13 +33,14 @@ h2{font-size:1.3rem;margin-top:2.2rem;color:#1f5f99}
 h3{font-size:1.05rem;margin-top:1.4rem}
 p,li,figcaption{overflow-wrap:anywhere}
 .subtitle{margin-top:0;color:#3a4856}
-.table-box{overflow-x:auto;max-width:100%;margin:.6rem 0 1.2rem}
+.table-box{overflow-x:auto;max-width:100%;margin:0 0 1.2rem}
 table{border-collapse:collapse;font-size:.9rem}
 th,td{border:1px solid #c9d3dd;padding:.25rem .55rem;text-align:left;vertical-align:top}
 td.num{text-align:right;white-space:nowrap}
 td.long{min-width:14rem;overflow-wrap:anywhere}
 th{background:#eef3f8}
-caption{caption-side:top;text-align:left;font-weight:600;padding-bottom:.3rem}
+.caption{font-weight:600;margin:1rem 0 .3rem}
+.table-box+.caption,.note+.caption{margin-top:1.2rem}
 figure{margin:1rem 0 1.6rem}
 figcaption{font-size:.88rem;color:#4a5866}
 .note{background:#fff7e0;border-left:4px solid #e0a800;padding:.5rem .8rem;margin:.8rem 0}
@@ -63,6 +64,7 @@ th,td{padding:.1rem .25rem}
 td.long{min-width:0}
 thead{display:table-header-group}
 tr,figure,.note,.answers li{break-inside:avoid;page-break-inside:avoid}
+.caption{break-after:avoid;page-break-after:avoid}
 figure svg,figure img{max-height:22cm;width:auto;max-width:100%}
 .answers{border-left-width:3px}
 a{color:inherit;text-decoration:none}
@@ -131,11 +133,9 @@ class Report:
 
         body = format_table(df, float_format, percent).to_html(index=False, escape=True, border=0)
         body = _CELL.sub(_cell_class, body)
-        if caption:
-            body = body.replace(
-                ">\n  <thead>", f">\n<caption>{_html.escape(caption)}</caption>\n  <thead>", 1
-            )
-        self.parts.append(f'<div class="table-box">{body}</div>')
+        # the caption sits above the box (a wide table scrolls; its title stays in view)
+        cap = f'<div class="caption">{_html.escape(caption)}</div>' if caption else ""
+        self.parts.append(f'{cap}<div class="table-box">{body}</div>')
 
     def figure(self, fig, caption: str | None = None, fmt: str = "svg") -> None:
         """Embed a matplotlib figure (SVG inline, or PNG as base64)."""

@@ -35,6 +35,8 @@ DIGITS = 3
 _PERCENT_COLUMN = re.compile(r"^P\(|probabilit|^P_|^p_hr|share", re.I)
 #: column names shown to three decimals (a convergence check reads the third decimal)
 _RHAT_COLUMN = re.compile(r"r-?hat", re.I)
+#: effective sample sizes: whole numbers
+_ESS_COLUMN = re.compile(r"(^|[^a-z])ess([^a-z]|$)", re.I)
 
 
 def _is_missing(x) -> bool:
@@ -176,7 +178,7 @@ def format_table(
 ) -> pd.DataFrame:
     """Every cell of ``df`` as text by the rules above: columns named like probabilities
     (``P(...)``, ``probability``) or listed in ``percent_columns`` as percentages, R-hat
-    columns to three decimals, headers without underscores."""
+    columns to three decimals, ESS columns as whole numbers, headers without underscores."""
     digits, decimals = _legacy(float_format)
     pct = set(percent_columns)
     out = {}
@@ -194,6 +196,8 @@ def format_table(
             out[header(col)] = [
                 rhat(v) if isinstance(v, float | int | np.number) else cell(v) for v in values
             ]
+        elif _ESS_COLUMN.search(name):
+            out[header(col)] = [cell(v, decimals=0) for v in values]
         else:
             out[header(col)] = [cell(v, digits, decimals) for v in values]
     return pd.DataFrame(out, index=df.index)

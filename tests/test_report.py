@@ -27,7 +27,7 @@ def make_report():
 def test_report_is_self_contained_and_escaped():
     html = make_report()
     assert "Numbers &lt;as&gt; published." in html
-    assert "<caption>HRs</caption>" in html
+    assert '<div class="caption">HRs</div><div class="table-box"><table' in html
     assert "data:image/png;base64," in html and "<svg" in html
     # nothing is fetched: no external URLs in src/href attributes
     assert not re.search(r'(src|href)="(https?:)?//', html)

@@ -94,7 +94,7 @@ def test_format_table_applies_one_rule_per_column():
             "model": ["weibull", "lognormal"],
             "P(HR < 1)": [0.99975, 0.4],
             "R-hat max": [1.0104, 1.002],
-            "ess_bulk_min": [1114.02, 44.0],
+            "ess_bulk_min": [1114.02, 98.8],
             "within_published_ci": [True, False],
             "AIC": [3193.0071, np.nan],
         }
@@ -109,7 +109,7 @@ def test_format_table_applies_one_rule_per_column():
         "AIC",
     ]
     assert out.iloc[0].tolist() == ["weibull", "> 99.9%", "1.0104", "1,114", "yes", "3,193"]
-    assert out.iloc[1].tolist() == ["lognormal", "40.0%", "1.002", "44", "no", ""]
+    assert out.iloc[1].tolist() == ["lognormal", "40.0%", "1.002", "99", "no", ""]
     # a legacy format string sets the decimals, and still no exponent
     legacy = format_table(pd.DataFrame({"x": [1234567.891, 0.5]}), "{:.3f}")
     assert legacy["x"].tolist() == ["1,234,567.891", "0.500"]
