@@ -241,7 +241,7 @@ def _answers_part(rep: Report, spec, summary: dict, pools: dict, nmas: dict, fit
     found = answers(summary, spec, pools, nmas)
     failing = {f["section"]: f for f in fits if f["answers"] and f["problems"]}
     items = []
-    for q, a in zip(summary["queries"], found, strict=True):
+    for q, a in zip(summary.get("queries", []), found, strict=True):
         asked = f"asked as {a.statement}"
         if a.mcse is not None and a.section in failing:
             f = failing[a.section]
