@@ -32,7 +32,7 @@ import pandas as pd
 #: significant digits of a number that no column rule covers
 DIGITS = 3
 #: column names read as probabilities (shown as percentages)
-_PERCENT_COLUMN = re.compile(r"^P\(|probabilit|^P_|^p_hr|share", re.I)
+_PERCENT_COLUMN = re.compile(r"^P\(|probabilit|^p_(hr|below|above|better|best)|_lt_\d|share")
 #: column names shown to three decimals (a convergence check reads the third decimal)
 _RHAT_COLUMN = re.compile(r"r-?hat", re.I)
 #: effective sample sizes: whole numbers

@@ -97,6 +97,7 @@ def test_format_table_applies_one_rule_per_column():
             "ess_bulk_min": [1114.02, 98.8],
             "within_published_ci": [True, False],
             "AIC": [3193.0071, np.nan],
+            "p_loo": [2.87, 3.1],  # the effective number of parameters, not a probability
         }
     )
     out = format_table(df)
@@ -107,9 +108,10 @@ def test_format_table_applies_one_rule_per_column():
         "ESS bulk min",
         "within published CI",
         "AIC",
+        "p LOO",
     ]
-    assert out.iloc[0].tolist() == ["weibull", "> 99.9%", "1.0104", "1,114", "yes", "3,193"]
-    assert out.iloc[1].tolist() == ["lognormal", "40.0%", "1.002", "99", "no", ""]
+    assert out.iloc[0].tolist() == ["weibull", "> 99.9%", "1.0104", "1,114", "yes", "3,193", "2.87"]
+    assert out.iloc[1].tolist() == ["lognormal", "40.0%", "1.002", "99", "no", "", "3.10"]
     # a legacy format string sets the decimals, and still no exponent
     legacy = format_table(pd.DataFrame({"x": [1234567.891, 0.5]}), "{:.3f}")
     assert legacy["x"].tolist() == ["1,234,567.891", "0.500"]
