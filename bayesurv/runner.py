@@ -256,8 +256,9 @@ def _plans(spec, spec_text, files, progress) -> list[tuple]:
     return plans
 
 
-def _fit_all(plans, spec, sched, resume, jobs, progress) -> tuple[dict, dict]:
-    """Run every planned fit as one job; return the trees by task key and the failures."""
+def _fit_all(plans, spec, sched, resume, jobs, progress) -> tuple[dict, dict, dict]:
+    """Run every planned fit as one job; return the trees by task key, the failures and where
+    the job ran (``summary.json["execution"]``)."""
     from bayesurv.batch import run as run_batch
 
     tasks = [t for *_, plan in plans if plan is not None for t in plan.tasks]
@@ -269,7 +270,7 @@ def _fit_all(plans, spec, sched, resume, jobs, progress) -> tuple[dict, dict]:
         if plan is not None:
             shared.update(plan.shared)
     if not tasks:
-        return {}, {}
+        return {}, {}, {"scheduler": sched, "fits": 0}
     progress.say(f"fitting {len(tasks)} models ({sched})")
     result = run_batch(
         tasks,
@@ -291,7 +292,16 @@ def _fit_all(plans, spec, sched, resume, jobs, progress) -> tuple[dict, dict]:
                 message = f"[[scenario]] {names[key]}: {message}"
             warnings.warn(message, kind, stacklevel=2)
         trees[key] = tree
-    return trees, result.failed
+    rec = result.records
+    ran = rec[~rec["resumed"].astype(bool)] if len(rec) else rec
+    where = {
+        "scheduler": result.scheduler,
+        "fits": len(tasks),
+        "resumed": int(rec["resumed"].astype(bool).sum()) if len(rec) else 0,
+        "workers": sorted({str(w) for w in ran.get("worker", [])}),
+        "wall_seconds": round(result.wall_seconds, 1),
+    }
+    return trees, result.failed, where
 
 
 def _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, jobs) -> dict:
@@ -309,7 +319,7 @@ def _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, j
         "queries": [],
     }
     plans = _plans(spec, spec_text, files, progress)
-    trees, failed = _fit_all(plans, spec, sched, resume, jobs, progress)
+    trees, failed, summary["execution"] = _fit_all(plans, spec, sched, resume, jobs, progress)
     base_failed = {
         t.key: failed[t.key]
         for kind, k, sc, sec, plan in plans

@@ -275,7 +275,7 @@ def test_ipd_section_with_cure_and_life_table_extrapolates_to_a_lifetime(cure_ru
 
 # --- the runner on the execution layer (issue 13: same seed, same numbers; --resume) ---------
 SCENARIOS = ROOT / "tests" / "specs" / "gbsg2_scenarios.toml"
-STAMPS = {"provenance", "bayesurv_provenance", "created", "created_at"}
+STAMPS = {"provenance", "bayesurv_provenance", "created", "created_at", "execution"}
 
 
 def _numbers(x):
@@ -390,3 +390,60 @@ def test_default_scheduler_fits_the_cores():
 
     want = "local" if local_workers(spec.sampling.chains) >= 2 else "serial"
     assert choose_scheduler(None, spec) == want
+
+
+@pytest.mark.mcmc
+@pytest.mark.slow
+def test_a_spec_through_a_dask_scheduler_address_runs_on_its_worker(serial_run, tmp_path):
+    """Issue 13: `bayesurv run --scheduler tcp://127.0.0.1:PORT` on a `dask scheduler` and a
+    `dask worker` started here (loopback only) gives the serial numbers, and the fits ran on
+    that worker."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    dask = str(Path(sys.executable).with_name("dask"))
+    sfile = tmp_path / "scheduler.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    quiet = {
+        "cwd": tmp_path,
+        "env": env,
+        "stdout": subprocess.DEVNULL,
+        "stderr": subprocess.DEVNULL,
+    }
+    procs = [
+        subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+             "--scheduler-file", str(sfile)],
+            **quiet,
+        )
+    ]  # fmt: skip
+    try:
+        deadline = time.time() + 120
+        while not sfile.exists() and time.time() < deadline:
+            assert procs[0].poll() is None, "dask scheduler exited"
+            time.sleep(0.2)
+        address = json.loads(sfile.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        procs.append(
+            subprocess.Popen(
+                [dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--host",
+                 "127.0.0.1", "--no-dashboard", "--no-nanny"],
+                **quiet,
+            )
+        )  # fmt: skip
+        remote = _run_spec(tmp_path / "res", "--scheduler", address)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    _, serial = serial_run
+    assert _numbers(remote) == _numbers(serial)
+    ex = remote["execution"]
+    assert ex["scheduler"] == f"Dask cluster at {address}" and ex["fits"] == 4
+    assert len(ex["workers"]) == 1 and ex["workers"][0].startswith("tcp://127.0.0.1:")
+    assert serial["execution"]["workers"] == ["serial"]

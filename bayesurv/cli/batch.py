@@ -19,7 +19,7 @@ SCHEDULER_HELP = (
 )
 
 
-def scheduler_option(default: str = "local") -> Any:
+def scheduler_option(default: str | None = "local", help: str = SCHEDULER_HELP) -> Any:
     """``--scheduler``: checked before any work (:func:`bayesurv.batch.parse_scheduler`)."""
 
     def check(value):
@@ -34,7 +34,7 @@ def scheduler_option(default: str = "local") -> Any:
             raise typer.BadParameter(str(exc).rstrip("."), param_hint="'--scheduler'") from None
         return value
 
-    return typer.Option("--scheduler", help=SCHEDULER_HELP, callback=check)
+    return typer.Option("--scheduler", help=help, callback=check)
 
 
 def resume_option() -> Any:

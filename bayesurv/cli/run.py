@@ -35,7 +35,17 @@ def run_command(
             example=200,
         ),
     ] = None,
-    scheduler: Annotated[str | None, scheduler_option(None)] = None,
+    scheduler: Annotated[
+        str | None,
+        scheduler_option(
+            None,
+            help="Where the fits run: 'serial' (this process), 'local' (a Dask cluster on this "
+            "machine, cores // chains workers), 'local:N' or a Dask scheduler address "
+            "(tcp://HOST:PORT). Default: the spec's execution.scheduler, else 'local' when "
+            "the machine has cores for two fits at once, else 'serial'. The numbers are the "
+            "same everywhere.",
+        ),
+    ] = None,
     resume: Annotated[
         bool,
         typer.Option(
@@ -51,7 +61,7 @@ def run_command(
     The results folder is built beside --out and put in place only when everything succeeded:
     a refusal or an interrupt leaves --out as it was. The fits stream into <out>.jobs as they
     finish (removed after success), so --resume after a stopped run keeps the finished ones.
-    Fits run where --scheduler (or the spec's [execution] scheduler) says; the numbers are the
+    Fits run where --scheduler (or the spec's execution.scheduler) says; the numbers are the
     same everywhere."""
     import warnings
 
