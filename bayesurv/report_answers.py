@@ -208,6 +208,11 @@ def _clause(q: str, args: tuple, op: str, value: float, sec: _Section) -> str | 
         }.get(q)
         if q in _STUDY and strings:
             subject = f"the hazard ratio of {strings[0]}"
+        if q in ("coefficient_hr", "coefficient") and strings:
+            what = (
+                "ratio of hazard ratios" if q == "coefficient_hr" else "log ratio of hazard ratios"
+            )
+            subject = f"the meta-regression's {what} for {strings[0]}"
         if subject is None:
             return None
         return f"{subject} ({sec.name}) is {rel} {_threshold(value, q)}"
@@ -351,10 +356,35 @@ def _exact_nma(q, args, op, value, sec: _Section, summary: dict, nmas):
     return None
 
 
+def _exact_regression(q, label: str, op, value, sec: _Section, summary: dict, pools):
+    """A meta-regression coefficient's exact P(against a number), or None (sampled)."""
+    hr_scale = q == "coefficient_hr"
+    if hr_scale and value <= 0:
+        return 0.0 if op in ("<", "<=") else 1.0
+    cut = math.log(value) if hr_scale else value
+    run = (pools or {}).get(sec.name)
+    reg = getattr(run, "regression", None)
+    if reg is not None:
+        if getattr(reg, "method", "") != "exact" or label not in getattr(reg, "names", ()):
+            return None
+        below = float(reg.coefficient(label).cdf(cut))
+        return below if op in ("<", "<=") else 1.0 - below
+    doc = summary.get("pool", {}).get(sec.name, {}).get("meta_regression") or {}
+    if doc.get("method") != "exact" or cut != 0:
+        return None
+    for c in doc.get("coefficients", []):
+        if c.get("name") == label and c.get("p_below_0") is not None:
+            p = float(c["p_below_0"])
+            return p if op in ("<", "<=") else 1.0 - p
+    return None
+
+
 def _exact(q: str, args: tuple, op: str, value: float, sec: _Section, summary: dict, pools):
     """The exact posterior probability of a pool quantity, or None when there is none."""
     if sec.kind != "pool":
         return None
+    if q in ("coefficient", "coefficient_hr") and len(args) == 1 and args[0][0] == "str":
+        return _exact_regression(q, args[0][1], op, value, sec, summary, pools)
     if q in _STUDY and len(args) == 1 and args[0][0] == "str":
         which, hr_scale = args[0][1], True
     elif q in _EXACT and not args:

@@ -105,3 +105,47 @@ def test_a_pool_quantity_is_answered_exactly_and_says_so():
     # the other way round reads the same: 0.8 > pooled_hr
     flipped = answer(q("P(0.8 > p_pooled_hr)"), summary, pools=pools)
     assert flipped.probability == pytest.approx(exact.prob_hr_below(0.8, "pooled"))
+
+
+def test_a_meta_regression_coefficient_in_words():
+    summary = {"pool": {"EFS by MRD": {"key": "efs_by_mrd", "exact": {}}}, "queries": []}
+    a = answer(q('P(efs_by_mrd_coefficient_hr("level[positive]") < 1)', 0.8), summary)
+    assert a.sentence.startswith(
+        "The probability that the meta-regression's ratio of hazard ratios for level[positive] "
+        "(EFS by MRD) is below 1 is 80.0% (Monte Carlo error 0.4%"
+    )
+    assert a.computation.startswith("MCMC")
+
+
+def test_a_meta_regression_coefficient_is_answered_exactly():
+    """Subgroups of study 20120215 by baseline MRD (data/study_20120215_subgroups.csv): the
+    interaction's P(ratio of HRs < 1) from the exact posterior, as the section's table has it."""
+    from pathlib import Path
+
+    from bayesurv.evidence.effects import read_effects
+    from bayesurv.synthesis.metaregression import metaregression
+
+    path = Path(__file__).resolve().parent.parent / "data" / "study_20120215_subgroups.csv"
+    eff = read_effects(path, {"outcome": "EFS", "factor": "baseline MRD"})
+    reg = metaregression(eff, ["level"], tau_prior="halfnormal(0.5)", heterogeneity="fixed")
+    label = "level[positive (>=1e-3)]"
+    want = float(reg.coefficient(label).cdf(0.0))
+    summary = {"pool": {"MRD": {"key": "mrd", "meta_regression": reg.summary()}}, "queries": []}
+    statement = f'P(mrd_coefficient_hr("{label}") < 1)'
+    with_run = answer(q(statement, 0.5), summary, pools={"MRD": SimpleNamespace(regression=reg)})
+    from_summary = answer(q(statement, 0.5), summary)
+    for a in (with_run, from_summary):
+        assert a.probability == pytest.approx(want) and a.computation == EXACT_METHOD
+    # fixed heterogeneity: the coefficient's posterior is normal, P(< 0) = Phi(-mean / sd)
+    from scipy.stats import norm
+
+    c = next(c for c in reg.summary()["coefficients"] if c["name"] == label)
+    assert want == pytest.approx(norm.cdf(-c["mean"] / c["sd"]), abs=1e-6)
+    above = answer(
+        q(f'P(mrd_coefficient_hr("{label}") > 0.5)', 0.5),
+        summary,
+        pools={"MRD": SimpleNamespace(regression=reg)},
+    )
+    assert above.probability == pytest.approx(
+        1 - float(reg.coefficient(label).cdf(-0.6931471805599453))
+    )
