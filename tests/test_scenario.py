@@ -126,3 +126,46 @@ def test_scenario_table_without_scenarios_is_empty_and_its_example_runs():
     assert scenario_table({"title": "t"}).empty
     res = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.attempted > 0 and res.failed == 0
+
+
+@pytest.mark.slow  # 4 s: five reconstructions of GBSG-2
+def test_adding_a_scenario_never_changes_the_base_case_fits(tmp_path, monkeypatch):
+    """The base case's fit tasks (keys, seeds, inputs hashes) are the same with and without
+    scenarios; a scenario's task has its base model's seed (common random numbers) under its
+    own key. No fitting: the tasks are planned only. (The spec text itself travels with each
+    fit as provenance and is left out of the comparison.)"""
+    import dataclasses
+
+    from bayesurv.batch import inputs_hash
+    from bayesurv.runner import _plans
+    from bayesurv.sections.common import Progress
+    from bayesurv.spec import load_spec
+
+    monkeypatch.chdir(ROOT)
+    text = SPEC.read_text()
+    bare = tmp_path / "bare.toml"
+    bare.write_text(text[: text.index("[[scenario]]")])
+
+    def tasks(path):
+        spec, files = load_spec(path)
+        plans = _plans(spec, path.read_text(), files, Progress(True))
+        shared = {k: v for *_, p in plans if p is not None for k, v in p.shared.items()}
+
+        def fit_inputs(t):
+            options = {k: v for k, v in t.inputs["options"].items() if k != "record"}
+            return dataclasses.replace(t, inputs={**t.inputs, "options": options})
+
+        return {
+            t.key: (t.seed, inputs_hash(fit_inputs(t), t.seed, shared))
+            for *_, p in plans
+            if p is not None
+            for t in p.tasks
+        }
+
+    with_sc, without = tasks(SPEC), tasks(bare)
+    assert list(without) == ["gbsg_2/weibull"]
+    assert {k: with_sc[k] for k in without} == without
+    same = with_sc["scenario/unchanged/gbsg_2/weibull"]
+    assert same == without["gbsg_2/weibull"]  # the unchanged scenario: the very same fit
+    smr = with_sc["scenario/smr_8/gbsg_2/weibull"]
+    assert smr[0] == same[0] and smr[1] != same[1]  # same seed, other inputs
