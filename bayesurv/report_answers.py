@@ -430,8 +430,9 @@ def answer(query: dict, summary: dict, spec=None, pools=None, nmas=None) -> Answ
             else:
                 exact = _exact(q, args, op, value, sec, summary, pools)
     if clause is None:
-        clause = f"{statement.strip()[2:-1] if statement.strip().startswith('P(') else statement}"
-        clause = f"the statement {clause} holds"
+        text = statement.strip()
+        inner = text[2:-1].strip() if text.startswith("P(") and text.endswith(")") else text
+        clause = f"the statement {inner} holds"
     if exact is not None:
         method = EXACT_METHOD
         doc = summary.get("nma", {}).get(sec.name, {}) if sec.kind == "nma" else {}
