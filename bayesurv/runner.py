@@ -231,34 +231,34 @@ def _run(spec, spec_path, spec_text, files, out, progress, sched, resume, jobs) 
         return _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, jobs)
 
 
-def _plans(spec, spec_text, files, progress) -> list[tuple]:
+def _plans(spec, files, progress) -> list[tuple]:
     """``(kind, k, scenario or None, section, plan)`` of every survival/IPD section and every
     scenario of one (their fits are tasks); a scenario's tasks are keyed ``scenario/<name>/``."""
     plans = []
     for k, sec in enumerate(spec.survival, start=1):
-        plans.append(
-            ("survival", k, None, sec, plan_survival_section(sec, files, k, spec, spec_text))
-        )
+        plans.append(("survival", k, None, sec, plan_survival_section(sec, files, k, spec)))
     for k, sec in enumerate(spec.ipd, start=1):
-        plan = plan_ipd_section(sec, files, k, spec, spec_text, progress=progress)
+        plan = plan_ipd_section(sec, files, k, spec, progress=progress)
         plans.append(("ipd", k, None, sec, plan))
     for j, sc in enumerate(spec.scenario, start=1):
         kind, k, sec = scenario_section(spec, sc)
         f = scenario_files(files, j, kind, k)
         prefix = f"scenario/{key_of(sc.name)}/"
         if kind == "survival":
-            plan = plan_survival_section(sec, f, k, spec, spec_text, prefix=prefix)
+            plan = plan_survival_section(sec, f, k, spec, prefix=prefix)
         elif kind == "ipd":
-            plan = plan_ipd_section(sec, f, k, spec, spec_text, prefix=prefix)
+            plan = plan_ipd_section(sec, f, k, spec, prefix=prefix)
         else:
             plan = None  # a pool runs here, exactly (no fit tasks)
         plans.append((kind, k, sc, sec, plan))
     return plans
 
 
-def _fit_all(plans, spec, sched, resume, jobs, progress) -> tuple[dict, dict, dict]:
+def _fit_all(plans, spec, spec_text, sched, resume, jobs, progress) -> tuple[dict, dict, dict]:
     """Run every planned fit as one job; return the trees by task key, the failures and where
-    the job ran (``summary.json["execution"]``)."""
+    the job ran (``summary.json["execution"]``). The spec's text joins each tree's provenance
+    here, not in the task: editing one section (or fixing the fit that failed) keeps every other
+    finished fit on ``--resume``."""
     from bayesurv.batch import run as run_batch
 
     tasks = [t for *_, plan in plans if plan is not None for t in plan.tasks]
@@ -291,6 +291,9 @@ def _fit_all(plans, spec, sched, resume, jobs, progress) -> tuple[dict, dict, di
             if key in names:
                 message = f"[[scenario]] {names[key]}: {message}"
             warnings.warn(message, kind, stacklevel=2)
+        prov = json.loads(tree.attrs.get("bayesurv_provenance", "{}"))
+        prov["spec"] = spec_text
+        tree.attrs["bayesurv_provenance"] = json.dumps(prov, default=str)
         trees[key] = tree
     rec = result.records
     ran = rec[~rec["resumed"].astype(bool)] if len(rec) else rec
@@ -318,8 +321,10 @@ def _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, j
         "nma": {},
         "queries": [],
     }
-    plans = _plans(spec, spec_text, files, progress)
-    trees, failed, summary["execution"] = _fit_all(plans, spec, sched, resume, jobs, progress)
+    plans = _plans(spec, files, progress)
+    trees, failed, summary["execution"] = _fit_all(
+        plans, spec, spec_text, sched, resume, jobs, progress
+    )
     base_failed = {
         t.key: failed[t.key]
         for kind, k, sc, sec, plan in plans

@@ -55,12 +55,16 @@ def population_of(sec, files: dict, key: str):
 def population_data(sec, files: dict, key: str) -> dict | None:
     """The section's population as data for a fit task (built on the worker by
     :func:`bayesurv.batch.fits.section_fit`): its spec table and the life table ("us" or the
-    resolved path)."""
+    resolved path, with its SHA-256 so that a resumed job refits when the file changed)."""
     if sec.population is None:
         return None
+    from bayesurv.provenance import file_sha256
+
     p = sec.population
-    table = "us" if p.life_table.lower() == "us" else str(files[f"{key}.population.life_table"])
-    return {"spec": p.model_dump(), "life_table": table}
+    if p.life_table.lower() == "us":
+        return {"spec": p.model_dump(), "life_table": "us"}
+    path = files[f"{key}.population.life_table"]
+    return {"spec": p.model_dump(), "life_table": str(path), "sha256": file_sha256(path)}
 
 
 def sampler_data(sampling) -> dict:

@@ -137,7 +137,6 @@ def plan_ipd_section(
     files: dict,
     k: int,
     spec: AnalysisSpec,
-    spec_text: str = "",
     prefix: str = "",
     progress: Progress | None = None,
 ) -> IpdPlan:
@@ -195,7 +194,7 @@ def plan_ipd_section(
                         "pointwise": True,
                         "source": source,
                         "inputs": inputs,
-                        "record": {"spec": spec_text, "section": sec.name, "model": family},
+                        "record": {"section": sec.name, "model": family},
                     },
                 },
                 seed=derived_seed(spec.seed, sec.name, family),

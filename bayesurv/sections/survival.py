@@ -190,7 +190,7 @@ class SurvivalPlan:
 
 
 def plan_survival_section(
-    sec: Survival, files: dict, k: int, spec: AnalysisSpec, spec_text: str, prefix: str = ""
+    sec: Survival, files: dict, k: int, spec: AnalysisSpec, prefix: str = ""
 ) -> SurvivalPlan:
     """Read section ``k``'s reported summaries and make one task per model of its grid, keyed
     ``<prefix><section key>/<family>-<cure>``. A model's seed is derived from the spec's seed,
@@ -238,7 +238,7 @@ def plan_survival_section(
                         },
                         "options": {
                             "inputs": inputs,
-                            "record": {"spec": spec_text, "section": sec.name, "model": label},
+                            "record": {"section": sec.name, "model": label},
                         },
                     },
                     seed=derived_seed(spec.seed, sec.name, label),
