@@ -368,6 +368,7 @@ def check_coverage(
     extend: str | None = None,
     horizon_option: str = "--horizon-years",
     extend_option: str = "--life-table-extend constant",
+    follow_up: float = 0.0,
 ) -> str | None:
     """Refuse a life table that does not cover a cohort's ages over the horizon, before the work.
 
@@ -381,6 +382,8 @@ def check_coverage(
         of its last age and warns (:class:`LifeTableWarning`) naming the rule and the ages.
     horizon_option, extend_option : how the caller's user sets the horizon and the extension
         (the CLI's flags by default; a spec names its keys), for the fix in the message.
+    follow_up : years the data themselves follow the cohort: the horizon is never shorter, so
+        a shorter horizon is offered as a fix only when the follow-up fits in the table.
 
     Returns
     -------
@@ -428,7 +431,11 @@ def check_coverage(
         "for a lifetime" if reach is None else f"to age {reach:.4g} ({float(horizon):.4g} years)"
     )
     if extend is None:
-        shorter = f" a {horizon_option} that ends by age {last + 1:g}," if old < last + 1 else ""
+        shorter = (
+            f" a {horizon_option} that ends by age {last + 1:g},"
+            if old + max(float(follow_up), 0.0) <= last + 1
+            else ""
+        )
         raise InputError(
             f"{covers}, yet the cohort enters at {entry} and is followed {followed}; give a "
             f"table that reaches age {OPEN_AGE} (its last age then stands for every older "

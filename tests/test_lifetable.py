@@ -235,3 +235,18 @@ def test_the_constant_rule_extends_with_a_warning_naming_the_ages():
     assert lt.hazard(75.0, "male") == pytest.approx(0.00045)
     with pytest.raises(InputError, match="unknown life-table extension 'linear'"):
         check_coverage(lt, [60.0], extend="linear")
+
+
+def test_a_shorter_horizon_is_offered_only_when_the_follow_up_fits_in_the_table():
+    """The data's own follow-up sets the floor of the horizon: a table to age 62 for
+    60-year-olds followed 7.3 years cannot be met by a shorter --horizon-years (the fix the
+    message used to offer; following it was refused again)."""
+    rows = [(a, "male", 0.01) for a in range(0, 63)]
+    lt = LifeTable.from_frame(_table(rows), "to62.csv")
+    with pytest.raises(InputError) as long_follow:
+        check_coverage(lt, [60.0], horizon=10.0, follow_up=7.28)
+    assert "--horizon-years" not in str(long_follow.value)
+    assert "--life-table-extend constant" in str(long_follow.value)
+    with pytest.raises(InputError, match=r"a --horizon-years that ends by age 63"):
+        check_coverage(lt, [60.0], horizon=10.0, follow_up=2.0)
+    assert check_coverage(lt, [60.0], horizon=3.0, follow_up=2.0) is None

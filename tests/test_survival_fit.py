@@ -831,3 +831,44 @@ def test_medians_and_hr_recover_a_known_weibull():
         assert lo < true < hi, (name, lo, true, hi)
     names = list(res["log_likelihood"]["reported_number"].values)
     assert len(names) == 3 and names[0].startswith("hazard ratio")
+
+
+# ---- the life table covers the cohort, on every path (not only the fit CLI) -------------------
+@pytest.mark.filterwarnings("ignore::bayesurv.survival.fit.IdentifiabilityWarning")
+def test_a_life_table_short_of_the_cohort_is_refused_before_sampling(gbsg2, monkeypatch):
+    """US 2014 cut to ages 0-1 for a 60-year-old cohort: the Python fit (and so a spec's
+    sections) refuses it before NUTS is called; with extend="constant" the rule is a note."""
+    import bayesurv.sampling
+    from bayesurv.lifetable import LifeTableWarning, us_life_table
+    from bayesurv.survival.population import Population
+
+    us = us_life_table(2014)
+    rows = [(a, s, 0.006 if a == 0 else 0.0004) for a in (0, 1) for s in ("male", "female")]
+    infant = type(us).from_frame(pd.DataFrame(rows, columns=["age", "sex", "hazard"]), "infant.csv")
+
+    def no_nuts(*a, **k):
+        raise AssertionError("NUTS was called")
+
+    monkeypatch.setattr(bayesurv.sampling, "sample", no_nuts)
+    pop = Population(infant, age=60.0, male=0.5)
+    with pytest.raises(InputError, match=r"infant\.csv: the life table covers ages 0-1.*age 60"):
+        fit(gbsg2, "weibull", arm="arm", cure="mixture", population=pop, time_unit="days", seed=1)
+    with pytest.raises(InputError, match="unknown life-table extension 'linear'"):
+        Population(infant, age=60.0, male=0.5, extend="linear")
+    mock_nuts(monkeypatch)
+    with pytest.warns(LifeTableWarning, match="rule: constant hazard"):
+        res = fit(
+            gbsg2,
+            "weibull",
+            arm="arm",
+            cure="mixture",
+            population=Population(infant, age=60.0, male=0.5, extend="constant"),
+            time_unit="days",
+            seed=1,
+            sampler=QUICK,
+        )
+    notes = json.loads(res.attrs["notes"])
+    assert sum("rule: constant hazard beyond the last age" in n for n in notes) == 1
+    full = Population(us, age=60.0, male=0.5)  # the whole table (open last age) passes
+    res = fit(gbsg2, "weibull", arm="arm", population=full, time_unit="days", seed=1, sampler=QUICK)
+    assert not any("rule: constant" in n for n in json.loads(res.attrs["notes"]))

@@ -9,6 +9,7 @@ say and nothing else: ``--plots`` draws figures, it does not change the model. T
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +19,7 @@ import typer
 
 from bayesurv.cli.common import app, figure_option, guard, parse_numbers, seed_option  # noqa: F401
 from bayesurv.errors import InputError
+from bayesurv.lifetable import LifeTableWarning
 
 Opt = typer.Option
 
@@ -207,6 +209,7 @@ def fit_command(
             age_column=_col(age_column),
             male=sex,
             sex_column=_col(sex_column),
+            extend=life_table_extend,
         )
     elif smr != 1.0:
         raise InputError("an SMR needs a life table (general-population mortality).")
@@ -245,6 +248,11 @@ def fit_command(
         )
 
     def one(fam: str):
+        with warnings.catch_warnings():  # said once, above, by _check_life_table
+            warnings.simplefilter("ignore", LifeTableWarning)
+            return _one(fam)
+
+    def _one(fam: str):
         return fit(
             table,
             spec
@@ -297,7 +305,7 @@ def fit_command(
     result = one(spec.hazard)
     with ci_width(ci):
         out = O.summary(result, list(grid) or None)
-        if extended:
+        if extended and extended not in out.get("notes", []):
             out["notes"] = [*out.get("notes", []), extended]
         cycles = O.cycle_table(result, cycle, n_draws=cycle_draws, seed=seed) if cycle else None
         drawn = _figures(result) if figs else {}
@@ -325,12 +333,10 @@ def _check_life_table(population, table, ipd: Path, horizon_years, time_unit, ex
     from bayesurv.survival.population import units_per_year
 
     ages, _ = population.patients(table, str(ipd))
-    horizon = None
-    if horizon_years is not None:
-        time = np.asarray(table["time"], dtype=float)
-        follow = float(np.nanmax(time)) / units_per_year(time_unit) if time.size else 0.0
-        horizon = max(float(horizon_years), follow)
-    return check_coverage(population.table, ages, horizon, extend=extend)
+    time = np.asarray(table["time"], dtype=float)
+    follow = float(np.nanmax(time)) / units_per_year(time_unit) if time.size else 0.0
+    horizon = None if horizon_years is None else max(float(horizon_years), follow)
+    return check_coverage(population.table, ages, horizon, extend=extend, follow_up=follow)
 
 
 def _figures(result) -> dict:

@@ -111,6 +111,7 @@ def fit(
         spec, ipd, summaries=summaries, external=external, population=population, source=source
     )
     horizon, times, rmst_to = _settings(spec, cohort, population, outputs)
+    extended = _check_life_table(spec, cohort, population, outputs, horizon)
     target = sampler.target_accept or (
         0.95
         if spec.flexible
@@ -159,10 +160,39 @@ def fit(
     derived = O.derived(result, times=times, rmst_to=rmst_to, discount=outputs.discount)
     result["derived"] = xr.DataTree(derived)
     notes = identifiability(result)
-    result.attrs["notes"] = json.dumps(notes)
     for note in notes:
         warnings.warn(note, IdentifiabilityWarning, stacklevel=2)
+    if extended:
+        notes.append(extended)
+    result.attrs["notes"] = json.dumps(notes)
     return result
+
+
+def _check_life_table(spec, cohort, population, outputs, horizon) -> str | None:
+    """The life table covers every member of the cohort from entry to the end of follow-up or
+    the horizon, whichever is later (a lifetime when no horizon was asked for), or the fit is
+    refused now, before sampling; with ``population.extend`` the rule is stated instead, and
+    its text goes into the result's notes (:func:`bayesurv.lifetable.check_coverage`)."""
+    if population is None or spec.time_unit is None or "members" not in cohort:
+        return None
+    from bayesurv.lifetable import check_coverage
+    from bayesurv.survival.population import units_per_year
+
+    k = units_per_year(spec.time_unit)
+    follow = float(cohort.get("follow_up") or 0.0) / k
+    years = None  # a lifetime
+    if outputs.horizon is not None:
+        years = max(float(horizon) / k, follow)
+        years = years if np.isfinite(years) else None
+    return check_coverage(
+        population.table,
+        cohort["members"].age,
+        years,
+        extend=population.extend,
+        horizon_option="horizon (--horizon-years; horizon_years or horizon in a spec)",
+        extend_option="the 'constant' rule (--life-table-extend constant)",
+        follow_up=follow,
+    )
 
 
 def _label(spec) -> str:
@@ -533,6 +563,7 @@ def prior_predictive(
         spec, ipd, summaries=summaries, external=external, population=population
     )
     horizon, times, rmst_to = _settings(spec, cohort, population, outputs)
+    _check_life_table(spec, cohort, population, outputs, horizon)
     names = [p.name for p in parameters(spec)]
     with build(spec, d), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)

@@ -50,7 +50,9 @@ class Population:
     """General-population mortality: the life table (``year`` of its rates), the SMR, and who
     the patients are: ``age`` (everyone), ``age_column`` (IPD) or ``ages`` (a distribution:
     ``("uniform", lo, hi)`` or ``("normal", mean, sd, lo, hi)``), and ``male`` (a share, or
-    ``"male"``/``"female"``) or ``sex_column``."""
+    ``"male"``/``"female"``) or ``sex_column``. ``extend``: ``None`` refuses a table that does
+    not cover the cohort's ages to the horizon, ``"constant"`` carries its last age's hazard on
+    (:func:`bayesurv.lifetable.check_coverage`, run by every fit before sampling)."""
 
     table: LifeTable
     year: int | None = None
@@ -60,8 +62,16 @@ class Population:
     ages: tuple | None = None
     male: float | str | None = None
     sex_column: str | None = None
+    extend: str | None = None
 
     def __post_init__(self):
+        from bayesurv.lifetable import EXTEND_RULES
+
+        if self.extend is not None and self.extend not in EXTEND_RULES:
+            raise InputError(
+                f"unknown life-table extension {self.extend!r}; the one rule is 'constant' (the "
+                "hazard of the last age for every older age)."
+            )
         smr = float(self.smr)
         if not (np.isfinite(smr) and smr >= 1):
             raise InputError(
