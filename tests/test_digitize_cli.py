@@ -53,7 +53,8 @@ def test_writes_one_csv_per_arm_censor_marks_overlay_and_report(figure, tmp_path
         ],
     )
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert (out / ".bayesurv-digitize").exists()  # the mark that lets --force replace it
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
         "arm1.csv",
         "arm2.csv",
         "censor_marks.csv",
@@ -343,3 +344,47 @@ def test_crop_box(tmp_path):
     )
     assert r.exit_code == 2 and "four pixel numbers" in r.output
     assert not (tmp_path / "o").exists()
+
+
+def test_force_replaces_the_whole_folder_and_only_one_digitize_wrote(tmp_path, monkeypatch):
+    """digitize --force into an earlier run's folder leaves none of its files (arms A and B
+    with a table, then arm C without one: A.csv, B.csv and at_risk.csv stayed beside a
+    digitize.json that named C only); a folder of the user's own is never replaced."""
+    import types
+
+    import pandas as pd
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    import bayesurv.digitize
+    from bayesurv.cli import app
+
+    def fake(arms, table):
+        curve = pd.DataFrame({"time": [0.0, 5.0], "survival": [1.0, 0.8]})
+        nar = pd.DataFrame({"time": [0.0], "at_risk": [20], "arm": [arms[0]]})
+        return types.SimpleNamespace(
+            curves={a: curve for a in arms},
+            censor_marks=pd.DataFrame({"arm": [], "time": [], "survival": []}),
+            table=types.SimpleNamespace(to_frame=lambda: nar) if table else None,
+            overlay=Image.new("RGB", (60, 40), "white"),
+            report={"arms": arms},
+            colors={a: "#000000" for a in arms},
+        )
+
+    fig = tmp_path / "fig.png"
+    Image.new("RGB", (60, 40), "white").save(fig)
+    out = tmp_path / "dig"
+    for arms, table, extra in ((["A", "B"], True, []), (["C"], False, ["--force"])):
+        monkeypatch.setattr(
+            bayesurv.digitize, "digitize_file", lambda *a, _x=(arms, table), **k: fake(*_x)
+        )
+        r = CliRunner().invoke(app, ["digitize", str(fig), "--out", str(out), *extra])
+        assert r.exit_code == 0, r.output
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert names == ["C.csv", "censor_marks.csv", "digitize.json", "overlay.png"]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my own file")
+    r = CliRunner().invoke(app, ["digitize", str(fig), "--out", str(mine), "--force"])
+    assert r.exit_code == 2 and "did not write" in r.output
+    assert (mine / "notes.txt").read_text() == "my own file"

@@ -92,7 +92,9 @@ def digitize_command(
     if out.exists() and not out.is_dir():  # before the work: the outputs' folder
         raise InputError(f"--out {out} is a file; give a folder for the digitized curves.")
     refuse_overwrite(out, force)
-    plan = OutputPlan(out, force=force, inputs=(figure,))
+    # the folder is the command's: built beside --out and swapped in whole, so --force never
+    # leaves an earlier run's arm files (or its at_risk.csv) beside this run's
+    plan = OutputPlan(out, force=force, replace=True, marker=DIGITIZE_MARK, inputs=(figure,))
     fixed = {
         name: plan.add(f"{name}.{kind}", option="--out", kind=kind)
         for name, kind in (("censor_marks", "csv"), ("at_risk", "csv"), ("digitize", "json"))
@@ -125,6 +127,10 @@ def digitize_command(
         plan.text(fixed["digitize"], json.dumps(result.report, indent=2, default=float) + "\n")
     names = ", ".join(f"{name} ({color})" for name, color in result.colors.items())
     typer.echo(f"digitized {len(result.curves)} arm(s): {names}; wrote {out}")
+
+
+#: marks a folder ``bayesurv digitize`` wrote (``--force`` replaces only such a folder)
+DIGITIZE_MARK = ".bayesurv-digitize"
 
 
 def _file_name(arm: str) -> str:
