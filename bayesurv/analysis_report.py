@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from bayesurv.report import Report
@@ -600,6 +601,29 @@ def _diagnostics_part(rep, fits: list[dict]) -> None:
         rep.table(pd.DataFrame(rows), caption=f"Convergence of every MCMC fit ({CHECKS})")
 
 
+def model_words(best, label: str, row: dict) -> str:
+    """The base-case model in words: family and cure, general-population mortality (a fixed
+    SMR, or an estimated one with its posterior median, 95% interval and prior), waning."""
+    from bayesurv.survival.outputs import fitted
+
+    F = fitted(best)
+    what = f"{label}, {row['cure']} cure"
+    if F.population is not None and F.spec.smr_prior is not None and "smr" in best["posterior"]:
+        smr = np.asarray(best["posterior"]["smr"].values, dtype=float).ravel()
+        lo, med, hi = np.quantile(smr, [0.025, 0.5, 0.975])
+        what += (
+            f", general-population mortality (SMR estimated: {med:.2f}, 95% interval {lo:.2f} "
+            f"to {hi:.2f}, prior {F.spec.smr_prior.text})"
+        )
+    elif F.population is not None:
+        what += f", general-population mortality (SMR {F.population.smr:g})"
+    if F.spec.waning:
+        w = F.spec.waning
+        what += f", effect waning {w[0]} from {w[1]:g}" + (f" to {w[2]:g}" if w[2] else "")
+        what += f" {row['time_unit']}"
+    return what
+
+
 def _longterm_part(rep, out, name, s, best, reconstructed) -> None:
     """A long-term IPD model in the report: extrapolation, hazard, cure fraction, landmarks
     against the KM, mean survival and life-years gained, identifiability notes."""
@@ -610,17 +634,9 @@ def _longterm_part(rep, out, name, s, best, reconstructed) -> None:
         plot_extrapolation,
         plot_hazard_extrapolation,
     )
-    from bayesurv.survival.outputs import fitted
 
     lt = s["models"][s["best"]]
-    F = fitted(best)
-    what = f"{s['best']}, {lt['cure']} cure"
-    if F.population is not None:
-        what += f", general-population mortality (SMR {F.population.smr:g})"
-    if F.spec.waning:
-        w = F.spec.waning
-        what += f", effect waning {w[0]} from {w[1]:g}" + (f" to {w[2]:g}" if w[2] else "")
-        what += f" {lt['time_unit']}"
+    what = model_words(best, s["best"], lt)
     for note in lt.get("notes", []):
         rep.note(f"{name} ({s['best']}): {note}")
     figs = [

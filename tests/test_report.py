@@ -93,3 +93,31 @@ def test_a_wide_table_scrolls_in_its_box_and_long_text_wraps(tmp_path):
     assert second["scrollWidth"] <= second["clientWidth"]  # the long text wraps instead
     cell = box["elements"]["td.long"][0]
     assert cell["bottom"] - cell["top"] > 60  # over several lines
+
+
+def test_the_model_in_words_gives_an_estimated_smr_not_the_fixed_one(monkeypatch):
+    """An SMR with a prior was described as 'SMR 1' (the Population's fixed value, unused):
+    the base case in words gives the posterior median, 95% interval and the prior instead."""
+    from known_draws import mock_nuts
+
+    from bayesurv.analysis_report import model_words
+    from bayesurv.lifetable import us_life_table
+    from bayesurv.survival.fit import Sampler, fit
+    from bayesurv.survival.population import Population
+
+    rng = np.random.default_rng(3)
+    ipd = pd.DataFrame(
+        {"time": rng.exponential(4.0, 200).clip(max=8.0), "age": rng.uniform(50, 70, 200)}
+    ).assign(event=lambda d: (d["time"] < 8.0).astype(int))
+    mock_nuts(monkeypatch, {"log_median": 1.0, "smr": 1.5}, sd=0.05)
+    pop = Population(us_life_table(2014), age_column="age", male="female")
+    row = {"cure": "none", "time_unit": "years"}
+    res = fit(ipd, "exponential", seed=1, time_unit="years", population=pop,
+              smr_prior="lognormal(0.405, 0.1)", sampler=Sampler(300, 100, 2))  # fmt: skip
+    smr = np.quantile(res["posterior"]["smr"].values, [0.025, 0.5, 0.975])
+    words = model_words(res, "exponential", row)
+    assert f"SMR estimated: {smr[1]:.2f}, 95% interval {smr[0]:.2f} to {smr[2]:.2f}" in words
+    assert "prior lognormal(0.405, 0.1)" in words and "SMR 1)" not in words
+    res = fit(ipd, "exponential", seed=1, time_unit="years", population=pop,
+              sampler=Sampler(300, 100, 2))  # fmt: skip
+    assert model_words(res, "exponential", row).endswith("general-population mortality (SMR 1)")
