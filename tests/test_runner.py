@@ -447,3 +447,26 @@ def test_a_spec_through_a_dask_scheduler_address_runs_on_its_worker(serial_run, 
     assert ex["scheduler"] == f"Dask cluster at {address}" and ex["fits"] == 4
     assert len(ex["workers"]) == 1 and ex["workers"][0].startswith("tcp://127.0.0.1:")
     assert serial["execution"]["workers"] == ["serial"]
+
+
+@pytest.mark.slow  # 5 s: four reconstructions of GBSG-2
+def test_a_failed_base_case_fit_stops_in_one_sentence_and_keeps_the_job(tmp_path, monkeypatch):
+    """No MCMC: every fit task raises. The run refuses in one sentence naming the fit and
+    --resume, writes no results folder, and keeps the job folder with the failure records."""
+    import bayesurv.batch.fits as fits
+
+    def broken(ipd, model, **kw):
+        raise RuntimeError("the sampler could not start")
+
+    monkeypatch.setattr(fits, "section_fit", broken)
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "res"
+    r = CliRunner().invoke(
+        app, ["run", str(SCENARIOS), "--out", str(out), "--quiet", "--scheduler", "serial"]
+    )
+    assert r.exit_code == 2, r.output
+    assert "the fit gbsg_2/weibull failed (RuntimeError: the sampler could not start" in r.output
+    assert "--resume" in r.output and "\n" not in r.output.strip()
+    assert not out.exists()
+    records = list((tmp_path / "res.jobs" / "tasks").glob("*.meta.json"))
+    assert len(records) == 4 and all(not json.loads(p.read_text())["ok"] for p in records)

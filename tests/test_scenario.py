@@ -162,3 +162,33 @@ def test_adding_a_scenario_never_changes_the_base_case_fits(tmp_path, monkeypatc
     assert same == without["gbsg_2/weibull"]  # the unchanged scenario: the very same fit
     smr = with_sc["scenario/smr_8/gbsg_2/weibull"]
     assert smr[0] == same[0] and smr[1] != same[1]  # same seed, other inputs
+
+
+def test_a_failed_scenario_is_a_row_that_says_why():
+    summary = {
+        "scenarios": {
+            "OS": {
+                "kind": "ipd",
+                "rows": [
+                    {
+                        "scenario": BASE,
+                        "changes": {},
+                        "model": "weibull",
+                        "quantities": {"hr": {"median": 0.7, "lower": 0.5, "upper": 0.9}},
+                    },
+                    {
+                        "scenario": "late waning",
+                        "changes": {"waning": {"scheme": "abrupt", "t1": 90}},
+                        "model": "",
+                        "quantities": {},
+                        "failed": "the sampler diverged.",
+                    },
+                ],
+            }
+        }
+    }
+    t = scenario_table(summary, "OS")
+    assert t["scenario"].tolist() == [BASE, "late waning"]
+    assert t["model"].tolist() == ["weibull", "failed: the sampler diverged."]
+    assert t["changes"].iloc[1] == "waning = {scheme = abrupt, t1 = 90}"
+    assert t["hr"].iloc[0] == "0.70 (0.50 to 0.90)" and t["hr"].isna().iloc[1]

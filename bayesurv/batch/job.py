@@ -197,7 +197,8 @@ def run(
                 values[task.key] = outcome.value
         else:
             failed[task.key] = outcome.error
-            bar.console.print(f"[red]failed[/red] {task.key}: {outcome.error}")
+            if progress:  # quiet: the failures are in the records and the summary only
+                bar.console.print(f"[red]failed[/red] {task.key}: {outcome.error}")
         bar.advance(job)
 
     with bar:

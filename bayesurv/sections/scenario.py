@@ -108,9 +108,8 @@ def scenario_table(summary: dict, section: str | None = None, *, formatted: bool
             row = {
                 "section": sec,
                 "scenario": r["scenario"],
-                "changes": "; ".join(f"{k} = {_text(v)}" for k, v in r["changes"].items())
-                or ("failed: " + r["failed"] if r.get("failed") else "-"),
-                "model": r["model"],
+                "changes": "; ".join(f"{k} = {_text(v)}" for k, v in r["changes"].items()) or "-",
+                "model": f"failed: {r['failed']}" if r.get("failed") else r["model"],
             }
             for name, q in (r.get("quantities") or {}).items():
                 row[name] = _cell(q) if formatted else q["median"]
