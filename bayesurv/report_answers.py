@@ -12,9 +12,12 @@ a number have an exact answer (the normal-normal posterior by quadrature over ta
 :mod:`bayesurv.synthesis.normal_normal`), and so have a contrast network's hazard ratios solved
 exactly (:mod:`bayesurv.synthesis.normal_linear`): that value is the one given, and the
 computation is named. Every other statement is the share of posterior draws where it holds
-(:func:`bayesurv.query.probability`), with its Monte Carlo error sqrt(p (1 - p) / ESS) - or the
-rule-of-three bound 3 / draws when every draw (or none) satisfies it. Statements that are more
-than one comparison of one quantity with a number keep their own text in the sentence.
+(:func:`bayesurv.query.probability`), with its Monte Carlo error sqrt(p (1 - p) / ESS) - or,
+when every draw (or none) satisfies it, only the rule of three's bound P > 1 - 3 / draws
+(:func:`bayesurv.report_format.share_of_draws`). A threshold keeps its sign
+(``surv_diff(5 years) > -0.05``: "the difference ... is above -5 percentage points").
+Statements that are more than one comparison of one quantity with a number keep their own
+text in the sentence.
 
 Examples
 --------
@@ -33,7 +36,7 @@ from dataclasses import dataclass
 
 from bayesurv.query import parse
 from bayesurv.query_names import NAMES, UNITS_PER_YEAR
-from bayesurv.report_format import number, percent, probability_error
+from bayesurv.report_format import number, percent, plain, share_of_draws
 
 _ENDPOINTS = {
     "OS": "overall survival",
@@ -59,6 +62,7 @@ _EXACT = {
 }
 _STUDY = ("hr_study", "study_hr", "hr_subgroup")
 EXACT_METHOD = "exact, by quadrature over tau"
+SAMPLED_METHOD = "MCMC: share of posterior draws"
 
 
 @dataclass(frozen=True)
@@ -160,21 +164,22 @@ def _when(arg, sec: _Section) -> str | None:
     unit = unit or "time units"
     if v == 1 and unit.endswith("s"):
         unit = unit[:-1]
-    return f"{number(v)} {unit}"
+    return f"{plain(v)} {unit}"
 
 
 def _threshold(value: float, q: str) -> str:
-    """A threshold in the quantity's unit: percentages, percentage points, years or a number."""
+    """A threshold in the quantity's unit, with its sign: percentages, percentage points
+    (``-5 percentage points``), years or a number, as typed (:func:`plain`)."""
     e = NAMES.get(q)
     unit = e.unit if e else ""
     if unit == "probability":
-        return f"{100 * value:g}%"
+        return f"{plain(100 * value)}%"
     if q in ("surv_diff", "cure_diff"):
-        pts = number(100 * abs(value))
-        return f"{pts} percentage point{'s' if pts != '1' else ''}"
+        pts = plain(100 * value)
+        return f"{pts} percentage point{'' if pts.lstrip('-') == '1' else 's'}"
     if unit == "years":
-        return f"{value:g} year{'s' if value != 1 else ''}"
-    return f"{value:g}"
+        return f"{plain(value)} year{'' if abs(value) == 1 else 's'}"
+    return plain(value)
 
 
 def _years_of(n: float, disc: str, sec: _Section) -> str:
@@ -182,8 +187,8 @@ def _years_of(n: float, disc: str, sec: _Section) -> str:
     of event-free survival'."""
     s = "" if n == 1 else "s"
     if sec.kind == "survival" and sec.endpoint.upper() not in ("OS", ""):
-        return f"{n:g} {disc}year{s} of {_ENDPOINTS.get(sec.endpoint.upper(), sec.endpoint)}"
-    return f"{n:g} {disc}life-year{s}"
+        return f"{plain(n)} {disc}year{s} of {_ENDPOINTS.get(sec.endpoint.upper(), sec.endpoint)}"
+    return f"{plain(n)} {disc}life-year{s}"
 
 
 def _clause(q: str, args: tuple, op: str, value: float, sec: _Section) -> str | None:
@@ -225,7 +230,7 @@ def _clause(q: str, args: tuple, op: str, value: float, sec: _Section) -> str | 
                 f"{_threshold(value, q)}"
             )
         if q == "rank" and len(strings) == 1:
-            return f"the rank of {strings[0]} ({sec.name}; 1 = best) is {rel} {value:g}"
+            return f"the rank of {strings[0]} ({sec.name}; 1 = best) is {rel} {plain(value)}"
         return None
     if sec.kind not in ("survival", "ipd"):
         return None
@@ -240,8 +245,8 @@ def _clause(q: str, args: tuple, op: str, value: float, sec: _Section) -> str | 
             rest = "lower" if op == "<" else "at most as high"
         elif value > 0 and op in (">", ">="):
             rest = f"{'more than' if op == '>' else 'at least'} {_threshold(value, q)} higher"
-        elif value < 0 and op in ("<", "<="):
-            rest = f"{'more than' if op == '<' else 'at least'} {_threshold(value, q)} lower"
+        elif value < 0 and op in ("<", "<="):  # the size of the difference, its sign in "lower"
+            rest = f"{'more than' if op == '<' else 'at least'} {_threshold(-value, q)} lower"
         else:
             return (
                 f"the difference in {what} ({_arm(arms[1])} minus {_arm(arms[0])}) is {rel} "
@@ -442,10 +447,9 @@ def answer(query: dict, summary: dict, spec=None, pools=None, nmas=None) -> Answ
         p_text = percent(p, words=True)
     else:
         p, mcse, draws = query["probability"], query["mcse"], int(query["draws"])
-        p_text, err = probability_error(p, mcse, draws)
         model = f" of the {sec.model} model" if sec is not None and sec.model else ""
-        how = f"Monte Carlo error {err}; {draws:,} posterior draws{model}"
-        computation = "MCMC: share of posterior draws"
+        p_text, how = share_of_draws(p, mcse, draws, of=model)
+        computation = SAMPLED_METHOD
     sentence = f"The probability that {clause} is {p_text} ({how})."
     sentence = sentence.replace("  ", " ")
     return Answer(statement, sentence, p, computation, mcse, sec.name if sec else None)
@@ -454,3 +458,23 @@ def answer(query: dict, summary: dict, spec=None, pools=None, nmas=None) -> Answ
 def answers(summary: dict, spec=None, pools=None, nmas=None) -> list[Answer]:
     """Every query of ``summary`` answered (:func:`answer`), in the spec's order."""
     return [answer(q, summary, spec, pools, nmas) for q in summary.get("queries", [])]
+
+
+def console_line(query: dict, width: int = 55) -> str:
+    """One answered query (a ``summary["queries"]`` row after the report was built) for the
+    terminal: the statement, the value the report gives and the computation that gave it - the
+    exact value where there is one, never a second, sampled one beside it. A row without the
+    report's ``reported_probability`` is the share of posterior draws, and says so.
+
+    >>> row = {"statement": "P(os_hr < 1)", "probability": 0.954, "mcse": 0.0049, "draws": 8000}
+    >>> print(console_line(row, width=14))  # doctest: +NORMALIZE_WHITESPACE
+    P(os_hr < 1)   95.4% (MCMC: share of posterior draws; Monte Carlo error 0.5%;
+    8,000 posterior draws)
+    """
+    statement = f"{query['statement']:<{width}s}"
+    computation = query.get("computation", SAMPLED_METHOD)
+    p = query.get("reported_probability", query["probability"])
+    if computation == SAMPLED_METHOD:
+        p_text, how = share_of_draws(p, query["mcse"], int(query["draws"]))
+        return f"{statement} {p_text} ({computation}; {how})"
+    return f"{statement} {percent(p, words=True)} ({computation})"

@@ -6,7 +6,11 @@ Every table cell and every number in a sentence of the report goes through these
   beyond that (a share of draws cannot say more);
 * any other number to three significant digits without exponents (``0.00123``, ``12.3``), and
   from 1,000 on as a rounded whole number with thousands separators (``1,190``, never
-  ``1.19e+03``); whole numbers as whole numbers; R-hat to three decimals;
+  ``1.19e+03``); at most ten decimals, and a non-zero value that ten decimals would show as 0
+  as ``< 0.0000000001`` (never a 0); whole numbers as whole numbers; R-hat to three decimals;
+* a threshold of a query as typed (:func:`plain`: ``7``, not ``7.00`` or ``7.000000000000001``);
+* a share of posterior draws with its Monte Carlo error, or - when every draw or none agrees -
+  the rule of three's bound ``above 99.7%`` for 1,000 draws (:func:`share_of_draws`);
 * ``yes`` / ``no`` for booleans, an empty cell for a missing value;
 * an interval as ``0.58 (0.41 to 0.83)`` ("to", not "-", so negative limits read right).
 
@@ -31,6 +35,8 @@ import pandas as pd
 
 #: significant digits of a number that no column rule covers
 DIGITS = 3
+#: the most decimals a number is written with; a smaller non-zero value is ``< 0.0000000001``
+MAX_DECIMALS = 10
 #: column names read as probabilities (shown as percentages)
 _PERCENT_COLUMN = re.compile(r"^P\(|probabilit|^p_(hr|below|above|better|best)|_lt_\d|share")
 #: column names shown to three decimals (a convergence check reads the third decimal)
@@ -76,8 +82,11 @@ def _number(x, digits: int, decimals: int | None) -> str:
     if abs(x) >= 1000 or (x == round(x) and abs(x) < 1e15):
         return f"{round(x):,}"
     places = digits - 1 - math.floor(math.log10(abs(x)))
-    places = max(0, min(places, 10))
+    places = max(0, min(places, MAX_DECIMALS))
     text = f"{x:.{places}f}"
+    if float(text) == 0:  # below half the last of MAX_DECIMALS: a bound, never a 0
+        smallest = f"{10.0**-MAX_DECIMALS:.{MAX_DECIMALS}f}"
+        return f"< {smallest}" if x > 0 else f"> -{smallest}"
     if float(text) == round(float(text)) and abs(float(text)) >= 1000:
         return f"{round(float(text)):,}"
     return text
@@ -111,13 +120,58 @@ def error_percent(err: float) -> str:
     return f"{e:.1f}%"
 
 
-def probability_error(p: float, mcse: float, draws: int) -> tuple[str, str]:
-    """A share of ``draws`` and its Monte Carlo error for a sentence: when every draw (or
-    none) satisfies the statement the error estimate is 0, and the bound 3 / draws is given
-    instead (the rule of three, as :func:`bayesurv.query.for_people`)."""
-    if p in (0.0, 1.0):
-        return percent(p, words=True), f"below {error_percent(3.0 / max(draws, 1))}"
-    return percent(p, words=True), error_percent(mcse)
+def plain(x: float, places: int = 9) -> str:
+    """A number as it was typed (a query's threshold): up to ``places`` decimals, trailing
+    zeros dropped, thousands separated, no exponent and no float noise (``100 * 0.07`` is
+    ``7``, not ``7.000000000000001``); a non-zero value below that precision by :func:`number`.
+
+    >>> plain(100 * 0.07), plain(-5.0), plain(0.8125), plain(2500)
+    ('7', '-5', '0.8125', '2,500')
+    """
+    if _is_missing(x) or isinstance(x, bool | np.bool_):
+        return number(x)
+    x = float(x)
+    if math.isinf(x):
+        return number(x)
+    if x != 0 and abs(x) < 10.0**-places:
+        return number(x)
+    text = f"{round(x, places):,.{places}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def share_of_draws(p: float, mcse: float, draws: int, of: str = "") -> tuple[str, str]:
+    """A probability estimated as the share of ``draws`` posterior draws where a statement
+    holds, for a sentence: the value and what it rests on (``of``: which draws, e.g.
+    ``" of the weibull model"``).
+
+    Usually the share with its Monte Carlo error. When every draw (or none) satisfies the
+    statement the share is 1 (or 0) and its estimated error 0, which say more than the draws
+    do: the value given is then the rule of three's bound, P > 1 - 3 / draws (P < 3 / draws;
+    3 / n is the 95% upper limit of a rate with no event in n independent trials), written
+    with the digits of 3 / draws and rounded so that it stays true; with 3 draws or fewer
+    nothing is bounded.
+
+    >>> share_of_draws(0.954375, 0.004857, 8000)
+    ('95.4%', 'Monte Carlo error 0.5%; 8,000 posterior draws')
+    >>> share_of_draws(1.0, 0.0, 1000)[0], share_of_draws(0.0, 0.0, 8000)[0]
+    ('above 99.7%', 'below 0.04%')
+    """
+    n = max(int(draws), 1)
+    if p not in (0.0, 1.0):
+        return percent(
+            p, words=True
+        ), f"Monte Carlo error {error_percent(mcse)}; {n:,} posterior draws{of}"
+    holds = f"all {n:,}" if p == 1.0 else f"none of the {n:,}"
+    bound = 300.0 / n  # in percentage points
+    if bound >= 100:
+        return "unknown", f"it holds in {holds} posterior draws{of}, too few to bound it"
+    decimals = max(0, -math.floor(math.log10(bound)))  # one significant digit of 3 / n
+    scale = 10.0**decimals
+    if p == 1.0:
+        text = f"above {math.floor((100.0 - bound) * scale + 1e-9) / scale:.{decimals}f}%"
+    else:
+        text = f"below {math.ceil(bound * scale - 1e-9) / scale:.{decimals}f}%"
+    return text, f"it holds in {holds} posterior draws{of}; 95% bound by the rule of three"
 
 
 def interval(d: Mapping, digits: int = DIGITS, pct: bool = False, decimals=None) -> str:

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bayesurv.report_answers import EXACT_METHOD, answer, answers
+from bayesurv.report_answers import EXACT_METHOD, answer, answers, console_line
 
 
 def survival_summary(endpoint_arms=("control", "experimental")):
@@ -50,11 +50,131 @@ def test_survival_difference_in_years_and_points():
 
 
 def test_every_draw_agreeing_gives_the_rule_of_three_bound():
+    """All (or none) of 1,000 draws: the sentence claims only what the draws show, P > 1 - 3/n
+    (was 'more than 99.9% (Monte Carlo error below 0.3%; ...)')."""
     s = survival_summary()
-    a = answer(q("P(os_life_years_gained_discounted > 2)", 1.0, 0.0, 8000), s, SPEC)
-    assert a.sentence.startswith(
+    a = answer(q("P(os_life_years_gained_discounted > 2)", 1.0, 0.0, 1000), s, SPEC)
+    assert a.sentence == (
         "The probability that the experimental arm gains more than 2 discounted life-years over "
-        "the control arm within 70 years (OS) is more than 99.9% (Monte Carlo error below 0.04%"
+        "the control arm within 70 years (OS) is above 99.7% (it holds in all 1,000 posterior "
+        "draws of the weibull-mixture model; 95% bound by the rule of three)."
+    )
+    b = answer(q("P(os_hr > 1.5)", 0.0, 0.0, 8000), s, SPEC)
+    assert b.sentence.endswith(
+        "is below 0.04% (it holds in none of the 8,000 posterior draws of the weibull-mixture "
+        "model; 95% bound by the rule of three)."
+    )
+
+
+_DIFF = "the difference in overall survival at 5 years (the experimental arm minus the control arm)"
+_THAN = "in the experimental arm than in the control arm"
+
+
+@pytest.mark.parametrize(
+    ("statement", "words"),
+    [
+        # a negative threshold lost its sign: "> -0.05" read "is above 5 percentage points"
+        ("os_surv_diff(5 years) > -0.05", f"{_DIFF} is above -5 percentage points"),
+        ("-0.05 < os_surv_diff(60)", f"{_DIFF} is above -5 percentage points"),
+        ("os_surv_diff(60) >= -0.05", f"{_DIFF} is at least -5 percentage points"),
+        ("os_surv_diff(60) > -0.01", f"{_DIFF} is above -1 percentage point"),
+        ("os_surv_diff(60) < 0.05", f"{_DIFF} is below 5 percentage points"),
+        ("os_surv_diff(60) <= 0.05", f"{_DIFF} is at most 5 percentage points"),
+        ("0.05 > os_surv_diff(60)", f"{_DIFF} is below 5 percentage points"),
+        (
+            "os_surv_diff(60) > 0.05",
+            f"overall survival at 5 years is more than 5 percentage points higher {_THAN}",
+        ),
+        (
+            "os_surv_diff(60) >= 0.05",
+            f"overall survival at 5 years is at least 5 percentage points higher {_THAN}",
+        ),
+        (
+            "os_surv_diff(60) < -0.05",
+            f"overall survival at 5 years is more than 5 percentage points lower {_THAN}",
+        ),
+        (
+            "os_surv_diff(60) <= -0.05",
+            f"overall survival at 5 years is at least 5 percentage points lower {_THAN}",
+        ),
+        (
+            "-0.05 >= os_surv_diff(60)",
+            f"overall survival at 5 years is at least 5 percentage points lower {_THAN}",
+        ),
+        ("os_surv_diff(60) > 0", f"overall survival at 5 years is higher {_THAN}"),
+        ("os_surv_diff(60) >= 0", f"overall survival at 5 years is at least as high {_THAN}"),
+        ("os_surv_diff(60) < 0", f"overall survival at 5 years is lower {_THAN}"),
+        ("os_surv_diff(60) <= 0", f"overall survival at 5 years is at most as high {_THAN}"),
+        (
+            "os_cure_diff > -0.1",
+            "the difference in the cured fraction (OS) (the experimental arm minus the control "
+            "arm) is above -10 percentage points",
+        ),
+        (
+            "os_cure_diff < -0.1",
+            f"the cured fraction (OS) is more than 10 percentage points lower {_THAN}",
+        ),
+        (
+            "os_cure_diff > 0.1",
+            f"the cured fraction (OS) is more than 10 percentage points higher {_THAN}",
+        ),
+        (
+            "os_cure_diff <= 0.1",
+            "(the experimental arm minus the control arm) is at most 10 percentage points",
+        ),
+        # thresholds without float noise (100 * 0.07 = 7.000000000000001 printed "7.00")
+        ("os_surv_diff(60) > 0.07", "is more than 7 percentage points higher"),
+        ("os_surv_diff(60) > 0.1", "is more than 10 percentage points higher"),
+        ("os_surv_diff(60) > 0.005", "is more than 0.5 percentage points higher"),
+        ("os_surv_diff(60) < -0.005", "is more than 0.5 percentage points lower"),
+        ("os_survival('control', 5 years) > 0.07", "in the control arm is above 7%"),
+        (
+            "os_life_years_gained > -0.5",
+            "over the control arm within 70 years (OS) is above -0.5 years",
+        ),
+        ("os_hr < 0.8125", "is below 0.8125"),
+    ],
+)
+def test_every_comparison_keeps_its_direction_and_sign(statement, words):
+    a = answer(q(f"P({statement})", 0.6), survival_summary(), SPEC)
+    assert words in a.sentence, a.sentence
+    assert a.sentence.startswith("The probability that") and "statement" not in a.sentence
+
+
+def test_console_line_gives_the_reported_value_and_its_computation():
+    """What ``bayesurv demo`` / ``run`` print: the value the report gives, not the share."""
+    exact = {
+        "statement": "P(p_pooled_hr < 0.8)",
+        "probability": 0.954,
+        "mcse": 0.005,
+        "draws": 8000,
+        "answer": "...",
+        "computation": EXACT_METHOD,
+        "reported_probability": 0.95858,
+    }
+    assert (
+        console_line(exact, width=24)
+        == "P(p_pooled_hr < 0.8)     95.9% (exact, by quadrature over tau)"
+    )
+    sampled = {
+        **exact,
+        "computation": "MCMC: share of posterior draws",
+        "reported_probability": 0.954,
+    }
+    assert console_line(sampled, width=0) == (
+        "P(p_pooled_hr < 0.8) 95.4% (MCMC: share of posterior draws; Monte Carlo error 0.5%; "
+        "8,000 posterior draws)"
+    )
+    every = {**sampled, "probability": 1.0, "mcse": 0.0, "draws": 1000, "reported_probability": 1.0}
+    assert console_line(every, width=0) == (
+        "P(p_pooled_hr < 0.8) above 99.7% (MCMC: share of posterior draws; it holds in all 1,000 "
+        "posterior draws; 95% bound by the rule of three)"
+    )
+    # a summary whose report was not built: the share of draws, said so
+    bare = {k: exact[k] for k in ("statement", "probability", "mcse", "draws")}
+    assert console_line(bare, width=0) == (
+        "P(p_pooled_hr < 0.8) 95.4% (MCMC: share of posterior draws; Monte Carlo error 0.5%; "
+        "8,000 posterior draws)"
     )
 
 
