@@ -364,3 +364,44 @@ def test_network_report_first_screen(nma_run):
     assert len(answers) == 3 and all(a["bottom"] <= 900 for a in answers)
     assert answers[-1]["bottom"] < box["elements"]["table"][0]["top"]
     assert box["scrollWidth"] <= 1400 and box["overflowing"] == []
+
+
+def test_demo_prints_the_value_the_report_gives(tmp_path, monkeypatch):
+    """``bayesurv demo`` printed the sampled share with its MC error (0.954, 0.005) where the
+    report gives the exact value (95.9%, exact): it prints the report's value and names the
+    computation. The case study's runner is replaced by its summary (no MCMC); the
+    reconstruction example runs as shipped."""
+    from typer.testing import CliRunner
+
+    import bayesurv.runner
+    from bayesurv.cli import app
+    from bayesurv.report_answers import EXACT_METHOD, SAMPLED_METHOD
+
+    exact_q = {
+        "statement": "P(efs_pooled_hr < 0.8)",
+        "probability": 0.954,
+        "mcse": 0.005,
+        "draws": 8000,
+        "computation": EXACT_METHOD,
+        "reported_probability": 0.95858,
+    }
+    every_q = {
+        "statement": "P(os_surv_diff(5 years) > -0.05)",
+        "probability": 1.0,
+        "mcse": 0.0,
+        "draws": 1000,
+        "computation": SAMPLED_METHOD,
+        "reported_probability": 1.0,
+    }
+    nma_q = {**exact_q, "statement": "P(nma_hr('blinatumomab', 'inotuzumab') < 1)"}
+    calls = iter([{"queries": [exact_q, every_q]}, {"queries": [nma_q]}])
+    monkeypatch.setattr(bayesurv.runner, "run", lambda *a, **k: next(calls))
+    r = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert "95.9% (exact, by quadrature over tau)" in r.output
+    assert "P(nma_hr('blinatumomab', 'inotuzumab') < 1) 95.9% (exact" in r.output
+    assert "0.954" not in r.output and "MC error" not in r.output
+    assert (
+        "above 99.7% (MCMC: share of posterior draws; it holds in all 1,000 posterior draws; "
+        "95% bound by the rule of three)" in r.output
+    )

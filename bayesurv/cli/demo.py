@@ -71,6 +71,7 @@ def _demo(here: Path, stage: Path, out: Path, *, seed: int, draws: int | None, q
     import pandas as pd
 
     from bayesurv.nonparametric import cox_hazard_ratio
+    from bayesurv.report_answers import console_line
     from bayesurv.runner import run
 
     spec = datasets.path("models/case_study.toml")
@@ -80,9 +81,9 @@ def _demo(here: Path, stage: Path, out: Path, *, seed: int, draws: int | None, q
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         summary = run(spec, stage / "case_study", force=True, quiet=quiet, draws=draws)
-    typer.echo("Case study: the committee's questions")
+    typer.echo("Case study: the committee's questions (the values the report gives)")
     for q in summary["queries"]:
-        typer.echo(f"  {q['statement']:<55s} {q['probability']:.3f} (MC error {q['mcse']:.3f})")
+        typer.echo(f"  {console_line(q)}")
     # 1b. blinatumomab vs inotuzumab in adults, indirectly through chemotherapy (exact, seconds)
     nma = run(
         datasets.path("models/ball_nma.toml"),
@@ -93,8 +94,8 @@ def _demo(here: Path, stage: Path, out: Path, *, seed: int, draws: int | None, q
     )
     q = nma["queries"][0]
     typer.echo(
-        f"Indirect comparison (TOWER, INO-VATE): {q['statement']} = "
-        f"{q['probability']:.3f}; report: {out / 'ball_nma' / 'report.html'}"
+        f"Indirect comparison (TOWER, INO-VATE): {console_line(q, width=0)}; "
+        f"report: {out / 'ball_nma' / 'report.html'}"
     )
     # 2. the reconstruction example
     totals = pd.read_csv(here / "events.csv", comment="#")
