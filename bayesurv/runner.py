@@ -271,6 +271,7 @@ def _fit_all(plans, spec, spec_text, sched, resume, jobs, progress) -> tuple[dic
             shared.update(plan.shared)
     if not tasks:
         return {}, {}, {"scheduler": sched, "fits": 0}
+    _check_tasks(tasks, shared, names)
     progress.say(f"fitting {len(tasks)} models ({sched})")
     result = run_batch(
         tasks,
@@ -305,6 +306,25 @@ def _fit_all(plans, spec, spec_text, sched, resume, jobs, progress) -> tuple[dic
         "wall_seconds": round(result.wall_seconds, 1),
     }
     return trees, result.failed, where
+
+
+def _check_tasks(tasks, shared, names) -> None:
+    """Every fit's own checks before any fit runs (data, horizon, life-table coverage): bad
+    input is one sentence, with no job folder and nothing written."""
+    from bayesurv.batch import Ref
+    from bayesurv.batch.fits import section_fit
+
+    for task in tasks:
+        if task.fn is not section_fit:
+            continue
+        inputs = {k: shared[v.name] if isinstance(v, Ref) else v for k, v in task.inputs.items()}
+        try:
+            section_fit(**inputs, seed=0, check=True)
+        except InputError as e:
+            where = f"[[scenario]] {names[task.key]}: " if task.key in names else ""
+            raise InputError(f"{where}{e}") from None
+        except Exception:  # not bad input: the fit itself meets it and reports it as a failure
+            continue
 
 
 def _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, jobs) -> dict:
@@ -431,7 +451,7 @@ def _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, j
     summary["provenance"] = provenance(seed=spec.seed, inputs=files, spec=spec_text)
     progress.say("writing figures and the report")
     build_report(out, spec, summary, surv_fits, pools, ipd_runs, nmas=nmas)
-    progress.say(f"done: {out / 'report.html'}")
+    progress.say("report written")  # `out` is the staging folder; the CLI names the final one
     return summary
 
 

@@ -101,6 +101,11 @@ class Population(_Strict):
     age_max: float = Field(110.0, ge=0, le=110, description="highest age at entry")
     male: float | None = Field(None, ge=0, le=1, description="share of men")
     sex_column: str | None = Field(None, description="column of the IPD with each patient's sex")
+    life_table_extend: Literal["constant"] | None = Field(
+        None,
+        description="a life table that ends before the cohort's oldest attained age is refused; "
+        "'constant' carries its last age's hazard on, and the report's notes say so",
+    )
 
     @model_validator(mode="after")
     def _who(self):
@@ -134,6 +139,7 @@ class Population(_Strict):
             ages=ages,
             male=self.male,
             sex_column=self.sex_column,
+            extend=self.life_table_extend,
         )
 
 

@@ -470,3 +470,41 @@ def test_a_failed_base_case_fit_stops_in_one_sentence_and_keeps_the_job(tmp_path
     assert not out.exists()
     records = list((tmp_path / "res.jobs" / "tasks").glob("*.meta.json"))
     assert len(records) == 4 and all(not json.loads(p.read_text())["ok"] for p in records)
+
+
+def test_a_life_table_short_of_the_cohort_is_refused_before_any_fit(tmp_path, monkeypatch):
+    """No MCMC. A spec's [[ipd]] population on a life table of ages 0-1 for 60-year-olds ran
+    with exit 0 (horizon 130 years, no word); it is refused in one sentence before any fit,
+    with no results or job folder; life_table_extend = "constant" lets it run, and says so."""
+    from known_draws import mock_nuts
+
+    ipd = tmp_path / "ipd.csv"
+    rng = np.random.default_rng(5)
+    t = rng.exponential(20.0, 60).round(2) + 0.1
+    rows = "".join(f"{x},{int(x < 30)},{'ab'[i % 2]}\n" for i, x in enumerate(t.clip(max=30)))
+    ipd.write_text("time,event,arm\n" + rows)
+    infant = tmp_path / "infant.csv"
+    infant.write_text(
+        "age,sex,hazard\n" + "".join(f"{a},{s},0.001\n" for a in (0, 1) for s in ("male", "female"))
+    )
+    spec = tmp_path / "s.toml"
+    body = (
+        'title = "t"\nseed = 1\n[sampling]\ndraws = 100\ntune = 100\nchains = 2\n'
+        '[[ipd]]\nname = "g"\nipd = "ipd.csv"\nfamilies = ["exponential"]\n'
+        'time_unit = "months"\npopulation = { life_table = "infant.csv", age = 60, male = 1%s }\n'
+    )
+    spec.write_text(body % "")
+    out = tmp_path / "res"
+    r = CliRunner().invoke(app, ["run", str(spec), "--out", str(out), "--scheduler", "serial"])
+    assert r.exit_code == 2, r.output
+    line = r.output.strip().splitlines()[-1]
+    assert "infant.csv: the life table covers ages 0-1" in line and "life_table_extend" in line
+    assert not out.exists() and not (tmp_path / "res.jobs").exists()
+    mock_nuts(monkeypatch, {})
+    spec.write_text(body % ', life_table_extend = "constant"')
+    r = CliRunner().invoke(
+        app, ["run", str(spec), "--out", str(out), "--scheduler", "serial", "--quiet"]
+    )
+    assert r.exit_code == 0, r.output
+    notes = json.dumps(json.loads((out / "summary.json").read_text()))
+    assert "rule: constant hazard beyond the last age" in notes

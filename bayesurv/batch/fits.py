@@ -95,8 +95,11 @@ def section_fit(
     population: Mapping[str, Any] | None = None,
     summaries: Any = None,
     options: Mapping[str, Any] | None = None,
-) -> xr.DataTree:
-    """One model of an analysis spec's section (``bayesurv run``), fitted by the core.
+    check: bool = False,
+) -> xr.DataTree | None:
+    """One model of an analysis spec's section (``bayesurv run``), fitted by the core
+    (``check``: only what the fit checks before sampling, :func:`~bayesurv.survival.fit.
+    check_inputs`; the runner does that for every task before the job starts).
 
     ``population`` is the section's ``population`` table as data (``{"spec": {...},
     "life_table": "us" | path}``) and is built here, on the worker; ``sampler`` and
@@ -119,6 +122,19 @@ def section_fit(
         pop = p.build(us_life_table(p.year or 2014) if table == "us" else read_life_table(table))
     out = dict(outputs)
     out["times"] = tuple(out.get("times") or ())
+    if check:
+        from bayesurv.survival.fit import check_inputs
+
+        opts = dict(options or {})
+        check_inputs(
+            ipd,
+            model,
+            summaries=summaries,
+            population=pop,
+            outputs=Outputs(**out),
+            source=opts.get("source", "the IPD table"),
+        )
+        return None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = core_fit()(

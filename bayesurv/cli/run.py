@@ -89,7 +89,9 @@ def run_command(
             resume=resume,
             jobs=jobs,
         )
-    if not quiet:
+    if not quiet:  # the value the report gives (exact where it is), and how it was computed
+        from bayesurv.report_answers import console_line
+
         for q in summary["queries"]:
-            typer.echo(f"{q['statement']:<55s} {q['probability']:.3f} (MC error {q['mcse']:.3f})")
+            typer.echo(console_line(q))
     typer.echo(f"Report: {target / 'report.html'}")

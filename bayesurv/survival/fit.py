@@ -190,9 +190,36 @@ def _check_life_table(spec, cohort, population, outputs, horizon) -> str | None:
         years,
         extend=population.extend,
         horizon_option="horizon (--horizon-years; horizon_years or horizon in a spec)",
-        extend_option="the 'constant' rule (--life-table-extend constant)",
+        extend_option="the 'constant' rule (--life-table-extend constant; in a spec's "
+        'population, life_table_extend = "constant")',
         follow_up=follow,
     )
+
+
+def check_inputs(
+    ipd: pd.DataFrame | None = None,
+    model: ModelSpec | str = "weibull",
+    *,
+    summaries: Summaries | None = None,
+    external: External | None = None,
+    population: Population | None = None,
+    outputs: Outputs = Outputs(),
+    source: str = "the IPD table",
+    **spec_fields,
+) -> None:
+    """Everything :func:`fit` checks before sampling (the model, the data, the horizon and
+    output times, the life table's coverage), without sampling: a many-fit job runs it for
+    every fit first, so that bad input is refused before any fit starts."""
+    from bayesurv.lifetable import LifeTableWarning
+
+    spec = _spec(model, spec_fields)
+    spec, d, cohort = prepare(
+        spec, ipd, summaries=summaries, external=external, population=population, source=source
+    )
+    horizon, _, _ = _settings(spec, cohort, population, outputs)
+    with warnings.catch_warnings():  # an extension rule is said by the fit itself
+        warnings.simplefilter("ignore", LifeTableWarning)
+        _check_life_table(spec, cohort, population, outputs, horizon)
 
 
 def _label(spec) -> str:
