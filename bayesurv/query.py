@@ -663,23 +663,31 @@ def for_people(p: float, mcse: float, draws: int) -> tuple[str, str]:
     """A probability and its Monte Carlo error as a reader wants them: three decimals, and
     ``"> 0.999"`` / ``"< 0.001"`` beyond them. When every draw (or none) satisfies the statement
     the estimated error is 0, so the error given is the bound 3 / draws (the rule of three: the
-    95% upper limit of a proportion with no event in ``draws`` independent trials).
+    95% upper limit of a proportion with no event in ``draws`` independent trials), and the
+    probability claims no more than that bound: ``"> 0.997"`` from 1,000 draws, not ``"> 0.999"``.
 
     >>> for_people(1.0, 0.0, 4000)
     ('> 0.999', '< 0.001')
+    >>> for_people(1.0, 0.0, 1000)
+    ('> 0.997', '< 0.003')
+    >>> for_people(0.0, 0.0, 1000)
+    ('< 0.003', '< 0.003')
     >>> for_people(0.25, 0.0123, 4000)
     ('0.250', '0.012')
     """
+    if p in (0.0, 1.0):
+        err = 3.0 / max(draws, 1)
+        bound = math.ceil(min(err, 1.0) * 1000 - 1e-9) / 1000  # rounded to claim no more
+        mc_text = f"< {max(bound, 0.001):.3f}"
+        p_text = f"> {1 - max(bound, 0.001):.3f}" if p == 1.0 else f"< {max(bound, 0.001):.3f}"
+        return p_text, mc_text
     if p >= 0.9995:
         p_text = "> 0.999"
     elif p < 0.0005:
         p_text = "< 0.001"
     else:
         p_text = f"{p:.3f}"
-    err = 3.0 / max(draws, 1) if p in (0.0, 1.0) else mcse
-    mc_text = "< 0.001" if err < 0.0005 else f"{err:.3f}"
-    if p in (0.0, 1.0) and err >= 0.0005:
-        mc_text = f"< {err:.3f}"
+    mc_text = "< 0.001" if mcse < 0.0005 else f"{mcse:.3f}"
     return p_text, mc_text
 
 
