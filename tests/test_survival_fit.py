@@ -872,3 +872,28 @@ def test_a_life_table_short_of_the_cohort_is_refused_before_sampling(gbsg2, monk
     full = Population(us, age=60.0, male=0.5)  # the whole table (open last age) passes
     res = fit(gbsg2, "weibull", arm="arm", population=full, time_unit="days", seed=1, sampler=QUICK)
     assert not any("rule: constant" in n for n in json.loads(res.attrs["notes"]))
+
+
+@pytest.mark.filterwarnings("ignore::bayesurv.sampling.ConvergenceWarning")
+def test_a_one_sex_cohort_needs_only_that_sex_in_the_life_table(monkeypatch):
+    """A men-only cohort on a men-only life table: the saved cohort group asked the table
+    for women's rates too and the fit failed ("sex 'female' is not in the life table")."""
+    from bayesurv.lifetable import LifeTable
+    from bayesurv.survival.background import background_survival, cohort_from_ages
+    from bayesurv.survival.population import Population
+
+    ages = list(range(0, 111))
+    men = LifeTable.from_frame(pd.DataFrame({"age": ages, "sex": "male", "hazard": 0.02}), "m.csv")
+    rng = np.random.default_rng(1)
+    ipd = pd.DataFrame({"time": rng.exponential(20, 60).clip(max=30) + 0.1})
+    ipd["event"] = (ipd["time"] < 30).astype(int)
+    mock_nuts(monkeypatch, {"log_median": np.log(20.0)})
+    res = fit(ipd, "exponential", seed=1, time_unit="months", sampler=QUICK,
+              population=Population(men, age=60, male=1.0))  # fmt: skip
+    assert list(res["cohort"]["sex"].values) == ["male"]
+    s = O.survival(res, [120.0]).values.ravel()
+    rate = np.log(2) / np.exp(res["posterior"]["log_median"].values.ravel())
+    pop = background_survival(
+        np.array([120.0]), cohort_from_ages([60.0], "male"), men, time_scale=12
+    )
+    np.testing.assert_allclose(s, np.exp(-rate * 120.0) * pop[0], rtol=1e-9)

@@ -503,9 +503,11 @@ def _cohort_group(spec, d, cohort, population, horizon) -> xr.Dataset:
         ds["node_age"], ds["node_sex"] = ("node", m.age), ("node", m.sex.astype(str))
         ds["node_weight"], ds["node_pattern"] = ("node", m.weight), ("node", cohort["node_pattern"])
         t = population.table
-        key = {s: t._key(s, population.year) for s in ("male", "female")}
-        ds["life_table"] = (("sex", "age"), np.stack([t.rates[key[s]] for s in ("male", "female")]))
-        ds = ds.assign_coords(sex=["male", "female"], age=t.ages)
+        # the sexes the cohort has (a men-only cohort on a men-only table needs no women's rates)
+        sexes = [s for s in ("male", "female") if s in set(m.sex.astype(str))]
+        key = {s: t._key(s, population.year) for s in sexes}
+        ds["life_table"] = (("sex", "age"), np.stack([t.rates[key[s]] for s in sexes]))
+        ds = ds.assign_coords(sex=sexes, age=t.ages)
         ds.attrs.update(
             smr=float(population.smr), life_table_source=t.source or "", year=str(population.year)
         )
