@@ -385,6 +385,8 @@ def _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, j
             "max_followup": max_fu,
             "models": {f.label: survival_summary(f, sec.landmark_times) for f in fits},
         }
+        if sec.cycle:
+            summary["survival"][sec.name]["cycles"] = _cycles(out, key, sec, best.tree, spec)
         for name, da in quantities_from_tree(best.tree, groups=("derived",)).data_vars.items():
             quantities[f"{key}_{name}"] = da
     ipd_runs: dict[str, IpdRun] = {}
@@ -401,6 +403,8 @@ def _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, j
         summary["ipd"][sec.name] = ipd_summary(ir)
         best = ir.fits[summary["ipd"][sec.name]["best"]]
         best.to_netcdf(out / f"{key}.nc")
+        if sec.cycle:
+            summary["ipd"][sec.name]["cycles"] = _cycles(out, key, sec, best, spec)
         for name, da in quantities_from_tree(best, groups=("derived",)).data_vars.items():
             quantities[f"{key}_{name}"] = da
     pools: dict[str, PoolRun] = {}
@@ -523,6 +527,25 @@ def _scenarios(plans, trees, failed, files, spec, progress, surv_fits, ipd_runs,
                 )
             )
     return out
+
+
+def _cycles(out: Path, key: str, sec, tree, spec) -> dict:
+    """``<key>/cycles.csv``: the base case's S(t) draws at the start of each model cycle
+    (:func:`bayesurv.survival.outputs.cycle_table`, as ``fit --cycle``), seeded from the spec's
+    seed and the section's name; returns where it is and what it holds for summary.json."""
+    from bayesurv.sections.common import derived_seed
+    from bayesurv.survival.outputs import cycle_table
+
+    seed = derived_seed(spec.seed, sec.name, "cycles")
+    table = cycle_table(tree, sec.cycle, n_draws=sec.cycle_draws, seed=seed)
+    table.to_csv(out / key / "cycles.csv", index=False, float_format="%.8g")
+    return {
+        "file": f"{key}/cycles.csv",
+        "cycle": sec.cycle,
+        "draws": int(table["draw"].max()),
+        "cycles": int(table["cycle"].max()) + 1,
+        "seed": seed,
+    }
 
 
 def _ipd_times(sec) -> list[float]:

@@ -177,6 +177,14 @@ class _Model(_Strict):
     )
     discount: float = Field(0.035, ge=0, le=0.2, description="annual discount rate for life-years")
     population: Population | None = Field(None, description="general-population mortality")
+    cycle: Literal["weekly", "monthly", "yearly"] | None = Field(
+        None,
+        description="the base case's S(t) draws per model cycle of a cost-effectiveness model, "
+        "written to <section key>/cycles.csv (the CLI's --cycle)",
+    )
+    cycle_draws: int = Field(
+        200, ge=1, le=100_000, description="posterior draws written per cycle (--cycle-draws)"
+    )
 
     @field_validator("families")
     @classmethod

@@ -508,3 +508,67 @@ def test_a_life_table_short_of_the_cohort_is_refused_before_any_fit(tmp_path, mo
     assert r.exit_code == 0, r.output
     notes = json.dumps(json.loads((out / "summary.json").read_text()))
     assert "rule: constant hazard beyond the last age" in notes
+
+
+def test_a_section_writes_the_cycle_draws_of_its_base_case(tmp_path, monkeypatch):
+    """No MCMC (known draws). ``cycle = "monthly"`` on an [[ipd]] and a [[survival]] section
+    writes ``<key>/cycles.csv``: at every cycle start t = m/12 years, S(t) equals
+    outputs.survival of the saved base case at those times draw by draw (an independent
+    evaluation: cycle_draws = every draw, so the draws are all of them in order), is
+    non-increasing per draw and starts at 1; summary.json says where. An unknown cycle length
+    is one sentence naming the key."""
+    import pandas as pd
+    from known_draws import mock_nuts
+
+    from bayesurv.survival.outputs import CYCLES, survival
+
+    root = Path(__file__).resolve().parents[1]
+    ipd = tmp_path / "ipd.csv"
+    rng = np.random.default_rng(3)
+    t = rng.exponential(20.0, 60).round(2) + 0.1
+    rows = "".join(f"{x},{int(x < 30)},{'ab'[i % 2]}\n" for i, x in enumerate(t.clip(max=30)))
+    ipd.write_text("time,event,arm\n" + rows)
+    cs = root / "data" / "case_study"
+    body = (
+        'title = "t"\nseed = 1\n[sampling]\ndraws = 100\ntune = 100\nchains = 2\n'
+        '[[ipd]]\nname = "g"\nipd = "ipd.csv"\nfamilies = ["weibull"]\nhorizon = 60\n'
+        'cycle = "%s"\ncycle_draws = 200\n'
+        '[[survival]]\nname = "EFS"\nendpoint = "EFS"\n'
+        f'landmarks = "{cs}/study_20120215_landmarks.csv"\n'
+        f'events = "{cs}/study_20120215_events.csv"\nfamilies = ["exponential"]\n'
+        'cure = ["none"]\nhorizon_years = 5\ncycle = "yearly"\ncycle_draws = 500\n'
+    )
+    spec = tmp_path / "s.toml"
+    spec.write_text(body % "fortnightly")
+    out = tmp_path / "res"
+    r = CliRunner().invoke(app, ["run", str(spec), "--out", str(out), "--scheduler", "serial"])
+    assert r.exit_code == 2, r.output
+    line = r.output.strip().splitlines()[-1]
+    assert "'ipd[1].cycle' is 'fortnightly'" in line and "monthly" in line, line
+    assert sorted(CYCLES) == ["monthly", "weekly", "yearly"]  # one vocabulary with fit --cycle
+    mock_nuts(monkeypatch, {})
+    spec.write_text(body % "monthly")
+    r = CliRunner().invoke(
+        app, ["run", str(spec), "--out", str(out), "--scheduler", "serial", "--quiet"]
+    )
+    assert r.exit_code == 0, r.output
+    summary = json.loads((out / "summary.json").read_text())
+    for kind, key, per_year, n_cycles in (("ipd", "g", 12, 61), ("survival", "efs", 1, 6)):
+        where = summary[kind]["EFS" if key == "efs" else "g"]["cycles"]
+        assert where["file"] == f"{key}/cycles.csv" and where["draws"] == 200
+        table = pd.read_csv(out / where["file"])
+        assert where["cycles"] == n_cycles == table["cycle"].nunique()
+        years = np.arange(n_cycles) / per_year
+        np.testing.assert_allclose(np.sort(table["years"].unique()), years, rtol=1e-7)
+        with xr.open_datatree(out / f"{key}.nc") as opened:
+            tree = opened.load()
+        unit = 12.0  # both sections' time unit is months
+        ref = survival(tree, years * unit).stack(sample=("chain", "draw")).transpose("sample", ...)
+        for a, arm in enumerate(ref["arm"].values):
+            got = (
+                table[table["arm"] == arm]
+                .pivot(index="draw", columns="cycle", values="survival")
+                .to_numpy()
+            )
+            np.testing.assert_allclose(got, ref.isel(arm=a).values, rtol=1e-7, atol=1e-9)
+            assert np.all(np.diff(got, axis=1) <= 1e-6) and np.allclose(got[:, 0], 1.0)
