@@ -492,6 +492,8 @@ def _ipd_part(rep, out, spec, name: str, ir, summary: dict) -> None:
         pd.DataFrame(rows),
         caption=f"{name}: treatment effect per model (posterior median, 95% CrI)",
     )
+    if "reconstruction_uncertainty" in s:
+        _widening_part(rep, name, s["reconstruction_uncertainty"])
     best = ir.fits[s["best"]]
     if ir.section.cure != "none" or ir.section.population or ir.section.waning:
         _longterm_part(rep, out, name, s, best, figure)
@@ -512,6 +514,35 @@ def _ipd_part(rep, out, spec, name: str, ir, summary: dict) -> None:
         f"predictive Kaplan-Meier curves ({s['best']}, same censoring)",
     )
     plt.close(fig)
+
+
+def _widening_part(rep, name: str, ru: dict) -> None:
+    """``[[ipd]] propagate = K``: each quantity's interval from the one reconstruction beside the
+    K random reconstructions' pooled interval, and how much wider it became."""
+    ci = float(ru["quantities"][0]["ci"]) if ru["quantities"] else 0.95
+    rows = []
+    for r in ru["quantities"]:
+        one = {k: r[f"single_{k}"] for k in ("median", "lower", "upper")}
+        many = {k: r[f"pooled_{k}"] for k in ("median", "lower", "upper")}
+        ratio = r["width_ratio"]
+        rows.append(
+            {
+                "quantity": r["quantity"],
+                "one reconstruction": interval(one),
+                f"pooled over {ru['reconstructions']}": interval(many),
+                "interval wider by": ""
+                if ratio is None or not np.isfinite(ratio)
+                else f"{number(100 * (ratio - 1), decimals=1)}%",
+                "missing information": percent(r.get("missing_information")),
+            }
+        )
+    rep.table(
+        pd.DataFrame(rows),
+        caption=f"{name}: reconstruction uncertainty carried into the posterior "
+        f"({ru['model']}; {ru['reconstructions']} random reconstructions fitted and pooled as a "
+        f"mixture of their draws; posterior median and {number(100 * ci, trim=True)}% "
+        "CrI; missing information: Rubin's fraction (1 + 1/K) B / T)",
+    )
 
 
 def _probability_label(key: str) -> str:

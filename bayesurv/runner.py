@@ -405,6 +405,10 @@ def _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, j
         best.to_netcdf(out / f"{key}.nc")
         if sec.cycle:
             summary["ipd"][sec.name]["cycles"] = _cycles(out, key, sec, best, spec)
+        if ir.propagated:  # the base case's K reconstructions' fits pooled (sections.ipd)
+            ir.propagated[summary["ipd"][sec.name]["best"]]["pooled"].to_netcdf(
+                out / key / "propagated.nc"
+            )
         for name, da in quantities_from_tree(best, groups=("derived",)).data_vars.items():
             quantities[f"{key}_{name}"] = da
     pools: dict[str, PoolRun] = {}

@@ -297,11 +297,26 @@ class Ipd(_Model):
         None, validation_alias=AliasChoices("population", "background")
     )
     waning: Waning | None = Field(None, description="treatment-effect waning")
+    propagate: int = Field(
+        0,
+        ge=0,
+        le=1000,
+        description="clicks: K random reconstructions, each fitted with the base-case model and "
+        "pooled (bayesurv.propagation), so its intervals carry the reconstruction's "
+        "uncertainty; 0: none",
+    )
 
     @model_validator(mode="after")
     def _source(self):
         if (self.ipd is None) == (self.clicks is None):
             raise ValueError("give either ipd (a CSV of time, event, arm) or clicks (arm -> file)")
+        if self.propagate and self.clicks is None:
+            raise ValueError(
+                "propagate draws reconstructions of clicks; a section given ipd has none "
+                "(remove propagate or give clicks)"
+            )
+        if self.propagate == 1:
+            raise ValueError("propagate needs 0 (none) or at least 2 reconstructions")
         if self.clicks is not None:
             if len(self.clicks) != 2:
                 raise ValueError("clicks needs two arms (arm name -> clicks file)")

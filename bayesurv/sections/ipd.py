@@ -1,5 +1,14 @@
 """`[[ipd]]` sections: patient-level data, given or reconstructed from a figure on the fly, fitted
-with several families and compared; the reconstruction's accuracy as a table."""
+with several families and compared; the reconstruction's accuracy as a table.
+
+``propagate = K`` (clicks only) carries the reconstruction's uncertainty into the posterior: K
+random reconstructions (censoring placed at random within each numbers-at-risk interval,
+seeded from ``task_seed(spec seed, "<key>/reconstruct")``), each fitted with every family of
+the section as tasks of the same job (``<key>/propagate/<k>/<family>``, the family's seed:
+common random numbers), pooled as the mixture of the K fits' draws
+(:func:`bayesurv.propagation.pool`); the widening table says how much wider each derived
+quantity's interval became than the single reconstruction's
+(:func:`bayesurv.propagation.widening`, with Rubin's fraction of missing information)."""
 
 from __future__ import annotations
 
@@ -29,6 +38,8 @@ class IpdRun:
     fits: dict[str, xr.DataTree]
     comparison: pd.DataFrame | None
     reconstructions: dict = field(default_factory=dict)  # arm -> Reconstruction
+    # family -> {"pooled": Dataset, "widening": DataFrame, "reconstructions": K, "seed": int}
+    propagated: dict = field(default_factory=dict)
 
     @property
     def reconstructed(self) -> bool:
@@ -39,7 +50,6 @@ def ipd_of(sec: Ipd, files: dict, k: int) -> tuple[pd.DataFrame, dict]:
     """The section's IPD (``time, event, arm``): read, or reconstructed arm by arm from the
     clicks and numbers at risk (plus the total events when given). Returns it and the
     reconstructions by arm (empty when the IPD was given)."""
-    from bayesurv.evidence.curves import clean_curve, read_at_risk, read_curves, select_curve
     from bayesurv.reconstruct import reconstruct
     from bayesurv.tables import Column, read_table
 
@@ -47,6 +57,24 @@ def ipd_of(sec: Ipd, files: dict, k: int) -> tuple[pd.DataFrame, dict]:
         path = files[f"ipd[{k}].ipd"]
         cols = [Column("time"), Column("event"), Column("arm", kind="text")]
         return read_table(path, cols, what="IPD table").reset_index(drop=True), {}
+    recs, parts = {}, []
+    for arm, kw in reconstruction_inputs(sec, files, k).items():
+        kw = dict(kw)
+        rec = reconstruct(kw.pop("curve"), kw.pop("at_risk"), **kw)
+        recs[arm] = rec
+        part = rec.ipd.copy()
+        part["arm"] = arm
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True), recs
+
+
+def reconstruction_inputs(sec: Ipd, files: dict, k: int) -> dict[str, dict]:
+    """Per arm of a clicks section, :func:`bayesurv.reconstruct.reconstruct`'s inputs
+    (``curve``, ``at_risk`` and its keywords), as :func:`bayesurv.propagation.imputations`
+    takes them."""
+    from bayesurv.evidence.curves import clean_curve, read_at_risk, read_curves, select_curve
+    from bayesurv.tables import Column, read_table
+
     totals = None
     if sec.totals:
         cols = [
@@ -55,7 +83,7 @@ def ipd_of(sec: Ipd, files: dict, k: int) -> tuple[pd.DataFrame, dict]:
             Column("total_events", aliases=("events",), kind="integer", required=False, lower=0),
         ]
         totals = read_table(files[f"ipd[{k}].totals"], cols, what="totals table").set_index("arm")
-    recs, parts = {}, []
+    out = {}
     for arm in sec.clicks:
         src = files[f"ipd[{k}].clicks.{arm}"]
         raw = select_curve(read_curves(src), str(src), arm)
@@ -64,20 +92,16 @@ def ipd_of(sec: Ipd, files: dict, k: int) -> tuple[pd.DataFrame, dict]:
         tot = totals.loc[arm] if totals is not None and arm in totals.index else None
         events = int(tot["total_events"]) if tot is not None and "total_events" in tot else None
         n = int(tot["n"]) if tot is not None and "n" in tot else None
-        rec = reconstruct(
-            cleaned,
-            nar,
-            total_events=events,
-            n=None if nar is not None else n,
-            method=sec.method,
-            source=str(src),
-            at_risk_source=str(files.get(f"ipd[{k}].at_risk", "numbers at risk")),
-        )
-        recs[arm] = rec
-        part = rec.ipd.copy()
-        part["arm"] = arm
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True), recs
+        out[arm] = {
+            "curve": cleaned,
+            "at_risk": nar,
+            "total_events": events,
+            "n": None if nar is not None else n,
+            "method": sec.method,
+            "source": str(src),
+            "at_risk_source": str(files.get(f"ipd[{k}].at_risk", "numbers at risk")),
+        }
+    return out
 
 
 def reconstruction_accuracy(recs: dict) -> pd.DataFrame:
@@ -130,6 +154,9 @@ class IpdPlan:
     tasks: list  # bayesurv.batch.Task
     families: dict[str, str]  # task key -> family
     shared: dict = field(default_factory=dict)
+    propagation: dict = field(default_factory=dict)  # family -> task keys of its K fits
+    propagation_seed: int | None = None
+    ci: float = 0.95
 
 
 def plan_ipd_section(
@@ -142,9 +169,12 @@ def plan_ipd_section(
 ) -> IpdPlan:
     """Read or reconstruct section ``k``'s IPD and make one task per family, keyed
     ``<prefix><section key>/<family>``; seeds from the spec's seed, the section's name and the
-    family (not the prefix: scenarios share the base case's random numbers)."""
+    family (not the prefix: scenarios share the base case's random numbers). With
+    ``propagate = K`` (the base case only, not a scenario) also K reconstructions and a task per
+    reconstruction and family, ``<section key>/propagate/<k>/<family>``."""
     from bayesurv.batch import Ref, Task
     from bayesurv.batch.fits import section_fit
+    from bayesurv.batch.tasks import task_seed
     from bayesurv.survival.structure import ModelSpec
 
     if progress is not None:
@@ -169,9 +199,33 @@ def plan_ipd_section(
     source = sec.ipd or f"[[ipd]] {sec.name}"
     inputs = {kk: str(v) for kk, v in files.items() if kk.startswith(f"ipd[{k}].")}
     shared_name = f"{prefix}{key_of(sec.name)}/ipd"
-    tasks, families = [], {}
+    tasks, families, models = [], {}, {}
+    population_in = population_data(sec, files, f"ipd[{k}]")
+
+    def fit_task(key: str, data: str, family: str, pointwise: bool, record: dict) -> Task:
+        return Task(
+            key,
+            section_fit,
+            {
+                "ipd": Ref(data),
+                "model": models[family],
+                "population": population_in,
+                "sampler": sampler_data(s),
+                "outputs": {"horizon": sec.horizon, "rmst_to": t_max, "discount": sec.discount},
+                "options": {
+                    "pointwise": pointwise,
+                    "source": source,
+                    "inputs": inputs,
+                    "record": {"section": sec.name, "model": family, **record},
+                },
+            },
+            seed=derived_seed(spec.seed, sec.name, family),
+            threads=s.chains,
+            structure=f"ipd|{family}",
+        )
+
     for family in sec.families:
-        model = ModelSpec(
+        models[family] = ModelSpec(
             arm="arm",
             covariates=tuple(sec.covariates),
             cure_covariates=tuple(sec.cure_covariates),
@@ -180,30 +234,31 @@ def plan_ipd_section(
             **model_fields(sec, family, sec.cure),
         )
         key = f"{prefix}{key_of(sec.name)}/{family}"
-        tasks.append(
-            Task(
-                key,
-                section_fit,
-                {
-                    "ipd": Ref(shared_name),
-                    "model": model,
-                    "population": population_data(sec, files, f"ipd[{k}]"),
-                    "sampler": sampler_data(s),
-                    "outputs": {"horizon": sec.horizon, "rmst_to": t_max, "discount": sec.discount},
-                    "options": {
-                        "pointwise": True,
-                        "source": source,
-                        "inputs": inputs,
-                        "record": {"section": sec.name, "model": family},
-                    },
-                },
-                seed=derived_seed(spec.seed, sec.name, family),
-                threads=s.chains,
-                structure=f"ipd|{family}",
-            )
-        )
+        tasks.append(fit_task(key, shared_name, family, True, {}))
         families[key] = family
-    return IpdPlan(sec, ipd, order, recs, population, source, tasks, families, {shared_name: ipd})
+    plan = IpdPlan(
+        sec, ipd, order, recs, population, source, tasks, families, {shared_name: ipd}, ci=spec.ci
+    )
+    if sec.propagate and not prefix:
+        from bayesurv.propagation import imputations
+
+        if progress is not None:
+            progress.say(f"{sec.name}: drawing {sec.propagate} random reconstructions")
+        plan.propagation_seed = task_seed(spec.seed, f"{key_of(sec.name)}/reconstruct")
+        _, sets = imputations(
+            reconstruction_inputs(sec, files, k), draws=sec.propagate, seed=plan.propagation_seed
+        )
+        for j, draw in enumerate(sets):
+            draw["arm"] = draw["arm"].astype(str)
+            name = f"{key_of(sec.name)}/propagate/{j}/ipd"
+            plan.shared[name] = pd.concat(
+                [draw[draw["arm"] == a] for a in order], ignore_index=True
+            )
+            for family in sec.families:
+                key = f"{key_of(sec.name)}/propagate/{j}/{family}"
+                tasks.append(fit_task(key, name, family, False, {"reconstruction": j}))
+                plan.propagation.setdefault(family, []).append(key)
+    return plan
 
 
 def assemble_ipd_section(plan: IpdPlan, trees: dict) -> IpdRun:
@@ -211,7 +266,7 @@ def assemble_ipd_section(plan: IpdPlan, trees: dict) -> IpdRun:
     AIC/BIC when there are several. No fitting."""
     from bayesurv.survival.compare import compare
 
-    fits = {plan.families[t.key]: trees[t.key] for t in plan.tasks}
+    fits = {family: trees[key] for key, family in plan.families.items()}
     comparison = None
     if len(fits) > 1:
         from bayesurv.survival.data import prepare
@@ -224,7 +279,37 @@ def assemble_ipd_section(plan: IpdPlan, trees: dict) -> IpdRun:
             for f, r in fits.items()
         }
         comparison = compare(fits, arrays)
-    return IpdRun(plan.section, plan.ipd, plan.arms, fits, comparison, plan.reconstructions)
+    propagated = {
+        fam: _propagated(plan, fits[fam], keys, trees) for fam, keys in plan.propagation.items()
+    }
+    return IpdRun(
+        plan.section, plan.ipd, plan.arms, fits, comparison, plan.reconstructions, propagated
+    )
+
+
+def _propagated(plan: IpdPlan, single: xr.DataTree, keys: list[str], trees: dict) -> dict:
+    """One family's K fits pooled as a mixture, and how much wider each interval of its
+    derived per-draw quantities (HR, RMST, median, mean survival...; not the raw parameters,
+    whose centring follows each data set) became than the single reconstruction's."""
+    from bayesurv.propagation import pool, rubin, widening
+
+    derived = single["derived"].to_dataset()
+    names = [
+        n
+        for n, v in derived.data_vars.items()
+        if {"chain", "draw"} <= set(v.dims) and set(v.dims) <= {"chain", "draw", "arm"}
+    ]
+    fits = [trees[k] for k in keys]
+    pooled = pool(fits)[names]
+    table = widening(single, pooled, ci=plan.ci, names=names)
+    information = rubin(fits, names=names)[["quantity", "missing_information"]]
+    table = table.merge(information, on="quantity", how="left")
+    return {
+        "pooled": pooled,
+        "widening": table,
+        "reconstructions": len(fits),
+        "seed": plan.propagation_seed,
+    }
 
 
 def ipd_summary(run_: IpdRun) -> dict:
@@ -255,6 +340,16 @@ def ipd_summary(run_: IpdRun) -> dict:
         out["best"] = str(run_.comparison["model"].iloc[0])
     else:
         out["best"] = next(iter(run_.fits))
+    if run_.propagated:
+        p = run_.propagated[out["best"]]
+        out["reconstruction_uncertainty"] = {
+            "model": out["best"],
+            "reconstructions": p["reconstructions"],
+            "seed": p["seed"],
+            "rule": "mixture of the fits' draws, equal weights (bayesurv.propagation)",
+            "file": f"{out['key']}/propagated.nc",
+            "quantities": p["widening"].to_dict(orient="records"),
+        }
     if run_.reconstructed:
         out["reconstruction_accuracy"] = reconstruction_accuracy(run_.reconstructions).to_dict(
             orient="records"
