@@ -298,7 +298,7 @@ def test_bc_cure_covariates_match_flexsurvcure_vignette(bc):
     # N(0, 5) on the log odds ratios: vague against the SEs (0.26, 1.06) but proper enough that
     # the Poor group's flat tail towards a cure fraction of 0 does not wander to -30
     res = _fit(
-        ipd, cure_covariates=["group=Good"], seed=3, sampler=Sampler(1000, 1000, 4, 0.95),
+        ipd, cure_covariates=["group=Good"], seed=3, sampler=Sampler(2000, 1000, 4, 0.95),
         priors={"cure_logit": VAGUE, "cure_coef": "normal(0, 5)"},
     )  # fmt: skip
     post = res["posterior"]
