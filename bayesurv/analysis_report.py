@@ -530,9 +530,9 @@ def _widening_part(rep, name: str, ru: dict) -> None:
                 "quantity": r["quantity"],
                 "one reconstruction": interval(one),
                 f"pooled over {ru['reconstructions']}": interval(many),
-                "interval wider by": ""
+                "change in width": ""
                 if ratio is None or not np.isfinite(ratio)
-                else f"{number(100 * (ratio - 1), decimals=1)}%",
+                else f"{100 * (ratio - 1):+.1f}%",
                 "missing information": percent(r.get("missing_information")),
             }
         )
@@ -541,7 +541,8 @@ def _widening_part(rep, name: str, ru: dict) -> None:
         caption=f"{name}: reconstruction uncertainty carried into the posterior "
         f"({ru['model']}; {ru['reconstructions']} random reconstructions fitted and pooled as a "
         f"mixture of their draws; posterior median and {number(100 * ci, trim=True)}% "
-        "CrI; missing information: Rubin's fraction (1 + 1/K) B / T)",
+        "CrI; missing information: Rubin's fraction (1 + 1/K) B / T; the limits carry Monte "
+        "Carlo error, so a small change of either sign is noise)",
     )
 
 

@@ -83,7 +83,7 @@ def test_propagate_widens_the_intervals_and_keeps_the_base_case(tmp_path):
     assert rows["hr"]["width_ratio"] >= 1.0
     report = (out3 / "report.html").read_text()
     assert "GBSG-2: reconstruction uncertainty carried into the posterior" in report
-    assert "pooled over 3" in report and "interval wider by" in report
+    assert "pooled over 3" in report and "change in width" in report
     print({k: round(r["width_ratio"], 3) for k, r in rows.items()})
 
 
