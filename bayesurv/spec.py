@@ -600,7 +600,7 @@ def _message(err: ValidationError, path: Path) -> str:
         table = _loc(e["loc"][:-1]) or "the top level"
         allowed = ", ".join(allowed_keys(owner)) if owner is not None else ""
         return (
-            f"{path}: unknown key '{key}'; {table} takes "
+            f"{path}: unknown key '{key}'; check its spelling: {table} takes "
             + (allowed or "no such key")
             + " (every key: docs/spec-keys.md)."
         )
