@@ -48,9 +48,9 @@ def _with_log_times(times: dict, logs: dict):
     100,000 patients about half the cost of the two-arm Weibull's log density and gradient)."""
     import types
 
-    from bayesurv.survival.families import _pt_namespace
+    from bayesurv.survival.families import pytensor_namespace
 
-    base = _pt_namespace()
+    base = pytensor_namespace()
     known = {id(times[k]): logs[k] for k in logs}
 
     def log(x):

@@ -92,7 +92,7 @@ def _np_namespace() -> SimpleNamespace:
     )
 
 
-def _pt_namespace() -> SimpleNamespace:
+def pytensor_namespace() -> SimpleNamespace:
     import pytensor.tensor as pt
 
     def log_ndtr(z):
@@ -135,7 +135,7 @@ class _LazyPT:
 
     def __getattr__(self, item):
         if _LazyPT._ns is None:
-            _LazyPT._ns = _pt_namespace()
+            _LazyPT._ns = pytensor_namespace()
         return getattr(_LazyPT._ns, item)
 
 
