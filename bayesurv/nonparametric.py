@@ -3,7 +3,8 @@
 KM: S(t) = prod_{t_j <= t} (1 - d_j / n_j), with n_j the number still at risk just before t_j
 (a patient censored at t_j is at risk at t_j). Median: the first time S(t) <= 0.5.
 RMST(tau) = integral_0^tau S(t) dt of the right-continuous step function.
-Cox: partial likelihood with Efron's handling of ties (R's coxph default), one binary covariate, Newton-Raphson.
+Cox: partial likelihood with Efron's handling of ties (R's coxph default), one binary covariate,
+Newton-Raphson.
 
 These are the summaries the reconstruction's accuracy report compares; the tests check them
 against lifelines.

@@ -218,7 +218,8 @@ def test_nma_hr_a_vs_b_matches_numpy(nma_tree):
 
 # ------------------------------------------------------------------ for people, the report
 def test_probabilities_for_people():
-    """All draws: no more than the rule-of-three bound 3/n claims ("> 0.999" from 4,000 draws, "> 0.995" from 600); none: "< 0.001"."""
+    """All draws: no more than the rule-of-three bound 3/n claims ("> 0.999" from 4,000 draws,
+    "> 0.995" from 600); none: "< 0.001"."""
     assert for_people(1.0, 0.0, 4000) == ("> 0.999", "< 0.001")
     assert for_people(0.0, 0.0, 4000) == ("< 0.001", "< 0.001")
     assert for_people(1.0, 0.0, 600) == ("> 0.995", "< 0.005")

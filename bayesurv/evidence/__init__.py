@@ -1,1 +1,2 @@
-"""Readers and validators for published evidence: curves, numbers at risk, reported effects, trial records."""
+"""Readers and validators for published evidence: curves, numbers at risk, reported effects,
+trial records."""
