@@ -78,31 +78,6 @@ class BatchResult:
         return "\n".join(lines)
 
 
-def _progress(enabled: bool):
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-        transient=False,
-    )
-    return progress
-
-
 def run(
     tasks: Sequence[Task] | Iterable[Task],
     *,
@@ -176,7 +151,9 @@ def run(
     for k in done:
         rec = store.record(k)
         rows[k] = {**rec, "resumed": True}
-    bar = _progress(progress)
+    from bayesurv.progress import progress_bar
+
+    bar = progress_bar(enabled=bool(progress))
     t0 = time.perf_counter()
 
     def finish(task: Task, outcome: Outcome) -> None:

@@ -251,8 +251,8 @@ def stderr_console():
 
 
 def progress_bar(console=None):
-    """A rich progress bar with elapsed time and ETA on standard error, for a command's long
-    steps; silent when standard error is not a terminal (a pipe, a log file, the tests).
+    """The one progress bar (:func:`bayesurv.progress.progress_bar`) on standard error, shown
+    only when it is a terminal (a pipe, a log file, the tests: nothing).
 
     Examples
     --------
@@ -260,27 +260,9 @@ def progress_bar(console=None):
     ...     task = bar.add_task("fitting", total=2)
     ...     bar.advance(task, 2)
     """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from bayesurv.progress import progress_bar as bar
 
-    console = console or stderr_console()
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not console.is_terminal,
-        transient=False,
-    )
+    return bar(None, console or stderr_console())
 
 
 def parse_numbers(text: str, option: str) -> list[float]:
