@@ -106,12 +106,9 @@ def fit(
     from bayesurv.sampling import check, diagnostics, sample
     from bayesurv.survival.builder import compiled
 
-    spec = _spec(model, spec_fields)
-    spec, d, cohort = prepare(
-        spec, ipd, summaries=summaries, external=external, population=population, source=source
+    spec, d, cohort, (horizon, times, rmst_to), extended = _checked(
+        model, spec_fields, ipd, summaries, external, population, outputs, source
     )
-    horizon, times, rmst_to = _settings(spec, cohort, population, outputs)
-    extended = _check_life_table(spec, cohort, population, outputs, horizon)
     target = sampler.target_accept or (
         0.95
         if spec.flexible
@@ -212,14 +209,21 @@ def check_inputs(
     every fit first, so that bad input is refused before any fit starts."""
     from bayesurv.lifetable import LifeTableWarning
 
+    with warnings.catch_warnings():  # an extension rule is said by the fit itself
+        warnings.simplefilter("ignore", LifeTableWarning)
+        _checked(model, spec_fields, ipd, summaries, external, population, outputs, source)
+
+
+def _checked(model, spec_fields, ipd, summaries, external, population, outputs, source):
+    """The model, its data arrays and cohort, the output settings and the life table's coverage
+    (the extension rule's text or None): all a fit checks before sampling."""
     spec = _spec(model, spec_fields)
     spec, d, cohort = prepare(
         spec, ipd, summaries=summaries, external=external, population=population, source=source
     )
-    horizon, _, _ = _settings(spec, cohort, population, outputs)
-    with warnings.catch_warnings():  # an extension rule is said by the fit itself
-        warnings.simplefilter("ignore", LifeTableWarning)
-        _check_life_table(spec, cohort, population, outputs, horizon)
+    settings = _settings(spec, cohort, population, outputs)
+    extended = _check_life_table(spec, cohort, population, outputs, settings[0])
+    return spec, d, cohort, settings, extended
 
 
 def _label(spec) -> str:
@@ -587,12 +591,9 @@ def prior_predictive(
 
     from bayesurv.survival.builder import build
 
-    spec = _spec(model, spec_fields)
-    spec, d, cohort = prepare(
-        spec, ipd, summaries=summaries, external=external, population=population
+    spec, d, cohort, (horizon, times, rmst_to), _ = _checked(
+        model, spec_fields, ipd, summaries, external, population, outputs, "the IPD table"
     )
-    horizon, times, rmst_to = _settings(spec, cohort, population, outputs)
-    _check_life_table(spec, cohort, population, outputs, horizon)
     names = [p.name for p in parameters(spec)]
     with build(spec, d), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
