@@ -30,7 +30,7 @@ def _data(d: dict) -> dict:
 
 
 #: the time arrays the likelihood evaluates families at: their logs are data too (below)
-_TIMES = ("t", "ev_t", "en_t", "pt_t")
+_TIMES = ("t", "ev_t", "ce_t", "en_t", "pt_t")
 
 
 def _log_times(d: dict) -> dict:
@@ -51,13 +51,18 @@ def _with_log_times(times: dict, logs: dict):
     from bayesurv.survival.families import pytensor_namespace
 
     base = pytensor_namespace()
-    known = {id(times[k]): logs[k] for k in logs}
+    # keyed by id, holding the array itself so that the id cannot be reused while known
+    known = {id(times[k]): (times[k], logs[k]) for k in logs}
 
     def log(x):
         found = known.get(id(x))
-        return found if found is not None else pt.log(x)
+        return found[1] if found is not None and found[0] is x else pt.log(x)
 
-    return types.SimpleNamespace(**{**vars(base), "log": log})
+    def remember_log(x, log_x):
+        """Tell the namespace the log of an expression (an AFT time ``t e^-eta``)."""
+        known[id(x)] = (x, log_x)
+
+    return types.SimpleNamespace(**{**vars(base), "log": log, "remember_log": remember_log})
 
 
 def key(spec: ModelSpec, d: dict) -> str:

@@ -262,6 +262,8 @@ def prepare(
     if ipd is not None:
         t, ev, arm = pat["time"], pat["event"], pat["arm"]
         rows = {"": np.arange(len(t)), "ev_": np.flatnonzero(ev > 0)}
+        if spec.density_path:  # events by log f, the censored by log S (terms.ipd)
+            rows["ce_"] = np.flatnonzero(ev <= 0)
         if spec.entry:
             rows["en_"] = np.arange(len(t))
         if population is not None:

@@ -165,7 +165,8 @@ class Family:
     sampled: tuple[tuple[str, str], ...] = ()
     #: flexsurv's parameters from the sampled ones: ``natural(m, raw, log_ref)``
     natural: Callable | None = None
-    #: log f(t) without log S(t) where that is cheaper (gengamma: no incomplete gamma)
+    #: log f(t) without log S(t) where that is cheaper (gengamma: no incomplete gamma function;
+    #: log-normal: no normal tail function)
     log_dens: Callable | None = None
     #: ``(log h(t), log S(t))`` from one evaluation where they share costly parts (gengamma)
     log_parts: Callable | None = None
@@ -348,10 +349,15 @@ def _ln_logS(m, t, *, meanlog, sdlog):
     return m.log_ndtr(-(m.log(t) - meanlog) / sdlog)
 
 
+def _ln_logf(m, t, *, meanlog, sdlog):
+    """log f = log phi(z) - log(sdlog t): no normal tail function."""
+    z = (m.log(t) - meanlog) / sdlog
+    return -0.5 * _LOG_2PI - m.log(sdlog) - m.log(t) - 0.5 * z * z
+
+
 def _ln_logh(m, t, *, meanlog, sdlog):
     z = (m.log(t) - meanlog) / sdlog
-    logf = -0.5 * _LOG_2PI - m.log(sdlog) - m.log(t) - 0.5 * z * z
-    return logf - m.log_ndtr(-z)
+    return _ln_logf(m, t, meanlog=meanlog, sdlog=sdlog) - m.log_ndtr(-z)
 
 
 def _ln_H(m, t, *, meanlog, sdlog):
@@ -372,6 +378,7 @@ LOGNORMAL = Family(
     formula="S(t) = Phi(-(log t - meanlog) / sdlog)",
     sampled=(("log_median", "log_time"), ("log_sdlog", "log_ancillary")),
     natural=lambda m, r, ref: {"meanlog": r["log_median"], "sdlog": m.exp(r["log_sdlog"])},
+    log_dens=_ln_logf,
 )
 
 

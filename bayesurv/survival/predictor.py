@@ -108,11 +108,34 @@ def uncured(m, spec, raw, pp, x, idx, arm):
     fam = spec.family
     nat = {k: take(m, v, idx) for k, v in pp["nat"].items()}
     if spec.mode == "aft":
-        ts = t * m.exp(-eta)
-        lh, lS = fam.log_hazard_survival(m, ts, **nat)
+        lh, lS = fam.log_hazard_survival(m, aft_time(m, t, eta), **nat)
         return lh - eta, -lS
     lh, lS = fam.log_hazard_survival(m, t, **nat)
     return lh + eta, -lS * m.exp(eta)
+
+
+def aft_time(m, t, eta):
+    """``t e^-eta``, the time an AFT linear predictor moves ``t`` to; its log, ``log t - eta``,
+    is told to a namespace that remembers logs (the builder's: ``log t`` is data there)."""
+    ts = t * m.exp(-eta)
+    remember = getattr(m, "remember_log", None)
+    if remember is not None:
+        remember(ts, m.log(t) - eta)
+    return ts
+
+
+def log_density(m, spec, raw, pp, x, idx):
+    """``log f(t) = log h(t) - H(t)`` of profiles ``idx`` at design ``x`` from the family's
+    density (``spec.density_path``: a plain family, AFT or no linear predictor)::
+
+        AFT  log f(t) = log f_0(t e^-eta) - eta          none  log f(t) = log f_0(t)
+    """
+    fam, t = spec.family, x["t"]
+    nat = {k: take(m, v, idx) for k, v in pp["nat"].items()}
+    if spec.mode == "aft":
+        eta = take(m, pp["eta"], idx)
+        return fam.log_density(m, aft_time(m, t, eta), **nat) - eta
+    return fam.log_density(m, t, **nat)
 
 
 def _flexible(m, basis, x, raw, eta, delta, arm):

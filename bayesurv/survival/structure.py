@@ -210,6 +210,18 @@ class ModelSpec:
         return "ph" if self.flexible or self.family.allows_ph else "aft"
 
     @property
+    def density_path(self) -> bool:
+        """Whether the IPD term can be written ``sum_events log f(t) + sum_censored log S(t)``
+        with the family's own density: a parametric family whose ``log f`` is cheaper than
+        ``log h + log S`` (the generalized gamma's needs no incomplete gamma function), no cure,
+        background mortality or waning, and a linear predictor that moves time (AFT) or is 0."""
+        if self.flexible or self.family.log_dens is None:
+            return False
+        if self.cure != "none" or self.background or self.waning is not None:
+            return False
+        return self.mode == "aft" or (self.arm_effect is None and not self.covariates)
+
+    @property
     def arm_effect(self) -> str | None:
         """Name of the arm's coefficient on the hazard's linear predictor (None: no such term)."""
         if not self.two_arms or self.effect_on == "cure" or self.effect == "separate":

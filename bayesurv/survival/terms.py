@@ -8,6 +8,7 @@ for all the terms)::
 
     ipd          d log h(t) - H(t) + H(entry)                      (h with background: smr h_pop
                                                                      + h_exc; entry 0 adds 0)
+                 = d log f(t) + (1 - d) log S(t) + H(entry)         (spec.density_path: summed)
     landmarks    cloglog S_hat ~ N(log H_a(t), se^2)               (reported KM with a 95% CI)
     events       D ~ Binomial(n, 1 - sum_k w_k S_a(c_k))           (uniform potential follow-up)
     hazard_ratios log HR_hat ~ N(sum w f (log h_1 - log h_0) / sum w f, se^2)
@@ -80,9 +81,13 @@ def ipd(m, spec, raw, pp, d, smr, pointwise: bool):
             _, H0 = curve("en_")
             ll = ll + d["en_pos"] * H0
         return ll
-    lh_ev, _ = curve("ev_")  # log h at the event times only
-    _, H = curve("")
-    total = lh_ev.sum() - H.sum()
+    if spec.density_path:  # log f at the events, log S at the censored times
+        x_ev = {"t": d["ev_t"]}
+        total = P.log_density(m, spec, raw, pp, x_ev, d["ev_idx"]).sum() - curve("ce_")[1].sum()
+    else:
+        lh_ev, _ = curve("ev_")  # log h at the event times only
+        _, H = curve("")
+        total = lh_ev.sum() - H.sum()
     if spec.entry:
         _, H0 = curve("en_")
         total = total + (d["en_pos"] * H0).sum()
