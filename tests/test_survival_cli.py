@@ -328,6 +328,87 @@ def test_family_all_writes_the_tsd14_table_with_aic_at_the_mle(tmp_path, monkeyp
     assert "* best by LOO" in r.output and (tmp_path / "figs" / "models.png").stat().st_size > 0
 
 
+def _relative_survival_mle(t, e, h_pop, H_pop, registry=None):
+    """AIC and BIC of the exponential and Weibull (flexsurv's shape a, scale b) excess hazards
+    on top of a known population hazard, maximized by scipy: log L = sum d log(h_pop + h_exc)
+    - H_pop - H_exc, plus each registry interval's binomial log C(n, d) + d log(1 - e^-dH)
+    - (n - d) dH, dH = H_exc(stop) - H_exc(start) (``registry``: rows start, stop, n, d)."""
+    from scipy.optimize import minimize
+    from scipy.special import gammaln
+
+    def loglik(h, H):
+        ll = np.sum(e * np.log(h_pop + h(t))) - np.sum(H_pop) - np.sum(H(t))
+        for a, b, n, d in registry or ():
+            dh = H(b) - H(a)
+            ll += gammaln(n + 1) - gammaln(d + 1) - gammaln(n - d + 1)
+            ll += d * np.log(-np.expm1(-dh)) - (n - d) * dh
+        return ll
+
+    models = {
+        "exponential": lambda v: loglik(lambda x: np.exp(v[0]) + 0 * x, lambda x: np.exp(v[0]) * x),
+        "weibull": lambda v: loglik(
+            lambda x: np.exp(v[0] - v[1]) * (x / np.exp(v[1])) ** (np.exp(v[0]) - 1),
+            lambda x: (x / np.exp(v[1])) ** np.exp(v[0]),
+        ),
+    }
+    out = {}
+    for name, f in models.items():
+        k = 1 if name == "exponential" else 2
+        opt = {"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000}
+        ll = -minimize(lambda v, f=f: -f(v), np.zeros(k), method="Nelder-Mead", options=opt).fun
+        out[name] = (2 * k - 2 * ll, k * np.log(len(t)) - 2 * ll)
+    return out
+
+
+@QUIET
+def test_tsd14_aic_with_a_life_table_or_registry_equals_a_scipy_mle(tmp_path, monkeypatch):
+    """``--family exponential,weibull`` with ``--life-table`` (or external registry counts)
+    printed AIC/BIC as null: the table's compare was not given the likelihood's arrays. Now
+    both equal an independent scipy MLE of the same likelihood (to 0.01): a life table whose
+    annual hazard is 0.02 before age 62 and 0.05 from 62 on, so a 60-year-old man's population
+    hazard is 0.02 for the first 2 years and 0.05 after; and, without it, a registry interval
+    (5 to 10 years: 80 at risk, 30 deaths) whose BIC note says n counts only the patients."""
+    mock_nuts(monkeypatch, {})
+    rng = np.random.default_rng(3)
+    t, c = rng.exponential(4.0, 150), rng.uniform(1, 5, 150)
+    ipd = pd.DataFrame({"time": np.minimum(t, c).round(3), "event": (t <= c).astype(int)})
+    ipd.to_csv(tmp_path / "ipd.csv", index=False)
+    life = [(a, s, 0.02 if a < 62 else 0.05) for s in ("male", "female") for a in range(101)]
+    pd.DataFrame(life, columns=["age", "sex", "hazard"]).to_csv(tmp_path / "lt.csv", index=False)
+    pd.DataFrame({"start": [5.0], "stop": [10.0], "n_at_risk": [80], "events": [30]}).to_csv(
+        tmp_path / "registry.csv", index=False
+    )
+    t, e = ipd["time"].to_numpy(), ipd["event"].to_numpy()
+    cases = {
+        "life": (
+            ["--life-table", tmp_path / "lt.csv", "--age", "60", "--sex", "male"],
+            _relative_survival_mle(
+                t, e, np.where(t < 2, 0.02, 0.05), 0.02 * np.minimum(t, 2) + 0.05 * (t - 2).clip(0)
+            ),
+        ),
+        "registry": (
+            ["--external-registry", tmp_path / "registry.csv"],
+            _relative_survival_mle(t, e, 0.0, 0.0 * t, registry=[(5.0, 10.0, 80, 30)]),
+        ),
+    }
+    for case, (extra, mle) in cases.items():
+        out = tmp_path / f"{case}.json"
+        r = invoke(
+            "fit", tmp_path / "ipd.csv", "--family", "exponential,weibull", *extra,
+            "--time-unit", "years", "--json", out, *SMALL,
+        )  # fmt: skip
+        rows = {row["model"]: row for row in json.loads(out.read_text())["comparison"]}
+        for fam, (aic, bic) in mle.items():
+            assert rows[fam]["AIC"] == pytest.approx(aic, abs=0.01), (case, fam)
+            assert rows[fam]["BIC"] == pytest.approx(bic, abs=0.01), (case, fam)
+        assert " n/a " not in r.output
+        if case == "life":
+            assert all("note" not in row for row in rows.values())
+        else:
+            assert all("BIC's n is the 150 patients" in row["note"] for row in rows.values())
+            assert "note (exponential, weibull): BIC's n is the 150 patients" in r.output
+
+
 def test_a_file_with_an_arm_column_needs_arm_column_said(ipd_csv, tmp_path):
     """Leaving out --arm-column used to pool both arms silently."""
     r = runner.invoke(

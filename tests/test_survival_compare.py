@@ -107,6 +107,43 @@ def test_model_average_mixes_draws_by_weight(weibull_data, monkeypatch):
     np.testing.assert_allclose(avg.median("sample"), w_med, atol=0.01)
 
 
+def test_aic_of_a_relative_survival_model_says_why_without_its_arrays(monkeypatch):
+    """AIC/BIC of a model with background mortality need the likelihood's arrays (the result
+    does not keep the population hazards): without them the row says so in ``note`` (it was a
+    silent NaN); with them AIC is the exponential's at the scipy MLE of sum d log(h_pop + lam)
+    - H_pop - lam t (life table: annual hazard 0.03 at every age, so h_pop = 0.03 per year)."""
+    import scipy.optimize as so
+
+    from bayesurv.lifetable import LifeTable
+    from bayesurv.survival.data import prepare
+    from bayesurv.survival.population import Population
+    from bayesurv.survival.structure import ModelSpec
+
+    mock_nuts(monkeypatch, {})
+    rng = np.random.default_rng(5)
+    t, c = rng.exponential(3.0, 120), rng.uniform(1, 4, 120)
+    ipd = pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int)})
+    rows = [{"age": a, "sex": s, "hazard": 0.03} for s in ("male", "female") for a in range(101)]
+    pop = Population(LifeTable.from_frame(pd.DataFrame(rows)), age=50, male=1.0)
+    fits, data = {}, {}
+    for f in ("exponential", "weibull"):
+        fits[f] = fit(ipd, f, seed=1, sampler=QUICK, population=pop, time_unit="years")
+        data[f] = prepare(ModelSpec(f, time_unit="years"), ipd, population=pop)[1]
+    bare = compare(fits).set_index("model")
+    assert bare["AIC"].isna().all()
+    assert all("background mortality" in n and "compare(data=" in n for n in bare["note"])
+    full = compare(fits, data).set_index("model")
+    tt, e = ipd["time"].to_numpy(), ipd["event"].to_numpy()
+
+    def nll(v):
+        lam = np.exp(v[0])
+        return -(np.sum(e * np.log(0.03 + lam)) - 0.03 * tt.sum() - lam * tt.sum())
+
+    ll = -so.minimize(nll, [0.0], method="Nelder-Mead", options={"xatol": 1e-10}).fun
+    assert full.loc["exponential", "AIC"] == pytest.approx(2 - 2 * ll, abs=0.01)
+    assert "note" not in full  # nothing to say
+
+
 @pytest.mark.mcmc
 def test_compare_table_ranks_the_true_family_first(weibull_data):
     fits = {

@@ -247,17 +247,31 @@ def fit_command(
             err=True,
         )
 
+    def spec_of(fam: str):
+        if fam == spec.hazard:
+            return spec
+        return replace(spec, hazard=fam, effect=effect, effect_on=effect_on)
+
     def one(fam: str):
         with warnings.catch_warnings():  # said once, above, by _check_life_table
             warnings.simplefilter("ignore", LifeTableWarning)
             return _one(fam)
 
+    def arrays(fam: str) -> dict:
+        """The likelihood's arrays of one family's fit (background hazards and external
+        evidence included), for its AIC/BIC at the maximum of that same likelihood."""
+        from bayesurv.survival.data import prepare
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LifeTableWarning)
+            return prepare(
+                spec_of(fam), table, external=external, population=population, source=str(ipd)
+            )[1]
+
     def _one(fam: str):
         return fit(
             table,
-            spec
-            if fam == spec.hazard
-            else replace(spec, hazard=fam, effect=effect, effect_on=effect_on),
+            spec_of(fam),
             seed=seed,
             external=external,
             population=population,
@@ -289,7 +303,8 @@ def fit_command(
                 bar.advance(task)
             bar.update(task, description=f"fitted {len(families)} families")
         with ci_width(ci):
-            out = _tsd14(results, list(grid) or None)
+            data = {fam: arrays(fam) for fam in families} if (population or external) else None
+            out = _tsd14(results, list(grid) or None, data)
             if extended:
                 out["notes"] = [extended]
             drawn = _model_figures(results, horizon) if figs else {}
@@ -423,14 +438,17 @@ def _reference_note(arm_column, reference_arm, arms) -> None:
         )
 
 
-def _tsd14(results: dict, times) -> dict:
+def _tsd14(results: dict, times, data: dict | None = None) -> dict:
     """The TSD 14 table of several families fitted to one IPD: each model's fit statistics
     (AIC and BIC at the maximum of the same likelihood, LOO elpd with its SE, stacking weight)
-    beside its landmarks, medians, RMST and means; the best by LOO (and by AIC) marked."""
+    beside its landmarks, medians, RMST and means; the best by LOO (and by AIC) marked.
+    ``data``: each family's likelihood arrays, which AIC/BIC need when the model has background
+    mortality or external evidence (:func:`bayesurv.survival.compare.compare`); a row whose
+    AIC/BIC could not be computed says why in its ``note``."""
     from bayesurv.survival import outputs as O
     from bayesurv.survival.compare import compare
 
-    table = compare(results)
+    table = compare(results, data)
     summaries = {name: O.summary(r, times) for name, r in results.items()}
     rows = []
     for rec in table.to_dict("records"):
@@ -473,6 +491,11 @@ def _table_text(out: dict) -> str:
             f"{r['weight']:>8.2f}  {med}{mark}"
         )
     lines.append("* best by LOO (highest elpd); AIC/BIC at the maximum likelihood, lower is better")
+    notes: dict = {}  # one line per distinct note, naming the models it is about
+    for r in out["comparison"]:
+        if r.get("note"):
+            notes.setdefault(r["note"], []).append(r["model"])
+    lines += [f"note ({', '.join(models)}): {text}" for text, models in notes.items()]
     return "\n".join(lines)
 
 

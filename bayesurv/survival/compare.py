@@ -42,7 +42,11 @@ def _data(result: xr.DataTree) -> dict:
     }:
         ipd[c] = const[c].values
     if spec.background or spec.terms != ("ipd",):
-        raise InputError("AIC/BIC of this model need its data arrays; pass them to max_loglik.")
+        why = "background mortality" if spec.background else "evidence beside the IPD"
+        raise InputError(
+            f"AIC/BIC of a model with {why} need its likelihood arrays, which the result does "
+            "not keep; pass compare(data={name: prepare(...)[1]}) or max_loglik(result, d)."
+        )
     return prepare(spec, ipd)[1]
 
 
@@ -104,8 +108,9 @@ def compare(results: dict[str, xr.DataTree], data: dict[str, dict] | None = None
     """TSD 14 comparison table, one row per model, best (highest elpd_loo) first.
 
     Columns: ``model, elpd_loo, se, p_loo, looic, elpd_diff, dse, weight (stacking), AIC, BIC,
-    pareto_k_max``. Every result must carry the per-patient log-likelihood and be fitted to the
-    same patients. ``data``: each model's likelihood arrays
+    pareto_k_max`` and, where some row needs one, ``note`` (why that row's AIC/BIC are missing,
+    or what BIC's n leaves out). Every result must carry the per-patient log-likelihood and be
+    fitted to the same patients. ``data``: each model's likelihood arrays
     (:func:`bayesurv.survival.data.prepare`), needed for AIC/BIC of models with background
     mortality or reported summaries (rebuilt from the result otherwise).
     """
@@ -125,10 +130,16 @@ def compare(results: dict[str, xr.DataTree], data: dict[str, dict] | None = None
     n = next(iter(ns.values()))
     for name, r in only.items():
         loo = az.loo(r)
+        note = None
         try:
             ll_max, k = max_loglik(results[name], (data or {}).get(name))
-        except InputError:
-            ll_max, k = np.nan, 0
+        except InputError as e:  # said in the row, not a silent gap
+            ll_max, k, note = np.nan, 0, str(e)
+        if note is None and O.spec_of(results[name]).terms != ("ipd",):
+            note = (
+                f"BIC's n is the {n} patients; the likelihood (and AIC) also holds the evidence "
+                "beside the IPD, which n does not count."
+            )
         rows.append(
             {
                 "model": name,
@@ -142,9 +153,11 @@ def compare(results: dict[str, xr.DataTree], data: dict[str, dict] | None = None
                 "AIC": 2 * k - 2 * ll_max,
                 "BIC": k * np.log(n) - 2 * ll_max,
                 "pareto_k_max": float(np.nanmax(np.asarray(loo.pareto_k))),
+                "note": note,
             }
         )
-    return pd.DataFrame(rows).sort_values("elpd_loo", ascending=False).reset_index(drop=True)
+    out = pd.DataFrame(rows).sort_values("elpd_loo", ascending=False).reset_index(drop=True)
+    return out if out["note"].notna().any() else out.drop(columns="note")
 
 
 def _patients(result: xr.DataTree) -> xr.DataTree:
