@@ -443,6 +443,28 @@ def _one_arm_ipd(tmp_path):
     return path
 
 
+def test_a_grid_checks_every_familys_model_before_the_first_fit(ipd_csv, tmp_path, monkeypatch):
+    """``--family weibull,lognormal --effect ph``: the log-normal is not closed under PH. Its
+    model was built only when its turn came, after the Weibull had been sampled; now every
+    family's model is checked first and nothing is sampled or written."""
+    import bayesurv.sampling
+
+    def sample(*_, **__):
+        raise AssertionError("sampled before refusing the grid")
+
+    monkeypatch.setattr(bayesurv.sampling, "sample", sample)
+    out = tmp_path / "grid.json"
+    r = runner.invoke(
+        app,
+        ["fit", str(ipd_csv), "--family", "weibull,lognormal", "--effect", "ph", "--arm-column",
+         "arm", "--json", str(out), *SMALL],
+    )  # fmt: skip
+    assert r.exit_code == 2, r.output
+    msg = r.output.strip()
+    assert len(msg.splitlines()) == 1 and "lognormal family is not closed under proportional" in msg
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("horizon", [[], ["--horizon-years", "20"]])
 def test_a_life_table_short_of_the_cohort_is_refused_before_sampling(
     tmp_path, monkeypatch, horizon

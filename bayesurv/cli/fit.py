@@ -247,6 +247,8 @@ def fit_command(
             err=True,
         )
 
+    settings = Outputs(times=grid, rmst_to=rmst_to, horizon=horizon, discount=discount)
+
     def spec_of(fam: str):
         if fam == spec.hazard:
             return spec
@@ -276,7 +278,7 @@ def fit_command(
             external=external,
             population=population,
             sampler=Sampler(draws, tune, chains),
-            outputs=Outputs(times=grid, rmst_to=rmst_to, horizon=horizon, discount=discount),
+            outputs=settings,
             source=str(ipd),
             inputs={"ipd": ipd},
         )
@@ -293,7 +295,17 @@ def fit_command(
                 err=True,
             )
         from bayesurv.cli.common import progress_bar
+        from bayesurv.survival.fit import check_inputs
 
+        for fam in families:  # every family's model and data checked before the first fit
+            check_inputs(
+                table,
+                spec_of(fam),
+                external=external,
+                population=population,
+                outputs=settings,
+                source=str(ipd),
+            )
         results = {}
         with progress_bar() as bar:  # on a terminal only: one bar over the families, with ETA
             task = bar.add_task("fitting", total=len(families))
