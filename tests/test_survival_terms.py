@@ -229,6 +229,32 @@ def test_pytensor_loglik_equals_the_numpy_twin(case):
     assert abs(got - want) <= 1e-8 * max(1.0, abs(want)), (case, got, want)
 
 
+@pytest.mark.parametrize("case", [c for c in GRID if c.startswith("density")])
+def test_density_path_is_the_hazard_form_per_patient(case):
+    # per patient, log f(t) at an event and log S(t) at a censoring (the density path) equal
+    # d log h(t) - H(t) (+ H(entry)) computed from the family's hazard and cumulative hazard
+    from bayesurv.survival import predictor as P
+
+    spec, kw = GRID[case]
+    spec, d, _ = prepare(spec, kw.get("ipd", IPD))
+    pt = point(spec, d, np.random.default_rng(zlib.crc32(case.encode())))
+    raw = {k: v.reshape(1, -1) if v.ndim else v.reshape(1, 1) for k, v in pt.items()}
+    got = terms.loglik(NP, spec, raw, d, pointwise=True)["ipd"]
+    pp, G = terms.profiles(NP, spec, raw, d), terms.n_patterns(NP, spec, d)
+
+    def excess(pre):
+        x = {k[len(pre) + 2 :]: v for k, v in d.items() if k.startswith(pre + "x_")}
+        x["t"] = d[pre + "t"]
+        return P.excess(NP, spec, raw, pp, x, d[pre + "idx"], d[pre + "arm"], d[pre + "g"], G)
+
+    lh, H = excess("")
+    want = np.where(d["event"] > 0, lh, 0.0) - H
+    if spec.entry:
+        want = want + d["en_pos"] * excess("en_")[1]
+    assert spec.density_path and d["event"].min() == 0 and d["event"].max() == 1
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
 # ---- the terms against independent formulas ------------------------------------------------
 def twin(spec, ipd=IPD, **kw):
     """The NumPy log-likelihood of each term at one point given by name."""

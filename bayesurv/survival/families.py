@@ -170,6 +170,9 @@ class Family:
     log_dens: Callable | None = None
     #: ``(log h(t), log S(t))`` from one evaluation where they share costly parts (gengamma)
     log_parts: Callable | None = None
+    #: event times drawn directly, ``random(rng, size, **p)``, where inverting H is costly
+    #: (gengamma: scipy's gammainccinv costs about 20 gamma variates)
+    random: Callable | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -223,7 +226,10 @@ class Family:
         return self.inv_cum_hazard(np.log(2.0), **p)
 
     def rvs(self, rng: np.random.Generator, size, **p):
-        """Random event times (inverse-transform on the cumulative hazard)."""
+        """Random event times: drawn directly where the family says how, else by inverting the
+        cumulative hazard at unit exponentials."""
+        if self.random is not None:
+            return self.random(rng, size, **p)
         return self.inv_cum_hazard(rng.exponential(size=size), **p)
 
 
@@ -477,13 +483,17 @@ def _gg_exact(m, w, Q, want_S=True):
 def _gg_parts(m, t, mu, sigma, Q, want_S=True):
     w = (m.log(t) - mu) / sigma
     small = m.abs(Q) < GENGAMMA_Q_SERIES
-    if m.name == "numpy" and (np.all(small) or not np.any(small)):
-        # NumPy knows which branch every element takes: evaluate that one only (the exact
-        # branch's incomplete gamma function is most of the cost of pointwise log-likelihoods)
-        if np.all(small):
-            log_S, log_f = _gg_edgeworth(m, w, Q, want_S)
-        else:
-            log_S, log_f = _gg_exact(m, w, Q, want_S)
+    if m.name == "numpy":
+        # NumPy knows which branch every element takes: evaluate each on its own elements (the
+        # exact branch's incomplete gamma function is most of the cost of pointwise
+        # log-likelihoods and curves)
+        w, Q, small = np.broadcast_arrays(w, Q, small)
+        log_S, log_f = (np.empty(w.shape) if want_S else None), np.empty(w.shape)
+        for sel, branch in ((small, _gg_edgeworth), (~small, _gg_exact)):
+            if sel.any():
+                ls, log_f[sel] = branch(m, w[sel], Q[sel], want_S)
+                if want_S:
+                    log_S[sel] = ls
         return log_S, log_f - m.log(sigma) - m.log(t)
     ls_e, lf_e = _gg_exact(m, w, Q, want_S)
     ls_s, lf_s = _gg_edgeworth(m, w, m.where(small, Q, 0.0), want_S)
@@ -528,6 +538,18 @@ def _gg_invH(y, *, mu, sigma, Q):
     return out[()] if out.ndim == 0 else out
 
 
+def _gg_random(rng, size, *, mu, sigma, Q):
+    """T = exp(mu + sigma w), w = log(X / g) / Q with X ~ Gamma(g = Q^-2) (flexsurv
+    rgengamma; either sign of Q), w ~ N(0, 1) at Q = 0."""
+    mu, sigma, Q = (np.broadcast_to(np.asarray(v, float), size) for v in (mu, sigma, Q))
+    small = np.abs(Q) < 1e-6
+    Qs = np.where(small, 1e-6, Q)
+    g = 1.0 / Qs**2
+    with np.errstate(divide="ignore"):
+        w = np.where(small, rng.standard_normal(size), np.log(rng.standard_gamma(g) / g) / Qs)
+    return np.exp(mu + sigma * w)
+
+
 def _gg_mean(*, mu, sigma, Q):
     mu, sigma, Q = np.broadcast_arrays(*(np.asarray(v, float) for v in (mu, sigma, Q)))
     small = np.abs(Q) < 1e-3
@@ -557,6 +579,7 @@ GENGAMMA = Family(
     natural=lambda m, r, ref: {"mu": r["mu"], "sigma": m.exp(r["log_sigma"]), "Q": r["Q"]},
     log_dens=lambda m, t, *, mu, sigma, Q: _gg_logf(m, t, mu, sigma, Q),
     log_parts=_gg_log_parts,
+    random=_gg_random,
 )
 
 

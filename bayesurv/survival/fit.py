@@ -432,7 +432,7 @@ def predictive_times(spec, raw, d, cohort, population, rng) -> np.ndarray:
                 out[i : i + step] = np.where(Hp[..., -1] < le, np.inf, t)
                 continue
             if not spec.waning:  # exact: the family's inverse, through the cure model
-                out[i : i + step] = _invert(spec, pp, d["idx"], e)
+                out[i : i + step] = _invert(spec, pp, d["idx"], e, None if spec.entry else rng)
                 continue
             lo = np.full(e.shape, np.log(ref * 1e-6))
             hi = np.full(e.shape, np.log(ref * 1e6))
@@ -451,13 +451,17 @@ def predictive_times(spec, raw, d, cohort, population, rng) -> np.ndarray:
     return _with_background(out, spec, raw, d, cohort, population, rng)
 
 
-def _invert(spec, pp, idx, e):
-    """Times at which the excess cumulative hazard reaches ``e`` (parametric, no waning)."""
+def _invert(spec, pp, idx, e, rng=None):
+    """Times at which the excess cumulative hazard reaches ``e`` (parametric, no waning); with
+    ``rng`` (no entry to condition on), uncured AFT times are drawn directly where the family
+    can (:meth:`Family.rvs`), which is the same distribution."""
     from bayesurv.survival import predictor as P
 
     fam = spec.family
     nat = {k: P.take(NP, v, idx) for k, v in pp["nat"].items()}
     eta = P.take(NP, pp["eta"], idx)
+    if rng is not None and fam.random is not None and spec.cure == "none" and spec.mode == "aft":
+        return np.exp(eta) * fam.rvs(rng, np.shape(e), **nat)
     if spec.cure != "none":
         pi = 1 / (1 + np.exp(-P.take(NP, pp["cure"], idx)))
         if spec.cure == "mixture":  # S_exc = pi + (1 - pi) S_u

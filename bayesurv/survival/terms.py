@@ -74,9 +74,16 @@ def ipd(m, spec, raw, pp, d, smr, pointwise: bool):
             lh, H = P.total(m, lh, H, d[prefix + "log_h_pop"], d[prefix + "H_pop"], smr)
         return lh, H
 
-    if pointwise:  # every patient at once; the event term where d = 1
-        lh, H = curve("")
-        ll = m.where(d["event"] > 0, lh, 0.0) - H
+    if pointwise:  # every patient at once
+        if spec.density_path:  # log f where d = 1, log S where d = 0 (NumPy: no S at events)
+            ev = d["event"] > 0
+            lf = P.log_density(m, spec, raw, pp, {"t": d["ev_t"]}, d["ev_idx"])
+            _, Hc = curve("ce_")
+            ll = np.empty(np.broadcast_shapes(lf.shape[:-1], Hc.shape[:-1]) + ev.shape)
+            ll[..., ev], ll[..., ~ev] = lf, -Hc
+        else:  # the event term where d = 1
+            lh, H = curve("")
+            ll = m.where(d["event"] > 0, lh, 0.0) - H
         if spec.entry:
             _, H0 = curve("en_")
             ll = ll + d["en_pos"] * H0
