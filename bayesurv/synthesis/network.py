@@ -368,7 +368,8 @@ def read_network(
         raise InputError(f"link {link!r} is not known; use cloglog (hazard ratios) or logit.")
     base = None
     if isinstance(data, pd.DataFrame):
-        raw = data.astype(object).where(data.notna(), None).astype(str).replace("None", np.nan)
+        raw = data.astype(object).where(data.notna(), None).astype(str)
+        raw = raw.mask(raw == "None")  # missing cells as NaN (replace() downcasts an empty column)
         raw.columns = canonical_columns(list(raw.columns), source, NETWORK_ALIASES)
         src = source or "the network"
     else:
