@@ -635,17 +635,20 @@ def _diagnostics_part(rep, fits: list[dict]) -> None:
 
 def model_words(best, label: str, row: dict) -> str:
     """The base-case model in words: family and cure, general-population mortality (a fixed
-    SMR, or an estimated one with its posterior median, 95% interval and prior), waning."""
+    SMR, or an estimated one with its posterior median, interval and prior), waning. The
+    interval is the analysis's width (:func:`bayesurv.intervals.width`: the spec's ``ci``, 0.95
+    unless set), and the sentence says which."""
+    from bayesurv.intervals import summary, width
     from bayesurv.survival.outputs import fitted
 
     F = fitted(best)
     what = f"{label}, {row['cure']} cure"
     if F.population is not None and F.spec.smr_prior is not None and "smr" in best["posterior"]:
-        smr = np.asarray(best["posterior"]["smr"].values, dtype=float).ravel()
-        lo, med, hi = np.quantile(smr, [0.025, 0.5, 0.975])
+        q = summary(best["posterior"]["smr"])
         what += (
-            f", general-population mortality (SMR estimated: {med:.2f}, 95% interval {lo:.2f} "
-            f"to {hi:.2f}, prior {F.spec.smr_prior.text})"
+            f", general-population mortality (SMR estimated: {q['median']:.2f}, "
+            f"{100 * width():g}% interval {q['lower']:.2f} to {q['upper']:.2f}, "
+            f"prior {F.spec.smr_prior.text})"
         )
     elif F.population is not None:
         what += f", general-population mortality (SMR {F.population.smr:g})"

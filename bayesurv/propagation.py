@@ -36,6 +36,7 @@ import xarray as xr
 
 from bayesurv.batch.tasks import Task, task_seed
 from bayesurv.errors import InputError
+from bayesurv.intervals import summary, width
 
 
 def imputations(
@@ -126,9 +127,8 @@ def pool(posteriors: Sequence[Any]) -> xr.Dataset:
 
 
 def _interval(v: xr.DataArray, ci: float) -> tuple[float, float, float]:
-    x = np.asarray(v.values, float).ravel()
-    lo, med, hi = np.quantile(x, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
-    return float(lo), float(med), float(hi)
+    q = summary(v, ci)  # the one interval rule: median and equal-tailed limits of the draws
+    return q["lower"], q["median"], q["upper"]
 
 
 def _scalars(ds: xr.Dataset, names) -> dict[str, xr.DataArray]:
@@ -148,10 +148,18 @@ def _scalars(ds: xr.Dataset, names) -> dict[str, xr.DataArray]:
 
 
 def widening(
-    single: Any, pooled: xr.Dataset, *, ci: float = 0.95, names: Sequence[str] | None = None
+    single: Any,
+    pooled: xr.Dataset,
+    *,
+    ci: float | None = None,
+    names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Interval of each quantity from one reconstruction and pooled over K: the limits, the
-    widths and their ratio (``width_ratio`` > 1: the single reconstruction was too narrow)."""
+    widths and their ratio (``width_ratio`` > 1: the single reconstruction was too narrow).
+    ``ci``: the intervals' width (equal-tailed, :mod:`bayesurv.intervals`); default the width in
+    force (:func:`bayesurv.intervals.ci_width`: the CLI's ``--ci``, a spec's ``ci``), 0.95
+    unless set."""
+    ci = width(ci)
     a = _scalars(posterior_draws(single), names)
     b = _scalars(pooled, names)
     rows = []
@@ -227,7 +235,7 @@ def propagate(
     scheduler: str = "serial",
     out: str | Path | None = None,
     resume: bool = False,
-    ci: float = 0.95,
+    ci: float | None = None,
     names: Sequence[str] | None = None,
     progress: bool = False,
 ) -> Propagated:
@@ -239,9 +247,12 @@ def propagate(
     :func:`bayesurv.batch.fits.fit_task` (NUTS; then ``threads`` = its chains). The single
     reconstruction's fit is task ``single``, the K others ``imputation/k``; with ``out`` the
     values and records are written there as they finish (``resume`` skips the finished ones),
-    then ``widening.csv``, ``rubin.csv`` and ``pooled.nc``.
+    then ``widening.csv``, ``rubin.csv`` and ``pooled.nc``. ``ci``: the width of the intervals
+    compared (default the width in force, 0.95 unless set; see :func:`widening`).
     """
     from bayesurv.batch.job import run
+
+    ci = width(ci)  # a bad width is refused before any fit
 
     plan = files = None
     if out is not None:  # the job folder's three results, checked before any fit

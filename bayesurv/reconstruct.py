@@ -51,6 +51,7 @@ import pandas as pd
 
 from bayesurv.errors import InputError
 from bayesurv.evidence.curves import CleanedCurve, check_at_risk, clean_curve
+from bayesurv.intervals import summary, width
 from bayesurv.nonparametric import (
     kaplan_meier,
     step_distance,
@@ -698,6 +699,7 @@ def reconstruct(
     cumulative_incidence: bool = False,
     draws: int = 0,
     seed: int = 0,
+    ci: float | None = None,
     time_unit: float | None = None,
     censor_times=None,
     reading_error: float | None = None,
@@ -719,6 +721,9 @@ def reconstruct(
         time, the times of unseen steps' events; see the module docstring), to report how much
         the result depends on it (``bayesurv`` method only).
     seed : seed for ``draws``.
+    ci : the width of the draws' equal-tailed range of the median and RMST in
+        ``report["uncertainty"]`` (its ``ci``); default the width in force
+        (:func:`bayesurv.intervals.ci_width`: a spec's ``ci``), 0.95 unless set.
     time_unit : the resolution in which the trial recorded times (1 for whole weeks when the
         axis is in weeks): event times are rounded to it. ``None`` detects whole units when the
         drops sit on them (at least 20 drops, mean distance to a whole number, weighted by the
@@ -745,6 +750,7 @@ def reconstruct(
     """
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    level = width(ci)  # the draws' range; a bad width is refused before the work
     cleaned = (
         curve
         if isinstance(curve, CleanedCurve)
@@ -833,7 +839,7 @@ def reconstruct(
             else "the censoring times (no numbers-at-risk table)",
         }
     if extra:
-        report["uncertainty"] = _uncertainty(extra, report["rmst"]["to"], nar_n[0], seed)
+        report["uncertainty"] = _uncertainty(extra, report["rmst"]["to"], seed, level)
     report["agreement"] = _agreement(ipd, cleaned, reading_error, unit)
     if not report["agreement"]["ok"]:
         warnings.append(f"{source}: {report['agreement']['text']}")
@@ -1080,27 +1086,31 @@ def _trust(nar, has_table, total_events, n, agreement, source) -> str:
     )
 
 
-def _uncertainty(extra, tau, n, seed) -> dict:
+def _uncertainty(extra, tau, seed, ci: float) -> dict:
+    """The draws' spread: the equal-tailed ``ci`` range of the KM median and RMST over the
+    draws (a median not reached is left out), and the fewest and most events."""
     med = np.array([_km_stats(x, tau)[0] for x in extra])
     rmst = np.array([_km_stats(x, tau)[1] for x in extra])
     ev = np.array([int(x["event"].sum()) for x in extra])
 
-    def rng95(a):
+    def spread(a):
         a = a[np.isfinite(a)]
         if a.size == 0:
             return [None, None]
-        return [float(np.quantile(a, 0.025)), float(np.quantile(a, 0.975))]
+        q = summary(a, ci)
+        return [q["lower"], q["upper"]]
 
     return {
         "draws": len(extra),
         "seed": seed,
+        "ci": ci,
         "what": (
             "censoring times at random within each numbers-at-risk interval (leaning early or "
             "late), the number censored after the last printed time, the times of the events "
             "of steps the clicks do not show"
         ),
-        "median": rng95(med),
-        "rmst": rng95(rmst),
+        "median": spread(med),
+        "rmst": spread(rmst),
         "events": [int(ev.min()), int(ev.max())],
     }
 

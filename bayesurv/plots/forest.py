@@ -7,6 +7,8 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
+from bayesurv.intervals import width
+
 
 def _hr_text(median: float, lower: float, upper: float) -> str:
     """A hazard ratio with its interval, as printed beside a forest plot's row."""
@@ -20,12 +22,14 @@ def _beside(ax, y: float, text: str, **style) -> None:
     )
 
 
-def forest(result, level: float = 0.95, title: str | None = None, ax=None):
+def forest(result, level: float | None = None, title: str | None = None, ax=None):
     """Draw a forest plot of a :class:`~bayesurv.synthesis.pool.PoolResult`; return the Figure.
 
     Each study has two rows of marks: its observed HR and CI (open square, grey) and its shrunken
     posterior median and interval (filled circle, black), with the numbers written on the right.
     The pooled HR is a diamond; the prediction interval for a new trial is a bar under it.
+    ``level``: the intervals' width; default the width in force
+    (:func:`bayesurv.intervals.ci_width`: the CLI's ``--ci``, a spec's ``ci``), 0.95 unless set.
 
     Examples
     --------
@@ -35,6 +39,7 @@ def forest(result, level: float = 0.95, title: str | None = None, ax=None):
     >>> [t.get_text() for t in fig.axes[0].get_yticklabels()][:2]
     ['a', 'b']
     """
+    level = width(level)
     tab = result.table(level)
     studies = tab[tab["kind"] == "study"]
     pooled = tab[tab["kind"] == "pooled"].iloc[0]
@@ -57,7 +62,7 @@ def forest(result, level: float = 0.95, title: str | None = None, ax=None):
         mfc="white",
         color="0.55",
         capsize=2,
-        label="observed (reported CI)",
+        label="observed (95% CI from its se)",  # fixed: PoolResult.table's y +- 1.96 se
     )
     ax.errorbar(
         np.exp(studies["median"]),
@@ -111,10 +116,13 @@ def forest(result, level: float = 0.95, title: str | None = None, ax=None):
     return fig
 
 
-def nma_forest(result, reference: str | None = None, level: float = 0.95, title: str | None = None):
+def nma_forest(
+    result, reference: str | None = None, level: float | None = None, title: str | None = None
+):
     """Forest plot of a network meta-analysis against one treatment: each other treatment's HR
     vs ``reference`` (default the network's), median and interval (black), a new trial's
-    predictive interval (blue bar, random effects), and P(HR < 1) written beside it.
+    predictive interval (blue bar, random effects), and P(HR < 1) written beside it. ``level``
+    as in :func:`forest` (default the width in force).
 
     Examples
     --------
@@ -126,6 +134,7 @@ def nma_forest(result, reference: str | None = None, level: float = 0.95, title:
     >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
     ['y', 'x']
     """
+    level = width(level)
     ref = reference or result.network.reference
     others = [t for t in result.treatments if t != ref]
     n = len(others)

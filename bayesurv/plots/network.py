@@ -9,6 +9,8 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
+from bayesurv.intervals import width
+
 
 def network_plot(net, ax=None, title: str | None = None):
     """Draw the network of a :class:`~bayesurv.synthesis.network.Network`; return the Figure.
@@ -87,9 +89,13 @@ def network_plot(net, ax=None, title: str | None = None):
     return fig
 
 
-def league_plot(result, level: float = 0.95, title: str | None = None):
+def league_plot(result, level: float | None = None, title: str | None = None):
     """League table of an :class:`~bayesurv.synthesis.nma.NmaResult`: cell (row a, column b) is
-    the HR of a vs b with its interval; the colour is P(HR(a vs b) < 1). Returns the Figure."""
+    the HR of a vs b with its interval; the colour is P(HR(a vs b) < 1). Returns the Figure.
+    ``level``: the intervals' width; default the width in force
+    (:func:`bayesurv.intervals.ci_width`: the CLI's ``--ci``, a spec's ``ci``), 0.95 unless set.
+    """
+    level = width(level)
     t = result.treatments
     k = len(t)
     fig, ax = plt.subplots(figsize=(1.6 + 1.75 * k, 0.9 + 0.62 * k))
