@@ -213,3 +213,59 @@ def test_the_exact_solver_refuses_arm_data():
         nma(t, method="exact", seed=1)
     with pytest.raises(InputError, match="needs a seed"):
         nma(t)
+
+
+def test_hr_summary_gives_quantiles_of_exp_and_moments_only_when_meaningful():
+    # known draws: a log HR ~ N(-0.3, 0.2^2) (HR coefficient of variation 0.20) and
+    # N(0.1, 3^2) (CV sqrt(exp(9) - 1) = 90: the mean and sd would be set by a few draws)
+    from bayesurv.intervals import summary
+    from bayesurv.synthesis.mixture import NormalMixture
+    from bayesurv.synthesis.nma import hr_summary
+    from bayesurv.synthesis.pool import Draws
+
+    rng = np.random.default_rng(3)
+    narrow = rng.normal(-0.3, 0.2, 200_000)
+    h = hr_summary(Draws(narrow))
+    ref = summary(np.exp(narrow), 0.95)
+    assert (h["median"], h["lower"], h["upper"]) == (ref["median"], ref["lower"], ref["upper"])
+    m, v = math.exp(-0.3 + 0.02), math.exp(-0.6 + 0.04) * (math.exp(0.04) - 1)
+    assert h["mean"] == pytest.approx(m, rel=2e-3) and h["sd"] == pytest.approx(
+        math.sqrt(v), rel=1e-2
+    )
+    assert "note" not in h
+    wide = rng.normal(0.1, 3.0, 200_000)
+    h = hr_summary(Draws(wide))
+    assert h["mean"] is None and h["sd"] is None and "coefficient of variation" in h["note"]
+    assert h["median"] == pytest.approx(math.exp(0.1), rel=0.02)  # MC error of the median
+    assert h["upper"] == pytest.approx(np.quantile(np.exp(wide), 0.975), rel=1e-3)
+    # exact: one normal component has the lognormal's moments and quantiles to rounding
+    h = hr_summary(NormalMixture([1.0], [-0.3], [0.2]))
+    assert h["mean"] == pytest.approx(m, rel=1e-12) and h["sd"] == pytest.approx(math.sqrt(v))
+    assert h["lower"] == pytest.approx(math.exp(-0.3 - 1.959963984540054 * 0.2), rel=1e-9)
+    # a mixture whose far components have negligible weight but huge variance (a long tail of
+    # tau's posterior): the exact mean is enormous although the HR's interval is narrow
+    h = hr_summary(NormalMixture([1 - 1e-9, 1e-9], [-0.3, -0.3], [0.2, 40.0]))
+    assert h["mean"] is None and h["upper"] == pytest.approx(math.exp(-0.3 + 1.96 * 0.2), rel=1e-3)
+
+
+def test_the_shipped_network_no_longer_prints_a_lognormal_sd_of_millions():
+    # data/nma_ball_os.csv with random effects and halfnormal(0.5): the predictive log HR of
+    # blinatumomab vs inotuzumab has sd 0.86; its lognormal sd was 1.25e7 in nma.json
+    import json
+    from pathlib import Path
+
+    from bayesurv.synthesis.nma import _hr_moments
+
+    data = Path(__file__).resolve().parents[1] / "data" / "nma_ball_os.csv"
+    r = nma(data, reference="chemotherapy", effects="random", seed=1)
+    doc = json.loads(json.dumps(r.summary()))  # None is null in the JSON
+    row = next(x for x in doc["relative_effects"] if x["vs"] == "inotuzumab ozogamicin")
+    pred = r.predictive("blinatumomab", "inotuzumab ozogamicin")
+    assert _hr_moments(pred)[1] > 1e6  # what was printed
+    assert row["predictive"]["hr"]["sd"] is None and "note" in row["predictive"]["hr"]
+    lo, hi = pred.interval()
+    assert row["predictive"]["hr"]["median"] == pytest.approx(math.exp(pred.median()), rel=1e-12)
+    assert (row["predictive"]["hr"]["lower"], row["predictive"]["hr"]["upper"]) == pytest.approx(
+        (math.exp(lo), math.exp(hi)), rel=1e-12
+    )
+    assert row["predictive"]["log_hr"]["sd"] == pytest.approx(pred.sd)  # kept on the log scale

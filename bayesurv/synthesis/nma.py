@@ -247,7 +247,9 @@ class NmaResult:
     # -- outputs -------------------------------------------------------------------------------
     def summary(self, level: float = 0.95, thresholds: Sequence[float] = (1.0,)) -> dict:
         """The ``bayesurv nma`` JSON document (see README): ``relative_effects``, ``tau``,
-        ``ranks``, ``diagnostics``, plus ``predictive``, ``probabilities``, ``network``."""
+        ``ranks``, ``diagnostics``, plus ``predictive``, ``probabilities``, ``network``. Each
+        ``hr`` is :func:`hr_summary`: median and interval always, mean and sd only where the
+        HR's coefficient of variation is at most 1 (``None`` with a ``note`` otherwise)."""
         rel = []
         for a, b in self.pairs():
             d, p = self.effect(a, b), self.predictive(a, b)
@@ -399,19 +401,65 @@ def _row(d, level: float) -> dict[str, float]:
     }
 
 
+#: the HR's mean and sd are reported when its coefficient of variation is at most this (for a
+#: normal log HR: sd(log HR) <= sqrt(log 2) = 0.83); beyond it they are set by the far right tail
+HR_MOMENTS_MAX_CV = 1.0
+HR_MOMENTS_NOTE = (
+    "mean and sd not given on the HR scale: the HR's coefficient of variation exceeds 1, so "
+    "its mean and sd are set by the far right tail of the log HR (a wide log HR, or a long "
+    "tail of tau's posterior: a lognormal's sd grows as exp(sd(log HR)^2)); read the median "
+    "and interval, or the log HR's mean and sd"
+)
+
+
 def _hr_moments(d) -> tuple[float, float]:
+    """Mean and sd of ``exp`` of the log HR: exact lognormal-mixture moments, or the draws'
+    (``inf`` when they overflow)."""
     if isinstance(d, NormalMixture):
+        from scipy.special import logsumexp
+
         w, m, s = d.weights, d.means, d.sds
-        e1 = float(np.dot(w, np.exp(m + s**2 / 2)))
-        e2 = float(np.dot(w, np.exp(2 * m + 2 * s**2)))
-        return e1, math.sqrt(max(e2 - e1**2, 0.0))
-    v = np.exp(d.values)
+        log_e1 = float(logsumexp(m + s**2 / 2, b=w))
+        log_e2 = float(logsumexp(2 * m + 2 * s**2, b=w))
+        if log_e2 > 700:
+            return math.exp(min(log_e1, 700.0)), math.inf
+        e1 = math.exp(log_e1)
+        return e1, math.sqrt(max(math.exp(log_e2) - e1**2, 0.0))
+    with np.errstate(over="ignore"):
+        v = np.exp(d.values)
     return float(v.mean()), float(v.std(ddof=1))
+
+
+def hr_summary(d, level: float = 0.95) -> dict:
+    """The HR of a log-HR posterior ``d``: ``median, lower, upper`` (quantiles of ``exp`` of
+    the log HR: the mixture's exact quantiles exponentiated, or the quantiles of the exponentiated
+    draws), and ``mean, sd`` only when meaningful (coefficient of variation at most
+    :data:`HR_MOMENTS_MAX_CV`); otherwise ``mean`` and ``sd`` are ``None`` and ``note`` says why.
+
+    Examples
+    --------
+    >>> h = hr_summary(NormalMixture([1.0], [0.0], [3.0]))
+    >>> round(h["median"], 6), h["sd"] is None
+    (1.0, True)
+    """
+    if isinstance(d, NormalMixture):
+        lo, hi = d.interval(level)
+        out = {"median": math.exp(d.median()), "lower": math.exp(lo), "upper": math.exp(hi)}
+    else:
+        from bayesurv.intervals import summary
+
+        with np.errstate(over="ignore"):
+            v = np.exp(d.values)
+        s = summary(v, level)
+        out = {k: float(s[k]) for k in ("median", "lower", "upper")}
+    mean, sd = _hr_moments(d)
+    if math.isfinite(sd) and mean > 0 and sd <= HR_MOMENTS_MAX_CV * mean:
+        return {"mean": mean, "sd": sd, **out}
+    return {"mean": None, "sd": None, **out, "note": HR_MOMENTS_NOTE}
 
 
 def _json_effect(d, level: float) -> dict[str, dict[str, float]]:
     lo, hi = d.interval(level)
-    mean, sd = _hr_moments(d)
     return {
         "log_hr": {
             "mean": float(d.mean),
@@ -420,13 +468,7 @@ def _json_effect(d, level: float) -> dict[str, dict[str, float]]:
             "lower": lo,
             "upper": hi,
         },
-        "hr": {
-            "mean": mean,
-            "sd": sd,
-            "median": math.exp(d.median()),
-            "lower": math.exp(lo),
-            "upper": math.exp(hi),
-        },
+        "hr": hr_summary(d, level),
     }
 
 
