@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from bayesurv.nonparametric import kaplan_meier  # noqa: E402
+from bayesurv.nonparametric import kaplan_meier
 
 
 def plot_reconstruction(rec, *, title: str | None = None, raw=None):
