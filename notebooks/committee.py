@@ -112,9 +112,9 @@ print("convergence warnings:", summary["warnings"] or "none")
 #
 # Each section's results are saved in the results folder. Their names are the section's name in
 # lower case with underscores, then the quantity: `efs_surv_diff` (experimental minus control
-# survival, on a time grid in months), `os_life_years_gained_discounted` (discounted life-years gained to
-# the 70-year horizon), `efs_across_paediatric_trials_pooled_hr`, `..._predictive_hr` (a new
-# trial's HR) and so on.
+# survival, on a time grid in months), `os_life_years_gained_discounted` (discounted
+# life-years gained to the 70-year horizon), `efs_across_paediatric_trials_pooled_hr`,
+# `..._predictive_hr` (a new trial's HR) and so on.
 #
 # The pooled models are sampled with at least 2,000 draws per chain, the survival models with
 # `DRAWS`; a statement is evaluated draw by draw, so we keep the same number of draws per chain

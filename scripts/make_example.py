@@ -21,7 +21,8 @@ OUT = Path(__file__).resolve().parent.parent / "data" / "examples" / "gbsg2"
 HEADER = (
     "# EMULATED digitizer clicks, not a published figure: Kaplan-Meier curve of recurrence-free\n"
     "# survival (months) in GBSG-2 (Schumacher et al., J Clin Oncol 1994;12:2086-93), arm: {arm},\n"
-    "# computed from the trial's IPD as shipped by lifelines (load_gbsg2), clicked at both corners\n"
+    "# computed from the trial's IPD as shipped by lifelines (load_gbsg2), clicked at both "
+    "corners\n"
     "# of each step with 1-pixel noise on a 600x400 px plot (bayesurv.emulate, seed {seed}).\n"
 )
 
@@ -56,7 +57,8 @@ def main() -> None:
     hr = cox_hazard_ratio(d["months"], d["cens"], (d["horTh"] == "yes").astype(int))
     with open(OUT / "truth.csv", "w") as fh:
         fh.write(
-            "# The original IPD's Cox hazard ratio (Efron ties), tamoxifen vs none, for comparison.\n"
+            "# The original IPD's Cox hazard ratio (Efron ties), tamoxifen vs none, "
+            "for comparison.\n"
         )
         fh.write(
             f"quantity,value\nhr,{hr['hr']:.4f}\nlower,{hr['lower']:.4f}\nupper,{hr['upper']:.4f}\n"
