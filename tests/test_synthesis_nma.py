@@ -269,3 +269,77 @@ def test_the_shipped_network_no_longer_prints_a_lognormal_sd_of_millions():
         (math.exp(lo), math.exp(hi)), rel=1e-12
     )
     assert row["predictive"]["log_hr"]["sd"] == pytest.approx(pred.sd)  # kept on the log scale
+
+
+def test_loo_flags_the_studies_whose_pareto_k_exceeds_0_7_known_draws():
+    # Known tail: study i alone informs theta_i ~ N(m_i, v_i) (its posterior), with likelihood
+    # N(y_i | theta_i, se_i^2). Leaving it out, the importance ratio is 1 / p(y_i | theta_i)
+    # = exp((y_i - theta_i)^2 / (2 se_i^2)) up to a constant, and (y_i - theta_i)^2 is v_i times
+    # a chi-square(1), so P(ratio > t) ~ t^(-se_i^2 / v_i): a Pareto tail with k = v_i / se_i^2.
+    # A vague prior (sd 4) gives k = 1 / (1 + se^2/16) = 0.999; a prior as precise as the
+    # study gives k = 0.5.
+    import xarray as xr
+    from scipy import stats
+
+    from bayesurv.synthesis.nma import psis_loo
+
+    rng = np.random.default_rng(11)
+    S = 100_000
+    se = np.array([0.14, 0.14])
+    prior_sd = np.array([4.0, 0.14])
+    y = np.array([-0.3, 0.1])
+    v = 1 / (1 / se**2 + 1 / prior_sd**2)
+    theta = rng.normal(v * y / se**2, np.sqrt(v), (S, 2))
+    ll = stats.norm.logpdf(y, theta, se)
+    ds = xr.Dataset(
+        {"y": (("chain", "draw", "study"), ll.reshape(4, S // 4, 2))},
+        coords={"study": ["alone", "shrunk"]},
+    )
+    loo = psis_loo(ds)
+    k = loo["pareto_k"]
+    truth = v / se**2  # 0.9988, 0.5
+    assert k["alone"] == pytest.approx(truth[0], abs=0.15)
+    assert k["shrunk"] == pytest.approx(truth[1], abs=0.15)
+    assert loo["pareto_k_threshold"] == 0.7
+    assert loo["n_pareto_k_high"] == 1 and loo["pareto_k_high"] == ["alone"]
+    assert "LOO is unreliable for 1 of 2 studies" in loo["warning"]
+    assert "alone (k = " in loo["warning"] and "shrunk" not in loo["warning"]
+    # where k is small PSIS is the exact leave-one-out density: without the study, theta ~ its
+    # prior N(0, 0.14^2), so p(y | rest) = N(y; 0, se^2 + 0.14^2)
+    exact = stats.norm.logpdf(y[1], 0.0, math.sqrt(se[1] ** 2 + prior_sd[1] ** 2))
+    assert loo["elpd_loo_i"]["shrunk"] == pytest.approx(exact, abs=0.01)
+    assert loo["elpd_loo"] == pytest.approx(sum(loo["elpd_loo_i"].values()), abs=1e-9)
+
+
+def test_the_shipped_network_warns_that_loo_is_unreliable_for_both_trials(tmp_path):
+    # data/nma_ball_os.csv: each trial is the only one of its comparison, so leaving it out
+    # sends its log HR back to the N(0, 4^2) prior: k = 1 / (1 + se^2 / 16) = 0.999 for both
+    # (the known case above). PSIS estimates k with an error of about 0.15 from 4,000 draws
+    # (0.62 to 1.08 over seeds), so 100,000 exact draws here.
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from bayesurv.cli import app
+    from bayesurv.sections.nma import loo_warnings
+
+    data = Path(__file__).resolve().parents[1] / "data" / "nma_ball_os.csv"
+    r = nma(data, reference="chemotherapy", effects="fixed", seed=1, draws=25_000)
+    doc = r.summary()
+    loo = doc["diagnostics"]["loo"]
+    assert loo["n_pareto_k_high"] == 2
+    assert set(loo["pareto_k_high"]) == {"TOWER", "INO-VATE"}
+    assert all(abs(k - 0.999) < 0.25 for k in loo["pareto_k"].values())
+    (sentence,) = loo_warnings(doc)
+    assert "LOO is unreliable for 2 of 2 studies" in sentence and "TOWER (k = " in sentence
+    out = tmp_path / "nma.json"
+    res = CliRunner().invoke(
+        app,
+        ["nma", str(data), "--reference", "chemotherapy", "--effects", "fixed", "--json", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    assert "LOO is unreliable" in res.output  # printed, and in the JSON of both models
+    import json
+
+    fit = json.loads(out.read_text())["consistency"]["fit"]
+    assert fit["consistency"]["loo_n_pareto_k_high"] >= 1 and "loo_warning" in fit["ume"]

@@ -121,5 +121,10 @@ def test_the_shipped_spec_answers_the_question_with_its_assumptions(tmp_path):
     html = (out / "report.html").read_text()
     assert "one trial per comparison" in html and "chemotherapy arms being similar" in html
     assert "probability that blinatumomab is better" in html
+    # each trial is its comparison's only one: PSIS-LOO's k is about 1 for both (k = 1/(1 +
+    # se^2/16), test_synthesis_nma), and the report says so wherever the estimate shows it
+    loo = sec["diagnostics"]["loo"]
+    assert loo["pareto_k_max"] > loo["pareto_k_threshold"]
+    assert "LOO is unreliable for" in html and loo["pareto_k_high"][0] in html
     assert (out / "figures" / "OS_network_league.png").exists()
     assert (out / "os_network.nc").exists()

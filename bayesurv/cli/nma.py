@@ -145,3 +145,7 @@ def nma_command(
         )
     best = min(doc["ranks"], key=lambda r: r["mean_rank"])
     typer.echo(f"  highest SUCRA: {best['treatment']} ({best['sucra']:.2f}); wrote {json_out}")
+    from bayesurv.sections.nma import loo_warnings
+
+    for sentence in loo_warnings(doc):
+        typer.echo(f"  Note: {sentence}.")

@@ -240,6 +240,8 @@ def report_part(rep, out, name: str, run: NmaRun, save) -> None:
     rep.table(rk, caption=f"{name}: ranks (1 = lowest hazard) and SUCRA", float_format="{:.2f}")
     if len(run.sensitivity) > 1:
         rep.table(run.sensitivity, caption=f"{name}: sensitivity analyses")
+    for sentence in loo_warnings(doc):
+        rep.note(f"{sentence}.")
     c = doc.get("consistency")
     if c:
         fit = pd.DataFrame(
@@ -248,7 +250,7 @@ def report_part(rep, out, name: str, run: NmaRun, save) -> None:
                     "model": k,
                     **{
                         m: v.get(m)
-                        for m in ("resdev", "pD", "DIC", "loo_elpd_loo", "elpd_loo")
+                        for m in ("resdev", "pD", "DIC", "loo_elpd_loo", "loo_n_pareto_k_high")
                         if m in v
                     },
                 }
@@ -268,6 +270,20 @@ def report_part(rep, out, name: str, run: NmaRun, save) -> None:
             rep.note(f"Node-splitting: {c['nodesplit_note']}.")
 
 
+def loo_warnings(doc: dict) -> list[str]:
+    """The sentences saying for which studies PSIS-LOO is unreliable (Pareto k > 0.7), for the
+    model as fitted and for each model of the consistency check, each naming its model."""
+    out = []
+    w = (doc.get("diagnostics", {}).get("loo") or {}).get("warning")
+    if w:
+        out.append(f"{doc.get('model', 'consistency')} model: {w}")
+    for model, fit in (doc.get("consistency") or {}).get("fit", {}).items():
+        w = fit.get("loo_warning")
+        if w and model != doc.get("model", "consistency"):
+            out.append(f"{model} model: {w}")
+    return out
+
+
 def _fmt(d: dict) -> str:
     return f"{d['median']:.2f} ({d['lower']:.2f}-{d['upper']:.2f})"
 
@@ -280,6 +296,7 @@ def nma_summary(run: NmaRun, key: str) -> dict:
 __all__ = [
     "Nma",
     "NmaRun",
+    "loo_warnings",
     "nma_quantities",
     "nma_summary",
     "report_part",

@@ -223,26 +223,10 @@ class NmaResult:
             coords={"study": self.data.studies},
         )
 
-    def loo(self) -> dict[str, float]:
-        """PSIS-LOO over studies (ArviZ), with the largest Pareto k."""
-        import arviz as az
-
-        tree = xr.DataTree.from_dict(
-            {
-                "posterior": xr.Dataset({"tau0": (("chain", "draw"), np.zeros(self.shape))}),
-                "log_likelihood": self.log_likelihood(),
-            }
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = az.loo(tree, var_name="y")
-        return {
-            "elpd_loo": float(res.elpd),
-            "se": float(res.se),
-            "p_loo": float(res.p),
-            "looic": -2.0 * float(res.elpd),
-            "pareto_k_max": float(np.nanmax(np.asarray(res.pareto_k))),
-        }
+    def loo(self) -> dict:
+        """PSIS-LOO over studies (ArviZ), with each study's Pareto k and a warning naming the
+        studies for which it is unreliable (:func:`psis_loo`)."""
+        return psis_loo(self.log_likelihood())
 
     # -- outputs -------------------------------------------------------------------------------
     def summary(self, level: float = 0.95, thresholds: Sequence[float] = (1.0,)) -> dict:
@@ -385,6 +369,63 @@ class NmaResult:
         tree.attrs["kind"] = "nma"
         tree.attrs["reference"] = self.network.reference
         return tree
+
+
+#: Pareto k above which PSIS-LOO is unreliable for a study (Vehtari et al. 2017, 2024: ArviZ's
+#: ``good_k`` = min(1 - 1/log10(S), 0.7), 0.7 from 2,155 draws)
+PARETO_K_GOOD = 0.7
+
+
+def psis_loo(log_lik: xr.Dataset, var_name: str = "y") -> dict:
+    """PSIS-LOO of a pointwise log likelihood (dims ``chain, draw, study``): ``elpd_loo``, its
+    ``se``, ``p_loo``, ``looic``, ``pareto_k`` and ``elpd_loo_i`` per study, ``pareto_k_max``,
+    the threshold (``pareto_k_threshold``, ArviZ's ``good_k``), ``n_pareto_k_high`` and the
+    studies above it (``pareto_k_high``); when any, ``warning``: one sentence naming them.
+
+    A study whose removal changes the posterior too much for importance sampling (typically
+    the only trial of a comparison: without it, that effect falls back to its prior) has
+    k > 0.7, and its elpd, and so the LOO total, cannot be trusted.
+    """
+    import arviz as az
+
+    c, n = log_lik.sizes["chain"], log_lik.sizes["draw"]
+    tree = xr.DataTree.from_dict(
+        {
+            "posterior": xr.Dataset({"tau0": (("chain", "draw"), np.zeros((c, n)))}),
+            "log_likelihood": log_lik,
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = az.loo(tree, var_name=var_name, pointwise=True)
+    k = np.asarray(res.pareto_k, dtype=float).ravel()
+    studies = [str(x) for x in np.asarray(log_lik[var_name]["study"].values).ravel()]
+    good = float(getattr(res, "good_k", PARETO_K_GOOD) or PARETO_K_GOOD)
+    threshold = min(good, PARETO_K_GOOD)
+    high = [(st, float(kk)) for st, kk in zip(studies, k, strict=True) if kk > threshold]
+    out = {
+        "elpd_loo": float(res.elpd),
+        "se": float(res.se),
+        "p_loo": float(res.p),
+        "looic": -2.0 * float(res.elpd),
+        "pareto_k_max": float(np.nanmax(k)),
+        "pareto_k": dict(zip(studies, (float(x) for x in k), strict=True)),
+        "elpd_loo_i": dict(
+            zip(studies, (float(x) for x in np.asarray(res.elpd_i).ravel()), strict=True)
+        ),
+        "pareto_k_threshold": threshold,
+        "n_pareto_k_high": len(high),
+        "pareto_k_high": [st for st, _ in high],
+    }
+    if high:
+        names = ", ".join(f"{st} (k = {kk:.2f})" for st, kk in high)
+        out["warning"] = (
+            f"LOO is unreliable for {len(high)} of {len(studies)} studies, whose Pareto k "
+            f"exceeds {threshold:.2f}: {names}; leaving such a study out changes the posterior "
+            "too much for importance sampling (as when it is the only trial of its comparison), "
+            "so compare these models by DIC, or by refitting without each study"
+        )
+    return out
 
 
 def _row(d, level: float) -> dict[str, float]:
