@@ -691,13 +691,54 @@ def for_people(p: float, mcse: float, draws: int) -> tuple[str, str]:
     return p_text, mc_text
 
 
+def _regression_quantities(tree: xr.DataTree, like: xr.Dataset) -> xr.Dataset:
+    """A saved meta-regression's draws (``pool --covariates --netcdf``: the ``meta_regression``
+    group, ``beta`` over ``coefficient`` and ``tau``) under the query names ``coefficient``,
+    ``coefficient_hr`` and ``residual_tau``, laid out on the pool's chains and draws (a
+    separate posterior: statements joining the two pair draws arbitrarily)."""
+    from bayesurv.query_names import regression_aliases
+
+    reg = tree["meta_regression"].to_dataset()
+    if "beta" not in reg:
+        raise InputError(
+            "the result's meta_regression group has no beta draws; save it again with "
+            "bayesurv pool --covariates ... --netcdf."
+        )
+    c, n = reg.sizes.get("chain", 0), reg.sizes.get("draw", 0)
+    tc, tn = like.sizes.get("chain", c), like.sizes.get("draw", n)
+    if (c, n) != (tc, tn):
+        if c * n != tc * tn:
+            raise InputError(
+                f"the result's meta_regression group holds {c * n:,} draws and its posterior "
+                f"{tc * tn:,}; save both from one run of bayesurv pool --covariates ... --netcdf."
+            )
+        reg = xr.Dataset(
+            {
+                k: (
+                    ("chain", "draw", *v.dims[2:]),
+                    v.transpose("chain", "draw", ...).values.reshape(tc, tn, *v.shape[2:]),
+                )
+                for k, v in reg.data_vars.items()
+                if {"chain", "draw"} <= set(v.dims)
+            },
+            coords={
+                "chain": like["chain"].values,
+                "draw": like["draw"].values,
+                **{d: reg[d].values for d in reg.dims if d not in ("chain", "draw")},
+            },
+        )
+    return regression_aliases(reg)
+
+
 def quantities_from_tree(
     tree: xr.DataTree, groups=("posterior", "derived"), section_key: str | None = None
 ) -> xr.Dataset:
     """Merge the named groups of a result into one Dataset of queryable quantities: the
     variables with posterior draws (``chain``, ``draw``); fixed curves such as the general
     population's survival are not statements about the posterior. A pool also gets its natural
-    names (:func:`bayesurv.query_names.pool_aliases`); every variable its meaning, unit and
+    names (:func:`bayesurv.query_names.pool_aliases`), and its meta-regression (the
+    ``meta_regression`` group) ``coefficient``, ``coefficient_hr`` and ``residual_tau``
+    (:func:`bayesurv.query_names.regression_aliases`); every variable its meaning, unit and
     range (:func:`bayesurv.query_names.annotate`). ``section_key`` (the report's prefix, e.g.
     ``efs`` for ``efs.nc``) lets statements copied from the report name ``efs_surv_diff``."""
     from bayesurv.query_names import annotate, kind_of, pool_aliases
@@ -715,6 +756,8 @@ def quantities_from_tree(
     if kind == "pool" and "posterior" in groups:
         aliases = pool_aliases(tree["posterior"].to_dataset())
         parts.append(aliases[[v for v in aliases.data_vars if not any(v in p for p in parts)]])
+    if "meta_regression" in tree.children:  # pool --covariates --netcdf
+        parts.append(_regression_quantities(tree, parts[0]))
     ds = xr.merge(parts, compat="override", join="outer", combine_attrs="drop")
     attrs = dict(tree["derived"].attrs) if "derived" in tree.children else {}
     ds = annotate(ds, kind, attrs)

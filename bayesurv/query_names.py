@@ -8,7 +8,9 @@ variable its meaning, unit and valid range as attributes (``query_meaning``, ``q
 ``query_range``) and a time axis its unit (``time_unit``, ``time_scale`` = model time units
 per year), so that ``surv_diff(5 years)`` reads as ``surv_diff(5 * time_scale)`` and a threshold
 outside the range is pointed out. :func:`pool_aliases` adds the natural names to a pool's
-posterior (``mu, tau, theta, theta_new``) when the saved file lacks them.
+posterior (``mu, tau, theta, theta_new``) when the saved file lacks them, and
+:func:`regression_aliases` a meta-regression's (``coefficient``, ``coefficient_hr``,
+``residual_tau``).
 
 Examples
 --------
@@ -65,6 +67,7 @@ NAMES: dict[str, Name] = {
     "hr_subgroup": Name("each subgroup's shrunken hazard ratio (the pooled rows)", "ratio", _POS),
     "coefficient": Name("meta-regression coefficient (log ratio of hazard ratios)", "log HR"),
     "coefficient_hr": Name("meta-regression ratio of hazard ratios", "ratio", _POS),
+    "residual_tau": Name("between-study SD left after the meta-regression", "log HR", _POS),
     # survival fits (bayesurv.survival.outputs.derived)
     "survival": Name("survival probability S(t) of each arm", "probability", _P),
     "hazard": Name("hazard h(t) of each arm", "per {t}", _POS),
@@ -137,6 +140,21 @@ def pool_aliases(post: xr.Dataset) -> xr.Dataset:
     if "theta" in post:
         for name in ("hr_study", "study_hr", "hr_subgroup"):
             out[name] = np.exp(post["theta"])
+    return xr.Dataset(out)
+
+
+def regression_aliases(post: xr.Dataset) -> xr.Dataset:
+    """A meta-regression's query names from its posterior (``beta`` over ``coefficient``,
+    ``tau`` for random effects): ``coefficient`` (log HR, or log ratio of HRs for a
+    covariate), ``coefficient_hr`` (its exp) and ``residual_tau``. Their labels lie along
+    ``term`` (a variable named like its own dimension would become that dimension's
+    coordinate, and ``coefficient`` would vanish from the data variables)."""
+    beta = (
+        post["beta"].rename({"coefficient": "term"}) if "coefficient" in post.dims else post["beta"]
+    )
+    out = {"coefficient": beta, "coefficient_hr": np.exp(beta)}
+    if "tau" in post:
+        out["residual_tau"] = post["tau"]
     return xr.Dataset(out)
 
 

@@ -238,3 +238,75 @@ _FUZZ_POST = xr.Dataset(
     },
     coords={"time": [12.0, 24.0]},
 )
+
+
+def test_a_pool_meta_regression_saved_with_netcdf_answers_coefficient_queries(tmp_path):
+    # bayesurv pool BCG.csv --covariates ablat --netcdf: the meta_regression group's draws are
+    # independent draws of the exact posterior, so each probability is the exact one within
+    # its binomial Monte Carlo error (4,000 draws)
+    import json
+    import math
+
+    from test_synthesis_metaregression import bcg_table
+    from typer.testing import CliRunner
+
+    from bayesurv.cli import app
+    from bayesurv.synthesis.metaregression import metaregression
+
+    t = bcg_table()
+    src, nc = tmp_path / "bcg.csv", tmp_path / "bcg.nc"
+    t.to_csv(src, index=False)
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        ["pool", str(src), "--covariates", "ablat", "--json", str(tmp_path / "o.json")]
+        + ["--netcdf", str(nc)],
+    )
+    assert res.exit_code == 0, res.output
+    statements = [
+        'P(coefficient_hr["ablat"] < 0.98)',
+        'P(coefficient["intercept"] < -0.8)',
+        "P(residual_tau < 0.2)",
+        "P(pooled_hr < 0.5)",
+    ]
+    q = runner.invoke(app, ["query", str(nc), *statements, "--json"])
+    assert q.exit_code == 0, q.output
+    rows = json.loads(q.output)
+    ex = metaregression(t, ["ablat"])  # the command's defaults
+    exact = [
+        float(ex.coefficient("ablat").cdf(math.log(0.98))),
+        float(ex.coefficient("intercept").cdf(-0.8)),
+        float(ex.tau.cdf(0.2)),
+    ]
+    for row, p in zip(rows, exact, strict=False):
+        mcse = math.sqrt(p * (1 - p) / 4000)
+        assert row["probability"] == pytest.approx(p, abs=4 * mcse + 1e-9), row["statement"]
+        assert 0.05 < p < 0.95  # a statement that can fail
+    assert rows[3]["draws"] == 4000
+    listed = runner.invoke(app, ["query", str(nc), "--list", "--json"])
+    names = {r["name"]: r for r in json.loads(listed.output)}
+    assert names["coefficient_hr[label]"]["give"] == "term: intercept, ablat"
+    assert names["residual_tau"]["unit"] == "log HR"
+
+
+def test_meta_regression_draws_take_the_pools_layout_or_are_refused():
+    from bayesurv.query import quantities_from_tree
+
+    rng = np.random.default_rng(5)
+    post = xr.Dataset(
+        {k: (("chain", "draw"), rng.normal(size=(4, 1000))) for k in ("mu", "tau", "theta_new")}
+    )
+    beta = rng.normal(size=(1, 4000, 2))
+    reg = xr.Dataset(
+        {"beta": (("chain", "draw", "coefficient"), beta)},
+        coords={"coefficient": ["intercept", "ablat"]},
+    )
+    q = quantities_from_tree(xr.DataTree.from_dict({"posterior": post, "meta_regression": reg}))
+    assert q["coefficient"].dims == ("chain", "draw", "term")
+    np.testing.assert_array_equal(q["coefficient"].values.reshape(-1, 2), beta.reshape(-1, 2))
+    assert probability('P(coefficient["ablat"] < 0)', q)["probability"] == pytest.approx(
+        float((beta[0, :, 1] < 0).mean()), abs=1e-12
+    )
+    short = reg.isel(draw=slice(0, 3000))
+    with pytest.raises(InputError, match="meta_regression group holds 3,000 draws"):
+        quantities_from_tree(xr.DataTree.from_dict({"posterior": post, "meta_regression": short}))

@@ -168,3 +168,25 @@ def test_spec_pool_with_covariates_answers_a_subgroup_interaction_question(tmp_p
         stats.norm.cdf(-slope["mean"] / slope["sd"]), abs=4 * q["mcse"] + 0.01
     )
     assert "meta-regression on level" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_section_regression_quantities_keep_coefficient_beside_coefficient_hr():
+    # a variable named like its dimension becomes that dimension's coordinate in xarray, so
+    # "coefficient" (dims chain, draw, coefficient) had vanished from the section's queryable
+    # quantities; the labels now lie along "term"
+    from types import SimpleNamespace
+
+    from bayesurv.query import probability
+    from bayesurv.sections.pool import regression_quantities
+
+    reg = metaregression(bcg_table(), ["ablat"])
+    tree = reg.to_datatree(seed=3, draws=4000)
+    q = regression_quantities(SimpleNamespace(regression_tree=tree))
+    assert set(q.data_vars) == {"coefficient", "coefficient_hr", "residual_tau"}
+    beta = tree["posterior"]["beta"].values[..., 1].ravel()
+    assert probability('P(coefficient["ablat"] < -0.03)', q)["probability"] == pytest.approx(
+        float((beta < -0.03).mean()), abs=1e-12
+    )
+    p = float(reg.coefficient("ablat").cdf(-0.03))  # exact; independent draws
+    got = probability('P(coefficient_hr["ablat"] < exp(-0.03))', q)["probability"]
+    assert got == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / 4000))

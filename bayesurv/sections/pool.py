@@ -80,11 +80,13 @@ def run_pool_section(
 
 
 def regression_quantities(run: PoolRun) -> xr.Dataset:
-    """Queryable quantities of a section's meta-regression: ``coefficient`` (dims
-    ``coefficient``; a log HR ratio for a covariate) and ``coefficient_hr`` (its exp: the ratio
-    of hazard ratios of a subgroup interaction)."""
-    beta = run.regression_tree["posterior"]["beta"]
-    return xr.Dataset({"coefficient": beta, "coefficient_hr": np.exp(beta)})
+    """Queryable quantities of a section's meta-regression
+    (:func:`bayesurv.query_names.regression_aliases`): ``coefficient`` (labels along ``term``;
+    a log HR ratio for a covariate), ``coefficient_hr`` (its exp: the ratio of hazard ratios
+    of a subgroup interaction) and, with random effects, ``residual_tau``."""
+    from bayesurv.query_names import regression_aliases
+
+    return regression_aliases(run.regression_tree["posterior"].to_dataset())
 
 
 def regression_table(run: PoolRun) -> pd.DataFrame:
