@@ -190,3 +190,91 @@ def test_section_regression_quantities_keep_coefficient_beside_coefficient_hr():
     p = float(reg.coefficient("ablat").cdf(-0.03))  # exact; independent draws
     got = probability('P(coefficient_hr["ablat"] < exp(-0.03))', q)["probability"]
     assert got == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / 4000))
+
+
+def bcg_exact_by_hand(y, s, mu_sd=4.0, tau_sd=0.5, n_grid=4001):
+    """The BCG pool written out here: p(y | tau) as the multivariate normal of y with mu
+    integrated out (cov diag(s^2 + tau^2) + mu_sd^2 11'), p(tau | y) on ``n_grid`` points of
+    [0, 4] (trapezoid; halfnormal(0.5) leaves 1e-15 beyond 4), mu | tau, y normal."""
+    from scipy import stats
+
+    k = y.size
+    grid = np.linspace(0.0, 4.0, n_grid)
+    ll = np.array(
+        [
+            stats.multivariate_normal.logpdf(y, np.zeros(k), np.diag(s**2 + t**2) + mu_sd**2)
+            for t in grid
+        ]
+    )
+    prior = stats.halfnorm(scale=tau_sd).pdf(grid)
+    joint = prior * np.exp(ll - ll.max())
+    evidence = np.trapezoid(joint, grid)
+    post = joint / evidence
+    w = 1 / (s[None] ** 2 + grid[:, None] ** 2)
+    P = w.sum(1) + 1 / mu_sd**2
+    m = (w * y).sum(1) / P
+    return {
+        "grid": grid,
+        "post": post,
+        "m": m,
+        "v": 1 / P,
+        "log_evidence": float(np.log(evidence) + ll.max()),
+        "ll0": float(ll[0]),
+    }
+
+
+def test_pool_checks_summary_matches_metafor_and_direct_integrals():
+    # the [[pool]] section's checks (audit gap 5) on BCG: REML, Q, I^2 and the Q-profile CI are
+    # metafor's (rma(yi, vi) REML: estimate -0.7145, CI -1.0669 to -0.3622, tau^2 0.3132, Q
+    # 152.2330 on 12 df, I^2 92.22%; confint: tau^2 0.1197 to 1.1115, I^2 81.9177 to 97.6781);
+    # the Bayes factors and the predictive p-value are integrals over tau written out here
+    from types import SimpleNamespace
+
+    from scipy import stats
+
+    from bayesurv.sections.pool import checks_summary, checks_table
+    from bayesurv.synthesis.pool import pool
+
+    y, s = bcg()
+    res = pool(bcg_table(), "normal(0, 4)", "halfnormal(0.5)")
+    checks = res.checks(seed=7)
+    c = checks_summary(checks)
+    assert np.log(c["reml_hr"]) == pytest.approx(-0.7145, abs=5e-5)
+    assert np.log([c["reml_hr_lower"], c["reml_hr_upper"]]) == pytest.approx(
+        [-1.0669, -0.3622], abs=5e-5
+    )
+    assert c["reml_tau2"] == pytest.approx(0.3132, abs=5e-5)
+    assert [c["reml_tau2_lower"], c["reml_tau2_upper"]] == pytest.approx([0.1197, 1.1115], abs=5e-5)
+    assert c["q"] == pytest.approx(152.2330, abs=5e-4) and c["q_df"] == 12
+    assert c["i2"] == pytest.approx(92.22, abs=5e-3)
+    assert [c["i2_lower"], c["i2_upper"]] == pytest.approx([81.9177, 97.6781], abs=5e-3)
+    h = bcg_exact_by_hand(y, s)
+    g, post = h["grid"], h["post"]
+    # BF01(tau = 0) = p(y | tau = 0) / p(y)
+    assert c["log10_bf01_tau_0"] == pytest.approx(
+        (h["ll0"] - h["log_evidence"]) / np.log(10), abs=1e-4
+    )
+    # Savage-Dickey: BF01(mu = 0) = p(mu = 0 | y) / p(mu = 0)
+    p0 = np.trapezoid(post * stats.norm.pdf(0.0, h["m"], np.sqrt(h["v"])), g)
+    assert c["bf01_mu_0"] == pytest.approx(p0 / stats.norm.pdf(0.0, 0.0, 4.0), rel=1e-4)
+    # ppp = E[chi2_13.sf(T)], T = sum (y - mu)^2 / (s^2 + tau^2); given tau, mu ~ N(m, v):
+    # Gauss-Hermite over mu, trapezoid over tau; the section's value is from 4,000 draws
+    z, wz = np.polynomial.hermite_e.hermegauss(40)
+    mu = h["m"][:, None] + np.sqrt(h["v"])[:, None] * z[None]
+    T = ((y[None, None] - mu[..., None]) ** 2 / (s**2 + g[:, None, None] ** 2)).sum(-1)
+    inner = (stats.chi2.sf(T, 13) * wz).sum(1) / wz.sum()
+    ppp = np.trapezoid(post * inner, g)
+    second = np.trapezoid(post * (stats.chi2.sf(T, 13) ** 2 * wz).sum(1) / wz.sum(), g)
+    mc_error = np.sqrt((second - ppp**2) / 4000)  # independent draws
+    assert c["heterogeneity_ppp"] == pytest.approx(ppp, abs=4 * mc_error)
+    assert 0.05 < ppp < 0.95
+    low = min(checks["conflict_p_values"], key=lambda r: r["p_value"])
+    assert (c["conflict_p_min"], c["conflict_p_min_study"]) == (low["p_value"], low["study"])
+    # the table the section's report part shows: one row per check, the numbers above
+    tab = checks_table(SimpleNamespace(checks=checks)).set_index("check")
+    assert tab.loc["I^2 (95% CI)", "value"] == "92.2% (81.9% to 97.7%)"
+    assert tab.loc["REML pooled HR (95% CI)", "value"] == "0.489 (0.344 to 0.696)"
+    bf_tau = tab.loc["Bayes factor, no heterogeneity (tau = 0)", "what it says"]
+    assert bf_tau.startswith("more than 1,000 (log10 ") and "against no heterogeneity" in bf_tau
+    assert f"({low['study']})" in tab.loc["smallest conflict p (trial vs the others)", "value"]
+    assert len(tab) == 7

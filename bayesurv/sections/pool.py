@@ -1,5 +1,8 @@
 """`[[pool]]` sections: hierarchical pooling of reported hazard ratios, with tau-prior
-sensitivity analyses."""
+sensitivity analyses and the checks beside the answer (:attr:`PoolRun.checks`, from the exact
+pool: REML with I^2 and Q, Bayes factors for tau = 0 and mu = 0, posterior predictive
+p-values), as one record for summary.json (:func:`checks_summary`) and one report table
+(:func:`checks_table`)."""
 
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ class PoolRun:
     regression: object | None = None  # MetaRegressionResult when the section has covariates
     regression_summary: dict | None = None
     regression_tree: object | None = None  # its draws, shaped like the section's MCMC
+    checks: dict | None = None  # PoolResult.checks of the exact pool (REML, I^2, BFs, ppp)
 
 
 def run_pool_section(
@@ -59,6 +63,7 @@ def run_pool_section(
     priors = sec.sensitivity_tau_priors or DEFAULT_SENSITIVITY
     sens = sensitivity(eff, priors, mu_prior=sec.mu_prior, thresholds=sec.thresholds)
     run = PoolRun(sec, eff, exact, mcmc, sens)
+    run.checks = exact.checks(seed=derived_seed(spec.seed, sec.name, "checks"))
     if sec.covariates:
         from bayesurv.synthesis.metaregression import metaregression
 
@@ -77,6 +82,148 @@ def run_pool_section(
             seed=derived_seed(spec.seed, sec.name, "reg"), draws=s.draws, chains=s.chains
         )
     return run
+
+
+def checks_summary(checks: dict) -> dict:
+    """The checks beside a pooled answer in one flat record (summary.json's ``checks``):
+    the REML estimate (pooled HR with its CI, tau^2 with its Q-profile CI), Cochran's Q, I^2
+    with its CI, the Bayes factors for tau = 0 and mu = 0 (BF01 > 1 favours the point), the
+    posterior predictive p-value of the heterogeneity and the smallest conflict p-value with
+    its study."""
+    f = checks.get("frequentist", {})
+    reml, het = f.get("reml", {}), f.get("heterogeneity", {})
+    bf = checks.get("bayes_factors", {})
+    out = {}
+    if reml:
+        out.update(
+            reml_hr=float(np.exp(reml["estimate"])),
+            reml_hr_lower=float(np.exp(reml["lower"])),
+            reml_hr_upper=float(np.exp(reml["upper"])),
+            reml_tau2=float(reml["tau2"]),
+        )
+    if het:
+        out.update(
+            reml_tau2_lower=float(het["tau2_ci"][0]),
+            reml_tau2_upper=float(het["tau2_ci"][1]),
+            q=float(het["q"]),
+            q_df=int(het["df"]),
+            q_p=float(het["p_q"]),
+            i2=float(het["i2"]),
+            i2_lower=float(het["i2_ci"][0]),
+            i2_upper=float(het["i2_ci"][1]),
+        )
+    for key, name in (("tau_0", "tau"), ("mu_0", "mu")):
+        b = bf.get(key, {})
+        if "log_bf01" in b:
+            out[f"bf01_{name}_0"] = float(b["bf01"])
+            out[f"log10_bf01_{name}_0"] = float(b["log_bf01"]) / float(np.log(10))
+        elif "note" in b:
+            out[f"bf01_{name}_0_note"] = b["note"]
+    if "heterogeneity_ppp" in checks:
+        out["heterogeneity_ppp"] = float(checks["heterogeneity_ppp"])
+    conflict = checks.get("conflict_p_values")
+    if isinstance(conflict, list) and conflict:
+        worst = min(conflict, key=lambda r: r["p_value"])
+        out.update(conflict_p_min=float(worst["p_value"]), conflict_p_min_study=worst["study"])
+    return out
+
+
+def _bounded(x: float) -> str:
+    """A p-value or Bayes factor for a table: ``< 0.001`` and ``> 1,000`` beyond those."""
+    from bayesurv.report_format import number
+
+    if x < 0.001:
+        return "< 0.001"
+    return "> 1,000" if x > 1000 else number(x)
+
+
+def _p_text(x: float) -> str:
+    text = _bounded(x)
+    return text if text[0] in "<>" else f"= {text}"
+
+
+def _bayes_factor_words(bf01: float, what: str) -> str:
+    from bayesurv.report_format import number
+
+    if bf01 >= 1:
+        v, side = bf01, f"for {what}"
+    else:
+        v, side = 1 / bf01, f"against {what}"
+    size = f"more than 1,000 (log10 {number(np.log10(v))})" if v > 1000 else number(v)
+    return f"{size} {side}"
+
+
+def checks_table(run: PoolRun) -> pd.DataFrame:
+    """The report's table of the checks beside the pooled answer (:func:`checks_summary`):
+    ``check``, ``value`` and what it says."""
+    from bayesurv.report_format import number
+
+    c = checks_summary(run.checks or {})
+    rows = []
+    if "reml_hr" in c:
+        rows.append(
+            {
+                "check": "REML pooled HR (95% CI)",
+                "value": f"{number(c['reml_hr'])} ({number(c['reml_hr_lower'])} to "
+                f"{number(c['reml_hr_upper'])})",
+                "what it says": "the frequentist random-effects estimate beside the posterior",
+            }
+        )
+    if "reml_tau2_lower" in c:
+        rows.append(
+            {
+                "check": "REML tau^2 (95% Q-profile CI)",
+                "value": f"{number(c['reml_tau2'])} ({number(c['reml_tau2_lower'])} to "
+                f"{number(c['reml_tau2_upper'])})",
+                "what it says": "between-trial variance of the log HR",
+            }
+        )
+    if "i2" in c:
+        rows.append(
+            {
+                "check": "I^2 (95% CI)",
+                "value": f"{number(c['i2'], decimals=1)}% ({number(c['i2_lower'], decimals=1)}"
+                f"% to {number(c['i2_upper'], decimals=1)}%)",
+                "what it says": f"share of the variability that is between trials; Q = "
+                f"{number(c['q'])} on {c['q_df']} df, p {_p_text(c['q_p'])}",
+            }
+        )
+    for name, what in (("tau", "no heterogeneity (tau = 0)"), ("mu", "no effect (HR = 1)")):
+        if f"bf01_{name}_0" in c:
+            rows.append(
+                {
+                    "check": f"Bayes factor, {what}",
+                    "value": f"BF01 {_p_text(c[f'bf01_{name}_0'])}",
+                    "what it says": _bayes_factor_words(c[f"bf01_{name}_0"], what),
+                }
+            )
+        elif f"bf01_{name}_0_note" in c:
+            rows.append(
+                {
+                    "check": f"Bayes factor, {what}",
+                    "value": "not defined",
+                    "what it says": c[f"bf01_{name}_0_note"],
+                }
+            )
+    if "heterogeneity_ppp" in c:
+        rows.append(
+            {
+                "check": "posterior predictive p, spread of the trials",
+                "value": number(c["heterogeneity_ppp"]),
+                "what it says": "near 0: more spread between trials than the model allows",
+            }
+        )
+    if "conflict_p_min" in c:
+        rows.append(
+            {
+                "check": "smallest conflict p (trial vs the others)",
+                "value": f"{number(c['conflict_p_min'])} ({c['conflict_p_min_study']})",
+                "what it says": "small: the other trials do not predict this one",
+            }
+        )
+    if not rows and run.checks and "note" in run.checks:
+        rows.append({"check": "checks", "value": "", "what it says": run.checks["note"]})
+    return pd.DataFrame(rows, columns=["check", "value", "what it says"])
 
 
 def regression_quantities(run: PoolRun) -> xr.Dataset:
