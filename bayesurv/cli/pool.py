@@ -101,7 +101,8 @@ def pool_command(
         typer.Option(
             "--netcdf",
             help="Write the posterior here (NetCDF DataTree; "
-            "bayesurv query reads it: pooled_hr, predictive_hr, tau, study_hr).",
+            "bayesurv query reads it: pooled_hr, predictive_hr, tau, study_hr; with "
+            '--covariates also coefficient_hr["NAME"], coefficient["NAME"], residual_tau).',
         ),
     ] = None,
     forest: Annotated[
