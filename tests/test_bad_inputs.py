@@ -124,6 +124,42 @@ def ipd_spec(d: Path, totals: str | None = None, ipd: str | bytes | None = None,
     return spec(d, body)
 
 
+CASE_STUDY = ROOT / "data" / "case_study"
+
+
+def survival_spec(d: Path, **edits: tuple[str, str | bytes]) -> Path:
+    """A [[survival]] section on the case study's files, each file copied to ``d`` and, for a
+    kind in ``edits``, one text replaced (``(old, new)``) or the whole file given (bytes)."""
+    body = '[[survival]]\nname = "EFS"\nendpoint = "EFS"\nfamilies = ["weibull"]\ncure = ["none"]\n'
+    for kind in ("landmarks", "events", "hazard_ratios"):
+        text = (CASE_STUDY / f"study_20120215_{kind}.csv").read_text()
+        edit = edits.get(kind)
+        if isinstance(edit, bytes):
+            content = edit
+        elif edit is not None:
+            assert edit[0] in text, edit
+            content = text.replace(edit[0], edit[1], 1)
+        else:
+            content = text
+        body += f'{kind} = "{write(d, f"{kind}.csv", content)}"\n'
+    return spec(d, body)
+
+
+def semicolons(kind: str) -> str:
+    """A case-study file as a European spreadsheet saves it: ';' between cells, decimal commas."""
+    import csv
+    import io
+
+    text = (CASE_STUDY / f"study_20120215_{kind}.csv").read_text()
+    rows = csv.reader(ln for ln in text.splitlines() if not ln.startswith("#"))
+    buf = io.StringIO()
+    num = re.compile(r"^-?\d+\.\d+$")
+    csv.writer(buf, delimiter=";").writerows(
+        [c.replace(".", ",") if num.match(c) else c for c in r] for r in rows
+    )
+    return buf.getvalue()
+
+
 def wpd(coll) -> str:
     return json.dumps({"version": [4, 2], "datasetColl": coll})
 
@@ -676,6 +712,52 @@ CASES = [
         ),
         ("c.csv",),
         marks=MCMC,
+    ),
+    Case(
+        "run-survival-landmarks-random-bytes",
+        lambda d: run_args(d, survival_spec(d, landmarks=RANDOM)),
+        ("landmarks.csv", "UTF-8"),
+    ),
+    Case(
+        "run-survival-landmarks-latin1",
+        lambda d: run_args(d, survival_spec(d, landmarks=LATIN1)),
+        ("landmarks.csv", "line 1"),
+    ),
+    Case(
+        "run-survival-landmarks-arm-capitalised",
+        lambda d: run_args(d, survival_spec(d, landmarks=("EFS,control", "EFS,Control"))),
+        ("landmarks.csv", "row 2", "'Control'"),
+    ),
+    Case(
+        "run-survival-events-count-a-word",
+        lambda d: run_args(d, survival_spec(d, events=(",54,21,", ",54,twenty-one,"))),
+        ("events.csv", "row 1", "events"),
+    ),
+    Case(
+        "run-survival-events-no-arm-column",
+        lambda d: run_args(
+            d, survival_spec(d, events=("analysis,endpoint,arm,", "analysis,endpoint,group,"))
+        ),
+        ("events.csv", "'arm'"),
+    ),
+    Case(
+        "run-survival-hazard-ratio-p-a-word",
+        lambda d: run_args(d, survival_spec(d, hazard_ratios=(",<0.001,not", ",about 0.001,not"))),
+        ("hazard_ratios.csv", "row 1", "about 0.001"),
+    ),
+    Case(
+        "run-survival-landmarks-ragged-semicolons",
+        lambda d: run_args(d, survival_spec(d, landmarks=b"arm;time;survival\ncontrol;60;0,3;x\n")),
+        ("landmarks.csv", "row 1"),
+    ),
+    Case(
+        "run-survival-semicolons-decimal-commas",
+        lambda d: run_args(
+            d, survival_spec(d, **{k: semicolons(k).encode() for k in ("landmarks", "events")})
+        ),
+        code=0,
+        marks=MCMC,
+        out="out/res",
     ),
     Case(
         "run-bad-query-leaves-nothing",

@@ -2,6 +2,9 @@
 the readers' checks (bayesurv.survival.evidence); the terms' log-likelihoods are
 bayesurv.survival.terms.term_loglik."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -133,17 +136,20 @@ def test_readers(tmp_path):
             "time,survival,lower,upper\n60,0.4,0.39,0.5\n",
             "is not centred on 0.4 on the cloglog scale",
         ),
-        ("time,survival,lower\n60,0.4,0.3\n", "column 'upper' is missing"),
-        ("time,survival,lower,upper\n60,x,0.3,0.5\n", "row 1: column 'survival' holds 'x'"),
-        ("time,survival,lower,upper\n", "the landmark table is empty"),
+        ("time,survival,lower\n60,0.4,0.3\n", "needs 'upper'; rename the columns"),
+        ("time,survival,lower,upper\n60,x,0.3,0.5\n", "row 1: survival is 'x', not a number"),
+        ("time,survival,lower,upper\n", "has a header .* but no data rows"),
+        ("time;survival;lower;upper\n0;0,4;0,3;0,5\n", "row 1: time 0 is not positive"),
+        (np.random.default_rng(16).bytes(4000), "is not a text file"),
+        ("Zeit,\xdcberleben\n".encode("latin-1"), "is not UTF-8"),
     ],
 )
 def test_bad_landmarks(tmp_path, text, match):
     p = tmp_path / "lm.csv"
-    p.write_text(text)
+    p.write_bytes(text if isinstance(text, bytes) else text.encode())
     with pytest.raises(InputError, match=match) as e:
         read_landmarks(p)
-    assert str(e.value).startswith("lm.csv") and str(e.value).endswith(".")
+    assert str(e.value).startswith(str(p)) and str(e.value).endswith(".")
 
 
 @pytest.mark.parametrize(
@@ -158,7 +164,8 @@ def test_bad_landmarks(tmp_path, text, match):
         ("start,stop,n_at_risk,events\n0,12,0,0\n", "n_at_risk 0 is not positive"),
         ("start,stop,n_at_risk,events\n0,12,10,-1\n", "events -1 is negative"),
         ("start,stop,n_at_risk,events\n-1,12,10,1\n", "start -1 is negative"),
-        ("start,stop,events\n0,12,1\n", "column 'n_at_risk' is missing"),
+        ("start,stop,events\n0,12,1\n", "needs 'n_at_risk'; rename the columns"),
+        ("start,stop,n_at_risk,events\n0,12,1e308,1\n", "row 1: n_at_risk is 1e308, beyond"),
     ],
 )
 def test_bad_registry(tmp_path, text, match):
@@ -166,7 +173,7 @@ def test_bad_registry(tmp_path, text, match):
     p.write_text(text)
     with pytest.raises(InputError, match=match) as e:
         read_registry(p)
-    assert str(e.value).startswith("reg.csv") and str(e.value).endswith(".")
+    assert str(e.value).startswith(str(p)) and str(e.value).endswith(".")
 
 
 def test_bad_scale_name():
@@ -261,3 +268,92 @@ def test_medians_not_reached_and_one_sided():
     assert t["se_from"].iloc[1].startswith("one-sided")
     with pytest.raises(InputError, match="strictly inside"):
         check_medians(pd.DataFrame({"median": [20.0], "lower": [21.0], "upper": [30.0]}))
+
+
+# ---- a [[survival]] section's files, through bayesurv.tables ---------------------------------
+CASE_STUDY = Path(__file__).resolve().parent.parent / "data" / "case_study"
+REPORTED = {
+    kind: CASE_STUDY / f"study_20120215_{kind}.csv"
+    for kind in ("landmarks", "events", "hazard_ratios")
+}
+
+
+def _section(**files):
+    from bayesurv.spec import Survival
+
+    return Survival(name="EFS", endpoint="EFS", **{k: str(v) for k, v in files.items()})
+
+
+def _reported(files, **extra):
+    from bayesurv.sections.survival import reported_arms
+
+    sec = _section(**files, **extra)
+    return reported_arms(sec, {f"survival[1].{k}": Path(v) for k, v in files.items()}, 1)
+
+
+def _semicolons(src: Path, dst: Path) -> Path:
+    """The file as a European spreadsheet saves it: ';' between cells, decimal commas."""
+    import csv
+
+    lines = [ln for ln in src.read_text().splitlines() if not ln.startswith("#")]
+    rows = list(csv.reader(lines))
+    num = re.compile(r"^-?\d+\.\d+$")
+    with dst.open("w", newline="") as fh:
+        csv.writer(fh, delimiter=";").writerows(
+            [c.replace(".", ",") if num.match(c) else c for c in r] for r in rows
+        )
+    return dst
+
+
+def test_section_files_read_as_pandas_reads_them():
+    """The case study's files: every number pandas reads is the one the section reads."""
+    arms, lm, ev, hrs = _reported(REPORTED)
+    ref = pd.read_csv(REPORTED["landmarks"], comment="#")
+    ref = ref[ref["endpoint"] == "EFS"]
+    for arm in ("control", "experimental"):
+        want = ref[ref["arm"] == arm][["time_months", "survival", "lower", "upper"]].to_numpy()
+        assert np.array_equal(arms[arm].landmarks.to_numpy(float), want)
+    ref_ev = pd.read_csv(REPORTED["events"], comment="#")
+    ref_ev = ref_ev[ref_ev["endpoint"] == "EFS"]
+    assert ev["events"].tolist() == ref_ev["events"].tolist()
+    assert np.array_equal(
+        ev["max_followup"].to_numpy(float), ref_ev["max_followup_months"], equal_nan=True
+    )
+    ref_hr = pd.read_csv(REPORTED["hazard_ratios"], comment="#")
+    ref_hr = ref_hr[ref_hr["endpoint"] == "EFS"]
+    assert np.array_equal(hrs["hr"].to_numpy(float), ref_hr["hr"].to_numpy(float))
+    assert hrs["p"].fillna("").tolist() == ref_hr["p"].fillna("").tolist()
+
+
+def test_section_files_with_semicolons_and_decimal_commas_read_alike(tmp_path):
+    """A ';' file with decimal commas gave a KeyError ('arm') from pandas; now the same rows."""
+    semi = {k: _semicolons(v, tmp_path / v.name) for k, v in REPORTED.items()}
+    a, b = _reported(REPORTED), _reported(semi)
+    for arm in ("control", "experimental"):
+        pd.testing.assert_frame_equal(a[0][arm].landmarks, b[0][arm].landmarks)
+        pd.testing.assert_frame_equal(a[0][arm].events, b[0][arm].events)
+    cols = ["hr", "lower", "upper", "se", "used"]
+    pd.testing.assert_frame_equal(a[3][cols], b[3][cols])
+
+
+@pytest.mark.parametrize(
+    "kind, edit, match",
+    [
+        ("landmarks", ("EFS,control", "EFS,Control"), r"row 2: arm 'Control' is neither"),
+        ("events", (",54,21,", ",54,many,"), r"row 1: events is 'many', not a number"),
+        ("events", (",54,21,", ",54,21.5,"), r"row 1: events is 21.5, not a whole number"),
+        ("landmarks", ("0.578", "1e400"), r"row 1: survival is '1e400'|beyond"),
+        ("hazard_ratios", (",<0.001,not", ",about 0.001,not"), r"row 1: p = 'about 0.001'"),
+        ("landmarks", ("EFS,control,60.0", "EFS,control,-60.0"), r"row 2: the landmark time -60"),
+    ],
+)
+def test_a_bad_cell_in_a_section_file_names_the_file_and_its_row(tmp_path, kind, edit, match):
+    text = REPORTED[kind].read_text()
+    assert edit[0] in text
+    bad = tmp_path / f"{kind}.csv"
+    bad.write_text(text.replace(edit[0], edit[1], 1))
+    files = {**REPORTED, kind: bad}
+    with pytest.raises(InputError, match=match) as e:
+        _reported(files)
+    msg = str(e.value)
+    assert str(bad) in msg and msg.endswith(".") and "\n" not in msg

@@ -41,19 +41,28 @@ class SurvivalFit:
         return f"{self.family}-{self.cure}"
 
 
-def _read_rows(path, sec: Survival, analyses) -> pd.DataFrame:
-    df = pd.read_csv(path, comment="#")
-    if "endpoint" in df:
-        df = df[df["endpoint"].astype(str).str.upper() == sec.endpoint.upper()]
-    if analyses and "analysis" in df:
+def _read_rows(path, sec: Survival, analyses, kind: str) -> pd.DataFrame:
+    """The rows of one file of reported numbers (``kind``: landmarks, events, hazard_ratios or
+    medians) for the section's endpoint and data cuts, read by :func:`bayesurv.tables.read_table`
+    (one sentence for a bad file); the index is the file's 1-based data row. A kept row of an
+    arm other than control or experimental is refused (it would be dropped silently)."""
+    from bayesurv.survival.evidence import ARMS, read_reported
+
+    df = read_reported(path, kind)
+    if df["endpoint"].notna().any():
+        df = df[df["endpoint"].fillna("").str.upper() == sec.endpoint.upper()]
+    if analyses and df["analysis"].notna().any():
         df = df[df["analysis"].isin(analyses)]
-    return df.rename(
-        columns={
-            "time_months": "time",
-            "median_followup_months": "median_followup",
-            "max_followup_months": "max_followup",
-        }
-    )
+    if "arm" in df:
+        bad = df[~df["arm"].isin(ARMS)]
+        if len(bad):
+            row, arm = int(bad.index[0]), bad["arm"].iloc[0]
+            raise InputError(
+                f"{path}, row {row}: arm {arm!r} is neither {ARMS[0]!r} nor {ARMS[1]!r}; "
+                f"rename it to one of them (survival section {sec.name!r}, endpoint "
+                f"{sec.endpoint!r})."
+            )
+    return df
 
 
 def reported_arms(sec: Survival, files: dict, k: int):
@@ -72,23 +81,24 @@ def reported_arms(sec: Survival, files: dict, k: int):
     lm_cols = ["time", "survival", "lower", "upper"]
     lm = pd.DataFrame(columns=["arm", *lm_cols])
     if sec.landmarks:
-        lm = _read_rows(files[f"survival[{k}].landmarks"], sec, sec.analyses)
+        lm = _read_rows(files[f"survival[{k}].landmarks"], sec, sec.analyses, "landmarks")
         if lm.empty:
             raise InputError(
-                f"survival section {sec.name!r}: no landmark rows for endpoint {sec.endpoint!r}"
+                f"{sec.landmarks}: no landmark rows for endpoint {sec.endpoint!r}"
                 + (f" and analyses {sec.analyses}" if sec.analyses else "")
-                + "; check the spec."
+                + f" (survival section {sec.name!r}); check the endpoint and analyses in the "
+                "spec against the file's endpoint and analysis columns."
             )
     ev = pd.DataFrame()
     if sec.events:
-        ev = _read_rows(files[f"survival[{k}].events"], sec, sec.analyses)
+        ev = _read_rows(files[f"survival[{k}].events"], sec, sec.analyses, "events")
     med = pd.DataFrame(columns=["arm", "median", "lower", "upper"])
     if sec.medians:
-        med = _read_rows(files[f"survival[{k}].medians"], sec, sec.analyses)
+        med = _read_rows(files[f"survival[{k}].medians"], sec, sec.analyses, "medians")
     hrs = pd.DataFrame()
     if sec.hazard_ratios:
-        hrs = _read_rows(files[f"survival[{k}].hazard_ratios"], sec, None)
-        hrs = hazard_ratio_terms(hrs.reset_index(drop=True), sec.hazard_ratios)
+        hrs = _read_rows(files[f"survival[{k}].hazard_ratios"], sec, None, "hazard_ratios")
+        hrs = hazard_ratio_terms(hrs, sec.hazard_ratios)
         wanted = sec.hr_analyses or sec.analyses
         if wanted and "analysis" in hrs:
             out = ~hrs["analysis"].isin(wanted)
@@ -101,22 +111,17 @@ def reported_arms(sec: Survival, files: dict, k: int):
             hrs["used"] = False
     arms = {}
     for arm in ARMS:
-        a_lm = check_landmarks(
-            lm[lm["arm"] == arm][lm_cols].reset_index(drop=True), f"{sec.landmarks} ({arm})"
-        )
+        # checked with the file's row numbers (the index), then renumbered from 0
+        a_lm = check_landmarks(lm[lm["arm"] == arm][lm_cols], f"{sec.landmarks} ({arm})")
         cols = ["n", "events", "median_followup", "max_followup"]
-        a_ev = (
-            ev[ev["arm"] == arm][cols].reset_index(drop=True)
-            if len(ev)
-            else pd.DataFrame(columns=cols)
-        )
+        a_ev = ev[ev["arm"] == arm][cols] if len(ev) else pd.DataFrame(columns=cols)
         if len(a_ev):
             check_events(a_ev, f"{sec.events} ({arm})")
-        a_med = check_medians(
-            med[med["arm"] == arm].reset_index(drop=True), f"{sec.medians} ({arm})"
+        a_med = check_medians(med[med["arm"] == arm], f"{sec.medians} ({arm})")
+        arms[arm] = ReportedArm(
+            a_lm.reset_index(drop=True), a_ev.reset_index(drop=True), a_med.reset_index(drop=True)
         )
-        arms[arm] = ReportedArm(a_lm, a_ev, a_med)
-    return arms, lm, ev, hrs
+    return arms, lm.reset_index(drop=True), ev.reset_index(drop=True), hrs
 
 
 def _f(x) -> float:

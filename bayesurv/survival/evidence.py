@@ -92,13 +92,14 @@ Times are in the model's time unit (that of the trial data); nothing is converte
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from bayesurv.errors import InputError, where
+from bayesurv.tables import Column, read_table
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(24)
 ARMS = ("control", "experimental")
@@ -122,6 +123,14 @@ class ReportedArm:
     medians: pd.DataFrame = field(default_factory=_empty_medians)  # median, lower, upper (NaN: NR)
 
 
+def _rows(df: pd.DataFrame) -> list[int]:
+    """The row numbers to name in messages: the file's 1-based data rows when the table came
+    from :func:`bayesurv.tables.read_table` (its index is named ``row``), else 1, 2, ..."""
+    if df.index.name == "row":
+        return [int(i) for i in df.index]
+    return list(range(1, len(df) + 1))
+
+
 def _cloglog(s):
     return np.log(-np.log(s))
 
@@ -141,7 +150,7 @@ def check_landmarks(df: pd.DataFrame, source: str = "landmarks") -> pd.DataFrame
         raise InputError(
             f"{source} lacks column(s) {', '.join(missing)}; it needs {', '.join(need)}."
         )
-    for k, row in enumerate(df[need].itertuples(index=False), start=1):
+    for k, row in zip(_rows(df), df[need].itertuples(index=False), strict=True):
         t, s, lo, hi = (float(v) for v in row)
         if not (0 < lo < s < hi < 1):
             raise InputError(
@@ -149,7 +158,10 @@ def check_landmarks(df: pd.DataFrame, source: str = "landmarks") -> pd.DataFrame
                 f"({lo:g}, {hi:g}) within (0, 1); check the numbers."
             )
         if t <= 0:
-            raise InputError(f"{source}, row {k}: the landmark time {t:g} must be positive.")
+            raise InputError(
+                f"{source}, row {k}: the landmark time {t:g} must be positive; give the time "
+                "from the start of follow-up."
+            )
     return df
 
 
@@ -160,16 +172,22 @@ def check_events(df: pd.DataFrame, source: str = "events") -> pd.DataFrame:
         raise InputError(
             f"{source} lacks column(s) {', '.join(missing)}; it needs {', '.join(need)}."
         )
-    for k, row in enumerate(df.itertuples(index=False), start=1):
+    for k, row in zip(_rows(df), df.itertuples(index=False), strict=True):
         n, d, m = int(row.n), int(row.events), float(row.median_followup)
         if not 0 <= d <= n:
-            raise InputError(f"{source}, row {k}: {d} events among {n} patients is impossible.")
+            raise InputError(
+                f"{source}, row {k}: {d} events among {n} patients is impossible; check both "
+                "counts."
+            )
         if m <= 0:
-            raise InputError(f"{source}, row {k}: the median follow-up {m:g} must be positive.")
+            raise InputError(
+                f"{source}, row {k}: the median follow-up {m:g} must be positive; fix that row."
+            )
         mx = getattr(row, "max_followup", np.nan)
         if np.isfinite(mx) and mx < m:
             raise InputError(
-                f"{source}, row {k}: the maximum follow-up {mx:g} is below the median {m:g}."
+                f"{source}, row {k}: the maximum follow-up {mx:g} is below the median {m:g}; "
+                "check both."
             )
     return df
 
@@ -226,7 +244,7 @@ def hazard_ratio_terms(df: pd.DataFrame, source: str = "hazard ratios") -> pd.Da
     from scipy import stats
 
     rows = []
-    for k, r in enumerate(df.to_dict(orient="records"), start=1):
+    for k, r in zip(_rows(df), df.to_dict(orient="records"), strict=True):
         hr, lo, hi = number(r.get("hr")), number(r.get("lower")), number(r.get("upper"))
         p_raw = r.get("p")
         p_txt = (
@@ -238,7 +256,9 @@ def hazard_ratio_terms(df: pd.DataFrame, source: str = "hazard ratios") -> pd.Da
         fu = number(r.get("median_followup"))
         out = dict(r, log_hr=np.nan, se=np.nan, se_from="", used=False, reason="")
         if np.isfinite(hr) and hr <= 0:
-            raise InputError(f"{source}, row {k}: the hazard ratio {hr:g} must be positive.")
+            raise InputError(
+                f"{source}, row {k}: the hazard ratio {hr:g} must be positive; fix that row."
+            )
         if np.isfinite(lo) != np.isfinite(hi):
             raise InputError(f"{source}, row {k}: give both limits of the 95% CI or neither.")
         if np.isfinite(lo) and np.isfinite(hr) and not (0 < lo < hr < hi):
@@ -248,10 +268,11 @@ def hazard_ratio_terms(df: pd.DataFrame, source: str = "hazard ratios") -> pd.Da
             )
         if p_txt and not np.isfinite(p) and not p_txt.startswith(("<", ">", "≤")):
             raise InputError(
-                f"{source}, row {k}: p = {p_txt!r} is neither a number nor a bound like <0.001."
+                f"{source}, row {k}: p = {p_txt!r} is neither a number nor a bound; write it "
+                "as 0.002 or <0.001."
             )
         if np.isfinite(p) and not 0 < p <= 1:
-            raise InputError(f"{source}, row {k}: p = {p:g} must lie in (0, 1].")
+            raise InputError(f"{source}, row {k}: p = {p:g} must lie in (0, 1]; fix that row.")
         if not np.isfinite(hr):
             out["reason"] = "no hazard ratio published (a p-value alone gives no estimate)"
         elif np.isfinite(lo):
@@ -287,11 +308,11 @@ def check_medians(df: pd.DataFrame, source: str = "medians") -> pd.DataFrame:
             f"{source} lacks column(s) {', '.join(missing)}; it needs {', '.join(_MEDIAN_COLUMNS)}."
         )
     rows = []
-    for k, r in enumerate(df.to_dict(orient="records"), start=1):
+    for k, r in zip(_rows(df), df.to_dict(orient="records"), strict=True):
         m, lo, hi = number(r["median"]), number(r["lower"]), number(r["upper"])
         out = dict(r, log_median=np.nan, se=np.nan, se_from="", used=False, reason="")
         if np.isfinite(m) and m <= 0:
-            raise InputError(f"{source}, row {k}: the median {m:g} must be positive.")
+            raise InputError(f"{source}, row {k}: the median {m:g} must be positive; fix that row.")
         if np.isfinite(m) and (
             (np.isfinite(lo) and not 0 < lo < m) or (np.isfinite(hi) and not hi > m)
         ):
@@ -520,23 +541,83 @@ def validate_registry(df: pd.DataFrame, source: str | None = None) -> pd.DataFra
     return d
 
 
-def _read(path: str | Path) -> tuple[pd.DataFrame, str]:
+#: the columns of each file of reported numbers a ``[[survival]]`` section names (other columns,
+#: such as ``tag`` or ``source``, are kept as text); ``analysis`` and ``endpoint`` select rows
+_SELECT = (
+    Column("analysis", kind="text", required=False, missing=True),
+    Column("endpoint", kind="text", required=False, missing=True),
+)
+_ARM = Column("arm", kind="text")
+_MEDIAN_FU = Column("median_followup", aliases=("median_followup_months",), lower=0)
+_MAX_FU = Column("max_followup", aliases=("max_followup_months",), lower=0)
+_OPTIONAL = {"required": False, "missing": True}
+REPORTED_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "landmarks": (
+        *_SELECT,
+        _ARM,
+        Column("time", aliases=("time_months",)),
+        Column("survival"),
+        Column("lower"),
+        Column("upper"),
+    ),
+    "events": (
+        *_SELECT,
+        _ARM,
+        Column("n", kind="integer", lower=0),
+        Column("events", kind="integer", lower=0),
+        _MEDIAN_FU,
+        replace(_MAX_FU, **_OPTIONAL),
+    ),
+    "hazard_ratios": (
+        *_SELECT,
+        Column("hr", missing=True),
+        Column("lower", required=False, missing=True),
+        Column("upper", required=False, missing=True),
+        Column("p", kind="text", required=False, missing=True),
+        replace(_MEDIAN_FU, **_OPTIONAL),
+        replace(_MAX_FU, **_OPTIONAL),
+    ),
+    "medians": (
+        *_SELECT,
+        _ARM,
+        Column("median", missing=True),
+        Column("lower", missing=True),
+        Column("upper", missing=True),
+    ),
+}
+_REPORTED_WHAT = {
+    "landmarks": "landmark table",
+    "events": "events table",
+    "hazard_ratios": "hazard-ratio table",
+    "medians": "medians table",
+}
+
+
+def read_reported(path: str | Path, kind: str) -> pd.DataFrame:
+    """A file of reported numbers (``kind``: a key of :data:`REPORTED_COLUMNS`) through
+    :func:`bayesurv.tables.read_table`: encodings, the delimiter, decimal commas and every cell
+    checked, one sentence naming the file, row and column otherwise. The index is the 1-based
+    data row of the file; optional columns absent from the file are added as blanks."""
+    cols = REPORTED_COLUMNS[kind]
+    df = read_table(path, cols, what=_REPORTED_WHAT[kind])
+    for c in cols:
+        if c.name not in df and not c.required:
+            df[c.name] = None if c.kind == "text" else np.nan
+    return df
+
+
+def _read(path: str | Path, cols: tuple[str, ...], what: str) -> tuple[pd.DataFrame, str]:
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: the file does not exist; check the path.")
-    try:
-        return pd.read_csv(p, comment="#", dtype=str, skipinitialspace=True), p.name
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
-        return None, p.name
+    return read_table(p, [Column(c) for c in cols], what=f"{what} table"), str(p)
 
 
 def read_landmarks(path: str | Path, scale: str = "cloglog") -> pd.DataFrame:
     """Read and validate a landmark CSV (``time,survival,lower,upper``)."""
-    df, name = _read(path)
-    return validate_landmarks(df, name, scale)
+    df, name = _read(path, ("time", "survival", "lower", "upper"), "landmark")
+    return validate_landmarks(df.reset_index(drop=True), name, scale)
 
 
 def read_registry(path: str | Path) -> pd.DataFrame:
     """Read and validate a registry CSV (``start,stop,n_at_risk,events``)."""
-    df, name = _read(path)
-    return validate_registry(df, name)
+    df, name = _read(path, ("start", "stop", "n_at_risk", "events"), "registry")
+    return validate_registry(df.reset_index(drop=True), name)
