@@ -547,14 +547,56 @@ class AnalysisSpec(_Strict):
         )
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise ValueError(f"section names must be unique; {', '.join(dup)} is used twice")
+            raise ValueError(
+                f"section names must be unique; {', '.join(dup)} is used twice, so rename one"
+            )
+        _distinct_keys(
+            [(f"[[{kind}]]", s.name) for kind in _SECTION_KINDS for s in getattr(self, kind)],
+            "section",
+            "their results ({key}.nc, the folder {key}/, the query names {key}_...)",
+        )
         seen = [s.name for s in self.scenario]
         dup = sorted({n for n in seen if seen.count(n) > 1})
         if dup:
-            raise ValueError(f"scenario names must be unique; {', '.join(dup)} is used twice")
+            raise ValueError(
+                f"scenario names must be unique; {', '.join(dup)} is used twice, so rename one"
+            )
+        _distinct_keys(
+            [("[[scenario]]", s.name) for s in self.scenario],
+            "scenario",
+            "their fits (scenario/{key}/ in the job store) and results",
+        )
         for sc in self.scenario:
             scenario_section(self, sc)
         return self
+
+
+_SECTION_KINDS = ("survival", "ipd", "pool", "nma")
+#: folders of a results folder that a section's key may not take (``figures/`` holds the plots)
+_RESERVED_KEYS = ("figures",)
+
+
+def _distinct_keys(named: list[tuple[str, str]], what: str, written: str) -> None:
+    """Refuse two names that give one key (:func:`bayesurv.sections.common.key_of`: 'EFS' and
+    'efs', 'EFS pool' and 'efs-pool'), whose outputs would overwrite each other."""
+    from bayesurv.sections.common import key_of
+
+    seen: dict[str, tuple[str, str]] = {}
+    for table, name in named:
+        key = key_of(name)
+        if what == "section" and key in _RESERVED_KEYS:
+            raise ValueError(
+                f"{table} name {name!r} gives the key {key!r}, the results folder's {key}/ "
+                "folder; rename the section"
+            )
+        if key in seen:
+            other_table, other = seen[key]
+            raise ValueError(
+                f"{other_table} name {other!r} and {table} name {name!r} give the same key "
+                f"{key!r} (names are compared in lower case, with spaces and punctuation as _), "
+                f"so {written.format(key=key)} would overwrite each other; rename one {what}"
+            )
+        seen[key] = (table, name)
 
 
 def _loc(loc: tuple) -> str:

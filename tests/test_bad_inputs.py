@@ -714,6 +714,18 @@ CASES = [
         marks=MCMC,
     ),
     Case(
+        "run-two-sections-one-key",
+        lambda d: run_args(
+            d,
+            spec(
+                d,
+                POOL_SECTION.format(name="EFS pool", effects=EFFECTS, tau="halfnormal(0.5)")
+                + POOL_SECTION.format(name="efs-pool", effects=EFFECTS, tau="halfnormal(0.5)"),
+            ),
+        ),
+        ("spec.toml", "'EFS pool'", "'efs-pool'", "efs_pool.nc", "rename"),
+    ),
+    Case(
         "run-survival-landmarks-random-bytes",
         lambda d: run_args(d, survival_spec(d, landmarks=RANDOM)),
         ("landmarks.csv", "UTF-8"),

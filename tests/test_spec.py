@@ -52,7 +52,15 @@ def test_good_spec_loads_and_resolves_files(tmp_path, monkeypatch):
             ("data/effects_blinatumomab.csv", "data/nope.csv"),
             "'pool\\[1\\].effects' names data/nope.csv, which does not exist",
         ),
-        (('name = "pool"', 'name = "EFS"'), "EFS is used twice"),
+        (('name = "pool"', 'name = "EFS"'), "EFS is used twice, so rename one"),
+        (
+            ('name = "pool"', 'name = "efs"'),
+            r"\[\[survival\]\] name 'EFS' and \[\[pool\]\] name 'efs' give the same key 'efs' "
+            r"\(.*\), so their results \(efs.nc, .*\) would overwrite each other; "
+            "rename one section",
+        ),
+        (('name = "pool"', 'name = " EFS!"'), "name ' EFS!' give the same key 'efs'"),
+        (('name = "pool"', 'name = "Figures"'), "gives the key 'figures'.*; rename the section"),
         (("seed = 3", "seed = 3\n[sampling]\nchains = 0"), "'sampling.chains'"),
     ],
 )
@@ -266,6 +274,19 @@ def test_bad_scenarios_are_one_sentence(tmp_path, monkeypatch, scenario, match):
         load_spec(write(tmp_path, WITH_POPULATION + "[[scenario]]\n" + scenario + "\n"))
     assert err.type is InputError or err.type.__name__ == "TOMLDecodeError"
     assert "\n" not in str(err.value)
+
+
+def test_two_scenario_names_with_one_key_are_refused(tmp_path, monkeypatch):
+    """'Tau 1' and 'tau-1' would share their fits' keys (scenario/tau_1/) in the job store."""
+    monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parent.parent)
+    one = '[[scenario]]\nname = "{}"\nsection = "pool"\ntau_prior = "halfnormal(1)"\n'
+    load_spec(write(tmp_path, GOOD + one.format("Tau 1") + one.format("tau 2")))
+    with pytest.raises(InputError) as err:
+        load_spec(write(tmp_path, GOOD + one.format("Tau 1") + one.format("tau-1")))
+    msg = str(err.value)
+    assert msg.startswith(str(tmp_path / "spec.toml")) and "\n" not in msg
+    assert "name 'Tau 1' and [[scenario]] name 'tau-1' give the same key 'tau_1'" in msg
+    assert msg.endswith("rename one scenario.")
 
 
 def test_scenario_names_are_unique_and_scheduler_is_checked(tmp_path, monkeypatch):
