@@ -173,8 +173,10 @@ def _from_table(value: dict, where: str) -> Prior:
     names = DISTRIBUTIONS[family][1]
     args = {k: v for k, v in value.items() if k != "dist"}
     if set(args) != set(names):
+        shown = ", ".join([f"dist = '{DISTRIBUTIONS[family][0]}'", *(f"{n} = ..." for n in names)])
         raise InputError(
-            f"{where}: {DISTRIBUTIONS[family][0]} needs exactly {', '.join(names) or 'nothing'}."
+            f"{where}: {DISTRIBUTIONS[family][0]} needs exactly {', '.join(names) or 'nothing'}; "
+            f"write {{{shown}}} with numbers."
         )
     try:
         params = tuple(float(args[n]) for n in names)
@@ -186,12 +188,22 @@ def _from_table(value: dict, where: str) -> Prior:
 def _checked(family: str, params: tuple[float, ...], where: str, shown: str) -> Prior:
     if not all(math.isfinite(v) for v in params):
         raise InputError(f"{where}: {shown!r} has a non-finite number; use finite values.")
-    for name, v in zip(DISTRIBUTIONS[family][1], params, strict=True):
-        if name in _POSITIVE_ARGS and (family, name) not in _LOCATION_ARGS and v <= 0:
-            raise InputError(f"{where}: the scale in {shown!r} must be positive.")
+    names = DISTRIBUTIONS[family][1]
+    bad = [
+        n
+        for n, v in zip(names, params, strict=True)
+        if n in _POSITIVE_ARGS and (family, n) not in _LOCATION_ARGS and v <= 0
+    ]
+    if bad:
+        fixed = [abs(v) or 1.0 if n in bad else v for n, v in zip(names, params, strict=True)]
+        raise InputError(
+            f"{where}: the scale in {shown!r} must be positive ({', '.join(bad)} > 0); write "
+            f"e.g. {Prior(family, tuple(fixed)).text}."
+        )
     if family == "uniform" and not params[0] < params[1]:
         raise InputError(
-            f"{where}: uniform(a, b) needs a < b (0 <= a < b for a scale), got {shown!r}."
+            f"{where}: uniform(a, b) needs a < b (0 <= a < b for a scale), got {shown!r}; write "
+            "e.g. uniform(0, 2)."
         )
     return Prior(family, params)
 

@@ -39,9 +39,10 @@ Example (``models/example.toml``)::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
@@ -58,6 +59,43 @@ FAMILIES = ("exponential", "weibull", "gompertz", "lognormal", "loglogistic", "g
 TERMS = ("landmarks", "events", "hazard_ratios", "medians")
 #: flexible hazards (bayesurv.survival.splines), for IPD sections
 FLEXIBLE = ("mspline", "rp", "pwexp")
+
+
+_HERE = "\x1f"  # the source given to a prior parser, cut from its sentence
+_SUBKEY = "\x1e"  # ends the part of a key below a field ("log_shape", "[2]") in a ValueError
+
+
+def _check_prior(value, role: str | None, subkey: str = ""):
+    """A spec prior checked when the spec is read: ``role`` ``"mu"``/``"tau"`` for a pool's
+    (:func:`bayesurv.synthesis.priors.parse_prior`), ``None`` for a model parameter's or the
+    SMR's (:func:`bayesurv.priors.parse_prior`). The parser's sentence becomes the key's
+    (``subkey``, e.g. ``.log_shape`` of ``priors``, is added to the key by :func:`_subkey`)."""
+    if value is None:
+        return value
+    try:
+        if role is None:
+            from bayesurv.priors import parse_prior
+
+            parse_prior(value, _HERE)
+        else:
+            from bayesurv.synthesis.priors import parse_prior
+
+            parse_prior(value, role, _HERE)
+    except InputError as exc:
+        msg = str(exc).removeprefix(f"{_HERE}: ").rstrip(".")
+        raise ValueError(f"{subkey}{_SUBKEY}{msg}" if subkey else msg) from None
+    return value
+
+
+def _prior(role: str | None) -> AfterValidator:
+    return AfterValidator(lambda v: _check_prior(v, role))
+
+
+def _subkey(key: str, msg: str) -> tuple[str, str, bool]:
+    """``(key, message, below)``: a validator's message that names a key below its field
+    (``log_shape`` of ``priors``) moves that part to the key."""
+    sub, sep, rest = msg.partition(_SUBKEY)
+    return (f"{key}{sub}", rest, True) if sep else (key, msg, False)
 
 
 class _Strict(BaseModel):
@@ -87,7 +125,7 @@ class Population(_Strict):
     life_table: str = Field(description="life table CSV (bayesurv.lifetable), or 'us'")
     year: int | None = Field(None, ge=1900, le=2100, description="calendar year of the rates")
     smr: float = Field(1.0, ge=1, le=100, description="excess mortality of cured patients")
-    smr_prior: str | None = Field(
+    smr_prior: Annotated[str | None, _prior(None)] = Field(
         None, description="a prior on the SMR instead, e.g. 'lognormal(0.2, 0.1)' (truncated at 1)"
     )
     age: float | None = Field(None, ge=0, le=110, description="age at entry of every patient")
@@ -191,6 +229,13 @@ class _Model(_Strict):
     def _nonempty(cls, v):
         if not v:
             raise ValueError("give at least one")
+        return v
+
+    @field_validator("priors")
+    @classmethod
+    def _priors(cls, v):
+        for name, prior in v.items():
+            _check_prior(prior, None, f".{name}")
         return v
 
 
@@ -346,8 +391,12 @@ class Pool(_Strict):
     exclude: dict[str, str] = Field(
         {}, description="rows left out by column values, e.g. {study = 'AALL1331'}"
     )
-    mu_prior: str = Field("normal(0, 4)", description="prior of the pooled log HR")
-    tau_prior: str = Field("halfnormal(0.5)", description="prior of the between-study sd")
+    mu_prior: Annotated[str, _prior("mu")] = Field(
+        "normal(0, 4)", description="prior of the pooled log HR"
+    )
+    tau_prior: Annotated[str, _prior("tau")] = Field(
+        "halfnormal(0.5)", description="prior of the between-study sd"
+    )
     method: Literal["exact", "mcmc"] = Field(
         "exact", description="the answer's method (the other is computed beside it)"
     )
@@ -366,6 +415,13 @@ class Pool(_Strict):
     covariate_heterogeneity: Literal["random", "fixed"] = Field(
         "random", description="meta-regression: residual heterogeneity"
     )
+
+    @field_validator("sensitivity_tau_priors")
+    @classmethod
+    def _sensitivity(cls, v):
+        for j, prior in enumerate(v, start=1):
+            _check_prior(prior, "tau", f"[{j}]")
+        return v
 
     @field_validator("thresholds")
     @classmethod
@@ -493,9 +549,16 @@ def scenario_section(spec: AnalysisSpec, scenario: Scenario) -> tuple[str, int, 
                 f"{', '.join(allowed_keys(cls, scenario=True))}"
             ) from None
         msg = e["msg"].removeprefix("Value error, ")
+        key, msg, below = _subkey(key, msg)
         if e["type"] == "literal_error":
             msg = f"{e.get('input')!r} is not allowed; allowed: {e.get('ctx', {}).get('expected')}"
-        if key and not isinstance(e.get("input"), dict) and e["type"] != "literal_error":
+        if (
+            key
+            and not below
+            and not isinstance(e.get("input"), dict)
+            and e["type"] != "literal_error"
+            and repr(e.get("input")) not in msg  # a sentence that quotes the value says it
+        ):
             msg = f"{msg.rstrip('.')} (got {e.get('input')!r})"
         if key:
             raise ValueError(f"{where}.{key}: {msg}") from None
@@ -652,10 +715,13 @@ def _message(err: ValidationError, path: Path) -> str:
         allowed = e.get("ctx", {}).get("expected", "")
         return f"{path}: '{key}' is {e.get('input')!r}; allowed: {allowed}."
     msg = e["msg"].removeprefix("Value error, ")
+    key, msg, below = _subkey(key, msg)
     where = f"'{key}'" if key else "the spec"
     if not key:
         return f"{path}: {msg}."
-    if isinstance(e.get("input"), dict):  # a whole section's check: its name says enough
+    if below or isinstance(e.get("input"), dict):  # a whole table's check: its key says enough
+        return f"{path}: {where}: {msg}."
+    if repr(e.get("input")) in msg or str(e.get("input")) in msg:  # it quotes what was written
         return f"{path}: {where}: {msg}."
     return f"{path}: {where}: {msg} (got {e.get('input')!r})."
 

@@ -160,6 +160,16 @@ def semicolons(kind: str) -> str:
     return buf.getvalue()
 
 
+def ipd_prior_spec(d: Path, priors: str, extra: str = "") -> Path:
+    """An [[ipd]] section of a small IPD file with the priors table ``priors``."""
+    ipd = write(d, "ipd.csv", "time,event\n" + IPD)
+    body = (
+        f'[[ipd]]\nname = "trial"\nipd = "{ipd}"\nfamilies = ["weibull"]\n'
+        f"priors = {{ {priors} }}\n{extra}"
+    )
+    return spec(d, body)
+
+
 def wpd(coll) -> str:
     return json.dumps({"version": [4, 2], "datasetColl": coll})
 
@@ -712,6 +722,51 @@ CASES = [
         ),
         ("c.csv",),
         marks=MCMC,
+    ),
+    Case(
+        "run-tau-prior-negative-scale",
+        lambda d: run_args(d, pool_spec(d, tau="halfnormal(-1)")),
+        ("spec.toml", "'pool[1].tau_prior'", "halfnormal(-1)", "write e.g. halfnormal(1)"),
+    ),
+    Case(
+        "run-sensitivity-tau-prior-zero",
+        lambda d: run_args(
+            d,
+            spec(
+                d,
+                POOL_SECTION.format(name="p", effects=EFFECTS, tau="halfnormal(0.5)")
+                + 'sensitivity_tau_priors = ["halfnormal(1)", "halfnormal(0)"]\n',
+            ),
+        ),
+        ("spec.toml", "'pool[1].sensitivity_tau_priors[2]'", "halfnormal(1)"),
+    ),
+    Case(
+        "run-ipd-prior-negative-scale",
+        lambda d: run_args(d, ipd_prior_spec(d, 'log_shape = "normal(0, -1)"')),
+        ("spec.toml", "'ipd[1].priors.log_shape'", "write e.g. normal(0, 1)"),
+    ),
+    Case(
+        "run-ipd-prior-table-without-sigma",
+        lambda d: run_args(d, ipd_prior_spec(d, 'log_shape = { dist = "Normal", mu = 0 }')),
+        ("spec.toml", "'ipd[1].priors.log_shape'", "sigma"),
+    ),
+    Case(
+        "run-ipd-prior-unknown-distribution",
+        lambda d: run_args(d, ipd_prior_spec(d, 'log_shape = "norml(0, 1)"')),
+        ("spec.toml", "'ipd[1].priors.log_shape'", "norml", "normal(0, 1.5)"),
+    ),
+    Case(
+        "run-ipd-smr-prior-negative-scale",
+        lambda d: run_args(
+            d,
+            ipd_prior_spec(
+                d,
+                'log_shape = "normal(0, 1)"',
+                'population = { life_table = "us", age = 50, male = 0.5, '
+                'smr_prior = "lognormal(0.2, -0.1)" }\n',
+            ),
+        ),
+        ("spec.toml", "'ipd[1].population.smr_prior'", "lognormal(0.2, 0.1)"),
     ),
     Case(
         "run-two-sections-one-key",

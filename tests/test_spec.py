@@ -297,3 +297,62 @@ def test_scenario_names_are_unique_and_scheduler_is_checked(tmp_path, monkeypatc
     bad = GOOD.replace("seed = 3", 'seed = 3\n[execution]\nscheduler = "locl"')
     with pytest.raises(InputError, match="'execution.scheduler'"):
         load_spec(write(tmp_path, bad))
+
+
+POOL_END = 'where = { set = "pediatric" }'
+FAMILIES = 'families = ["weibull", "lognormal"]'
+
+
+@pytest.mark.parametrize(
+    "after, added, key, fix",
+    [
+        (
+            POOL_END,
+            'tau_prior = "halfnormal(-1)"',
+            "'pool[1].tau_prior'",
+            "must be positive (sigma > 0); write e.g. halfnormal(1).",
+        ),
+        (
+            POOL_END,
+            'mu_prior = "bogus(1)"',
+            "'pool[1].mu_prior'",
+            "'bogus' is not a prior for mu; write e.g. normal(0, 4) or flat (got 'bogus(1)').",
+        ),
+        (
+            POOL_END,
+            'tau_prior = "normal(0, 1)"',
+            "'pool[1].tau_prior'",
+            "'normal' is not a prior for tau; write e.g. halfnormal(0.5)",
+        ),
+        (
+            FAMILIES,
+            'priors = { log_shape = "gamma(0, 2)" }',
+            "'survival[1].priors.log_shape'",
+            "must be positive (alpha > 0); write e.g. gamma(1, 2).",
+        ),
+        (
+            FAMILIES,
+            'priors = { log_shape = { dist = "Normal", sigma = 1 } }',
+            "'survival[1].priors.log_shape'",
+            "Normal needs exactly mu, sigma; write {dist = 'Normal', mu = ..., sigma = ...}",
+        ),
+        (
+            POOL_END,
+            '[[scenario]]\nname = "wide"\nsection = "pool"\ntau_prior = "uniform(2, 1)"',
+            "[[scenario]] wide.tau_prior",
+            "needs a < b (0 <= a < b for a scale), got 'uniform(2, 1)'; write e.g. uniform(0, 2)",
+        ),
+    ],
+)
+def test_a_bad_prior_names_the_file_the_key_and_what_to_write(
+    tmp_path, monkeypatch, after, added, key, fix
+):
+    """Refused when the spec is read (the pool's priors had said only 'the tau prior: ...',
+    with neither the file nor the section, once the section ran)."""
+    monkeypatch.chdir(__import__("pathlib").Path(__file__).resolve().parent.parent)
+    assert after in GOOD
+    path = write(tmp_path, GOOD.replace(after, f"{after}\n{added}"))
+    with pytest.raises(InputError) as err:
+        load_spec(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: ") and key in msg and fix in msg and "\n" not in msg
