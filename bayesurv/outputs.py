@@ -12,7 +12,8 @@ A command builds an :class:`OutputPlan`, declares each output with :meth:`Output
 * nothing is overwritten without ``force`` (and an input never, even with it);
 * the folder exists or can be created, and can be written to (probed with a temporary file).
 
-Writing is atomic: each file goes to a temporary file in its own folder and is renamed into place
+Writing is atomic: each file goes to a temporary file in its own folder (made with the mode the
+user's umask gives, 0644 under umask 022, as the file itself would be) and is renamed into place
 (``os.replace``) only when the whole block succeeded; a results folder owned by the command
 (``replace=True``, ``bayesurv run``) is built as a hidden sibling and swapped in at the end. An
 error, or an interrupt, removes every temporary file and every folder the plan created.
@@ -38,6 +39,7 @@ import json
 import math
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import unicodedata
@@ -346,11 +348,7 @@ class OutputPlan:
             self._mkdirs(final_in_stage.parent)
             return final_in_stage
         self._mkdirs(resolved.parent)
-        fd, name = tempfile.mkstemp(
-            dir=resolved.parent, prefix=f".{resolved.name}.", suffix=".part"
-        )
-        os.close(fd)
-        tmp = Path(name)
+        tmp = _temporary(resolved)
         self._staged.append((tmp, resolved))
         return tmp
 
@@ -446,6 +444,22 @@ class OutputPlan:
         """A PIL image, in the format its suffix names."""
         fmt = _PIL_FORMAT[Path(path).suffix.lower()]
         image.save(self._target(path, "image"), format=fmt)
+
+
+def _temporary(final: Path) -> Path:
+    """A new empty file ``.<name>.<random>.part`` beside ``final``, created with mode 0666 less
+    the umask, the mode any file the user writes gets (``tempfile.mkstemp`` makes 0600, which
+    ``os.replace`` would carry to the result: unreadable by the group and others)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        name = final.parent / f".{final.name}.{secrets.token_hex(4)}.part"
+        try:
+            fd = os.open(name, flags, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return name
+    raise FileExistsError(f"no free temporary name beside {final}")  # pragma: no cover
 
 
 def _same_file(a: Path, b: Path) -> bool:

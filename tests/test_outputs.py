@@ -3,6 +3,8 @@ overwrite without --force (an input never), and a failure leaves nothing behind.
 
 import hashlib
 import json
+import os
+import stat
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -175,3 +177,46 @@ def test_docstring_examples():
 
     res = doctest.testmod(bayesurv.outputs, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.attempted > 0 and res.failed == 0
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
+@pytest.mark.parametrize("replace", [False, True], ids=["files", "owned-folder"])
+def test_results_get_the_mode_the_umask_gives(tmp_path, umask, mode, replace):
+    """tempfile.mkstemp made every result 0600 (os.replace keeps the temporary's mode); each
+    writer's file now has the mode a file written directly under the same umask has."""
+    from PIL import Image
+
+    old = os.umask(umask)
+    try:
+        reference = tmp_path / "reference.txt"
+        reference.write_text("x")  # what the user's own tools would make
+        out = tmp_path / "res"
+        plan = OutputPlan(out, replace=replace, marker=".mark" if replace else None)
+        paths = {
+            kind: plan.add(f"sub/r.{suffix}", option=f"--{kind}", kind=kind)
+            if kind == "csv"
+            else plan.add(f"r.{suffix}", option=f"--{kind}", kind=kind)
+            for kind, suffix in [
+                ("csv", "csv"),
+                ("json", "json"),
+                ("text", "txt"),
+                ("netcdf", "nc"),
+                ("figure", "png"),
+                ("image", "png2.png"),
+            ]
+        }
+        fig = plt.figure()
+        with plan.writing():
+            plan.csv(paths["csv"], pd.DataFrame({"a": [1]}))
+            plan.json(paths["json"], {"a": 1})
+            plan.text(paths["text"], "a\n")
+            plan.netcdf(paths["netcdf"], xr.Dataset({"a": ("x", np.arange(2.0))}))
+            plan.figure(paths["figure"], fig)
+            plan.image(paths["image"], Image.new("RGB", (4, 4)))
+        plt.close(fig)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(reference.stat().st_mode) == mode
+    for kind, p in paths.items():
+        assert stat.S_IMODE(p.stat().st_mode) == mode, (kind, oct(p.stat().st_mode))
+    assert not [p for p in tmp_path.rglob("*.part")]
