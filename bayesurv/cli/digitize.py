@@ -134,7 +134,12 @@ DIGITIZE_MARK = ".bayesurv-digitize"
 
 
 def _file_name(arm: str) -> str:
-    """An arm name as a file name: letters, digits, '-', '_', '+' and '.' kept."""
+    """An arm name as a file name: letters, digits, '-', '_', '+' and '.' kept, everything else
+    (path separators, spaces, control characters) as '_'; no leading '.' (a hidden file: '.x',
+    '..x') or '-' (read as an option), no run of dots, no trailing '.'; 'arm' when nothing is
+    left (``'..'``, ``''``)."""
     import re
 
-    return re.sub(r"[^A-Za-z0-9._+-]+", "_", arm).strip("_") or "arm"
+    name = re.sub(r"[^A-Za-z0-9._+-]+", "_", str(arm))
+    name = re.sub(r"\.{2,}", ".", name)
+    return name.strip("._-") or "arm"
