@@ -3,13 +3,16 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from reference_pool import NormalNormal, effects
 from typer.testing import CliRunner
 
 from bayesurv.cli import app
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 runner = CliRunner()
+PEDIATRIC_EFS = {"set": "pediatric", "outcome": "event-free"}
 
 
 def test_pool_writes_the_json_contract(tmp_path):
@@ -44,12 +47,18 @@ def test_pool_writes_the_json_contract(tmp_path):
         "AALL1731",
     ]
     assert {"log_hr", "hr"} <= set(doc["studies"][0])
+    # against the model integrated independently (tests/reference_pool.py: trapezoid rule over
+    # tau, mu and theta_new normal given tau), with the same priors normal(0, 4), halfnormal(0.5):
+    # P(HR < 1) = 0.99092, P(new HR < 1) = 0.93026, HR 0.554 [0.341, 0.859]
+    ref = NormalNormal(*effects(DATA / "effects_blinatumomab.csv", **PEDIATRIC_EFS))
     p = doc["probabilities"]
-    assert 0.5 < p["pooled_hr_lt_1"] <= 1 and 0.5 < p["predictive_hr_lt_1"] < p["pooled_hr_lt_1"]
+    assert p["pooled_hr_lt_1"] == pytest.approx(ref.p_mu_below(0.0), abs=1e-6)
+    assert p["predictive_hr_lt_1"] == pytest.approx(ref.p_new_below(0.0), abs=1e-6)
     assert doc["diagnostics"]["method"].startswith("exact")
     assert doc["provenance"]["inputs"]["effects"]["sha256"]
-    lo, med, hi = (doc["pooled"]["hr"][k] for k in ("lower", "median", "upper"))
-    assert lo < med < hi
+    got = [doc["pooled"]["hr"][k] for k in ("lower", "median", "upper")]
+    want = [np.exp(ref.mu_quantile(q)) for q in (0.025, 0.5, 0.975)]
+    np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
 @pytest.mark.slow
@@ -183,6 +192,10 @@ def test_pool_gives_what_a_meta_analyst_expects(tmp_path):
     rows = json.loads(q.output)
     p_exact = doc["probabilities"]["pooled_hr_lt_0_8"]
     assert rows[0]["probability"] == pytest.approx(p_exact, abs=4 * rows[0]["mcse"] + 1e-3)
+    # P(tau > 0.3) from the draws against the independent quadrature (tests/reference_pool.py),
+    # within 4 of the query's Monte Carlo errors
+    p_tau = 1 - NormalNormal(t["logHR"], t["SE"]).tau_cdf(0.3)
+    assert rows[1]["probability"] == pytest.approx(p_tau, abs=4 * rows[1]["mcse"] + 1e-3)
 
 
 def test_pool_refuses_existing_side_outputs_before_work(tmp_path):
