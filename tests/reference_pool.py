@@ -46,6 +46,7 @@ class NormalNormal:
         dens = np.exp(logp - logp.max())
         trap = np.full(n, tau[1] - tau[0])
         trap[[0, -1]] /= 2
+        self.y, self.s = y, s
         self.tau = tau
         self.weight = dens * trap / (dens * trap).sum()  # posterior mass of each tau node
         self.mean = num / prec  # mu | tau, y
@@ -65,3 +66,14 @@ class NormalNormal:
 
     def tau_cdf(self, t: float) -> float:
         return float(self.weight[self.tau <= t].sum())
+
+    def theta_cdf(self, i: int, c: float) -> float:
+        """P(theta_i < c | y): given tau, mu ~ N(M, V) and theta_i ~ N(B M + (1 - B) y_i,
+        (1 - B) s_i^2 + B^2 V) with B = s_i^2 / (s_i^2 + tau^2)."""
+        b = self.s[i] ** 2 / (self.s[i] ** 2 + self.tau**2)
+        m = b * self.mean + (1 - b) * self.y[i]
+        sd = np.sqrt((1 - b) * self.s[i] ** 2 + b**2 * self.sd**2)
+        return float(self.weight @ stats.norm.cdf((c - m) / sd))
+
+    def theta_quantile(self, i: int, q: float) -> float:
+        return float(optimize.brentq(lambda c: self.theta_cdf(i, c) - q, -20, 20, xtol=1e-12))
