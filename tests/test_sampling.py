@@ -93,6 +93,43 @@ def test_cached_callbacks_give_nutpies_own_draws():
         np.testing.assert_array_equal(ours["posterior"][name], theirs["posterior"][name])
 
 
+_LOGP_HEX = """
+import sys, warnings
+import numpy as np
+import pandas as pd
+from bayesurv.survival.builder import compiled
+from bayesurv.survival.data import prepare
+from bayesurv.survival.structure import ModelSpec
+warnings.simplefilter("ignore")
+rng = np.random.default_rng(4)
+ipd = pd.DataFrame({"time": rng.weibull(1.3, 300) * 10, "event": rng.integers(0, 2, 300),
+                    "arm": np.repeat(["a", "b"], 150)})
+spec, d, _ = prepare(ModelSpec("weibull", arm="arm"), ipd)
+lp, g = compiled(spec, d).logp_func(np.array([2.1, 0.25, -0.4]))
+print(float(lp).hex(), *(float(v).hex() for v in g))
+"""
+
+
+@pytest.mark.mcmc
+def test_a_fresh_compile_and_a_cached_one_give_the_same_bits(tmp_path):
+    # same seed, same numbers whatever the compile cache holds: with numba fastmath on, the
+    # gradient of a freshly compiled Weibull differed in its last bits from the same function
+    # loaded from the cache (so the first fit on a machine drew other chains than the next)
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path}"}
+    env.pop("PYTHONHASHSEED", None)
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _LOGP_HEX], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
+        for _ in range(2)  # the first compiles into the empty cache, the second loads from it
+    ]
+    assert len(runs[0]) == 4 and runs[0] == runs[1]
+
+
 def test_diagnostics_name_every_failed_check():
     rng = np.random.default_rng(0)
     stuck = np.stack([rng.normal(0, 1, 100), rng.normal(3, 1, 100)])  # two chains apart
