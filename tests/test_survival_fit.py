@@ -228,6 +228,11 @@ def test_bad_data_is_one_sentence(df, kw, msg):
         ({"priors": {"log_shape": {"dist": "Normal", "mu": 0}}}, "needs exactly mu, sigma"),
         ({"ancillary": {"log_median": ["g"]}}, "not an ancillary parameter"),
         ({"scale": "odds"}, "needs the Royston-Parmar"),
+        ({"hazard": "exponential", "arms": ("a", "b"), "nonph": True}, "has none"),
+        (
+            {"hazard": "exponential", "arms": ("a", "b"), "nonph": True, "cure": "mixture"},
+            "drop nonph",
+        ),
         ({"hazard": "mspline", "arms": ("a", "b"), "effect": "aft"}, "takes effect='ph'"),
         ({"waning": ("abrupt", 2.0, None)}, "needs two arms"),
         ({"waning": ("linear_loghr", 8.0, 4.0), "arms": ("a", "b")}, "t2 4 is not after t1 8"),

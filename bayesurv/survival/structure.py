@@ -239,6 +239,12 @@ class ModelSpec:
             raise InputError(f"unknown scale {self.scale!r}; choose one of {', '.join(RP_SCALES)}.")
         if self.hazard != "rp" and self.scale != "hazard":
             raise InputError("a scale other than 'hazard' needs the Royston-Parmar hazard (rp).")
+        if self.nonph and not self.flexible and not self.family.ancillary:
+            raise InputError(
+                "nonph lets the arms differ in the family's ancillary parameters, and the "
+                f"{self.hazard} family has none (its one parameter is what the arm effect "
+                "moves); drop nonph, or choose a family with a shape such as weibull."
+            )
         if self.arm and not self.arms:  # the arms come from the data: judged once they are known
             if self.effect not in (None, *EFFECTS) or self.effect_on not in (None, *EFFECT_ON):
                 raise InputError(
