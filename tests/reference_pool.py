@@ -77,3 +77,29 @@ class NormalNormal:
 
     def theta_quantile(self, i: int, q: float) -> float:
         return float(optimize.brentq(lambda c: self.theta_cdf(i, c) - q, -20, 20, xtol=1e-12))
+
+    def estimate_pdf(self, x, se: float) -> np.ndarray:
+        """Density of a new study's estimate Y = theta_new + N(0, se^2) (the prior predictive of
+        a new trial)."""
+        sd = np.sqrt(self.pred_sd**2 + se**2)
+        x = np.atleast_1d(np.asarray(x, float))
+        return (self.weight / sd * stats.norm.pdf((x[:, None] - self.mean) / sd)).sum(1)
+
+    def estimate_cdf(self, x: float, se: float) -> float:
+        sd = np.sqrt(self.pred_sd**2 + se**2)
+        return float(self.weight @ stats.norm.cdf((x - self.mean) / sd))
+
+    def box_p(self, y: float, se: float) -> float:
+        """Box's p-value P(p(Y) <= p(y)) of a new study's estimate: the predictive density is
+        unimodal (checked on a grid), so the set {p(Y) <= p(y)} is the two tails beyond y and
+        the point y2 on the mode's other side with p(y2) = p(y), found by root-finding."""
+        grid = np.linspace(-6, 6, 2001)
+        f = self.estimate_pdf(grid, se)
+        mode = grid[np.argmax(f)]
+        rising, falling = grid <= mode, grid >= mode
+        assert np.all(np.diff(f[rising]) >= 0) and np.all(np.diff(f[falling]) <= 0), "bimodal"
+        fy = self.estimate_pdf(y, se)[0]
+        a, b = (mode, 30.0) if y < mode else (-30.0, mode)
+        y2 = optimize.brentq(lambda x: self.estimate_pdf(x, se)[0] - fy, a, b, xtol=1e-12)
+        lo, hi = sorted((y, y2))
+        return self.estimate_cdf(lo, se) + 1 - self.estimate_cdf(hi, se)
