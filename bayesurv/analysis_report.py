@@ -601,6 +601,9 @@ def _pool_part(rep, out, name: str, pr, summary: dict) -> None:
         if "_hr_lt_" in c:
             table[_probability_label(c)] = sens[c]
     rep.table(table, caption=f"{name}: sensitivity to the heterogeneity prior (exact)")
+    from bayesurv.sections.pool import checks_table
+
+    rep.table(checks_table(pr), caption=f"{name}: checks beside the pooled answer")
     if pr.regression is not None:
         from bayesurv.sections.pool import regression_table
 

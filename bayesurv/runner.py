@@ -54,6 +54,7 @@ from bayesurv.sections.ipd import (
 from bayesurv.sections.nma import NmaRun, nma_quantities, nma_summary, run_nma_section
 from bayesurv.sections.pool import (
     PoolRun,
+    checks_summary,
     pool_quantities,
     regression_quantities,
     run_pool_section,
@@ -423,6 +424,7 @@ def _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, j
             "mcmc": pr.mcmc.summary(thresholds=sec.thresholds),
             "sensitivity": pr.sensitivity.reset_index().to_dict(orient="records"),
             "studies": pr.effects["study"].tolist(),
+            "checks": checks_summary(pr.checks or {}),
         }
         for name, da in pool_quantities(pr.mcmc.idata["posterior"].to_dataset()).data_vars.items():
             quantities[f"{key}_{name}"] = da

@@ -115,3 +115,35 @@ def test_case_study_report_opens_with_figures(demo, tmp_path):
         assert needle in html, needle
     errors = render(out / "case_study" / "report.html", tmp_path / "r.png", height=3000)
     assert errors == []
+
+
+def test_pool_checks_in_the_summary_are_the_reml_fit_of_the_published_hrs(demo):
+    """summary.json's pool ``checks``: the REML tau^2 and HR, Cochran's Q and I^2 (%) equal an
+    independent REML fit (scipy, restricted likelihood) of the trials' published log HRs."""
+    from scipy.optimize import minimize_scalar
+
+    out, _ = demo
+    s = json.loads((out / "case_study" / "summary.json").read_text())
+    for name in ("EFS across paediatric trials", "OS across paediatric trials"):
+        c = s["pool"][name]["checks"]
+        st = s["pool"][name]["exact"]["studies"]
+        y = np.array([x["observed"]["log_hr"] for x in st])
+        v = np.array([x["observed"]["se"] for x in st]) ** 2
+
+        def restricted(tau2, y=y, v=v):
+            w = 1 / (v + tau2)
+            mu = np.sum(w * y) / np.sum(w)
+            return 0.5 * (np.sum(np.log(v + tau2)) + np.log(np.sum(w)) + np.sum(w * (y - mu) ** 2))
+
+        tau2 = minimize_scalar(restricted, bounds=(0, 10), method="bounded").x
+        tau2 = tau2 if restricted(tau2) < restricted(0.0) else 0.0
+        w = 1 / (v + tau2)
+        assert abs(c["reml_tau2"] - tau2) < 1e-4 * max(1.0, tau2), name
+        np.testing.assert_allclose(c["reml_hr"], np.exp(np.sum(w * y) / np.sum(w)), rtol=1e-4)
+        w0 = 1 / v
+        q = np.sum(w0 * (y - np.sum(w0 * y) / np.sum(w0)) ** 2)
+        np.testing.assert_allclose(c["q"], q, rtol=1e-9)
+        # I^2 in percent as metafor gives it: tau^2 / (tau^2 + s^2), s^2 the typical variance
+        k = len(y)
+        s2 = (k - 1) * w0.sum() / (w0.sum() ** 2 - (w0**2).sum())
+        assert abs(c["i2"] - 100 * tau2 / (tau2 + s2)) < 0.01, name
