@@ -15,6 +15,7 @@ strip (:func:`read_words` with ``vertical=True``).
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -118,20 +119,26 @@ def _engine():
     return engine
 
 
+_ENGINE_LOCK = threading.Lock()
+
+
 def _run_engine(part: np.ndarray, upscale: bool):
     """Detect and read the text of ``part``. ``upscale``: the detector enlarges small images to
     736 px on their short side (the default, good for small figures); without it, strips are
-    read at the size given (only images over 2,000 px on their long side are shrunk)."""
+    read at the size given (only images over 2,000 px on their long side are shrunk). One
+    thread at a time: the no-upscale read changes the shared detector's size limit for its call
+    (a figure read on a threaded Dask worker beside another must not see it)."""
     engine = _engine()
-    if upscale:
-        return engine(part, return_word_box=True)
-    det = engine._load_det_model()
-    side, kind = det.limit_side_len, det.limit_type
-    det.limit_side_len, det.limit_type = 2000, "max"
-    try:
-        return engine(part, return_word_box=True)
-    finally:
-        det.limit_side_len, det.limit_type = side, kind
+    with _ENGINE_LOCK:
+        if upscale:
+            return engine(part, return_word_box=True)
+        det = engine._load_det_model()
+        side, kind = det.limit_side_len, det.limit_type
+        det.limit_side_len, det.limit_type = 2000, "max"
+        try:
+            return engine(part, return_word_box=True)
+        finally:
+            det.limit_side_len, det.limit_type = side, kind
 
 
 _READ: dict[tuple, list[Word]] = {}
