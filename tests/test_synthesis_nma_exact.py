@@ -121,9 +121,10 @@ def test_fixed_effect_network_meta_regression_is_gls():
     assert np.all(np.abs(th.mean(0) - b) < 4 * se_mc)
 
 
-def test_random_effects_network_meta_regression_at_known_tau_is_gls():
-    t = regression_network()
-    r = nma(
+def random_regression(t: pd.DataFrame, seed: int):
+    """The exact random-effects meta-regression on ``x``: flat priors on d and beta, tau
+    halfnormal(0.5)."""
+    return nma(
         t,
         reference="A",
         effects="random",
@@ -131,8 +132,13 @@ def test_random_effects_network_meta_regression_at_known_tau_is_gls():
         d_prior="flat",
         beta_prior="flat",
         tau_prior="halfnormal(0.5)",
-        seed=2,
+        seed=seed,
     )
+
+
+def test_random_effects_network_meta_regression_at_known_tau_is_gls():
+    t = regression_network()
+    r = random_regression(t, seed=2)
     y, Xh = t["log_hr"].to_numpy(), hand_design(t)
     S, K = within_covariance(t), heterogeneity_structure(t)
     post = r.exact
@@ -168,16 +174,7 @@ def restricted_posterior(y, X, S, K, tau_logpdf, grid):
 
 def test_random_effects_network_meta_regression_integrates_tau_like_the_direct_formula():
     t = regression_network()
-    r = nma(
-        t,
-        reference="A",
-        effects="random",
-        covariate="x",
-        d_prior="flat",
-        beta_prior="flat",
-        tau_prior="halfnormal(0.5)",
-        seed=3,
-    )
+    r = random_regression(t, seed=3)
     y, Xh = t["log_hr"].to_numpy(), hand_design(t)
     grid = np.linspace(0.0, 4.0, 8001)  # halfnormal(0.5) has 1e-14 of its mass beyond 4
     dens, bs, covs = restricted_posterior(
