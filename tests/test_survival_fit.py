@@ -705,7 +705,10 @@ def test_cure_model_recovers_known_truth_from_summaries():
         arms=ARMS2,
         seed=5,
         summaries=_reported_cure_trial(11, cures),
-        sampler=Sampler(600, 800, 2, target_accept=0.95),
+        # the summaries (one landmark and an event count per arm) leave a ridge between the cure
+        # fraction and the Weibull; 600 + 800 draws ended at R-hat 1.024 (cure_logit), 1500 +
+        # 1500 reach 1.005
+        sampler=Sampler(1500, 1500, 2, target_accept=0.95),
     )
     diag = json.loads(res.attrs["diagnostics"])
     assert diag["rhat_max"] < 1.02 and diag["divergences"] == 0
