@@ -426,6 +426,8 @@ def _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, j
             "studies": pr.effects["study"].tolist(),
             "checks": checks_summary(pr.checks or {}),
         }
+        if pr.planned_trial is not None:  # plan_events: the MAP prior and the planned trial
+            summary["pool"][sec.name]["map_prior"] = pr.planned_trial
         for name, da in pool_quantities(pr.mcmc.idata["posterior"].to_dataset()).data_vars.items():
             quantities[f"{key}_{name}"] = da
         if pr.regression is not None:  # covariates: a meta-regression (subgroup interactions)

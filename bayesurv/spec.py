@@ -415,6 +415,19 @@ class Pool(_Strict):
     covariate_heterogeneity: Literal["random", "fixed"] = Field(
         "random", description="meta-regression: residual heterogeneity"
     )
+    plan_events: float | None = Field(
+        None,
+        gt=0,
+        description="a planned trial with this many events that borrows through the robust MAP "
+        "prior: its power, type I error, probability of success and the prior's ESS in events "
+        "(bayesurv.synthesis.planned_trial)",
+    )
+    plan_allocation: float = Field(
+        1.0, gt=0, description="the planned trial's allocation ratio, experimental : control"
+    )
+    robust_weight: float = Field(
+        0.2, ge=0, lt=1, description="weight of the vague N(0, 2^2) part of the robust MAP prior"
+    )
 
     @field_validator("sensitivity_tau_priors")
     @classmethod

@@ -38,6 +38,7 @@ class PoolRun:
     regression_summary: dict | None = None
     regression_tree: object | None = None  # its draws, shaped like the section's MCMC
     checks: dict | None = None  # PoolResult.checks of the exact pool (REML, I^2, BFs, ppp)
+    planned_trial: dict | None = None  # plan_events: the MAP prior and the planned trial's OCs
 
 
 def run_pool_section(
@@ -64,6 +65,8 @@ def run_pool_section(
     sens = sensitivity(eff, priors, mu_prior=sec.mu_prior, thresholds=sec.thresholds)
     run = PoolRun(sec, eff, exact, mcmc, sens)
     run.checks = exact.checks(seed=derived_seed(spec.seed, sec.name, "checks"))
+    if sec.plan_events is not None:
+        run.planned_trial = planned_trial(eff, sec)
     if sec.covariates:
         from bayesurv.synthesis.metaregression import metaregression
 
@@ -82,6 +85,25 @@ def run_pool_section(
             seed=derived_seed(spec.seed, sec.name, "reg"), draws=s.draws, chains=s.chains
         )
     return run
+
+
+def planned_trial(effects: pd.DataFrame, sec: Pool) -> dict:
+    """The MAP prior of a new trial from the section's trials (exact solver), robustified with
+    weight ``robust_weight`` on N(0, 2^2), its effective sample size in events (ELIR,
+    variance-ratio, Morita), and the operating characteristics of a planned trial with
+    ``plan_events`` events that declares success when P(HR < 1 | data) > 0.975, borrowing
+    through the robust MAP prior and without borrowing (the vague prior alone)."""
+    from bayesurv.synthesis.map_prior import map_prior
+    from bayesurv.synthesis.planned_trial import operating_characteristics
+
+    m = map_prior(effects, mu_prior=sec.mu_prior, tau_prior=sec.tau_prior, weight=sec.robust_weight)
+    return {
+        **m.as_dict(),
+        "planned_trial": operating_characteristics(m.robust, sec.plan_events, sec.plan_allocation),
+        "planned_trial_without_borrowing": operating_characteristics(
+            m.vague, sec.plan_events, sec.plan_allocation
+        ),
+    }
 
 
 def checks_summary(checks: dict) -> dict:
