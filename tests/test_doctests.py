@@ -6,6 +6,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "bayesurv",
     "bayesurv.datasets",
     "bayesurv.nonparametric",
     "bayesurv.evidence.curves",
