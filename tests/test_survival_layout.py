@@ -32,10 +32,6 @@ RANK = {
 #: nothing may be added here)
 KNOWN_PRIVATE = {
     ("bayesurv/digitize/panels.py", "_lines"),
-    ("bayesurv/synthesis/calibration.py", "_cs"),
-    ("bayesurv/synthesis/frequentist.py", "_check_data"),
-    ("bayesurv/synthesis/normal_linear.py", "_N_COARSE"),
-    ("bayesurv/synthesis/normal_linear.py", "_N_FINE"),
 }
 
 

@@ -54,7 +54,7 @@ def sbc_nma(
 
     from bayesurv.sampling import compile_model, sample
     from bayesurv.synthesis.network import read_network
-    from bayesurv.synthesis.nma_model import _cs, build_data, build_model
+    from bayesurv.synthesis.nma_model import build_data, build_model, multi_arm_correlation
     from bayesurv.synthesis.priors import parse_prior
 
     net = read_network(design_table(), reference="A")
@@ -73,7 +73,7 @@ def sbc_nma(
         mean = data.M @ d
         new = {}
         for b in data.blocks:
-            K, S = _cs(b.m), b.S
+            K, S = multi_arm_correlation(b.m), b.S
             delta = mean[b.rows] + tau * rng.standard_normal(b.rows.shape) @ np.linalg.cholesky(K).T
             y = delta + np.einsum(
                 "bij,bj->bi", np.linalg.cholesky(S), rng.standard_normal(b.rows.shape)

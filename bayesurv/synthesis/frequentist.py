@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
-from bayesurv.synthesis.normal_normal import _check_data, log_marginal_likelihood
+from bayesurv.synthesis.normal_normal import check_estimates, log_marginal_likelihood
 from bayesurv.synthesis.priors import Prior
 
 
@@ -44,14 +44,14 @@ def _mu_given(tau2: float, y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
 
 
 def cochran_q(y, s) -> float:
-    y, s = _check_data(y, s)
+    y, s = check_estimates(y, s)
     w = 1 / s**2
     return float(np.dot(w, (y - np.dot(w, y) / w.sum()) ** 2))
 
 
 def dersimonian_laird(y, s) -> RandomEffectsEstimate:
     """DerSimonian & Laird (1986) moment estimate of ``tau^2`` (truncated at zero)."""
-    y, s = _check_data(y, s)
+    y, s = check_estimates(y, s)
     w = 1 / s**2
     q = cochran_q(y, s)
     c = w.sum() - (w**2).sum() / w.sum()
@@ -62,7 +62,7 @@ def dersimonian_laird(y, s) -> RandomEffectsEstimate:
 
 def reml(y, s) -> RandomEffectsEstimate:
     """Restricted maximum likelihood estimate of ``tau^2`` (boundary at zero allowed)."""
-    y, s = _check_data(y, s)
+    y, s = check_estimates(y, s)
     flat = Prior("flat")
 
     def neg(tau):
@@ -115,7 +115,7 @@ def _gls(tau2: float, y, s, X):
 def generalized_q(tau2, y, s, X=None) -> float:
     """``Q(tau2) = sum_i w_i (y_i - x_i' beta_hat(tau2))^2`` with ``w_i = 1/(s_i^2 + tau2)``;
     at ``tau2 = 0`` it is Cochran's Q (residual QE with covariates)."""
-    y, s = _check_data(y, s)
+    y, s = check_estimates(y, s)
     X = _design(y, X)
     beta, _, w = _gls(float(tau2), y, s, X)
     return float(np.dot(w, (y - X @ beta) ** 2))
@@ -130,7 +130,7 @@ def reml_regression(y, s, X=None) -> RegressionEstimate:
     """
     from bayesurv.synthesis.normal_linear import solve_linear
 
-    y, s = _check_data(y, s)
+    y, s = check_estimates(y, s)
     X = _design(y, X)
     post = solve_linear(y, X, s**2, tau_prior=None)
 
@@ -166,7 +166,7 @@ def typical_variance(s, X=None) -> float:
 def q_profile_ci(y, s, X=None, level: float = 0.95) -> tuple[float, float]:
     """Q-profile confidence interval for ``tau2`` (Viechtbauer 2007): the ``tau2`` where the
     generalized Q equals the chi-square quantiles on ``k - p`` degrees of freedom."""
-    y, s = _check_data(y, s)
+    y, s = check_estimates(y, s)
     X = _design(y, X)
     df = y.size - X.shape[1]
     if df < 1:
@@ -193,7 +193,7 @@ def profile_likelihood_ci(y, s, X=None, level: float = 0.95) -> tuple[float, flo
     ``2 (l_max - l(tau2)) <= chi2_1(level)`` (metafor's ``confint(type = "PL")``)."""
     from bayesurv.synthesis.normal_linear import solve_linear
 
-    y, s = _check_data(y, s)
+    y, s = check_estimates(y, s)
     X = _design(y, X)
     est = reml_regression(y, s, X)
     post = solve_linear(y, X, s**2, tau_prior=None)
@@ -215,7 +215,7 @@ def knapp_hartung(y, s, tau2: float, X=None, level: float = 0.95) -> dict[str, f
     """Knapp-Hartung (Hartung-Knapp-Sidik-Jonkman) interval of the pooled effect:
     ``se^2 = Q(tau2) / (k - p) / sum w`` and a t distribution on ``k - p`` degrees of freedom
     (metafor's ``test = "knha"``)."""
-    y, s = _check_data(y, s)
+    y, s = check_estimates(y, s)
     X = _design(y, X)
     beta, cov, _ = _gls(float(tau2), y, s, X)
     df = y.size - X.shape[1]
@@ -244,7 +244,7 @@ def prediction_interval(
 def heterogeneity(y, s, tau2: float, X=None, level: float = 0.95) -> dict[str, object]:
     """Cochran's Q with its p-value, I^2 and H^2 at ``tau2`` (metafor's definitions, with the
     typical within-study variance), and Q-profile intervals for ``tau2``, I^2 and H^2."""
-    y, s = _check_data(y, s)
+    y, s = check_estimates(y, s)
     X = _design(y, X)
     df = y.size - X.shape[1]
     q = generalized_q(0.0, y, s, X)
@@ -271,7 +271,7 @@ def leave_one_out(y, s, labels, level: float = 0.95):
     with ``estimate, se, lower, upper, q, tau2, i2, h2``."""
     import pandas as pd
 
-    y, s = _check_data(y, s)
+    y, s = check_estimates(y, s)
     z = stats.norm.ppf(0.5 + level / 2)
     rows = []
     for i, name in enumerate(labels):
@@ -304,7 +304,7 @@ def reference_points(
     intervals for tau^2), the Wald and Knapp-Hartung intervals, the prediction interval (normal
     quantile, as metafor; and t on k - 2 df, as Higgins et al. 2009) and leave-one-out (for at
     most ``max_leave_one_out`` studies when given: one REML fit per study)."""
-    y, s = _check_data(y, s)
+    y, s = check_estimates(y, s)
     z = stats.norm.ppf(0.5 + level / 2)
     r = reml(y, s)
     dl = dersimonian_laird(y, s)

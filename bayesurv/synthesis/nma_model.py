@@ -39,7 +39,7 @@ from bayesurv.synthesis.priors import Prior
 _LOG2PI = float(np.log(2 * np.pi))
 
 
-def _cs(m: int) -> np.ndarray:
+def multi_arm_correlation(m: int) -> np.ndarray:
     """The random-effects correlation of an (m+1)-arm trial's m relative effects."""
     return 0.5 * (np.eye(m) + np.ones((m, m)))
 
@@ -154,7 +154,7 @@ def build_data(
     L = np.zeros((C, C))
     for _, rows in tab.groupby("study", sort=False):
         r = rows["index"].to_numpy()
-        L[np.ix_(r, r)] = np.linalg.cholesky(_cs(r.size))
+        L[np.ix_(r, r)] = np.linalg.cholesky(multi_arm_correlation(r.size))
     # contrast studies, grouped by size
     by_size: dict[int, list] = {}
     ct = net.contrasts
@@ -350,7 +350,7 @@ def draw_contrast_effects(
         if tau is None:
             out[:, b.rows] = mu
             continue
-        K = _cs(b.m)
+        K = multi_arm_correlation(b.m)
         Kinv = np.linalg.inv(K)
         Sinv = np.linalg.inv(b.S)  # (B, m, m)
         t2 = np.maximum(tau, 1e-12)[:, None, None, None] ** 2
@@ -455,7 +455,7 @@ def log_likelihood(data: NmaData, draws: dict[str, np.ndarray], f: Fitted) -> np
         mu = mean[:, b.rows]
         cov = np.broadcast_to(b.S[None], (theta.shape[0], *b.S.shape)).copy()
         if tau is not None:
-            cov = cov + (tau**2)[:, None, None, None] * _cs(b.m)[None, None]
+            cov = cov + (tau**2)[:, None, None, None] * multi_arm_correlation(b.m)[None, None]
         Lc = np.linalg.cholesky(cov)
         res = b.y[None] - mu
         sol = np.linalg.solve(Lc, res[..., None])[..., 0]

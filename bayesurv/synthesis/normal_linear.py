@@ -37,9 +37,9 @@ from scipy import optimize
 from bayesurv.errors import InputError
 from bayesurv.synthesis.mixture import NormalMixture
 from bayesurv.synthesis.normal_normal import (
-    _N_COARSE,
-    _N_FINE,
     BLOCK_CELLS,
+    N_COARSE,
+    N_FINE,
     TauPosterior,
     log_tau_grid,
 )
@@ -291,8 +291,8 @@ def solve_linear(
             log_evidence=float(ll[0]),
         )
     diag = data.diagonal
-    n_fine = n_nodes or (_N_FINE if diag else _DENSE_FINE)
-    n_coarse = _N_COARSE if diag else _DENSE_COARSE
+    n_fine = n_nodes or (N_FINE if diag else _DENSE_FINE)
+    n_coarse = N_COARSE if diag else _DENSE_COARSE
 
     def lf(x):
         t = np.exp(x)

@@ -40,11 +40,14 @@ from bayesurv.synthesis.priors import Prior, as_prior
 
 _LOG2PI = math.log(2 * math.pi)
 _WINDOW = 46.0  # keep the part of the integrand within e^-46 (1e-20) of its maximum
-_N_COARSE = 3001
-_N_FINE = 2001
+#: tau nodes of the quadrature: a coarse pass finds where the integrand lives, a fine one
+#: integrates it there
+N_COARSE = 3001
+N_FINE = 2001
 
 
-def _check_data(y, s) -> tuple[np.ndarray, np.ndarray]:
+def check_estimates(y, s) -> tuple[np.ndarray, np.ndarray]:
+    """Estimates and their standard errors as flat arrays: finite, one se per estimate, se > 0."""
     y = np.asarray(y, dtype=float).ravel()
     s = np.asarray(s, dtype=float).ravel()
     if y.shape != s.shape:
@@ -373,7 +376,7 @@ class ExactPosterior:
 
 
 def log_tau_grid(
-    lf, tau_prior: Prior, scale: float, n_nodes: int = _N_FINE, n_coarse: int = _N_COARSE
+    lf, tau_prior: Prior, scale: float, n_nodes: int = N_FINE, n_coarse: int = N_COARSE
 ):
     """Quadrature nodes in ``x = log tau`` for an unnormalized log density ``lf(x)`` of log tau.
 
@@ -416,7 +419,7 @@ def solve(
     mu_prior: Prior | str | None = None,
     tau_prior: Prior | str | None = None,
     labels: list[str] | None = None,
-    n_nodes: int = _N_FINE,
+    n_nodes: int = N_FINE,
 ) -> ExactPosterior:
     """Exact posterior of the normal-normal model by quadrature over ``tau``.
 
@@ -434,7 +437,7 @@ def solve(
     >>> -0.9 < post.mu().mean < -0.3
     True
     """
-    y, s = _check_data(y, s)
+    y, s = check_estimates(y, s)
     mu_prior = as_prior(mu_prior, "mu", "normal(0, 4)")
     tau_prior = as_prior(tau_prior, "tau", "halfnormal(0.5)")
     if mu_prior.family == "flat" and y.size < 2 and tau_prior.support[1] == math.inf:
