@@ -45,6 +45,22 @@ RECONSTRUCTED = (
 CHECKS = "R-hat ≤ 1.01, bulk and tail ESS ≥ 400, no divergent transitions"
 
 
+def _pct() -> str:
+    """The analysis's interval width as a percentage (``"95%"``; ``"90%"`` with ``ci = 0.9``):
+    the width in force (:func:`bayesurv.intervals.width`), which :func:`build_report` sets from
+    the spec's ``ci``. Posterior intervals follow it; the trials' published CIs stay 95%."""
+    from bayesurv.intervals import width
+
+    return f"{number(100 * width(), trim=True)}%"
+
+
+def _upper_pct() -> str:
+    """The quantile of an equal-tailed interval's upper limit (``"97.5%"`` for a 95% one)."""
+    from bayesurv.intervals import width
+
+    return f"{number(100 * (1 + width()) / 2, trim=True)}%"
+
+
 def _save(fig, out: Path, name: str) -> None:
     """Save under figures/ by a name made safe from section and arm names (never a path)."""
     from bayesurv.outputs import safe_name
@@ -203,8 +219,13 @@ def build_report(
     Each query of ``summary["queries"]`` also gets the sentence the report gives and the
     computation of its one value (``answer``, ``computation``, ``reported_probability``), so
     that summary.json says what the page says."""
-    ipd_runs = ipd_runs or {}
-    nmas = nmas or {}
+    from bayesurv.intervals import ci_width
+
+    with ci_width(getattr(spec, "ci", None)):  # every posterior interval at the spec's width
+        _build(out, spec, summary, surv_fits, pools, ipd_runs or {}, nmas or {})
+
+
+def _build(out: Path, spec, summary: dict, surv_fits: dict, pools: dict, ipd_runs, nmas) -> None:
     rep = Report(spec.title, spec.description or None)
     fits = _fits(summary, surv_fits, pools, ipd_runs, nmas)
     _answers_part(rep, spec, summary, pools, nmas, fits)
@@ -228,7 +249,7 @@ def build_report(
         for name in summary["scenarios"]:
             rep.table(
                 scenario_table(summary, section=name),
-                caption=f"{name}: base case and scenarios (posterior median, 95% interval)",
+                caption=f"{name}: base case and scenarios (posterior median, {_pct()} interval)",
             )
     _diagnostics_part(rep, fits)
     html = rep.render(provenance=summary.get("provenance"))
@@ -379,7 +400,7 @@ def _survival_part(rep, out, name: str, fits: list, summary: dict) -> None:
     _save(fig, out, f"{best.section.name}_extrapolation".replace(" ", "_"))
     rep.figure(
         fig,
-        f"{name}: posterior survival per arm with 95% bands, published estimates and "
+        f"{name}: posterior survival per arm with {_pct()} bands, published estimates (95% CI) and "
         "general-population survival",
     )
     plt.close(fig)
@@ -411,7 +432,7 @@ def _survival_part(rep, out, name: str, fits: list, summary: dict) -> None:
     lt["years"] = lt["time"] / scale
     rep.table(
         lt[["years"] + [c for c in lt.columns if c not in ("time", "years")]],
-        caption=f"{name}: survival at landmarks, base case (posterior median, 95% CrI)",
+        caption=f"{name}: survival at landmarks, base case (posterior median, {_pct()} CrI)",
     )
     rep.table(
         best.landmark_check, caption=f"{name}: model against the published landmark estimates"
@@ -490,7 +511,7 @@ def _ipd_part(rep, out, spec, name: str, ir, summary: dict) -> None:
         rows.append(row)
     rep.table(
         pd.DataFrame(rows),
-        caption=f"{name}: treatment effect per model (posterior median, 95% CrI)",
+        caption=f"{name}: treatment effect per model (posterior median, {_pct()} CrI)",
     )
     if "reconstruction_uncertainty" in s:
         _widening_part(rep, name, s["reconstruction_uncertainty"])
@@ -510,7 +531,7 @@ def _ipd_part(rep, out, spec, name: str, ir, summary: dict) -> None:
     _save(fig, out, f"{name}_predictive_km".replace(" ", "_"))
     rep.figure(
         fig,
-        f"{name}: observed Kaplan-Meier curve against the 95% band of posterior "
+        f"{name}: observed Kaplan-Meier curve against the {_pct()} band of posterior "
         f"predictive Kaplan-Meier curves ({s['best']}, same censoring)",
     )
     plt.close(fig)
@@ -519,7 +540,9 @@ def _ipd_part(rep, out, spec, name: str, ir, summary: dict) -> None:
 def _widening_part(rep, name: str, ru: dict) -> None:
     """``[[ipd]] propagate = K``: each quantity's interval from the one reconstruction beside the
     K random reconstructions' pooled interval, and how much wider it became."""
-    ci = float(ru["quantities"][0]["ci"]) if ru["quantities"] else 0.95
+    from bayesurv.intervals import width
+
+    ci = float(ru["quantities"][0]["ci"]) if ru["quantities"] else width()
     rows = []
     for r in ru["quantities"]:
         one = {k: r[f"single_{k}"] for k in ("median", "lower", "upper")}
@@ -577,23 +600,23 @@ def _pool_part(rep, out, name: str, pr, summary: dict) -> None:
     ]
     rep.table(
         pd.DataFrame(rows),
-        caption=f"{name}: exact posterior (quadrature over tau): median (95% CrI) and "
+        caption=f"{name}: exact posterior (quadrature over tau): median ({_pct()} CrI) and "
         "probabilities; the answers above use these values",
     )
     sens = pr.sensitivity.reset_index()
     table = pd.DataFrame({"tau prior": sens.get("tau_prior", sens.iloc[:, 0])})
     if {"tau_median", "tau_upper"} <= set(sens.columns):
-        table["tau median (97.5% limit)"] = [
+        table[f"tau median ({_upper_pct()} limit)"] = [
             f"{number(a)} ({number(b)})"
             for a, b in zip(sens["tau_median"], sens["tau_upper"], strict=True)
         ]
     if {"hr_median", "hr_lower", "hr_upper"} <= set(sens.columns):
-        table["pooled HR (95% CrI)"] = [
+        table[f"pooled HR ({_pct()} CrI)"] = [
             interval({"median": a, "lower": b, "upper": c})
             for a, b, c in zip(sens["hr_median"], sens["hr_lower"], sens["hr_upper"], strict=True)
         ]
     if {"new_hr_lower", "new_hr_upper"} <= set(sens.columns):
-        table["HR of a new trial, 95% PrI"] = [
+        table[f"HR of a new trial, {_pct()} PrI"] = [
             f"{number(a)} to {number(b)}"
             for a, b in zip(sens["new_hr_lower"], sens["new_hr_upper"], strict=True)
         ]
@@ -687,7 +710,7 @@ def _longterm_part(rep, out, name, s, best, reconstructed) -> None:
         (
             plot_hazard_extrapolation(best, title=f"{name}: hazard"),
             "hazard",
-            f"{name}: hazard per year (log scale), posterior median and 95% band",
+            f"{name}: hazard per year (log scale), posterior median and {_pct()} band",
         ),
     ]
     if "cure_fraction" in best["derived"]:
@@ -706,7 +729,7 @@ def _longterm_part(rep, out, name, s, best, reconstructed) -> None:
         {
             "arm": r["arm"],
             "landmark": r["landmark"],
-            "model (95% CrI)": interval(r),
+            f"model ({_pct()} CrI)": interval(r),
             "Kaplan-Meier": number(r["km"]),
         }
         for r in lt.get("landmarks", [])
@@ -723,5 +746,5 @@ def _longterm_part(rep, out, name, s, best, reconstructed) -> None:
             f"{interval(lt['life_years_gained'])} undiscounted, "
             f"{interval(lt['life_years_gained_discounted'])} discounted at "
             f"{number(100 * best['derived'].attrs['discount'], trim=True)}% a year (posterior "
-            "median, 95% CrI)."
+            f"median, {_pct()} CrI)."
         )

@@ -163,3 +163,67 @@ def test_a_trace_from_a_padded_figure_is_read_as_written(tmp_path):
     rep = json.loads(out.with_suffix(".report.json").read_text())
     assert any("flat start before time 0" in line for line in rep["cleaning"]["log"])
     assert rep["n"]["reconstructed"] == 30
+
+
+def test_draws_range_is_computed_and_labelled_at_the_ci_asked(tmp_path):
+    """``--ci 0.9`` (issue 14's one width): the --draws RMST range is the 5% and 95% quantiles
+    of the random reconstructions' RMSTs, each recomputed here by lifelines (Kaplan-Meier, then
+    the area under it to the report's horizon), and the line says "90% range" (it said 95%
+    whatever the width)."""
+    import re
+
+    import numpy as np
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import restricted_mean_survival_time
+
+    from bayesurv.cli.reconstruct import run_reconstruction
+
+    out = tmp_path / "ipd.csv"
+    args = ["--at-risk", str(EXAMPLE / "at_risk.csv"), "--arm", "tamoxifen"]
+    r = runner.invoke(
+        app,
+        ["reconstruct", str(EXAMPLE / "clicks_tamoxifen.csv"), *args, "--total-events", "94"]
+        + ["--out", str(out), "--draws", "30", "--seed", "3", "--ci", "0.9"],
+    )
+    assert r.exit_code == 0, r.output
+    line = " ".join(r.output.split())
+    got = re.search(r"RMST ([\d.]+)-([\d.]+) \((\d+)% range\)", line)
+    assert got is not None, line
+    assert got.group(3) == "90"
+    rep = json.loads(out.with_suffix(".report.json").read_text())
+    u = rep["uncertainty"]
+    assert u["ci"] == 0.9
+    # the same 30 reconstructions (same seed), their RMSTs by lifelines
+    rec = run_reconstruction(
+        EXAMPLE / "clicks_tamoxifen.csv",
+        at_risk=EXAMPLE / "at_risk.csv",
+        total_events=94,
+        n=None,
+        arm="tamoxifen",
+        dataset=None,
+        percent=None,
+        cumulative_incidence=False,
+        method="bayesurv",
+        draws=30,
+        seed=3,
+    )
+    tau = rep["rmst"]["to"]
+    rmst = []
+    for d in rec.draws:
+        km = KaplanMeierFitter().fit(d["time"], d["event"])
+        rmst.append(restricted_mean_survival_time(km, t=tau))
+    want = np.quantile(rmst, [0.05, 0.95])
+    assert u["rmst"] == pytest.approx(want, abs=1e-6)
+    assert [float(got.group(1)), float(got.group(2))] == pytest.approx(want, abs=0.006)
+    assert np.quantile(rmst, 0.975) - np.quantile(rmst, 0.025) > want[1] - want[0]  # not 95%
+
+
+def test_reconstruct_refuses_a_ci_outside_0_1(tmp_path):
+    out = tmp_path / "ipd.csv"
+    r = runner.invoke(
+        app,
+        ["reconstruct", str(EXAMPLE / "clicks_tamoxifen.csv"), "--n", "246", "--out", str(out)]
+        + ["--ci", "95"],
+    )
+    assert r.exit_code == 2 and "must lie in (0, 1)" in r.output and not out.exists()
+    assert len(r.output.strip().splitlines()) == 1

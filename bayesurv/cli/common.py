@@ -108,8 +108,8 @@ app = typer.Typer(
         "Bayesian evidence synthesis of time-to-event trials.\n\n"
         "Reconstruct individual patient data from published Kaplan-Meier curves and numbers at "
         "risk, fit Bayesian parametric survival models, pool hazard ratios hierarchically, and "
-        "answer posterior probability questions. Intervals are 95% equal-tailed; every command "
-        "that draws random numbers takes --seed."
+        "answer posterior probability questions. Intervals are equal-tailed, 95% unless --ci "
+        "(a spec's ci) sets another width; every command that draws random numbers takes --seed."
     ),
     no_args_is_help=True,
     add_completion=False,

@@ -52,9 +52,10 @@ def print_report(report: dict, arm: str | None, out: Path | None) -> None:
     )
     if "uncertainty" in report:
         u = report["uncertainty"]
+        pct = f"{100 * float(u.get('ci', 0.95)):g}%"  # the width the range was computed at
         con.print(
             f"Over {u['draws']} random reconstructions: median {fmt(u['median'][0])}-"
-            f"{fmt(u['median'][1])}, RMST {fmt(u['rmst'][0])}-{fmt(u['rmst'][1])} (95% range)"
+            f"{fmt(u['median'][1])}, RMST {fmt(u['rmst'][0])}-{fmt(u['rmst'][1])} ({pct} range)"
         )
     for line in report["cleaning"]["log"]:
         con.print(f"  cleaning: {line}")
@@ -80,8 +81,10 @@ def run_reconstruction(
     seed: int,
     columns: str | None = None,
     censor_marks: Path | None = None,
+    ci: float | None = None,
 ):
-    """Read, validate and reconstruct one arm; nothing is written here."""
+    """Read, validate and reconstruct one arm; nothing is written here. ``ci``: the width of
+    the ``draws``' range of the median and RMST (default the width in force)."""
     from bayesurv.evidence.curves import (
         clean_curve,
         parse_columns,
@@ -108,6 +111,7 @@ def run_reconstruction(
         draws=draws,
         seed=seed,
         censor_times=marks,
+        ci=ci,
         source=str(arm or curve_path),
         at_risk_source=str(at_risk) if at_risk else "numbers at risk",
     )
@@ -238,6 +242,10 @@ def reconstruct(
         ),
     ] = 0,
     seed: Annotated[int, seed_option("Seed for --draws (a whole number >= 0).")] = 1,
+    ci: Annotated[
+        float,
+        typer.Option("--ci", help="Width of the --draws range of the median and RMST (0-1)."),
+    ] = 0.95,
     columns: Annotated[
         str | None,
         typer.Option(
@@ -327,6 +335,9 @@ def reconstruct(
     to it (those still at risk are censored there, and it says so); `bayesurv digitize` output
     is read as written.
     """
+    from bayesurv.intervals import check_ci
+
+    ci = check_ci(ci)  # before the work
     if is_figure(curve):
         figure_reconstruction_command(
             curve,
@@ -372,6 +383,7 @@ def reconstruct(
         seed=seed,
         columns=columns,
         censor_marks=censor_marks,
+        ci=ci,
     )
     inputs = {"curve": curve}
     if at_risk is not None:
@@ -386,6 +398,7 @@ def reconstruct(
         "method": method,
         "draws": draws,
         "seed": seed,
+        "ci": ci,
         "inputs": inputs,
     }
     write_reconstruction(rec, out, report_path, arm, command, plot, plan)

@@ -6,8 +6,9 @@ exactly (:mod:`~bayesurv.synthesis.normal_normal`, the default) or by MCMC
 (:mod:`~bayesurv.synthesis.model` with nutpie), and returns a :class:`PoolResult` whose
 :meth:`~PoolResult.summary` is the ``pool`` command's JSON contract (design.md): pooled log HR
 and HR, tau, the predictive effect of a new trial, shrunken study effects, P(HR < 1), and
-diagnostics. Intervals are equal-tailed (95% by default). :func:`sensitivity` tabulates the
-answers across heterogeneity priors.
+diagnostics. Intervals are equal-tailed, of the width in force unless ``level`` says otherwise
+(:func:`bayesurv.intervals.width`: the CLI's ``--ci``, a spec's ``ci``; 95% unless set).
+:func:`sensitivity` tabulates the answers across heterogeneity priors.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pandas as pd
 import xarray as xr
 
 from bayesurv.errors import InputError
+from bayesurv.intervals import width
 from bayesurv.provenance import provenance
 from bayesurv.synthesis import normal_normal
 from bayesurv.synthesis.priors import Prior, as_prior, parse_prior
@@ -176,14 +178,16 @@ class PoolResult:
 
     def summary(
         self,
-        level: float = 0.95,
+        level: float | None = None,
         thresholds: Sequence[float] = (1.0, 0.8),
         interval: str = "equal-tailed",
         studies: bool = True,
     ) -> dict:
         """The JSON contract of ``bayesurv pool`` (plus the priors, method, level and interval
         type: ``"equal-tailed"`` or ``"hpd"``, the shortest); ``studies=False`` leaves the
-        shrunken study effects out (``None``)."""
+        shrunken study effects out (``None``). ``level``: the intervals' width; default the
+        width in force (:func:`bayesurv.intervals.width`)."""
+        level = width(level)
         tau = _summ(self.tau, level, interval)
         if self.exact is not None:
             tau["mode"] = self.exact.tau.mode()
@@ -315,8 +319,20 @@ class PoolResult:
         )
         return tree
 
-    def table(self, level: float = 0.95) -> pd.DataFrame:
-        """One row per study plus ``pooled`` and ``predictive``: observed and posterior log HR."""
+    def table(self, level: float | None = None) -> pd.DataFrame:
+        """One row per study plus ``pooled`` and ``predictive``: observed log HR with its Wald
+        interval ``y +- z se`` and the posterior median and equal-tailed interval, all at the
+        same width ``level`` (default the width in force, :func:`bayesurv.intervals.width`).
+
+        >>> r = pool(([-0.5], [0.2], ["a"]))
+        >>> t = r.table(0.9).iloc[0]
+        >>> round(float(t["observed_upper"] - t["observed"]), 4)   # 1.6449 * 0.2
+        0.329
+        """
+        from scipy.stats import norm
+
+        level = width(level)
+        z = float(norm.ppf((1 + level) / 2))
         rows = []
         for name, y, s, th in zip(self.studies, self.y, self.se, self.theta, strict=True):
             lo, hi = th.interval(level)
@@ -325,8 +341,8 @@ class PoolResult:
                     "study": name,
                     "kind": "study",
                     "observed": y,
-                    "observed_lower": y - 1.959963984540054 * s,
-                    "observed_upper": y + 1.959963984540054 * s,
+                    "observed_lower": y - z * s,
+                    "observed_upper": y + z * s,
                     "median": th.median(),
                     "lower": lo,
                     "upper": hi,
@@ -525,9 +541,10 @@ def sensitivity(
     tau_priors: Mapping[str, Prior | str] | Sequence[Prior | str],
     mu_prior: Prior | str | None = None,
     thresholds: Sequence[float] = (1.0, 0.8),
-    level: float = 0.95,
+    level: float | None = None,
 ) -> pd.DataFrame:
-    """Pooled HR, tau and probabilities across heterogeneity priors (exact solver), one row each.
+    """Pooled HR, tau and probabilities across heterogeneity priors (exact solver), one row each;
+    ``tau_upper`` is the upper limit of tau's ``level`` interval (default the width in force).
 
     Examples
     --------
