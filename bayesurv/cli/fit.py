@@ -20,6 +20,7 @@ import typer
 from bayesurv.cli.common import app, figure_option, guard, parse_numbers, seed_option  # noqa: F401
 from bayesurv.errors import InputError
 from bayesurv.lifetable import LifeTableWarning
+from bayesurv.report_format import one_chain
 
 Opt = typer.Option
 
@@ -241,11 +242,9 @@ def fit_command(
     if rmst_to is not None and not rmst_to > 0:
         raise InputError(f"the RMST horizon must be a positive number, got {rmst_to!r}.")
     if chains == 1:
-        typer.echo(
-            "note: one chain: R-hat cannot be computed and convergence is judged by ESS alone; "
-            "run 4 chains (the default) for a result to report.",
-            err=True,
-        )
+        from bayesurv.report_format import RHAT_NOTE
+
+        typer.echo(f"note: {RHAT_NOTE}.", err=True)
 
     settings = Outputs(times=grid, rmst_to=rmst_to, horizon=horizon, discount=discount)
 
@@ -332,6 +331,8 @@ def fit_command(
     result = one(spec.hazard)
     with ci_width(ci):
         out = O.summary(result, list(grid) or None)
+        if "diagnostics" in out:
+            out["diagnostics"] = one_chain(out["diagnostics"])
         if extended and extended not in out.get("notes", []):
             out["notes"] = [*out.get("notes", []), extended]
         cycles = O.cycle_table(result, cycle, n_draws=cycle_draws, seed=seed) if cycle else None
@@ -462,6 +463,9 @@ def _tsd14(results: dict, times, data: dict | None = None) -> dict:
 
     table = compare(results, data)
     summaries = {name: O.summary(r, times) for name, r in results.items()}
+    for s in summaries.values():
+        if "diagnostics" in s:
+            s["diagnostics"] = one_chain(s["diagnostics"])
     rows = []
     for rec in table.to_dict("records"):
         s = summaries[rec["model"]]
