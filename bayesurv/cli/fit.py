@@ -483,36 +483,97 @@ def _tsd14(results: dict, times, data: dict | None = None) -> dict:
     best_loo = table["model"].iloc[0]
     finite = table.dropna(subset=["AIC"])
     best_aic = finite.sort_values("AIC")["model"].iloc[0] if len(finite) else None
+    finite = table.dropna(subset=["BIC"])
+    best_bic = finite.sort_values("BIC")["model"].iloc[0] if len(finite) else None
     return {
         "families": list(results),
-        "best": {"loo": best_loo, "aic": best_aic},
+        "best": {"loo": best_loo, "aic": best_aic, "bic": best_bic},
         "comparison": rows,
         "models": summaries,
     }
 
 
 def _table_text(out: dict) -> str:
-    """The comparison as a terminal table, best (by LOO) first and marked."""
-    lines = [f"{'model':<12}{'AIC':>10}{'BIC':>10}{'elpd_loo':>10}{'se':>7}{'weight':>8}  median"]
+    """The TSD 14 comparison as two terminal tables: the fit statistics of each family (AIC,
+    BIC, LOO elpd with its SE, stacking weight; the best by each criterion marked), then each
+    family's extrapolated quantities per arm (posterior medians: S(t) at the landmarks, median,
+    RMST to its horizon, mean; their intervals are in the JSON)."""
+    best = out["best"]
+    lines = [f"{'model':<12}{'AIC':>10}{'BIC':>10}{'elpd_loo':>10}{'se':>7}{'weight':>8}  best by"]
     for r in out["comparison"]:
-        med = ", ".join(
-            f"{m['arm']} {_number(m['median'])}" if isinstance(m, dict) and "arm" in m else ""
-            for m in (r["median"] if isinstance(r["median"], list) else [r["median"]])
-        )
-        mark = " *" if r["model"] == out["best"]["loo"] else ""
+        by = [k.upper() for k in ("loo", "aic", "bic") if best.get(k) == r["model"]]
         aic = "n/a" if r["AIC"] is None else f"{r['AIC']:.1f}"
         bic = "n/a" if r["BIC"] is None else f"{r['BIC']:.1f}"
         lines.append(
             f"{r['model']:<12}{aic:>10}{bic:>10}{r['elpd_loo']:>10.1f}{r['se']:>7.1f}"
-            f"{r['weight']:>8.2f}  {med}{mark}"
+            f"{r['weight']:>8.2f}  {', '.join(by)}{' *' if 'LOO' in by else ''}".rstrip()
         )
     lines.append("* best by LOO (highest elpd); AIC/BIC at the maximum likelihood, lower is better")
+    lines += ["", *_quantities_text(out)]
     notes: dict = {}  # one line per distinct note, naming the models it is about
     for r in out["comparison"]:
         if r.get("note"):
             notes.setdefault(r["note"], []).append(r["model"])
     lines += [f"note ({', '.join(models)}): {text}" for text, models in notes.items()]
     return "\n".join(lines)
+
+
+def _per_arm(value) -> dict:
+    """``[{"arm": a, "median": m, ...}]`` or one ``{"median": m, ...}`` -> ``{arm: m}``."""
+    rows = value if isinstance(value, list) else [value]
+    return {str(r.get("arm", "all")): r.get("median") for r in rows if isinstance(r, dict) and r}
+
+
+def _quantities_text(out: dict) -> list[str]:
+    """Per family and arm: S(t) at each landmark, median, RMST and mean (posterior medians)."""
+    rows, times, rmst_to = [], [], None
+    for r in out["comparison"]:
+        surv = {}
+        for s in r["survival"]:
+            surv.setdefault(str(s.get("arm", "all")), {})[s["time"]] = s["median"]
+            if s["time"] not in times:
+                times.append(s["time"])
+        rm = r["rmst"] or {}
+        rmst_to = rm.get("to", rmst_to)
+        rmst = _per_arm(rm["arms"]) if "arms" in rm else _per_arm(rm)
+        med, mean = _per_arm(r["median"]), _per_arm(r["mean"]) if r.get("mean") else {}
+        for arm in med:
+            rows.append(
+                (r["model"], arm, surv.get(arm, {}), med[arm], rmst.get(arm), mean.get(arm))
+            )
+    heads = [f"S({t:.4g})" for t in times]
+    rmst_head = f"RMST({rmst_to:.4g})" if rmst_to is not None else "RMST"
+    width = max([6, *(len(h) + 1 for h in heads)])
+    arm_w = max([5, *(len(a) + 2 for _, a, *_ in rows)])
+    lines = [
+        f"{'posterior medians':<{12 + arm_w}}"
+        + "".join(f"{h:>{width}}" for h in heads)
+        + f"{'median':>9}{rmst_head:>{max(11, len(rmst_head) + 2)}}{'mean':>9}"
+    ]
+    for model, arm, surv, med, rmst, mean in rows:
+        lines.append(
+            f"{model:<12}{arm:<{arm_w}}"
+            + "".join(f"{_survival(surv.get(t)):>{width}}" for t in times)
+            + f"{_value(med, 'not reached'):>9}{_value(rmst):>{max(11, len(rmst_head) + 2)}}"
+            f"{_value(mean):>9}"
+        )
+    return lines
+
+
+def _survival(x) -> str:
+    return "-" if x is None or not np.isfinite(x) else f"{x:.3f}"
+
+
+def _value(x, infinite: str = "inf") -> str:
+    """A median, RMST or mean: three significant digits (``1.80``), whole from 100 on; an
+    infinite one (a cured fraction; a median never reached) as ``infinite`` says."""
+    if isinstance(x, str):
+        return x
+    if x is None or np.isnan(x):
+        return "-"
+    if np.isinf(x):
+        return infinite
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:#.3g}"
 
 
 def _number(x) -> str:
