@@ -217,16 +217,72 @@ _GRAMMAR = list("()+-*/^<>=!,.'\" 0123456789eE") + [
 ]
 
 
+#: terms of well-formed statements: text, numpy value on the fuzz draws, and the range of
+#: thresholds that splits their draws (so most statements hold in some draws, not all or none)
+_TERMS = [
+    ("hr", lambda p: p["hr"], (0.4, 1.3)),
+    ("tau", lambda p: p["tau"], (0.0, 0.6)),
+    ("surv_diff(12)", lambda p: p["surv_diff"].sel(time=12.0), (0.0, 0.2)),
+    ("surv_diff(24)", lambda p: p["surv_diff"].sel(time=24.0), (0.0, 0.2)),
+    ("2 * hr", lambda p: 2 * p["hr"], (0.8, 2.6)),
+    ("hr ^ 2", lambda p: p["hr"] ** 2, (0.2, 1.5)),
+    ("-tau", lambda p: -p["tau"], (-0.6, 0.0)),
+    ("log(hr)", lambda p: np.log(p["hr"]), (-0.9, 0.3)),
+    ("hr - tau", lambda p: p["hr"] - p["tau"], (-0.2, 1.2)),
+]
+_OPS = {"<": np.less, ">": np.greater, "<=": np.less_equal, ">=": np.greater_equal}
+
+
+def _comparison(term, op, share):
+    text, value, (lo, hi) = term
+    number = round(lo + share * (hi - lo), 3)
+    return (f"{text} {op} {number:g}", lambda p: _OPS[op](value(p), number))
+
+
+def _combine(parts):
+    kind, a, b = parts
+    if kind == "not":
+        return (f"not ({a[0]})", lambda p: ~a[1](p))
+    fn = np.logical_and if kind == "and" else np.logical_or
+    return (f"({a[0]}) {kind} ({b[0]})", lambda p: fn(a[1](p), b[1](p)))
+
+
+#: well-formed statements (comparisons joined by and/or/not, inside P() or not) with the share
+#: of draws numpy says they hold in: the answer is known, so it is checked, not just bounded
+_KNOWN = st.recursive(
+    st.builds(
+        _comparison,
+        st.sampled_from(_TERMS),
+        st.sampled_from(list(_OPS)),
+        st.floats(0.0, 1.0),
+    ),
+    lambda inner: st.tuples(st.sampled_from(["and", "or", "not"]), inner, inner).map(_combine),
+    max_leaves=6,
+).flatmap(lambda c: st.sampled_from([c, (f"P({c[0]})", c[1])]))
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(_GRAMMAR), max_size=40).map("".join) | st.text(max_size=50))
-def test_fuzz_random_statements_give_a_probability_or_an_input_error(statement):
+@given(
+    st.lists(st.sampled_from(_GRAMMAR), max_size=40).map(lambda s: ("".join(s), None))
+    | st.text(max_size=50).map(lambda s: (s, None))
+    | _KNOWN
+)
+def test_fuzz_random_statements_give_a_probability_or_an_input_error(case):
+    """Random text gives a result or an InputError (one line), nothing else; a well-formed
+    statement is never refused and its probability is numpy's share of the draws."""
+    statement, numpy = case
     post = _FUZZ_POST
     try:
         res = probability(statement, post)
     except InputError as exc:
+        assert numpy is None, f"{statement!r} was refused: {exc}"
         assert "\n" not in str(exc)
         return
-    assert 0.0 <= res["probability"] <= 1.0
+    if numpy is not None:
+        want = numpy(post)
+        assert set(want.dims) == {"chain", "draw"}
+        assert res["draws"] == 100
+        assert res["probability"] == pytest.approx(float(want.mean()), abs=1e-12), statement
 
 
 _rng = np.random.default_rng(7)
