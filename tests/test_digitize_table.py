@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from bayesurv.digitize.axes import read_axes
-from bayesurv.digitize.ocr import read_figure_text
+from bayesurv.digitize.ocr import Word, line_text, read_figure_text, text_lines
 from bayesurv.digitize.styles import render_style
 from bayesurv.digitize.table import (
     Cell,
@@ -73,6 +73,20 @@ def _row(label, values, times=(0, 10, 20, 30)):
         for k, (t, v) in enumerate(zip(times, values, strict=True))
     ]
     return Row(label, None, cells, 500.0)
+
+
+def test_a_row_label_whose_first_word_sits_lower_keeps_its_word_order():
+    # The NEJM style's row labels as read (boxes in pixels): "No" comes from the pass over
+    # turned text, its box a pixel lower than "hormone therapy" beside it. Lines are words
+    # left to right, whichever of them sits lowest; the rows stay in order top to bottom.
+    words = [
+        Word("hormone", 38, 514, 105, 535, 0.99999),
+        Word("therapy", 111, 514, 168, 535, 0.99894),
+        Word("No", 13.5, 514.5, 34.5, 536.5, 0.99997),
+        Word("Hormone", 39, 538, 107, 560, 0.99998),
+        Word("therapy", 112, 538, 172, 561, 0.99998),
+    ]
+    assert [line_text(ln) for ln in text_lines(words)] == ["No hormone therapy", "Hormone therapy"]
 
 
 def test_rows_follow_their_labels_and_clear_earlier_assignments():

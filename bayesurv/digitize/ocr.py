@@ -334,10 +334,15 @@ def _split_glued_numbers(words: list[Word]) -> list[Word]:
 
 def text_lines(words: list[Word], gap: float = 1.2) -> list[list[Word]]:
     """Words grouped into lines: same row (centres within half a word height), close together
-    (gap below ``gap`` x the word height); each line sorted left to right."""
-    remaining = sorted(words, key=lambda w: (w.cy, w.left))
+    (gap below ``gap`` x the word height); each line sorted left to right, the lines in the
+    order of their first word by row, then column.
+
+    Words join lines from left to right: a line grows only at its right end, so a word met
+    after the words right of it would start a line of its own (a line's first word whose box
+    sits a pixel lower than the rest, as the turned reading's "No" of "No hormone therapy",
+    came last by row and was put after them)."""
     lines: list[list[Word]] = []
-    for w in remaining:
+    for w in sorted(words, key=lambda w: (w.left, w.cy)):
         for line in lines:
             last = line[-1]
             same_row = abs(last.cy - w.cy) <= 0.5 * max(last.height, w.height)
@@ -347,8 +352,7 @@ def text_lines(words: list[Word], gap: float = 1.2) -> list[list[Word]]:
                 break
         else:
             lines.append([w])
-    for line in lines:
-        line.sort(key=lambda w: w.left)
+    lines.sort(key=lambda line: min((w.cy, w.left) for w in line))
     return lines
 
 
