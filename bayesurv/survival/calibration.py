@@ -28,7 +28,9 @@ SBC_PRIORS = {
 SBC_CURE_PRIORS = {"log_median": (0.0, 0.4), "log_shape": (0.2, 0.25), "cure_logit": (0.0, 0.8)}
 
 
-def _ranks(spec, ipd, raw, pri, *, population, draws, tune, chains, thin, seed) -> dict:
+def _ranks(spec, ipd, raw, pri, population, seed, thin, fit: dict) -> dict:
+    """The rank of each true parameter among one replication's posterior draws, thinned
+    (``fit``: nutpie's draws, tune and chains)."""
     import nutpie
 
     from bayesurv.survival.builder import compiled
@@ -37,13 +39,7 @@ def _ranks(spec, ipd, raw, pri, *, population, draws, tune, chains, thin, seed) 
     spec, d, _ = prepare(spec, ipd, population=population)
     d["log_t_ref"] = np.asarray(0.0)  # the fixed time reference of SBC_PRIORS
     tr = nutpie.sample(
-        compiled(spec, d),
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        seed=seed,
-        progress_bar=False,
-        adaptation="low_rank",
+        compiled(spec, d), **fit, seed=seed, progress_bar=False, adaptation="low_rank"
     )
     return {k: int(np.sum(tr["posterior"][k].values[:, ::thin].ravel() < raw[k])) for k in pri}
 
@@ -68,6 +64,7 @@ def sbc_ranks(
     from bayesurv.survival.structure import ModelSpec
 
     rng = np.random.default_rng(seed)
+    fit = {"draws": draws, "tune": tune, "chains": chains}
     pri = SBC_PRIORS[family]
     spec = ModelSpec(family, priors={k: f"normal({m}, {s})" for k, (m, s) in pri.items()})
     fam = get_family(family)
@@ -80,18 +77,7 @@ def sbc_ranks(
         if event.sum() == 0:
             event[np.argmin(t)] = 1.0  # pragma: no cover - vanishingly rare
         ipd = pd.DataFrame({"time": np.minimum(t, c), "event": event})
-        for k, r in _ranks(
-            spec,
-            ipd,
-            raw,
-            pri,
-            population=None,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            thin=thin,
-            seed=int(seed) * 100_003 + rep,
-        ).items():
+        for k, r in _ranks(spec, ipd, raw, pri, None, int(seed) * 100_003 + rep, thin, fit).items():
             ranks[k].append(r)
     return {k: np.asarray(v) for k, v in ranks.items()}
 
@@ -128,6 +114,7 @@ def sbc_ranks_cure(
     from bayesurv.survival.structure import ModelSpec
 
     rng = np.random.default_rng(seed)
+    fit = {"draws": draws, "tune": tune, "chains": chains}
     table = us_life_table(2014) if background else None
     fit_bg = background if fit_background is None else fit_background
     pop = (
@@ -157,17 +144,7 @@ def sbc_ranks_cure(
         )
         if sim.data["event"].sum() == 0:  # pragma: no cover - vanishingly rare
             continue
-        for k, r in _ranks(
-            spec,
-            sim.data,
-            raw,
-            SBC_CURE_PRIORS,
-            population=pop,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            thin=thin,
-            seed=int(seed) * 100_003 + rep,
-        ).items():
+        rep_seed = int(seed) * 100_003 + rep
+        for k, r in _ranks(spec, sim.data, raw, SBC_CURE_PRIORS, pop, rep_seed, thin, fit).items():
             ranks[k].append(r)
     return {k: np.asarray(v) for k, v in ranks.items()}

@@ -37,9 +37,7 @@ def _data(result: xr.DataTree) -> dict:
         ipd[spec.arm] = const["arm"].values
     if spec.entry:
         ipd[spec.entry] = const["entry"].values
-    for c in {c.name for c in [*spec.covariates, *spec.cure_covariates]} | {
-        c.name for _, cs in spec.ancillary for c in cs
-    }:
+    for c in {c.name for c in spec.all_covariates}:
         ipd[c] = const[c].values
     if spec.background or spec.terms != ("ipd",):
         why = "background mortality" if spec.background else "evidence beside the IPD"
@@ -75,18 +73,11 @@ def max_loglik(result: xr.DataTree, d: dict | None = None) -> tuple[float, int]:
 
     # the best draw, with the hyperparameters' scale folded into the coefficients they scale
     draws = np.column_stack([F.raw[p.name] for p in free])
-    if "mspline_z" in F.raw:
-        j = [p.name for p in free].index("mspline_z")
-        start = sum(sizes[:j])
-        draws[:, start : start + sizes[j]] *= F.raw["mspline_sd"]
-    if "pwexp_z" in F.raw:
-        j = [p.name for p in free].index("pwexp_z")
-        start = sum(sizes[:j])
-        draws[:, start : start + sizes[j]] *= F.raw["pwexp_sd"]
-    if "nonph_z" in F.raw:
-        j = [p.name for p in free].index("nonph_z")
-        start = sum(sizes[:j])
-        draws[:, start : start + sizes[j]] *= F.raw["nonph_sd"]
+    names = [p.name for p in free]
+    for z, sd in (("mspline_z", "mspline_sd"), ("pwexp_z", "pwexp_sd"), ("nonph_z", "nonph_sd")):
+        if z in F.raw:
+            j = names.index(z)
+            draws[:, sum(sizes[:j]) : sum(sizes[: j + 1])] *= F.raw[sd]
     scores = [total(unpack(x)) for x in draws[:: max(1, len(draws) // 200)]]
     x0 = draws[:: max(1, len(draws) // 200)][int(np.argmax(scores))]
     best = max(scores)
