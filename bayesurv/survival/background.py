@@ -189,7 +189,7 @@ def read_cohort(path: str | Path, nodes_per_year: int = 1) -> Members:
     return cohort_from_groups(df.reset_index(drop=True), str(p), nodes_per_year)
 
 
-def _check_smr(smr) -> float:
+def check_smr(smr) -> float:
     s = float(smr)
     if not (math.isfinite(s) and s > 0):
         raise InputError(
@@ -199,9 +199,9 @@ def _check_smr(smr) -> float:
     return s
 
 
-def _patient_curves(t, cohort, table, year, time_scale, smr):
-    """``H_i(t)`` and ``h_i(t)`` (per model unit), shape ``(len(t), n_members)``."""
-    s = _check_smr(smr)
+def member_curves(t, cohort: Members, table, year, time_scale, smr=1.0):
+    """``H_i(t)`` and ``h_i(t)`` (per model unit) of each member, shape ``(len(t), n_members)``."""
+    s = check_smr(smr)
     tt = np.atleast_1d(np.asarray(t, dtype=float))[:, None]
     H = s * table.background_cumhaz(tt, cohort.age[None, :], cohort.sex[None, :], year, time_scale)
     att = cohort.age[None, :] + tt / time_scale
@@ -221,7 +221,7 @@ def background_survival(
 
     ``t`` in model units (a 1-D grid); returns an array of the same length.
     """
-    H, _ = _patient_curves(t, cohort, table, year, time_scale, smr)
+    H, _ = member_curves(t, cohort, table, year, time_scale, smr)
     return np.exp(-H) @ cohort.weight
 
 
@@ -234,7 +234,7 @@ def background_hazard(
     smr: float = 1.0,
 ) -> np.ndarray:
     """The cohort's marginal background hazard per model unit, ``sum w_i S_i h_i / S_bg``."""
-    H, h = _patient_curves(t, cohort, table, year, time_scale, smr)
+    H, h = member_curves(t, cohort, table, year, time_scale, smr)
     logw = np.log(np.maximum(cohort.weight, 1e-300))[None, :] - H
     logw = logw - logw.max(axis=1, keepdims=True)  # stable when S_i underflows
     w = np.exp(logw) * (cohort.weight[None, :] > 0)
@@ -264,7 +264,7 @@ def patient_background(
     >>> (h * 12).round(4).tolist(), H.round(4).tolist()
     ([0.0252, 0.0277], [0.023, 0.0482])
     """
-    s = _check_smr(smr)
+    s = check_smr(smr)
     t = np.asarray(t, dtype=float)
     a0 = np.broadcast_to(np.asarray(age0, dtype=float), t.shape)
     sx = _sex_labels(sex, t.size, "patients").reshape(t.shape)

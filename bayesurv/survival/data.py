@@ -52,7 +52,7 @@ def check_ipd(ipd: pd.DataFrame, spec: ModelSpec, source: str) -> dict:
     """Times, events, arm labels and entry times of the patients; one sentence per problem."""
     if not isinstance(ipd, pd.DataFrame) or len(ipd) == 0:
         raise InputError(f"{source} is empty; give one row per patient with columns time,event.")
-    cols = ("time", "event", spec.arm, spec.entry, *(c.name for c in _all_covs(spec)))
+    cols = ("time", "event", spec.arm, spec.entry, *(c.name for c in spec.all_covariates))
     for col in dict.fromkeys(c for c in cols if c):
         if col not in ipd.columns:
             raise InputError(
@@ -104,10 +104,6 @@ def check_ipd(ipd: pd.DataFrame, spec: ModelSpec, source: str) -> dict:
             )
         out["entry"] = entry
     return out
-
-
-def _all_covs(spec):
-    return [*spec.covariates, *spec.cure_covariates, *(c for _, cs in spec.ancillary for c in cs)]
 
 
 def code(cov: Covariate, ipd: pd.DataFrame, source: str) -> tuple[Covariate, np.ndarray]:
@@ -286,7 +282,7 @@ def prepare(
         if spec.entry:
             d["en_pos"] = (pat["entry"] > 0).astype(float)
         cohort.update(time=t, event=ev, arm=arm, entry=pat.get("entry"))
-        names = {c.name for c in _all_covs(spec)}
+        names = {c.name for c in spec.all_covariates}
         cohort["columns"] = {c: _plain_values(ipd[c]) for c in sorted(names)}
     # ---- the population's nodes
     if population is not None:
@@ -372,11 +368,6 @@ def _summary_t_ref(s: Summaries) -> float:
     return float(vals.median())
 
 
-def _arm_index(spec, arm) -> int:
-    labels = list(spec.arms) or ["all"]
-    return labels.index(arm) if arm in labels else -1
-
-
 def _reported(s: Summaries, spec: ModelSpec, d: dict, add, names: list) -> None:
     lm, ev, md = (
         {"i": [], "y": [], "se": []},
@@ -411,25 +402,12 @@ def _reported(s: Summaries, spec: ModelSpec, d: dict, add, names: list) -> None:
                 md["t"].append(t)
                 md["se"].append(m["se"].to_numpy(float))
                 names["medians"].extend(f"median {arm} {x:g}" for x in t)
-    if lm["i"]:
-        d.update(
-            lm_i=np.concatenate(lm["i"]),
-            lm_y=np.concatenate(lm["y"]),
-            lm_se=np.concatenate(lm["se"]),
-        )
-    if ev["i"]:
-        d.update(
-            ev_i=np.concatenate(ev["i"]),
-            ev_w=np.concatenate(ev["w"]),
-            ev_n=np.array(ev["n"]),
-            ev_d=np.array(ev["d"]),
-        )
-    if md["i"]:
-        d.update(
-            md_i=np.concatenate(md["i"]),
-            md_t=np.concatenate(md["t"]),
-            md_se=np.concatenate(md["se"]),
-        )
+    for pre, arrays in (("lm_", lm), ("ev_", ev), ("md_", md)):  # counts are one per row
+        if arrays["i"]:
+            join = {
+                k: np.array(v) if k in ("n", "d") else np.concatenate(v) for k, v in arrays.items()
+            }
+            d.update({pre + k: v for k, v in join.items()})
     hrs = s.hazard_ratios
     if "hazard_ratios" in s.use and hrs is not None and len(hrs):
         hrs = hrs if "used" in hrs else E.hazard_ratio_terms(hrs)

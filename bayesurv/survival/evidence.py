@@ -1,92 +1,37 @@
 """The evidence other than patient-level data: read, checked, and turned into term arrays.
 
-Reported summaries of a trial (a landmark KM estimate with its 95% CI, events at a data cut-off,
-a hazard ratio, a median) and external long-term evidence (landmark survival, registry counts)
-each become one likelihood term on the cohort's ``S_a(t)``
-(:mod:`bayesurv.survival.terms`). How each reported number becomes a term:
+Reported summaries of a trial and external long-term evidence each become one likelihood term
+on the cohort's ``S_a(t)``: the formulas are in :mod:`bayesurv.survival.terms`, their derivations
+in ARCHITECTURE.md ("Reported and external evidence"). Here each number gets its standard error
+from its 95% CI on the term's scale (``cloglog S = log(-log S)``, that of KM log-log CIs):
 
-* landmark ``S_hat(t)`` with 95% CI ``(lo, hi)``: ``cloglog S_hat ~ N(cloglog S_a(t), se^2)``,
-  ``se = (cloglog lo - cloglog hi) / (2 * 1.96)`` (the log-log scale on which KM CIs are
-  usually computed; ``cloglog S = log(-log S)``);
-* events ``D`` among ``n`` at a data cut-off: ``D ~ Binomial(n, E_C[1 - S_a(C)])``, with the
-  potential follow-up ``C`` uniform on ``[max(0, 2 m - M), M]`` (m the reported median follow-up,
-  M the maximum; ``[0, 2 m]`` when no maximum is given), the expectation by 24-point
-  Gauss-Legendre quadrature. This assumes censoring only at the data cut-off.
-* hazard ratio (experimental vs control) ``HR_hat`` with a 95% CI:
-  ``log HR_hat ~ N(log HR_model, se^2)``, ``se = (log hi - log lo) / (2 * 1.96)``; with a
-  log-rank (or Wald) p-value and no CI, ``se = |log HR_hat| / z_{1 - p/2}``. A p-value given only
-  as a bound ("<0.001") gives no standard error, and a p-value without an HR gives no estimate:
-  such rows are not used and :func:`hazard_ratio_terms` says why. ``log HR_model`` is what a
-  Cox fit of the reported cut estimates to first order, the event-weighted average of the log
-  hazard ratio over follow-up (the ``log_hr`` parameter itself when the hazards are
-  proportional),
-
-      log HR_model = int_0^M w(t) log(h_1(t) / h_0(t)) dt / int_0^M w(t) dt,
-      w(t) = (r_0 f_0(t) + r_1 f_1(t)) * G(t),
-
-  with ``f_a = h_a S_a`` the all-cause event density, ``r_a`` the arms' shares of the patients
-  (equal when unknown), and ``G(t) = P(C > t)`` the probability of still being under follow-up
-  (the uniform potential follow-up above), by 2 x 32-point Gauss-Legendre quadrature on
-  ``[0, 2m - M]`` and ``[2m - M, M]`` (``G`` has a kink at ``2m - M``). The exact limit of the
-  Cox estimate (Struthers & Kalbfleisch, Biometrika 1986) weights by the risk sets; on large
-  simulated mixture-cure trials the average agrees with the Cox fit within 0.013 on the log
-  scale (``tests/test_survival_aggregate.py``).
-* median ``m_hat`` with a 95% CI ``(lo, hi)``: ``log m_hat ~ N(log m_model, se^2)``,
-  ``se = (log hi - log lo) / (2 * 1.96)``: the standard error from the width of the CI, which
-  McGrath et al. (2025, arXiv:2503.03065, "Meta-analysis of median survival times with
-  inverse-variance weighting") show estimates the median's standard error consistently for
-  Brookmeyer-Crowley intervals; taken on the log scale here, where such intervals (asymmetric in
-  time) are closer to symmetric and the median stays positive. The model's median need not
-  exist (a cure fraction above 1/2), so the term is written through ``g(t) = cloglog S_a(t)``,
-  which is finite for every model: with the slope ``b = d g / d log t = t h_a(t) / H_a(t)``
-  at ``m_hat``,
-
-      log L = log phi((g(m_hat) - cloglog 0.5) / (b se)) - log se,
-
-  the normal density of ``log m_hat`` with ``log m_model`` replaced by one Newton step from
-  ``m_hat`` (``log m_model ~ log m_hat - (g(m_hat) - g(m_model)) / b``): exact for the Weibull,
-  whose ``g`` is linear in ``log t``, and first-order elsewhere. The ``- log se`` (not
-  ``- log(b se)``) is the Jacobian that makes it a density of ``m_hat``. A median whose upper
-  confidence limit was "not reached" gives ``se = (log m_hat - log lo) / 1.96`` (the lower half
-  of the interval, flagged ``one-sided``); a median without a lower limit, or "not reached"
-  itself, is not used.
-
-The reported numbers of one cut-off come from the same patients, so they share information;
-the model treats them as independent, which overstates the precision somewhat (most for an HR
-next to the landmarks and events it summarises). The switches above give the sensitivity
-analyses.
-
-External long-term evidence:
-
-**Landmark survival** ``S(t*) = s`` with a 95% CI ``[lower, upper]`` (e.g. registry 10-year
-survival). On the scale ``g`` (``cloglog``: ``g(S) = log(-log S)``, the default, on which
-Kaplan-Meier log-log CIs are symmetric; or ``logit``: ``g(S) = log(S / (1 - S))``) the standard
-error is ``se = |g(upper) - g(lower)| / (2 * 1.959964)``. The *binomial equivalent* is the
-number at risk ``n`` and deaths ``d = n (1 - s)`` whose binomial estimate ``s`` has that standard
-error on the ``g`` scale by the delta method::
+* landmark ``S_hat(t)``, CI ``(lo, hi)``: ``se = (cloglog lo - cloglog hi) / (2 * 1.96)``;
+* events ``D`` among ``n`` at a cut-off (median follow-up ``m``, maximum ``M``): the potential
+  follow-up ``C`` is uniform on ``[max(0, 2 m - M), M]`` (``[0, 2 m]`` without ``M``), by 24-point
+  Gauss-Legendre (:func:`followup_nodes`; censoring only at the cut-off);
+* hazard ratio, CI ``(lo, hi)``: ``se = (log hi - log lo) / (2 * 1.96)``; with a p-value and no
+  CI, ``se = |log HR_hat| / z_{1 - p/2}``; a p-value given as a bound ("<0.001"), or without an
+  HR, gives no term (:func:`hazard_ratio_terms` says why); the model's HR is weighted over
+  2 x 32 nodes on ``[0, 2 m - M]`` and ``[2 m - M, M]`` (:func:`cox_nodes`);
+* median ``m_hat``, CI ``(lo, hi)``: ``se = (log hi - log lo) / (2 * 1.96)`` (McGrath et al.
+  2025); an upper limit "not reached" gives ``se = (log m_hat - log lo) / 1.96`` (``one-sided``);
+  no lower limit, or a median not reached, gives no term;
+* external landmark ``s``, CI ``[lower, upper]``, on ``g`` = ``cloglog`` (default) or ``logit``:
+  ``se = |g(upper) - g(lower)| / (2 * 1.959964)`` and its *binomial equivalent* ``n``, ``d = n (1 -
+  s)``, whose binomial estimate ``s`` has that standard error on the ``g`` scale::
 
     cloglog: n = (1 - s) / (s (log s)^2 se^2)        logit: n = 1 / (s (1 - s) se^2)
-    log L(H) = log C(n, d) + d log(1 - exp(-H)) - (n - d) H        (binomial, S = exp(-H))
 
-It is maximized at ``exp(-H) = s``, and its observed information on the ``g`` scale there is
-``1 / se^2``, so its Wald 95% CI on that scale is the given CI (tests check both).
+* registry counts per interval ``(start, stop]``: ``n`` at risk at ``start``, ``d`` deaths by
+  ``stop``, ``d ~ Binomial(n, 1 - S(stop) / S(start))``.
 
-**Registry counts** per interval ``(start, stop]``: ``n`` at risk at ``start``, ``d`` deaths by
-``stop``. The model's conditional survival is ``p = S(stop) / S(start) = exp(-(H(stop) -
-H(start)))`` and::
-
-    d ~ Binomial(n, 1 - p)
-
-Constants (``log C(n, d)``) are included, with ``C`` through the gamma function, so the values
-are full log-likelihoods (non-integer effective counts allowed).
+The reported numbers of one cut-off come from the same patients; the model treats them as
+independent, which overstates the precision somewhat (most for an HR next to the landmarks and
+events it summarises); ``Summaries.use`` switches terms off for the sensitivity analyses.
 
 CSV formats (one row per landmark / interval; other columns such as ``arm`` or ``source`` are
-kept):
-
-* landmarks: ``time,survival,lower,upper`` (proportions, not percentages)
-* registry: ``start,stop,n_at_risk,events``
-
-Times are in the model's time unit (that of the trial data); nothing is converted.
+kept): landmarks ``time,survival,lower,upper`` (proportions, not percentages); registry
+``start,stop,n_at_risk,events``. Times are in the model's time unit; nothing is converted.
 """
 
 from __future__ import annotations
@@ -103,9 +48,9 @@ from bayesurv.tables import Column, read_table
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(24)
 ARMS = ("control", "experimental")
+Z95 = 1.959963984540054
 #: the reported terms, each switchable
 TERMS = ("landmarks", "events", "hazard_ratios", "medians")
-_Z = 1.959963984540054
 _GL32_X, _GL32_W = np.polynomial.legendre.leggauss(32)
 _MEDIAN_COLUMNS = ["median", "lower", "upper"]
 
@@ -131,6 +76,14 @@ def _rows(df: pd.DataFrame) -> list[int]:
     return list(range(1, len(df) + 1))
 
 
+def _need(df: pd.DataFrame, need, source: str) -> None:
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{source} lacks column(s) {', '.join(missing)}; it needs {', '.join(need)}."
+        )
+
+
 def _cloglog(s):
     return np.log(-np.log(s))
 
@@ -138,18 +91,14 @@ def _cloglog(s):
 def landmark_scale(lm: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Each landmark estimate on the cloglog scale and its standard error from the 95% CI."""
     y = _cloglog(lm["survival"].to_numpy(float))
-    se = (_cloglog(lm["lower"].to_numpy(float)) - _cloglog(lm["upper"].to_numpy(float))) / (2 * _Z)
+    se = (_cloglog(lm["lower"].to_numpy(float)) - _cloglog(lm["upper"].to_numpy(float))) / (2 * Z95)
     return y, se
 
 
 def check_landmarks(df: pd.DataFrame, source: str = "landmarks") -> pd.DataFrame:
     """Validate landmark rows (``time, survival, lower, upper``), one sentence per problem."""
     need = ["time", "survival", "lower", "upper"]
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{source} lacks column(s) {', '.join(missing)}; it needs {', '.join(need)}."
-        )
+    _need(df, need, source)
     for k, row in zip(_rows(df), df[need].itertuples(index=False), strict=True):
         t, s, lo, hi = (float(v) for v in row)
         if not (0 < lo < s < hi < 1):
@@ -166,12 +115,7 @@ def check_landmarks(df: pd.DataFrame, source: str = "landmarks") -> pd.DataFrame
 
 
 def check_events(df: pd.DataFrame, source: str = "events") -> pd.DataFrame:
-    need = ["n", "events", "median_followup"]
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{source} lacks column(s) {', '.join(missing)}; it needs {', '.join(need)}."
-        )
+    _need(df, ["n", "events", "median_followup"], source)
     for k, row in zip(_rows(df), df.itertuples(index=False), strict=True):
         n, d, m = int(row.n), int(row.events), float(row.median_followup)
         if not 0 <= d <= n:
@@ -192,19 +136,22 @@ def check_events(df: pd.DataFrame, source: str = "events") -> pd.DataFrame:
     return df
 
 
+def _followup(median: float, maximum: float | None) -> tuple[float, float]:
+    """The range ``[max(0, 2 m - M), M]`` of the uniform potential follow-up (M = 2 m if none)."""
+    hi = float(maximum) if maximum is not None and np.isfinite(maximum) else 2.0 * median
+    return max(0.0, 2.0 * median - hi), hi
+
+
 def followup_nodes(median: float, maximum: float | None) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Legendre nodes and weights (summing to 1) of the uniform potential follow-up."""
-    hi = float(maximum) if maximum is not None and np.isfinite(maximum) else 2.0 * median
-    lo = max(0.0, 2.0 * median - hi)
-    nodes = lo + (hi - lo) * (_GL_X + 1.0) / 2.0
-    return nodes, _GL_W / 2.0
+    lo, hi = _followup(median, maximum)
+    return lo + (hi - lo) * (_GL_X + 1.0) / 2.0, _GL_W / 2.0
 
 
 def cox_nodes(median: float, maximum: float | None) -> tuple[np.ndarray, np.ndarray]:
     """Nodes on ``[0, M]`` and weights ``GL weight x G(t)`` (``G`` the probability of still
     being under the uniform potential follow-up of :func:`followup_nodes`), 2 x 32 points."""
-    hi = float(maximum) if maximum is not None and np.isfinite(maximum) else 2.0 * median
-    lo = max(0.0, 2.0 * median - hi)
+    lo, hi = _followup(median, maximum)
     nodes, weights = [], []
     for a, b in ((0.0, lo), (lo, hi)):
         if b - a <= 0:
@@ -276,7 +223,9 @@ def hazard_ratio_terms(df: pd.DataFrame, source: str = "hazard ratios") -> pd.Da
         if not np.isfinite(hr):
             out["reason"] = "no hazard ratio published (a p-value alone gives no estimate)"
         elif np.isfinite(lo):
-            out.update(log_hr=np.log(hr), se=(np.log(hi) - np.log(lo)) / (2 * _Z), se_from="95% CI")
+            out.update(
+                log_hr=np.log(hr), se=(np.log(hi) - np.log(lo)) / (2 * Z95), se_from="95% CI"
+            )
         elif np.isfinite(p):
             z = stats.norm.isf(p / 2)
             if hr == 1 or z <= 0:
@@ -302,11 +251,7 @@ def hazard_ratio_terms(df: pd.DataFrame, source: str = "hazard ratios") -> pd.Da
 def check_medians(df: pd.DataFrame, source: str = "medians") -> pd.DataFrame:
     """Validate median rows (``median, lower, upper``; a blank upper limit = "not reached") and
     add ``log_median``, ``se`` (log scale), ``se_from``, ``used`` and ``reason``."""
-    missing = [c for c in _MEDIAN_COLUMNS if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{source} lacks column(s) {', '.join(missing)}; it needs {', '.join(_MEDIAN_COLUMNS)}."
-        )
+    _need(df, _MEDIAN_COLUMNS, source)
     rows = []
     for k, r in zip(_rows(df), df.to_dict(orient="records"), strict=True):
         m, lo, hi = number(r["median"]), number(r["lower"]), number(r["upper"])
@@ -327,14 +272,14 @@ def check_medians(df: pd.DataFrame, source: str = "medians") -> pd.DataFrame:
         elif np.isfinite(hi):
             out.update(
                 log_median=np.log(m),
-                se=(np.log(hi) - np.log(lo)) / (2 * _Z),
+                se=(np.log(hi) - np.log(lo)) / (2 * Z95),
                 se_from="95% CI",
                 used=True,
             )
         else:
             out.update(
                 log_median=np.log(m),
-                se=(np.log(m) - np.log(lo)) / _Z,
+                se=(np.log(m) - np.log(lo)) / Z95,
                 se_from="one-sided: upper limit not reached",
                 used=True,
             )
@@ -355,7 +300,6 @@ def arm_shares(arms: dict[str, ReportedArm], labels=ARMS) -> tuple[float, float]
     return n[0] / sum(n), n[1] / sum(n)
 
 
-Z95 = 1.959963984540054
 SCALES = ("cloglog", "logit")
 #: a CI's longer arm may be at most this many times the shorter one on the chosen scale
 MAX_ARM_RATIO = 2.0
@@ -390,10 +334,7 @@ def landmark_binomial(
     """
     _check_scale(scale)
     w = where(source, row)
-    try:
-        vals = tuple(float(v) for v in (survival, lower, upper))
-    except (TypeError, ValueError):
-        vals = (math.nan,)
+    vals = tuple(number(v) for v in (survival, lower, upper))
     if not all(math.isfinite(v) for v in vals):
         raise InputError(f"{w}survival, lower and upper must be finite numbers; fill them in.")
     survival, lower, upper = vals
@@ -440,10 +381,7 @@ def _numbers(df: pd.DataFrame, cols, src) -> dict:
     for c in cols:
         vals = []
         for i, v in enumerate(df[c].tolist()):
-            try:
-                x = float(str(v).strip())
-            except ValueError:
-                x = math.nan
+            x = number(str(v).strip())
             if not math.isfinite(x):
                 raise InputError(
                     f"{where(src, i + 1)}column {c!r} holds {v!r}, not a finite number; write a "

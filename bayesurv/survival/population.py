@@ -26,7 +26,7 @@ import pandas as pd
 
 from bayesurv.errors import InputError
 from bayesurv.lifetable import SEX_ALIASES, UNITS_PER_YEAR, LifeTable
-from bayesurv.survival.background import Members
+from bayesurv.survival.background import Members, member_curves
 
 #: ages are grouped to this width (years) for a cohort's nodes
 AGE_STEP = 0.25
@@ -216,11 +216,7 @@ class Population:
 
     def node_curves(self, t, members: Members, time_scale: float):
         """``H_pop`` and ``h_pop`` (per model unit, SMR 1) of each node at times ``t``: (T, J)."""
-        tt = np.asarray(t, dtype=float).reshape(-1, 1)
-        age, sex = members.age[None, :], members.sex[None, :]
-        H = self.table.background_cumhaz(tt, age, sex, self.year, time_scale)
-        h = self.table.hazard_per_unit(age + tt / time_scale, sex, self.year, time_scale)
-        return H, h
+        return member_curves(np.ravel(t), members, self.table, self.year, time_scale)
 
     def lifetime(self, members: Members, time_scale: float, follow_up: float) -> float:
         """Model units until the cohort's population survival falls below 0.001."""

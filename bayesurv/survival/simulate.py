@@ -63,8 +63,10 @@ from bayesurv.survival.background import (
     Members,
     background_hazard,
     background_survival,
+    check_smr,
     cohort_from_ages,
 )
+from bayesurv.survival.evidence import number
 from bayesurv.survival.families import Family, get_family
 
 CURE_KINDS = ("mixture", "non-mixture")
@@ -102,10 +104,7 @@ def background_death_times(
     sx = np.broadcast_to(np.asarray(sex, dtype=object), a.shape)
     if np.any(~np.isfinite(e)) or np.any(e < 0):
         raise InputError("background_death_times: exp_draws must be finite and >= 0.")
-    if not (math.isfinite(float(smr)) and float(smr) > 0):
-        raise InputError(
-            f"smr {smr!r} is not a positive number; give 1 for the general population."
-        )
+    smr = check_smr(smr)
     knots = np.append(table.ages, table.ages[-1] + 1.0)
     out = np.empty(a.shape)
     labels = sorted({str(s) for s in sx.ravel()})
@@ -180,19 +179,14 @@ class CureTruth:
                 return (1.0 - pi) * f / self._sexc(t, arm)
             return -math.log(pi) * f
 
-    def _sbg(self, t, arm, std=False):
+    def _bg(self, t, arm, std=False, hazard=False):
+        """The arm's (``std``: the whole cohort's) background survival, or its hazard."""
         t = np.atleast_1d(np.asarray(t, dtype=float))
         if self.table is None:
-            return np.ones(t.shape)
+            return np.full(t.shape, 0.0 if hazard else 1.0)
         c = self.everyone if std else self.cohorts[arm]
-        return background_survival(t, c, self.table, self.year, self.time_scale, self.smr)
-
-    def _hbg(self, t, arm, std=False):
-        t = np.atleast_1d(np.asarray(t, dtype=float))
-        if self.table is None:
-            return np.zeros(t.shape)
-        c = self.everyone if std else self.cohorts[arm]
-        return background_hazard(t, c, self.table, self.year, self.time_scale, self.smr)
+        f = background_hazard if hazard else background_survival
+        return f(t, c, self.table, self.year, self.time_scale, self.smr)
 
     @staticmethod
     def _shape(t, x):
@@ -208,29 +202,31 @@ class CureTruth:
     def background_survival(self, t, arm=None, standardize: bool = False):
         """The arm's (or the whole cohort's) general-population survival, Ederer I."""
         arms = self._arms(arm)
-        x = sum(self.weights[a] * self._sbg(t, a, standardize) for a in arms)
+        x = sum(self.weights[a] * self._bg(t, a, standardize) for a in arms)
         return self._shape(t, x / sum(self.weights[a] for a in arms))
 
     def background_hazard(self, t, arm=None, standardize: bool = False):
         """``-d log S_bg / dt`` of the arm (or the whole cohort), per model unit."""
         arms = self._arms(arm)
-        sb = {a: self.weights[a] * self._sbg(t, a, standardize) for a in arms}
-        x = sum(sb[a] * self._hbg(t, a, standardize) for a in arms) / sum(sb.values())
+        sb = {a: self.weights[a] * self._bg(t, a, standardize) for a in arms}
+        x = sum(sb[a] * self._bg(t, a, standardize, hazard=True) for a in arms) / sum(sb.values())
         return self._shape(t, x)
 
     def survival(self, t, arm=None, standardize: bool = False):
         """Overall ``S(t) = mean_i S_bg,i(t) S_exc(t)`` of the arm (or the whole cohort)."""
         arms = self._arms(arm)
         tt = np.atleast_1d(np.asarray(t, dtype=float))
-        x = sum(self.weights[a] * self._sbg(tt, a, standardize) * self._sexc(tt, a) for a in arms)
+        x = sum(self.weights[a] * self._bg(tt, a, standardize) * self._sexc(tt, a) for a in arms)
         return self._shape(t, x / sum(self.weights[a] for a in arms))
 
     def hazard(self, t, arm=None, standardize: bool = False):
         """Overall hazard ``-d log S / dt`` per model unit (``h_bg + h_exc`` within an arm)."""
         arms = self._arms(arm)
         tt = np.atleast_1d(np.asarray(t, dtype=float))
-        s = {a: self.weights[a] * self._sbg(tt, a, standardize) * self._sexc(tt, a) for a in arms}
-        num = sum(s[a] * (self._hbg(tt, a, standardize) + self._hexc(tt, a)) for a in arms)
+        s = {a: self.weights[a] * self._bg(tt, a, standardize) * self._sexc(tt, a) for a in arms}
+        num = sum(
+            s[a] * (self._bg(tt, a, standardize, hazard=True) + self._hexc(tt, a)) for a in arms
+        )
         return self._shape(t, num / sum(s.values()))
 
     def mean_survival(
@@ -257,10 +253,7 @@ class Simulated(NamedTuple):
 # checks
 # --------------------------------------------------------------------------------------------
 def _positive(name: str, x, allow_zero: bool = False) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        v = math.nan
+    v = number(x)
     ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0)
     if not ok:
         need = ">= 0" if allow_zero else "> 0"
@@ -277,10 +270,7 @@ def _params(fam: Family, params) -> dict:
         )
     out = {}
     for k in fam.params:
-        try:
-            v = float(params[k])
-        except (TypeError, ValueError):
-            v = math.nan
+        v = number(params[k])
         if not math.isfinite(v):
             raise InputError(f"simulate_cure: parameter {k} = {params[k]!r} is not a number.")
         out[k] = v
@@ -299,10 +289,7 @@ def _cure_fractions(cure_fraction, arms: tuple, cure: str) -> dict:
         vals = dict.fromkeys(arms, cure_fraction)
     out = {}
     for a, v in vals.items():
-        try:
-            p = float(v)
-        except (TypeError, ValueError):
-            p = math.nan
+        p = number(v)
         low_ok = p > 0 if cure == "non-mixture" else p >= 0
         if not (math.isfinite(p) and low_ok and p <= 1):
             rng = "(0, 1]" if cure == "non-mixture" else "[0, 1]"

@@ -191,6 +191,11 @@ class ModelSpec:
         return None if self.flexible else FAMILIES[self.hazard]
 
     @property
+    def all_covariates(self) -> tuple[Covariate, ...]:
+        """Every covariate: on the hazard, on the cure fraction and on ancillary parameters."""
+        return (*self.covariates, *self.cure_covariates, *(c for _, a in self.ancillary for c in a))
+
+    @property
     def two_arms(self) -> bool:
         return len(self.arms) == 2
 
