@@ -42,7 +42,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
@@ -160,7 +160,6 @@ class Family:
     aft: Callable
     ph: Callable | None = None
     log_surv: Callable | None = None
-    formula: str = ""
     #: the parameters NUTS samples, each with its role (its default prior, survival.structure)
     sampled: tuple[tuple[str, str], ...] = ()
     #: flexsurv's parameters from the sampled ones: ``natural(m, raw, log_ref)``
@@ -173,7 +172,6 @@ class Family:
     #: event times drawn directly, ``random(rng, size, **p)``, where inverting H is costly
     #: (gengamma: scipy's gammainccinv costs about 20 gamma variates)
     random: Callable | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def allows_ph(self) -> bool:
@@ -259,7 +257,6 @@ EXPONENTIAL = Family(
     mean=lambda *, rate: 1.0 / np.asarray(rate, dtype=float),
     aft=lambda p, beta: {"rate": p["rate"] * np.exp(-beta)},
     ph=lambda p, beta: {"rate": p["rate"] * np.exp(beta)},
-    formula="H(t) = rate t",
     sampled=(("log_median", "log_time"),),
     natural=lambda m, r, ref: {"rate": m.exp(_LOG_LOG2 - r["log_median"])},
 )
@@ -283,7 +280,6 @@ WEIBULL = Family(
     mean=lambda *, shape, scale: scale * np.exp(sc.gammaln(1.0 + 1.0 / np.asarray(shape))),
     aft=lambda p, beta: {"shape": p["shape"], "scale": p["scale"] * np.exp(beta)},
     ph=lambda p, beta: {"shape": p["shape"], "scale": p["scale"] * np.exp(-beta / p["shape"])},
-    formula="H(t) = (t / scale)^shape",
     sampled=(("log_median", "log_time"), ("log_shape", "log_ancillary")),
     natural=lambda m, r, ref: {
         "shape": m.exp(r["log_shape"]),
@@ -341,7 +337,6 @@ GOMPERTZ = Family(
     mean=_gom_mean,
     aft=lambda p, beta: {"shape": p["shape"] * np.exp(-beta), "rate": p["rate"] * np.exp(-beta)},
     ph=lambda p, beta: {"shape": p["shape"], "rate": p["rate"] * np.exp(beta)},
-    formula="h(t) = rate exp(shape t), H(t) = rate / shape (exp(shape t) - 1)",
     sampled=(("log_rate", "log_rate"), ("shape_tref", "gompertz_shape")),
     natural=lambda m, r, ref: {
         "shape": r["shape_tref"] * m.exp(-ref),
@@ -381,7 +376,6 @@ LOGNORMAL = Family(
     ),
     mean=lambda *, meanlog, sdlog: np.exp(meanlog + np.square(sdlog) / 2.0),
     aft=lambda p, beta: {"meanlog": p["meanlog"] + beta, "sdlog": p["sdlog"]},
-    formula="S(t) = Phi(-(log t - meanlog) / sdlog)",
     sampled=(("log_median", "log_time"), ("log_sdlog", "log_ancillary")),
     natural=lambda m, r, ref: {"meanlog": r["log_median"], "sdlog": m.exp(r["log_sdlog"])},
     log_dens=_ln_logf,
@@ -416,7 +410,6 @@ LOGLOGISTIC = Family(
     ),
     mean=_ll_mean,
     aft=lambda p, beta: {"shape": p["shape"], "scale": p["scale"] * np.exp(beta)},
-    formula="S(t) = 1 / (1 + (t / scale)^shape)",
     sampled=(("log_median", "log_time"), ("log_shape", "log_ancillary")),
     natural=lambda m, r, ref: {"shape": m.exp(r["log_shape"]), "scale": m.exp(r["log_median"])},
 )
@@ -574,7 +567,6 @@ GENGAMMA = Family(
     inv_cum_hazard=_gg_invH,
     mean=_gg_mean,
     aft=lambda p, beta: {"mu": p["mu"] + beta, "sigma": p["sigma"], "Q": p["Q"]},
-    formula="w=(log t-mu)/sigma, u=Q^-2 exp(Q w): S = Q(Q^-2, u) (Q>0), P(Q^-2, u) (Q<0)",
     sampled=(("mu", "log_time"), ("log_sigma", "log_ancillary"), ("Q", "gengamma_Q")),
     natural=lambda m, r, ref: {"mu": r["mu"], "sigma": m.exp(r["log_sigma"]), "Q": r["Q"]},
     log_dens=lambda m, t, *, mu, sigma, Q: _gg_logf(m, t, mu, sigma, Q),

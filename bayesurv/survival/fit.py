@@ -344,19 +344,18 @@ def _pointwise(spec, post, d, seed, pointwise, cohort, population):
     ll, rep = {}, {}
     n = len(d.get("t", ()))
     step = max(1, 2_000_000 // max(1, n))
+
+    def per_draw(values, dim, labels=None):
+        values = np.reshape(values, shape + (-1,))
+        return xr.DataArray(values, dims=(*dims, dim), coords={**coords, **(labels or {})})
+
     if n and pointwise:
         parts = [
             terms.loglik(NP, spec, {k: v[i : i + step] for k, v in raw.items()}, d, True)["ipd"]
             for i in range(0, S, step)
         ]
-        ll["time"] = xr.DataArray(
-            np.concatenate(parts).reshape(shape + (n,)), dims=(*dims, "patient"), coords=coords
-        )
-        rep["time"] = xr.DataArray(
-            predictive_times(spec, raw, d, cohort, population, rng).reshape(shape + (n,)),
-            dims=(*dims, "patient"),
-            coords=coords,
-        )
+        ll["time"] = per_draw(np.concatenate(parts), "patient")
+        rep["time"] = per_draw(predictive_times(spec, raw, d, cohort, population, rng), "patient")
     if cohort["reported"]:
         pp = terms.profiles(NP, spec, raw, d)
         qs = terms.parts(NP, spec, raw, pp, d, raw["smr"] if "smr" in raw else d.get("smr", 1.0))
@@ -375,16 +374,8 @@ def _pointwise(spec, post, d, seed, pointwise, cohort, population):
                     rng.binomial(np.round(q["n"]).astype(int), np.clip(p, 0, 1)).astype(float)
                 )
         names = {"reported_number": cohort["reported"]}
-        ll["reported"] = xr.DataArray(
-            np.concatenate(vals, -1).reshape(shape + (-1,)),
-            dims=(*dims, "reported_number"),
-            coords={**coords, **names},
-        )
-        rep["reported"] = xr.DataArray(
-            np.concatenate(draws, -1).reshape(shape + (-1,)),
-            dims=(*dims, "reported_number"),
-            coords={**coords, **names},
-        )
+        ll["reported"] = per_draw(np.concatenate(vals, -1), "reported_number", names)
+        rep["reported"] = per_draw(np.concatenate(draws, -1), "reported_number", names)
     return ll, rep
 
 

@@ -479,10 +479,6 @@ def spec_of(result) -> ModelSpec:
     return ModelSpec.from_json(result.attrs["spec"])
 
 
-def provenance_of(result) -> dict:
-    return json.loads(result.attrs["bayesurv_provenance"])
-
-
 #: landmark years of the summary's table against the Kaplan-Meier
 LANDMARK_YEARS = (1, 2, 5, 10, 20)
 #: model cycles of a cost-effectiveness model, in cycles per year
@@ -542,6 +538,17 @@ def summary(result, times=None, ci: float | None = None) -> dict:
         )
     times = [float(x) for x in times]
     q = lambda name: {kk: v for kk, v in one(der[name], ci).items() if kk != "mean"}  # noqa: E731
+
+    def row(arm, landmark, years, draws, km=np.nan) -> dict:
+        r = one(draws, ci)
+        return {
+            "arm": arm,
+            "landmark": landmark,
+            "years": years,
+            **{kk: r[kk] for kk in ("median", "lower", "upper")},
+            "km": km,
+        }
+
     out = {
         "family": spec.hazard,
         "effect": spec.effect or "none",
@@ -584,45 +591,20 @@ def summary(result, times=None, ci: float | None = None) -> dict:
         years = [y for y in LANDMARK_YEARS if y * k <= F.horizon + 1e-9]
         km = km_table(result, [y * k for y in years]).set_index(["arm", "time"])["km"]
         s = survival(F, [y * k for y in years])
-        rows = []
-        for y in years:
-            for a in F.labels:
-                r = one(s.sel(arm=a, time=y * k), ci)
-                rows.append(
-                    {
-                        "arm": a,
-                        "landmark": f"{y:g} years",
-                        "years": float(y),
-                        **{kk: r[kk] for kk in ("median", "lower", "upper")},
-                        "km": km.get((a, y * k), np.nan),
-                    }
-                )
+        rows = [
+            row(a, f"{y:g} years", float(y), s.sel(arm=a, time=y * k), km.get((a, y * k), np.nan))
+            for y in years
+            for a in F.labels
+        ]
         if "mean_survival_years" in der:
-            for a in F.labels:
-                r = one(der["mean_survival_years"].sel(arm=a), ci)
-                rows.append(
-                    {
-                        "arm": a,
-                        "landmark": "lifetime (mean, years)",
-                        "years": np.inf,
-                        **{kk: r[kk] for kk in ("median", "lower", "upper")},
-                        "km": np.nan,
-                    }
-                )
+            rows += [
+                row(a, "lifetime (mean, years)", np.inf, der["mean_survival_years"].sel(arm=a))
+                for a in F.labels
+            ]
         out["landmarks"] = rows
     elif "mean_survival" in der:
         out["landmarks"] = [
-            {
-                "arm": a,
-                "landmark": "lifetime (mean, time units)",
-                "years": np.inf,
-                **{
-                    kk: v
-                    for kk, v in one(der["mean_survival"].sel(arm=a), ci).items()
-                    if kk != "mean"
-                },
-                "km": np.nan,
-            }
+            row(a, "lifetime (mean, time units)", np.inf, der["mean_survival"].sel(arm=a))
             for a in F.labels
         ]
     for note in ("mean_note", "median_note"):

@@ -366,9 +366,7 @@ class HazardBasis:
 
 def _last(m, v):
     """A scalar as a length-1 vector on the last axis (NumPy draws keep their leading axes)."""
-    if m.name == "numpy":
-        v = np.asarray(v, dtype=float)
-        return v if v.ndim else v[None]
+    v = _asnp(m, v)
     return v if v.ndim else v[None]
 
 

@@ -119,12 +119,7 @@ def parts(m, spec, raw, pp, d, smr) -> dict:
     if "ev_i" in d:  # 1 - p = E_C S(C)
         log_q = m.logsumexp(m.log(d["ev_w"]) + _at(m, log_S, d["ev_i"]), axis=-1)
         log_q = _clip(m, log_q, np.log(1e-9), np.log1p(-1e-9))
-        out["events"] = {
-            "n": d["ev_n"],
-            "k": d["ev_d"],
-            "log_q": log_q,
-            "log_p": m.log(-m.expm1(log_q)),
-        }
+        out["events"] = _binomial(m, d["ev_n"], d["ev_d"], log_q)
     if "hr_i0" in d:  # the Cox-weighted average log HR
         i0, i1 = d["hr_i0"], d["hr_i1"]
         mu = cox_average(
@@ -144,22 +139,16 @@ def parts(m, spec, raw, pp, d, smr) -> dict:
         y = m.log(d["md_t"])
         out["medians"] = {"y": y, "mu": y - (m.log(-ls) - _LOG_LOG2) / slope, "se": d["md_se"]}
     if "xl_i" in d:  # binomial equivalent of a landmark
-        Hx = _at(m, H, d["xl_i"])
-        out["external"] = {
-            "n": d["xl_n"],
-            "k": d["xl_d"],
-            "log_q": -Hx,
-            "log_p": m.log(-m.expm1(-Hx)),
-        }
+        out["external"] = _binomial(m, d["xl_n"], d["xl_d"], -_at(m, H, d["xl_i"]))
     if "rg_i0" in d:  # deaths among those at risk at the interval's start
         dH = m.maximum(_at(m, H, d["rg_i1"]) - _at(m, H, d["rg_i0"]), 1e-300)
-        out["registry"] = {
-            "n": d["rg_n"],
-            "k": d["rg_d"],
-            "log_q": -dH,
-            "log_p": m.log(-m.expm1(-dH)),
-        }
+        out["registry"] = _binomial(m, d["rg_n"], d["rg_d"], -dH)
     return out
+
+
+def _binomial(m, n, k, log_q) -> dict:
+    """A binomial term: ``k`` of ``n`` with probability ``p = 1 - q``."""
+    return {"n": n, "k": k, "log_q": log_q, "log_p": m.log(-m.expm1(log_q))}
 
 
 def cox_average(m, lh0, lh1, log_S0, log_S1, w, r0, r1):

@@ -20,17 +20,9 @@ hazards (integration by parts, then Gauss-Legendre on ``[t1, min(t, t2)]`` of a 
 integrand), which is exact for ``abrupt`` and accurate to rounding for smooth ``H``; it runs with
 NumPy and with PyTensor (``m`` = ``bayesurv.survival.families.NP``/``PT``, or numpy /
 pytensor.tensor). :func:`waned_curves` is the NumPy convenience on a time grid (hazards as
-callables or arrays on the grid; trapezoid on a grid that contains ``t1`` and ``t2``).
-
-Wiring into a PyMC model (family ``fam``, parameters ``pc``, ``pt_`` of the two arms)::
-
-    t1_ = np.float64(t1)      # not a Python float: PyTensor makes those float32 constants
-    b = fam.log_hazard(PT, t1_, **pt_) - fam.log_hazard(PT, t1_, **pc)
-    H = waned_cumhaz(PT, t, lambda s: fam.cum_hazard(PT, s, **pc),
-                     lambda s: fam.cum_hazard(PT, s, **pt_), scheme, t1, t2, loghr_t1=b)
-    log_h = waned_log_hazard(PT, t, fam.log_hazard(PT, t, **pc), fam.log_hazard(PT, t, **pt_),
-                             scheme, t1, t2, loghr_t1=b)
-    loglik = event * log_h - H            # treated arm; the control arm is unchanged
+callables or arrays on the grid; trapezoid on a grid that contains ``t1`` and ``t2``). The
+likelihood and the outputs apply :func:`waned_log_hazard` and :func:`waned_cumhaz` to the
+treated profiles (:func:`bayesurv.survival.predictor.excess`).
 
 Examples
 --------
@@ -96,6 +88,17 @@ def check_waning(
     return scheme, np.float64(t1), np.float64(t2)
 
 
+def _checked(scheme, t1, t2, loghr_t1):
+    """:func:`check_waning`, and ``linear_loghr``'s log hazard ratio at t1 given."""
+    out = check_waning(scheme, t1, t2)
+    if out[0] == "linear_loghr" and loghr_t1 is None:
+        raise InputError(
+            "waning linear_loghr needs loghr_t1, the log hazard ratio at t1 "
+            "(log h_T(t1) - log h_C(t1)); pass it."
+        )
+    return out
+
+
 def _as_array(t):
     """NumPy arrays for NumPy input; PyTensor variables pass through."""
     return t if hasattr(t, "owner") else np.asarray(t, dtype=float)
@@ -148,17 +151,12 @@ def waned_log_hazard(
     >>> np.exp(lh).round(6).tolist()           # HR 0.5 before t1, sqrt(0.5) half-way
     [0.05, 0.070711]
     """
-    scheme, t1, t2 = check_waning(scheme, t1, t2)
+    scheme, t1, t2 = _checked(scheme, t1, t2, loghr_t1)
     t = _as_array(t)
     w = waning_weight(m, t, scheme, t1, t2)
     if scheme == "abrupt":
         return m.where(t < t1, log_h_treated, log_h_control)
     if scheme == "linear_loghr":
-        if loghr_t1 is None:
-            raise InputError(
-                "waning linear_loghr needs loghr_t1, the log hazard ratio at t1 "
-                "(log h_T(t1) - log h_C(t1)); pass it."
-            )
         return m.where(t < t1, log_h_treated, log_h_control + w * loghr_t1)
     # linear_hazard: log(w h_T + (1 - w) h_C), computed stably
     mx = m.maximum(log_h_treated, log_h_control)
@@ -205,7 +203,7 @@ def waned_cumhaz(
     >>> round(float(H), 10)   # 0.05*2 + (0.05 + 0.1)/2 * 2 + 0.1 * 1
     0.35
     """
-    scheme, t1, t2 = check_waning(scheme, t1, t2)
+    scheme, t1, t2 = _checked(scheme, t1, t2, loghr_t1)
     t = _as_array(t)
     _check_times(t)
     lo = _minimum(m, t, t1)
@@ -222,11 +220,6 @@ def waned_cumhaz(
         integral = half * ((H_treated(s) - H_control(s)) * v).sum(axis=-1)
         mid = wu * H_treated(u) - H_treated(t1_) + (1.0 - wu) * H_control(u) + integral / D
     else:
-        if loghr_t1 is None:
-            raise InputError(
-                "waning linear_loghr needs loghr_t1, the log hazard ratio at t1 "
-                "(log h_T(t1) - log h_C(t1)); pass it."
-            )
         b = loghr_t1
         ws = (t2 - s) / D
         bn = b[..., None] if getattr(b, "ndim", 0) else b  # one log HR per point: on the nodes too
