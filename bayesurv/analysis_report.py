@@ -70,6 +70,53 @@ def _save(fig, out: Path, name: str) -> None:
     fig.savefig(out / "figures" / f"{name}.svg", bbox_inches="tight")
 
 
+def figure_names(spec) -> list[tuple[str, str, str | None]]:
+    """Every figure of report.html named after a section or an arm: ``(name, what, arm)``, the
+    name before :func:`bayesurv.outputs.safe_name` makes it a file name under ``figures/``."""
+    out = []
+    for sec in spec.survival:
+        what = f"[[survival]] {sec.name!r}"
+        out += [(f"{sec.name}_{tag}", what, None) for tag in ("extrapolation", "cure")]
+    for sec in spec.ipd:
+        what = f"[[ipd]] {sec.name!r}"
+        tags = ("survival", "predictive_km", "extrapolation", "hazard", "cure")
+        out += [(f"{sec.name}_{tag}", what, None) for tag in tags]
+        for arm in sec.clicks or {}:
+            out.append((f"{sec.name}_{arm}_reconstruction", f"{what} arm {arm!r}", arm))
+    for sec in spec.pool:
+        out.append((f"{sec.name}_forest", f"[[pool]] {sec.name!r}", None))
+    return out
+
+
+def check_figure_names(spec, source: str = "the spec") -> None:
+    """Refuse, before any work, two section or arm names that make the same figure file (arms
+    'A/B' and 'A B' are both ``A_B``; letters, digits, - and _ are kept, and names are compared
+    in lower case, as a case-insensitive file system would), in one sentence saying which
+    names, where, and how to rename one."""
+    from bayesurv.errors import InputError
+    from bayesurv.outputs import safe_name
+
+    seen: dict[str, tuple[str, str | None]] = {}
+    for name, what, arm in figure_names(spec):
+        file = safe_name(name.replace(" ", "_"), "section or arm name")
+        key = file.lower()
+        if key not in seen:
+            seen[key] = (what, arm)
+            continue
+        other, other_arm = seen[key]
+        if arm is not None and other_arm is not None:
+            fix = (
+                f"rename one arm in clicks and in the at_risk and totals files' arm column, "
+                f"e.g. {arm!r} as {arm + ' 2'!r}"
+            )
+        else:
+            fix = "rename one of them"
+        raise InputError(
+            f"{source}: {other} and {what} both make the figure figures/{file}.png (file names "
+            f"keep letters, digits, - and _), so one would overwrite the other; {fix}."
+        )
+
+
 def convergence_problems(d: dict) -> list[str]:
     """Every failed convergence check of a fit's diagnostics, in words, from its numbers
     (``rhat_max``, ``ess_bulk_min``, ``ess_tail_min``, ``divergences``, ``chains``) with
@@ -221,6 +268,7 @@ def build_report(
     that summary.json says what the page says."""
     from bayesurv.intervals import ci_width
 
+    check_figure_names(spec)  # bayesurv run checked it before the work; here for any caller
     with ci_width(getattr(spec, "ci", None)):  # every posterior interval at the spec's width
         _build(out, spec, summary, surv_fits, pools, ipd_runs or {}, nmas or {})
 

@@ -65,10 +65,13 @@ def run_command(
     same everywhere."""
     import warnings
 
+    from bayesurv.analysis_report import check_figure_names
     from bayesurv.errors import InputError
     from bayesurv.outputs import OutputPlan
     from bayesurv.runner import MARK, job_folder, run
+    from bayesurv.spec import load_spec
 
+    check_figure_names(load_spec(spec)[0], source=str(spec))  # before any fit
     target = out if out is not None else Path("results") / spec.stem
     jobs = job_folder(target)
     if jobs.exists() and not resume and not force:
