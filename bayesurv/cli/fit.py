@@ -305,12 +305,15 @@ def fit_command(
                 outputs=settings,
                 source=str(ipd),
             )
+        from bayesurv.progress import sampling_progress
+
         results = {}
         with progress_bar() as bar:  # on a terminal only: one bar over the families, with ETA
             task = bar.add_task("fitting", total=len(families))
             for fam in families:
                 bar.update(task, description=f"fitting {fam}")
-                results[fam] = one(fam)
+                with sampling_progress(f"  {fam}: NUTS draws", bar=bar):  # and one per fit
+                    results[fam] = one(fam)
                 bar.advance(task)
             bar.update(task, description=f"fitted {len(families)} families")
         with ci_width(ci):
@@ -328,7 +331,11 @@ def fit_command(
         typer.echo(f"wrote {json_out}")
         _reference_note(arm_column, reference_arm, next(iter(out["models"].values()))["arms"])
         return
-    result = one(spec.hazard)
+    from bayesurv.cli.common import stderr_console
+    from bayesurv.progress import sampling_progress
+
+    with sampling_progress(f"sampling {spec.hazard}", console=stderr_console()):  # terminal only
+        result = one(spec.hazard)
     with ci_width(ci):
         out = O.summary(result, list(grid) or None)
         if "diagnostics" in out:

@@ -134,23 +134,34 @@ def pool_command(
     else:
         sens = [t.strip() for t in sensitivity.split(";") if t.strip()]
     covs = [c.strip() for c in covariates.split(",") if c.strip()] if covariates else None
-    doc, result = pool_file(
-        effects,
-        where=where,
-        mu_prior=mu_prior,
-        tau_prior=tau_prior,
-        method=method,
-        seed=seed,
-        level=ci,
-        interval=interval,
-        covariates=covs,
-        predict=predict,
-        coef_prior=coef_prior,
-        sensitivity_priors=sens,
-        plan_events=plan_events,
-        plan_allocation=plan_allocation,
-        robust_weight=robust_weight,
+    import contextlib
+
+    from bayesurv.cli.common import stderr_console
+    from bayesurv.progress import sampling_progress
+
+    sampling = (  # a bar over the NUTS draws (on a terminal only); the exact solver is quick
+        sampling_progress("sampling the pooled model", console=stderr_console())
+        if method == "mcmc"
+        else contextlib.nullcontext()
     )
+    with sampling:
+        doc, result = pool_file(
+            effects,
+            where=where,
+            mu_prior=mu_prior,
+            tau_prior=tau_prior,
+            method=method,
+            seed=seed,
+            level=ci,
+            interval=interval,
+            covariates=covs,
+            predict=predict,
+            coef_prior=coef_prior,
+            sensitivity_priors=sens,
+            plan_events=plan_events,
+            plan_allocation=plan_allocation,
+            robust_weight=robust_weight,
+        )
     pooled = result[0] if isinstance(result, tuple) else result
     if forest is not None and len(pooled.studies) > MAX_FOREST_STUDIES:
         raise InputError(
