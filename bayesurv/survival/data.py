@@ -209,7 +209,7 @@ def prepare(
             parts[f"anc:{name}"] = Za
         spec = spec.with_(covariates=covs, cure_covariates=ccovs, ancillary=tuple(anc))
         parts = {"hazard": Zh, "cure": Zc, **parts}
-        allz = np.hstack([v for v in parts.values()]) if parts else np.zeros((len(ipd), 0))
+        allz = np.hstack(list(parts.values()))
         if allz.shape[1]:
             _, first, g = np.unique(
                 np.round(allz, 10), axis=0, return_index=True, return_inverse=True
@@ -319,10 +319,8 @@ def prepare(
             for k, v in basis.design(d["pt_t"]).items():
                 d["ptx_" + k] = v
         if population is not None:
-            H, h = population.node_curves(d["pt_t"], cohort["members"], ts)
-            d["pop_H_pop"], d["pop_h_pop"] = H, h
-            d["pop_w"] = cohort["members"].weight
-            d["pop_M"] = (cohort["node_pattern"][:, None] == np.arange(G)[None, :]).astype(float)
+            pop = population.at_points(d["pt_t"], cohort["members"], cohort["node_pattern"], ts, G)
+            d.update({f"pop_{k}": v for k, v in pop.items()})
         else:
             d["pop_share"] = share
     cohort["reported"] = reported

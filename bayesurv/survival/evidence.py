@@ -1,9 +1,10 @@
 """The evidence other than patient-level data: read, checked, and turned into term arrays.
 
 Reported summaries of a trial and external long-term evidence each become one likelihood term
-on the cohort's ``S_a(t)``: the formulas are in :mod:`bayesurv.survival.terms`, their derivations
-in ARCHITECTURE.md ("Reported and external evidence"). Here each number gets its standard error
-from its 95% CI on the term's scale (``cloglog S = log(-log S)``, that of KM log-log CIs):
+on the cohort's ``S_a(t)``: the formulas are in :mod:`bayesurv.survival.terms`, the reasons for
+them in ARCHITECTURE.md ("why the terms are written as they are"). Here each number gets its
+standard error from its 95% CI on the term's scale (``cloglog S = log(-log S)``, that of KM
+log-log CIs):
 
 * landmark ``S_hat(t)``, CI ``(lo, hi)``: ``se = (cloglog lo - cloglog hi) / (2 * 1.96)``;
 * events ``D`` among ``n`` at a cut-off (median follow-up ``m``, maximum ``M``): the potential

@@ -381,11 +381,10 @@ def _pointwise(spec, post, d, seed, pointwise, cohort, population):
 
 def predictive_times(spec, raw, d, cohort, population, rng) -> np.ndarray:
     """Replicated event times of every patient (no censoring), one per draw: the excess time
-    solving ``H_exc(t) = E`` (bisection on log t; for flexible hazards a log-time grid of 129
-    points with log-log interpolation; infinite past a cure plateau), the background death time
-    exactly
-    (:func:`bayesurv.survival.simulate.background_death_times`), the first of the two; with
-    delayed entry both conditional on the patient's entry."""
+    solving ``H_exc(t) = E`` (the family's inverse; for flexible hazards and waning a log-time
+    grid of 129 points with log-log interpolation; infinite past a cure plateau), the background
+    death time exactly (:func:`bayesurv.survival.simulate.background_death_times`), the first of
+    the two; with delayed entry both conditional on the patient's entry."""
     from bayesurv.survival import predictor as P
 
     S, n = next(iter(raw.values())).shape[0], len(d["t"])
@@ -406,39 +405,17 @@ def predictive_times(spec, raw, d, cohort, population, rng) -> np.ndarray:
                     + d["en_pos"]
                     * P.excess(NP, spec, r, pp, x, d["en_idx"], d["en_arm"], d["en_g"], G)[1]
                 )
-            if spec.flexible or spec.waning:  # a log-time grid per profile, read at each E
-                grid = np.exp(np.linspace(np.log(ref * 1e-4), np.log(ref * 1e4), 129))
-                prof = np.arange(d["prof_arm"].size)[:, None]
-                Hg = P.excess(
-                    NP, spec, r, pp, {"t": grid[None, :]}, prof, d["prof_arm"][:, None], prof % G, G
-                )[1]
-
-                Hp = np.log(np.maximum(Hg[:, d["idx"], :], 1e-300))  # (s, n, M), increasing
-                le = np.log(e)
-                k = np.clip(np.sum(Hp < le[..., None], axis=-1), 1, grid.size - 1)
-                h0 = np.take_along_axis(Hp, (k - 1)[..., None], -1)[..., 0]
-                h1 = np.take_along_axis(Hp, k[..., None], -1)[..., 0]
-                x0, x1 = np.log(grid[k - 1]), np.log(grid[k])
-                t = np.exp(x0 + (x1 - x0) * np.clip((le - h0) / (h1 - h0), 0, 1))
-                out[i : i + step] = np.where(Hp[..., -1] < le, np.inf, t)
-                continue
-            if not spec.waning:  # exact: the family's inverse, through the cure model
+            if not (spec.flexible or spec.waning):  # the family's inverse, through the cure
                 out[i : i + step] = _invert(spec, pp, d["idx"], e, None if spec.entry else rng)
                 continue
-            lo = np.full(e.shape, np.log(ref * 1e-6))
-            hi = np.full(e.shape, np.log(ref * 1e6))
-
-            def H(log_t, r=r, pp=pp):
-                return P.excess(
-                    NP, spec, r, pp, {"t": np.exp(log_t)}, d["idx"], d["arm"], d["g"], G
-                )[1]
-
-            never = H(hi) < e
-            for _ in range(45):  # bisection on log t: relative error below 1e-9
-                mid = (lo + hi) / 2
-                up = H(mid) >= e
-                hi, lo = np.where(up, mid, hi), np.where(up, lo, mid)
-            out[i : i + step] = np.where(never, np.inf, np.exp(hi))
+            # a log-time grid per profile, read at each E
+            grid = np.exp(np.linspace(np.log(ref * 1e-4), np.log(ref * 1e4), 129))
+            prof = np.arange(d["prof_arm"].size)[:, None]
+            Hg = P.excess(
+                NP, spec, r, pp, {"t": grid[None, :]}, prof, d["prof_arm"][:, None], prof % G, G
+            )[1]
+            Hp = np.log(np.maximum(Hg[:, d["idx"], :], 1e-300))  # (s, n, M), increasing
+            out[i : i + step] = np.exp(O.first_crossing(np.log(grid), Hp, np.log(e)))
     return _with_background(out, spec, raw, d, cohort, population, rng)
 
 

@@ -88,11 +88,8 @@ def fitted(result: xr.DataTree) -> Fitted:
     spec = ModelSpec.from_json(result.attrs["spec"])
     post = result["posterior" if "posterior" in result.children else "prior"].to_dataset()
     shape = (post.sizes["chain"], post.sizes["draw"])
-    raw = {}
-    for p in parameters(spec):
-        v = np.asarray(post[p.name].values, float)
-        v = v.reshape(shape[0] * shape[1], -1)
-        raw[p.name] = v
+    S = shape[0] * shape[1]
+    raw = {p.name: np.asarray(post[p.name].values, float).reshape(S, -1) for p in parameters(spec)}
     coh = result["cohort"].to_dataset()
     A = 2 if spec.two_arms else 1
     G = coh.sizes["pattern"]
@@ -152,13 +149,7 @@ def curves(result, t, *, arms=None) -> tuple[np.ndarray, np.ndarray]:
     log_PQ = None
     smr = F.raw["smr"][:, :, None] if "smr" in F.raw else 1.0
     if F.population is not None:
-        H, h = F.population.node_curves(t_safe, F.members, F.time_scale)
-        pop.update(
-            H_pop=H,
-            h_pop=h,
-            w=F.members.weight,
-            M=(F.node_pattern[:, None] == np.arange(G)).astype(float),
-        )
+        pop.update(F.population.at_points(t_safe, F.members, F.node_pattern, F.time_scale, G))
         if "smr" not in F.raw:
             log_PQ = P.population(NP, pop, F.population.smr)
             smr = F.population.smr
@@ -336,17 +327,27 @@ def median(result) -> xr.DataArray:
     grid = F.memo[0] if F.memo is not None else _median_grid(F)  # the derived group's times
     log_S, _ = curves(F, grid)  # (draws, arm, time)
     g = np.log(np.maximum(-log_S, 1e-300))  # cloglog S: near linear in log t, 0.5 at log log 2
-    first = np.argmax(g >= _LOG_LOG2, axis=-1)
-    reached = np.take_along_axis(g, first[..., None], -1)[..., 0] >= _LOG_LOG2
+    with np.errstate(divide="ignore"):  # grid[0] may be 0: log t = -inf there
+        log_grid = np.log(grid)
+    return _wrap(F, np.exp(first_crossing(log_grid, g, _LOG_LOG2)), name="median")
+
+
+def first_crossing(log_t, g, level) -> np.ndarray:
+    """``log t`` at which ``g`` (last axis: on the grid ``log_t``, increasing) first reaches
+    ``level`` (an array of the leading shape, or one number), linear in ``log t`` between grid
+    points; inf where it never does. The median (``g`` = cloglog S) and replicated event times
+    (``g`` = log H) read their curves so."""
+    level = np.asarray(level, dtype=float)[..., None]
+    first = np.argmax(g >= level, axis=-1)
+    reached = np.take_along_axis(g, first[..., None], -1)[..., 0] >= level[..., 0]
     k = np.maximum(first, 1)
     g0 = np.take_along_axis(g, (k - 1)[..., None], -1)[..., 0]
     g1 = np.take_along_axis(g, k[..., None], -1)[..., 0]
-    with np.errstate(all="ignore"):  # grid[0] may be 0: log t = -inf there, the crossing later
-        x0, x1 = np.log(grid[k - 1]), np.log(grid[k])
-        x = np.where(
-            np.isfinite(x0), x0 + (x1 - x0) * np.clip((_LOG_LOG2 - g0) / (g1 - g0), 0, 1), x1
-        )
-    return _wrap(F, np.where(reached, np.exp(x), np.inf), name="median")
+    x0, x1 = log_t[k - 1], log_t[k]
+    with np.errstate(all="ignore"):  # x0 = -inf (t = 0): the crossing is at x1
+        step = np.clip((level[..., 0] - g0) / (g1 - g0), 0, 1)
+        x = np.where(np.isfinite(x0), x0 + (x1 - x0) * step, x1)
+    return np.where(reached, x, np.inf)
 
 
 def _median_grid(F) -> np.ndarray:

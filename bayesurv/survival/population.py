@@ -27,6 +27,7 @@ import pandas as pd
 from bayesurv.errors import InputError
 from bayesurv.lifetable import SEX_ALIASES, UNITS_PER_YEAR, LifeTable
 from bayesurv.survival.background import Members, member_curves
+from bayesurv.survival.evidence import number
 
 #: ages are grouped to this width (years) for a cohort's nodes
 AGE_STEP = 0.25
@@ -117,23 +118,11 @@ class Population:
         )
 
     def male_share(self) -> float:
-        if isinstance(self.male, str):
-            s = SEX_ALIASES.get(self.male.strip().lower())
-            if s is None:
-                try:
-                    p = float(self.male)
-                except ValueError:
-                    raise InputError(
-                        f"sex {self.male!r} is not male, female or a share of men in [0, 1]."
-                    ) from None
-                return self.male_share_of(p)
-            return 1.0 if s == "male" else 0.0
-        return self.male_share_of(float(self.male))
-
-    @staticmethod
-    def male_share_of(p: float) -> float:
+        """The share of men: ``male`` as a number, or 1 / 0 for "male" / "female"."""
+        sex = SEX_ALIASES.get(str(self.male).strip().lower())
+        p = number(self.male) if sex is None else float(sex == "male")
         if not 0 <= p <= 1:
-            raise InputError(f"the share of men {p:g} must lie in [0, 1].")
+            raise InputError(f"sex {self.male!r} is not male, female or a share of men in [0, 1].")
         return p
 
     # ---- who the patients are ------------------------------------------------------------
@@ -217,6 +206,13 @@ class Population:
     def node_curves(self, t, members: Members, time_scale: float):
         """``H_pop`` and ``h_pop`` (per model unit, SMR 1) of each node at times ``t``: (T, J)."""
         return member_curves(np.ravel(t), members, self.table, self.year, time_scale)
+
+    def at_points(self, t, members: Members, node_pattern, time_scale: float, n_patterns: int):
+        """What the predictor's cohort averages over at times ``t``: the nodes' ``H_pop`` and
+        ``h_pop`` (T, J), weights ``w`` (J,) and membership ``M`` (J, G) of the patterns."""
+        H, h = self.node_curves(t, members, time_scale)
+        M = (np.asarray(node_pattern)[:, None] == np.arange(n_patterns)[None, :]).astype(float)
+        return {"H_pop": H, "h_pop": h, "w": members.weight, "M": M}
 
     def lifetime(self, members: Members, time_scale: float, follow_up: float) -> float:
         """Model units until the cohort's population survival falls below 0.001."""

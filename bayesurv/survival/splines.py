@@ -17,10 +17,10 @@ survextrap). ``extra_knots`` keep the default knots, make the last observed time
 knot and move ``U`` to the last extra knot, so the hazard may change after follow-up (driven by
 the prior there). ``p = softmax(c)``, ``c_1 = 0``, ``c_k = log(p0_k / p0_1) + sd (zE)_k`` with
 ``p0`` the coefficients of a constant hazard (``p0_k = (t_{k+4} - t_k) / (4 U)``), ``z ~ N(0, 1)``
-(``smooth="rw"``, the default: ``c`` a random walk, or ``"iid"``: survextrap's exchangeable
-prior; with extra knots beyond follow-up the random walk sampled with 2-5 times fewer
-divergences in our runs, and it extrapolates the last hazard trend smoothly);
-``sd ~ Gamma(2, 1)``; ``log eta ~ N(log(rate U), 2)`` (at ``p = p0`` the hazard is ``eta / U``).
+(``smooth="rw"``, the default: ``c`` a random walk, which extrapolates the last hazard trend
+smoothly and samples better beyond follow-up (ARCHITECTURE.md); ``"iid"``: survextrap's
+exchangeable prior); ``sd ~ Gamma(2, 1)``; ``log eta ~ N(log(rate U), 2)`` (at ``p = p0`` the
+hazard is ``eta / U``).
 
 ``rp`` (Royston-Parmar 2002, flexsurvspline): ``g(S(t)) = s(x)``, ``x = log t``, on the
 ``hazard`` scale ``g(S) = log(-log S)`` (``log H``), the ``odds`` scale ``log((1 - S) / S)``
@@ -36,15 +36,12 @@ default; ``df`` = 3, two interior knots, by default); ``extra_knots`` add knots 
 observed time (itself made a knot), the last one the new upper boundary. The centring and the
 ``R^3`` scaling make the priors scale-free: ``g0 ~ N(log(rate t0), 2.5)`` (``t0 = e^x0``),
 ``g1 ~ N(1, 2)`` (the Weibull shape), ``g_j ~ N(0, 20)`` (the scaled ``v_j / R^3`` spans only
-about 0.3 on ``[k_min, k_max]``: on ``bc ~ group`` with k = 1 the MLE of ``g_2`` is 9.6 (se 1.7),
-which N(0, 5) pulled to 8.5, N(0, 20) to 9.4, 0.1 se); flexsurv's gammas are
+about 0.3 on ``[k_min, k_max]``; ARCHITECTURE.md, TSD 14 table); flexsurv's gammas are
 ``g0 - g1 x0``, ``g1``, ``g_j / R^3``. Only ``g0, g1``: Weibull with shape ``g1``, scale
 ``t0 exp(-g0 / g1)``. A non-monotone ``H`` (``s' <= 0``) has no hazard; the log hazard uses
-``log(e softplus(s' / e))``, ``e`` = 1e-3, equal to ``log s'`` to relative 1e-8 for
-``s' > 0.02`` and to ``s' / e + log e`` below zero: a steep but smooth, finite penalty whose
-gradient points back to monotone curves (a hard ``log max(s', e)`` is flat there; ``log s'`` is
-NaN, which NUTS would only see as a divergence). It acts where the likelihood looks (event
-times); curves drawn elsewhere can still show a non-monotone ``H``.
+``log(e softplus(s' / e))``, ``e`` = 1e-3 (:data:`RP_FLOOR`): ``log s'`` to relative 1e-8 for
+``s' > 0.02``, ``s' / e + log e`` below zero, a smooth finite penalty whose gradient points back
+to monotone curves where the likelihood looks (event times).
 
 ``pwexp``: ``h(t) = lambda_k`` on ``[c_{k-1}, c_k)``, ``c_0 = 0``, the last interval open;
 ``H(t) = sum_k lambda_k e_k(t)``, ``e_k(t) = clip(t - c_{k-1}, 0, c_k - c_{k-1})``. Cuts: at
@@ -83,6 +80,7 @@ SPLINE_KINDS = ("mspline", "rp", "pwexp")
 #: Royston-Parmar scales: s(log t) is log H (hazard), log((1 - S) / S) (odds), -probit S (normal)
 RP_SCALES = ("hazard", "odds", "normal")
 DEFAULT_DF = {"mspline": 10, "rp": 3, "pwexp": 6}
+#: the smoothing priors each hazard allows, its default last
 SMOOTHS = {"mspline": ("iid", "rw"), "rp": ("",), "pwexp": ("rw",)}
 #: RP: width of the smooth floor on s'(log t) (see the module docstring)
 RP_FLOOR = 1e-3
@@ -170,19 +168,10 @@ class HazardBasis:
 
     @property
     def roles(self) -> dict[str, str]:
-        """Each sampled parameter's role (its default prior, :mod:`bayesurv.survival.structure`);
-        roles ending in ``_sd`` are smoothing hyperparameters."""
-        return {
-            "mspline_log_eta": "mspline_log_eta",
-            "mspline_sd": "mspline_sd",
-            "mspline_z": "std_normal",
-            "rp_gamma0": "rp_gamma0",
-            "rp_gamma1": "rp_gamma1",
-            "rp_gamma": "rp_gamma",
-            "pwexp_log_rate0": "pwexp_log_rate0",
-            "pwexp_sd": "pwexp_sd",
-            "pwexp_z": "std_normal",
-        }
+        """Each sampled parameter's role (its default prior, :mod:`bayesurv.survival.structure`):
+        its own name, but ``std_normal`` for the standardized steps ``*_z``; roles ending in
+        ``_sd`` are smoothing hyperparameters."""
+        return {n: "std_normal" if n.endswith("_z") else n for n in self.sampled}
 
     @property
     def nonph_size(self) -> int:
@@ -439,6 +428,4 @@ def choose_basis(
         if kind in ("mspline", "rp") and kn[-1] < follow:
             kn = np.r_[kn, follow]
         kn = np.r_[kn, extra]
-    if smooth is None:
-        smooth = {"mspline": "rw", "rp": "", "pwexp": "rw"}[kind]
-    return HazardBasis(kind, tuple(kn), smooth, follow)
+    return HazardBasis(kind, tuple(kn), SMOOTHS[kind][-1] if smooth is None else smooth, follow)

@@ -33,7 +33,7 @@ from bayesurv.errors import InputError
 from bayesurv.priors import Prior, check_support, parse_prior
 from bayesurv.survival.cure import CURES
 from bayesurv.survival.families import FAMILIES
-from bayesurv.survival.splines import RP_SCALES, SPLINE_KINDS, HazardBasis
+from bayesurv.survival.splines import RP_SCALES, SMOOTHS, SPLINE_KINDS, HazardBasis
 
 HAZARDS = (*FAMILIES, *SPLINE_KINDS)
 EFFECTS = ("none", "ph", "aft", "separate")
@@ -203,7 +203,7 @@ class ModelSpec:
     def basis(self) -> HazardBasis | None:
         if not self.flexible or not self.knots:
             return None
-        smooth = self.smooth if self.smooth is not None else ("rw" if self.hazard != "rp" else "")
+        smooth = SMOOTHS[self.hazard][-1] if self.smooth is None else self.smooth
         return HazardBasis(self.hazard, self.knots, smooth, 0.0, self.scale)
 
     @property
