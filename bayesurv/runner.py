@@ -191,6 +191,10 @@ def run(
         summary = _run(spec, spec_path, spec_text, files, out, progress, sched, resume, jobs)
     kinds = (ConvergenceWarning, IdentifiabilityWarning, QueryWarning)
     notes = sorted({str(w.message) for w in caught if issubclass(w.category, kinds)})
+    if spec.sampling.chains < 2:  # no R-hat (null in every fit's diagnostics): say why once
+        from bayesurv.report_format import RHAT_NOTE
+
+        notes.append(RHAT_NOTE)
     for n in notes:
         progress.say(f"[yellow]warning[/]: {n}")
     summary["warnings"] = notes

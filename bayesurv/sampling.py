@@ -242,9 +242,10 @@ class Diagnostics:
 
     @property
     def problems(self) -> list[str]:
-        """Plain-language descriptions of every failed check (empty when all pass)."""
+        """Plain-language descriptions of every failed check (empty when all pass). One chain
+        has no R-hat (:attr:`rhat_note` says so); its ESS and divergences are still checked."""
         out = []
-        if not np.isfinite(self.rhat_max) or self.rhat_max > RHAT_MAX:
+        if self.chains >= 2 and (not np.isfinite(self.rhat_max) or self.rhat_max > RHAT_MAX):
             out.append(f"R-hat is {self.rhat_max:.3f} (should be <= {RHAT_MAX})")
         if self.ess_bulk_min < ESS_MIN:
             out.append(f"bulk ESS is {self.ess_bulk_min:.0f} (should be >= {ESS_MIN})")
@@ -254,24 +255,40 @@ class Diagnostics:
             out.append(f"{self.divergences} divergent transitions")
         return out
 
-    def as_dict(self) -> dict[str, float | int]:
-        return {
-            "rhat_max": float(self.rhat_max),
-            "ess_bulk_min": float(self.ess_bulk_min),
-            "ess_tail_min": float(self.ess_tail_min),
+    @property
+    def rhat_note(self) -> str | None:
+        """Why there is no R-hat (one chain), else None."""
+        from bayesurv.report_format import RHAT_NOTE
+
+        return RHAT_NOTE if self.chains < 2 else None
+
+    def as_dict(self) -> dict[str, float | int | str | None]:
+        """The numbers for strict JSON: a number that is not finite is None; with one chain
+        ``rhat_max`` is None and ``rhat_note`` says why."""
+
+        def finite(x: float) -> float | None:
+            return float(x) if np.isfinite(x) else None
+
+        out: dict[str, float | int | str | None] = {
+            "rhat_max": finite(self.rhat_max) if self.chains >= 2 else None,
+            "ess_bulk_min": finite(self.ess_bulk_min),
+            "ess_tail_min": finite(self.ess_tail_min),
             "divergences": int(self.divergences),
             "chains": int(self.chains),
             "draws": int(self.draws),
         }
+        if self.rhat_note:
+            out["rhat_note"] = self.rhat_note
+        return out
 
 
 def _worst(ds: xr.Dataset, how: str) -> float:
     vals = [np.asarray(v.values, dtype=float).ravel() for v in ds.data_vars.values()]
     vals = np.concatenate(vals) if vals else np.array([np.nan])
-    vals = vals[np.isfinite(vals)] if how == "min" else vals
-    if vals.size == 0:
-        return float("nan")
-    return float(np.nanmax(vals) if how == "max" else np.nanmin(vals))
+    vals = vals[np.isfinite(vals)] if how == "min" else vals[~np.isnan(vals)]
+    if vals.size == 0:  # nothing computed (e.g. R-hat of one chain): NaN, without numpy's
+        return float("nan")  # "All-NaN slice" warning
+    return float(vals.max() if how == "max" else vals.min())
 
 
 def diagnostics(idata: xr.DataTree, var_names: list[str] | None = None) -> Diagnostics:
@@ -279,7 +296,8 @@ def diagnostics(idata: xr.DataTree, var_names: list[str] | None = None) -> Diagn
     post = idata["posterior"].to_dataset()
     if var_names is not None:
         post = post[var_names]
-    rhat = az.rhat(post)
+    one = int(post.sizes["chain"]) < 2  # R-hat compares chains: one has none (rhat_note)
+    rhat = xr.Dataset() if one else az.rhat(post)
     ess_bulk = az.ess(post, method="bulk")
     ess_tail = az.ess(post, method="tail")
     div = 0
