@@ -20,10 +20,6 @@ import numpy as np  # noqa: F401  (the doctests use it)
 CURES = ("none", "mixture", "non-mixture")
 
 
-def _log_sigmoid(m, x):
-    return -m.softplus(-x)
-
-
 def excess(m, cure: str, log_h_u, log_s_u, cure_lin=None, log_pi=None):
     """``(log h_exc, H_exc)`` from the uncured log hazard and log survival and the cure
     fraction's linear predictor (logit scale), for the three cure models (see module docstring);
@@ -44,7 +40,7 @@ def excess(m, cure: str, log_h_u, log_s_u, cure_lin=None, log_pi=None):
     if cure == "mixture":
         # log S_exc = log(pi + (1 - pi) S_u); h_exc = (1 - pi) f_u / S_exc
         a, b = log_pi, log_1m_pi + log_s_u
-        log_s_exc = log_add(m, a, b)
+        log_s_exc = m.logaddexp(a, b)
         return log_1m_pi + log_h_u + log_s_u - log_s_exc, -log_s_exc
     # non-mixture: H_exc = -log(pi) F_u(t); h_exc = -log(pi) f_u(t)
     neg_log_pi = -log_pi
@@ -57,9 +53,4 @@ def excess(m, cure: str, log_h_u, log_s_u, cure_lin=None, log_pi=None):
 def log_fractions(m, cure_lin):
     """``(log pi, log(1 - pi))`` from the cure fraction's logit ``cure_lin`` (a ``log_pi``
     argument of :func:`excess`, computed once per profile rather than per time point)."""
-    return _log_sigmoid(m, cure_lin), _log_sigmoid(m, -cure_lin)
-
-
-def log_add(m, a, b):
-    """``log(exp(a) + exp(b))`` without overflow."""
-    return m.logaddexp(a, b)
+    return -m.softplus(-cure_lin), -m.softplus(cure_lin)

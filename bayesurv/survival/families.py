@@ -48,7 +48,9 @@ from types import SimpleNamespace
 import numpy as np
 import scipy.special as sc
 
-_LOG_2PI = float(np.log(2 * np.pi))
+LOG_2PI = float(np.log(2 * np.pi))
+#: log log 2: the cloglog of S = 1/2 (a median)
+LOG_LOG2 = float(np.log(np.log(2.0)))
 _SQRT2 = float(np.sqrt(2.0))
 #: below this |Q| the generalized gamma uses its Edgeworth expansion about the lognormal
 GENGAMMA_Q_SERIES = 0.01
@@ -231,9 +233,6 @@ class Family:
         return self.inv_cum_hazard(rng.exponential(size=size), **p)
 
 
-_LOG_LOG2 = float(np.log(np.log(2.0)))
-
-
 def _tiny(m, x, eps):
     """``x`` moved away from zero (|x| >= eps, same sign), for branches not taken near 0."""
     return m.where(m.abs(x) < eps, m.where(x < 0, -eps, eps), x)
@@ -258,7 +257,7 @@ EXPONENTIAL = Family(
     aft=lambda p, beta: {"rate": p["rate"] * np.exp(-beta)},
     ph=lambda p, beta: {"rate": p["rate"] * np.exp(beta)},
     sampled=(("log_median", "log_time"),),
-    natural=lambda m, r, ref: {"rate": m.exp(_LOG_LOG2 - r["log_median"])},
+    natural=lambda m, r, ref: {"rate": m.exp(LOG_LOG2 - r["log_median"])},
 )
 
 
@@ -283,7 +282,7 @@ WEIBULL = Family(
     sampled=(("log_median", "log_time"), ("log_shape", "log_ancillary")),
     natural=lambda m, r, ref: {
         "shape": m.exp(r["log_shape"]),
-        "scale": m.exp(r["log_median"] - _LOG_LOG2 * m.exp(-r["log_shape"])),
+        "scale": m.exp(r["log_median"] - LOG_LOG2 * m.exp(-r["log_shape"])),
     },
 )
 
@@ -353,7 +352,7 @@ def _ln_logS(m, t, *, meanlog, sdlog):
 def _ln_logf(m, t, *, meanlog, sdlog):
     """log f = log phi(z) - log(sdlog t): no normal tail function."""
     z = (m.log(t) - meanlog) / sdlog
-    return -0.5 * _LOG_2PI - m.log(sdlog) - m.log(t) - 0.5 * z * z
+    return -0.5 * LOG_2PI - m.log(sdlog) - m.log(t) - 0.5 * z * z
 
 
 def _ln_logh(m, t, *, meanlog, sdlog):
@@ -433,7 +432,7 @@ def _gg_edgeworth(m, w, Q, want_S=True):
     he4 = z2 * z2 - 6.0 * z2 + 3.0
     he5 = z * (z2 * z2 - 10.0 * z2 + 15.0)
     he6 = z2 * z2 * z2 - 15.0 * z2 * z2 + 45.0 * z2 - 15.0
-    log_phi = -0.5 * _LOG_2PI - 0.5 * z2
+    log_phi = -0.5 * LOG_2PI - 0.5 * z2
     log_S = None
     if want_S:
         corr_S = g1 / 6.0 * he2 + g2 / 24.0 * he3 + g1 * g1 / 72.0 * he5  # S = Phi(-z) + phi c

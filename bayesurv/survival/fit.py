@@ -358,7 +358,7 @@ def _pointwise(spec, post, d, seed, pointwise, cohort, population):
         rep["time"] = per_draw(predictive_times(spec, raw, d, cohort, population, rng), "patient")
     if cohort["reported"]:
         pp = terms.profiles(NP, spec, raw, d)
-        qs = terms.parts(NP, spec, raw, pp, d, raw["smr"] if "smr" in raw else d.get("smr", 1.0))
+        qs = terms.parts(NP, spec, raw, pp, d, terms.smr_of(raw, d))
         vals, draws = [], []
         for term, q in qs.items():
             vals.append(

@@ -32,14 +32,13 @@ import xarray as xr
 
 from bayesurv.errors import InputError
 from bayesurv.survival import predictor as P
-from bayesurv.survival.families import NP
+from bayesurv.survival.families import LOG_LOG2, NP
 from bayesurv.survival.structure import ModelSpec, parameters
 
 _GL_U, _GL_W = np.polynomial.legendre.leggauss(96)
 _GL_U, _GL_W = (_GL_U + 1.0) / 2.0, _GL_W / 2.0
 #: draws x points x patterns evaluated at once (memory)
 CHUNK = 4_000_000
-_LOG_LOG2 = float(np.log(np.log(2.0)))
 
 
 @dataclass
@@ -329,7 +328,7 @@ def median(result) -> xr.DataArray:
     g = np.log(np.maximum(-log_S, 1e-300))  # cloglog S: near linear in log t, 0.5 at log log 2
     with np.errstate(divide="ignore"):  # grid[0] may be 0: log t = -inf there
         log_grid = np.log(grid)
-    return _wrap(F, np.exp(first_crossing(log_grid, g, _LOG_LOG2)), name="median")
+    return _wrap(F, np.exp(first_crossing(log_grid, g, LOG_LOG2)), name="median")
 
 
 def first_crossing(log_t, g, level) -> np.ndarray:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from bayesurv.survival.cure import excess as cure_excess
-from bayesurv.survival.cure import log_add, log_fractions
+from bayesurv.survival.cure import log_fractions
 
 
 def _lin(m, Z, coef):
@@ -236,7 +236,7 @@ def _waned_dense(m, spec, at, t, g, n_patterns, arm, lh, H):
 
 def total(m, lh_exc, H_exc, log_h_pop, H_pop, smr):
     """All-cause ``(log h, H)`` of a patient: ``smr h_pop + h_exc`` and ``smr H_pop + H_exc``."""
-    return log_add(m, m.log(smr) + log_h_pop, lh_exc), smr * H_pop + H_exc
+    return m.logaddexp(m.log(smr) + log_h_pop, lh_exc), smr * H_pop + H_exc
 
 
 def population(m, pop: dict, smr):
@@ -263,6 +263,6 @@ def cohort(m, spec, raw, pp, x, arm, pop: dict, smr, log_PQ=None, dense=False):
     n_g = pop["n_patterns"]
     lh, H = excess(m, spec, raw, pp, xx, idx, arm[:, None], g, n_g, dense)
     log_S = m.logsumexp(log_P - H, axis=-1)
-    rate = log_P + lh if log_Q is None else log_add(m, log_Q, log_P + lh)
+    rate = log_P + lh if log_Q is None else m.logaddexp(log_Q, log_P + lh)
     log_h = m.logsumexp(rate - H, axis=-1) - log_S
     return log_S, log_h

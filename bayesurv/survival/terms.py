@@ -25,9 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from bayesurv.survival import predictor as P
+from bayesurv.survival.families import LOG_2PI, LOG_LOG2
 
-_LOG_LOG2 = float(np.log(np.log(2.0)))
-_LOG_2PI = float(np.log(2 * np.pi))
 #: the reported terms, in the order of the ``reported`` log-likelihood
 REPORTED = ("landmarks", "events", "hazard_ratios", "medians", "external", "registry")
 
@@ -51,7 +50,8 @@ def profiles(m, spec, raw, d):
     return P.profile_params(m, spec, raw, prof, d["log_t_ref"])
 
 
-def _smr(raw, d):
+def smr_of(raw, d):
+    """The SMR: sampled (an SMR prior), else the population's fixed one (1 without)."""
     return raw["smr"] if "smr" in raw else d.get("smr", 1.0)
 
 
@@ -137,7 +137,7 @@ def parts(m, spec, raw, pp, d, smr) -> dict:
         ls = _clip(m, _at(m, log_S, d["md_i"]), np.log(1e-12), np.log1p(-1e-12))
         slope = d["md_t"] * m.exp(_at(m, log_h, d["md_i"])) / -ls
         y = m.log(d["md_t"])
-        out["medians"] = {"y": y, "mu": y - (m.log(-ls) - _LOG_LOG2) / slope, "se": d["md_se"]}
+        out["medians"] = {"y": y, "mu": y - (m.log(-ls) - LOG_LOG2) / slope, "se": d["md_se"]}
     if "xl_i" in d:  # binomial equivalent of a landmark
         out["external"] = _binomial(m, d["xl_n"], d["xl_d"], -_at(m, H, d["xl_i"]))
     if "rg_i0" in d:  # deaths among those at risk at the interval's start
@@ -163,7 +163,7 @@ def term_loglik(m, q: dict):
     """One term's log-likelihood per row from :func:`parts`."""
     if "mu" in q:
         z = (q["y"] - q["mu"]) / q["se"]
-        return -0.5 * z * z - 0.5 * _LOG_2PI - m.log(q["se"])
+        return -0.5 * z * z - 0.5 * LOG_2PI - m.log(q["se"])
     n, k = q["n"], q["k"]
     return _log_choose(m, n, k) + k * q["log_p"] + (n - k) * q["log_q"]
 
@@ -172,7 +172,7 @@ def loglik(m, spec, raw, d, pointwise: bool = False) -> dict:
     """``{"ipd": ..., <reported term>: ...}``: each term's log-likelihood, per row when
     ``pointwise`` (NumPy), else the IPD's sum and the reported rows."""
     pp = profiles(m, spec, raw, d)
-    smr = _smr(raw, d)
+    smr = smr_of(raw, d)
     out = {}
     if "t" in d:
         out["ipd"] = ipd(m, spec, raw, pp, d, smr, pointwise)
