@@ -107,11 +107,14 @@ def run_nma_section(sec: Nma, files: dict, k: int, spec, progress: Progress) -> 
     path = files[f"nma[{k}].data"]
     seed = derived_seed(spec.seed, sec.name)
     res = _fit(sec, path, seed, s.draws, s.tune, s.chains)
-    doc = res.summary(thresholds=sec.thresholds)
+    level = spec.ci  # every interval of the section at the spec's width
+    doc = res.summary(level=level, thresholds=sec.thresholds)
     if sec.consistency:
-        doc["consistency"] = consistency(res, draws=s.draws, tune=s.tune, chains=s.chains)
+        doc["consistency"] = consistency(
+            res, level=level, draws=s.draws, tune=s.tune, chains=s.chains
+        )
     doc["assumptions"] = list(sec.assumptions)
-    rows = [_sens_row("as specified", sec.effects, sec.tau_prior, res)]
+    rows = [_sens_row("as specified", sec.effects, sec.tau_prior, res, level)]
     for j, over in enumerate(sec.sensitivity):
         r = _fit(
             sec, path, derived_seed(spec.seed, sec.name, str(j)), s.draws, s.tune, s.chains, **over
@@ -122,6 +125,7 @@ def run_nma_section(sec: Nma, files: dict, k: int, spec, progress: Progress) -> 
                 over.get("effects", sec.effects),
                 over.get("tau_prior", sec.tau_prior),
                 r,
+                level,
             )
         )
     sens = pd.DataFrame(rows)
@@ -129,7 +133,7 @@ def run_nma_section(sec: Nma, files: dict, k: int, spec, progress: Progress) -> 
     return NmaRun(sec, res, doc, sens)
 
 
-def _sens_row(label: str, effects: str, tau_prior: str, r: NmaResult) -> dict:
+def _sens_row(label: str, effects: str, tau_prior: str, r: NmaResult, level: float) -> dict:
     out = {
         "analysis": label,
         "effects": effects,
@@ -137,7 +141,7 @@ def _sens_row(label: str, effects: str, tau_prior: str, r: NmaResult) -> dict:
     }
     for a, b in r.pairs():
         d = r.effect(a, b)
-        lo, hi = d.interval()
+        lo, hi = d.interval(level)
         out[f"HR {a} vs {b}"] = (
             f"{math.exp(d.median()):.2f} ({math.exp(lo):.2f}-{math.exp(hi):.2f})"
         )
@@ -181,18 +185,21 @@ def report_part(rep, out, name: str, run: NmaRun, save) -> None:
     the forest plot against the reference, the league table, ranks, consistency."""
     import matplotlib.pyplot as plt
 
+    from bayesurv.intervals import width
     from bayesurv.plots.forest import nma_forest
     from bayesurv.plots.network import league_plot, network_plot
 
     res, doc = run.result, run.doc
+    level = doc.get("level") or width()  # the width the section's numbers were computed at
+    pct = f"{100 * level:.4g}%"
     rep.section(f"{name}: network meta-analysis")
     ref = res.network.reference
     lines = []
     for a, b in res.pairs():
         d = res.effect(a, b)
-        lo, hi = d.interval()
+        lo, hi = d.interval(level)
         lines.append(
-            f"The hazard ratio of {a} versus {b} is {math.exp(d.median()):.2f} (95% credible "
+            f"The hazard ratio of {a} versus {b} is {math.exp(d.median()):.2f} ({pct} credible "
             f"interval {math.exp(lo):.2f} to {math.exp(hi):.2f}); the probability that {a} is "
             f"better (HR below 1) is {100 * float(d.cdf(0.0)):.0f}%."
         )
@@ -203,8 +210,8 @@ def report_part(rep, out, name: str, run: NmaRun, save) -> None:
         rep.note(f"Note: {sentence}.")
     figs = (
         ("network", network_plot(res.network), "the network of trials"),
-        ("forest", nma_forest(res), f"hazard ratios against {ref}"),
-        ("league", league_plot(res), "league table of every pairwise hazard ratio"),
+        ("forest", nma_forest(res, level=level), f"hazard ratios against {ref}"),
+        ("league", league_plot(res, level=level), "league table of every pairwise hazard ratio"),
     )
     for tag, fig, caption in figs:
         save(fig, out, f"{name}_{tag}".replace(" ", "_"))
@@ -214,8 +221,8 @@ def report_part(rep, out, name: str, run: NmaRun, save) -> None:
         [
             {
                 "comparison": f"{r['treatment']} vs {r['vs']}",
-                "HR (95% CrI)": _fmt(r["hr"]),
-                "new trial HR (95% PrI)": _fmt(r["predictive"]["hr"]),
+                f"HR ({pct} CrI)": _fmt(r["hr"]),
+                f"new trial HR ({pct} PrI)": _fmt(r["predictive"]["hr"]),
                 "P(HR < 1)": r["p_hr_lt_1"],
             }
             for r in doc["relative_effects"]

@@ -64,7 +64,8 @@ def run_pool_section(
     priors = sec.sensitivity_tau_priors or DEFAULT_SENSITIVITY
     sens = sensitivity(eff, priors, mu_prior=sec.mu_prior, thresholds=sec.thresholds)
     run = PoolRun(sec, eff, exact, mcmc, sens)
-    run.checks = exact.checks(seed=derived_seed(spec.seed, sec.name, "checks"))
+    # the frequentist intervals beside the posterior at the analysis's width (spec ci)
+    run.checks = exact.checks(level=spec.ci, seed=derived_seed(spec.seed, sec.name, "checks"))
     if sec.plan_events is not None:
         run.planned_trial = planned_trial(eff, sec)
     if sec.covariates:
@@ -80,7 +81,7 @@ def run_pool_section(
             source=files[f"pool[{k}].effects"].name,
         )
         run.regression = reg
-        run.regression_summary = reg.summary(predict=sec.predict)
+        run.regression_summary = reg.summary(level=spec.ci, predict=sec.predict)
         run.regression_tree = reg.to_datatree(
             seed=derived_seed(spec.seed, sec.name, "reg"), draws=s.draws, chains=s.chains
         )
@@ -111,11 +112,13 @@ def checks_summary(checks: dict) -> dict:
     the REML estimate (pooled HR with its CI, tau^2 with its Q-profile CI), Cochran's Q, I^2
     with its CI, the Bayes factors for tau = 0 and mu = 0 (BF01 > 1 favours the point), the
     posterior predictive p-value of the heterogeneity and the smallest conflict p-value with
-    its study."""
+    its study; ``level``: the width of the REML, tau^2 and I^2 intervals."""
     f = checks.get("frequentist", {})
     reml, het = f.get("reml", {}), f.get("heterogeneity", {})
     bf = checks.get("bayes_factors", {})
     out = {}
+    if "level" in f:
+        out["level"] = float(f["level"])
     if reml:
         out.update(
             reml_hr=float(np.exp(reml["estimate"])),
@@ -150,6 +153,11 @@ def checks_summary(checks: dict) -> dict:
     return out
 
 
+def _pct(level: float) -> str:
+    """An interval's width as a percentage: ``90%``, ``95%``, ``97.5%``."""
+    return f"{100 * float(level):.4g}%"
+
+
 def _bounded(x: float) -> str:
     """A p-value or Bayes factor for a table: ``< 0.001`` and ``> 1,000`` beyond those."""
     from bayesurv.report_format import number
@@ -177,15 +185,17 @@ def _bayes_factor_words(bf01: float, what: str) -> str:
 
 def checks_table(run: PoolRun) -> pd.DataFrame:
     """The report's table of the checks beside the pooled answer (:func:`checks_summary`):
-    ``check``, ``value`` and what it says."""
+    ``check``, ``value`` and what it says; the intervals at the width they were computed at
+    (the spec's ``ci``)."""
     from bayesurv.report_format import number
 
     c = checks_summary(run.checks or {})
+    pct = _pct(c.get("level", 0.95))
     rows = []
     if "reml_hr" in c:
         rows.append(
             {
-                "check": "REML pooled HR (95% CI)",
+                "check": f"REML pooled HR ({pct} CI)",
                 "value": f"{number(c['reml_hr'])} ({number(c['reml_hr_lower'])} to "
                 f"{number(c['reml_hr_upper'])})",
                 "what it says": "the frequentist random-effects estimate beside the posterior",
@@ -194,7 +204,7 @@ def checks_table(run: PoolRun) -> pd.DataFrame:
     if "reml_tau2_lower" in c:
         rows.append(
             {
-                "check": "REML tau^2 (95% Q-profile CI)",
+                "check": f"REML tau^2 ({pct} Q-profile CI)",
                 "value": f"{number(c['reml_tau2'])} ({number(c['reml_tau2_lower'])} to "
                 f"{number(c['reml_tau2_upper'])})",
                 "what it says": "between-trial variance of the log HR",
@@ -203,7 +213,7 @@ def checks_table(run: PoolRun) -> pd.DataFrame:
     if "i2" in c:
         rows.append(
             {
-                "check": "I^2 (95% CI)",
+                "check": f"I^2 ({pct} CI)",
                 "value": f"{number(c['i2'], decimals=1)}% ({number(c['i2_lower'], decimals=1)}"
                 f"% to {number(c['i2_upper'], decimals=1)}%)",
                 "what it says": f"share of the variability that is between trials; Q = "
@@ -259,13 +269,15 @@ def regression_quantities(run: PoolRun) -> xr.Dataset:
 
 
 def regression_table(run: PoolRun) -> pd.DataFrame:
-    """The report's table of a section's meta-regression coefficients."""
+    """The report's table of a section's meta-regression coefficients (intervals at the
+    width they were computed at, the spec's ``ci``)."""
+    pct = _pct(run.regression_summary.get("level", 0.95))
     rows = []
     for c in run.regression_summary["coefficients"]:
         rows.append(
             {
                 "coefficient": c["name"],
-                "log HR (ratio) median (95% CrI)": (
+                f"log HR (ratio) median ({pct} CrI)": (
                     f"{c['median']:.3f} ({c['lower']:.3f} to {c['upper']:.3f})"
                 ),
                 "HR (ratio)": f"{np.exp(c['median']):.2f} ({np.exp(c['lower']):.2f}-"
