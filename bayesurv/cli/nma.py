@@ -94,20 +94,26 @@ def nma_command(
         plan.folder(plots, option="--plots")
         for name in ("network", "league", "forest"):
             figures[name] = plan.add(plots / f"{name}.png", option=f"--plots {name}.png")
-    doc, res = nma_file(
-        data,
-        reference=reference,
-        effects=effects,
-        method=method,
-        seed=seed,
-        level=ci,
-        draws=draws,
-        d_prior=d_prior,
-        tau_prior=tau_prior,
-        consistency_checks=consistency,
-        link=link,
-        covariate=covariate,
-    )
+    from bayesurv.cli.common import stderr_console
+    from bayesurv.progress import sampling_progress
+
+    # a bar over the NUTS draws of every fit (the network, the UME and node-split models), on a
+    # terminal only; an exact fit samples nothing and shows nothing
+    with sampling_progress("sampling the network model", console=stderr_console()):
+        doc, res = nma_file(
+            data,
+            reference=reference,
+            effects=effects,
+            method=method,
+            seed=seed,
+            level=ci,
+            draws=draws,
+            d_prior=d_prior,
+            tau_prior=tau_prior,
+            consistency_checks=consistency,
+            link=link,
+            covariate=covariate,
+        )
     tree = res.to_datatree() if netcdf is not None else None
     made = []
     try:
