@@ -113,6 +113,7 @@ def digitize_command(
         x_calib=parse_calib(x_calib, "--x-calib") if x_calib is not None else None,
         y_calib=parse_calib(y_calib, "--y-calib") if y_calib is not None else None,
     )
+    _distinct_files(list(result.curves), out)  # the arms' names: one file each, said in words
     curves = {  # the arms are known now: their files are checked before anything is written
         plan.add(f"{_file_name(name)}.csv", option=f"--out (arm {name!r})", kind="csv"): curve
         for name, curve in result.curves.items()
@@ -131,6 +132,34 @@ def digitize_command(
 
 #: marks a folder ``bayesurv digitize`` wrote (``--force`` replaces only such a folder)
 DIGITIZE_MARK = ".bayesurv-digitize"
+
+
+#: the files every run writes beside the arms' (an arm named so would overwrite one)
+_FIXED = {"censor_marks": "the censor marks", "at_risk": "the numbers at risk",
+          "digitize": "the report"}  # fmt: skip
+
+
+def _distinct_files(arms: list[str], out: Path) -> None:
+    """Refuse, in one sentence suggesting ``--names``, arms whose names make one file name
+    (``'A/B'`` and ``'A B'`` are both ``A_B.csv``; compared in lower case, as a case-blind disk
+    would) or the name of a file the run writes anyway (``at_risk.csv``)."""
+    seen: dict[str, str] = {}
+    for i, arm in enumerate(arms):
+        file = _file_name(arm)
+        key = file.lower()
+        if key in _FIXED:
+            clash, other = f"arm {arm!r} would be written to", f", which holds {_FIXED[key]}"
+        elif key in seen:
+            clash, other = f"arms {seen[key]!r} and {arm!r} would both be written to", ""
+        else:
+            seen[key] = arm
+            continue
+        renamed = [*arms[:i], f"{arm} 2" if key not in _FIXED else f"{arm} arm", *arms[i + 1 :]]
+        raise InputError(
+            f"{clash} {out / file}.csv{other} (file names keep letters, digits, '.', '-', '_' "
+            f"and '+'); name the arms differently with --names, in --colors order, e.g. "
+            f"--names {','.join(renamed)!r}."
+        )
 
 
 def _file_name(arm: str) -> str:
