@@ -353,6 +353,7 @@ def fit_command(
         for path in figs or ():
             if path.stem in drawn:
                 plan.figure(path, drawn[path.stem], dpi=120)
+    typer.echo(_fit_text(out))
     typer.echo(f"wrote {json_out}")
     _reference_note(arm_column, reference_arm, out.get("arms", []))
     for note in out.get("notes", []):
@@ -522,6 +523,77 @@ def _table_text(out: dict) -> str:
         if r.get("note"):
             notes.setdefault(r["note"], []).append(r["model"])
     lines += [f"note ({', '.join(models)}): {text}" for text, models in notes.items()]
+    return "\n".join(lines)
+
+
+def _fit_text(out: dict) -> str:
+    """One fit's headline numbers for the terminal, from its JSON (``out``): posterior medians
+    with their intervals at the JSON's width, per arm: the cure fraction and its difference
+    (cure models), the arm effect (HR, time ratio or odds ratio), the median, the mean survival
+    (in years and discounted where a time unit is known), the life-years gained and the RMST."""
+    from bayesurv.report_format import number
+
+    def num(x, infinite: str | None = None) -> str:
+        if isinstance(x, str):  # "inf" as the JSON writes it
+            x = float(x)
+        if x is None or np.isnan(x):
+            return "-"
+        if np.isinf(x) and infinite:
+            return infinite
+        return number(x)
+
+    def iv(d: dict, infinite: str | None = None) -> str:
+        lo, hi = (num(d[k], infinite) for k in ("lower", "upper"))
+        return f"{num(d['median'], infinite)} ({lo} to {hi})"
+
+    def arms(value, infinite: str | None = None) -> str:
+        rows = value if isinstance(value, list) else [value]
+        return ", ".join(
+            (f"{r['arm']} " if "arm" in r else "") + iv(r, infinite) for r in rows if r
+        )
+
+    labels = out.get("arms") or []
+    vs = f"{labels[1]} vs {labels[0]}" if len(labels) == 2 else ""
+    cure = "" if out.get("cure", "none") == "none" else f" {out['cure']}-cure"
+    unit = out.get("time_unit") or "time units"
+    lines = [
+        f"{out['family']}{cure} model; posterior median ({number(100 * out['ci'], trim=True)}% "
+        f"interval), times in {unit}:"
+    ]
+    if "cure_fraction" in out:
+        lines.append(f"  cure fraction: {arms(out['cure_fraction'])}")
+    if "cure_diff" in out:
+        lines.append(
+            f"  cure fraction difference, {labels[1]} - {labels[0]}: {iv(out['cure_diff'])}"
+        )
+    for key, what in (
+        ("hr", "hazard ratio"),
+        ("time_ratio", "time ratio"),
+        ("odds_ratio", "odds ratio"),
+    ):
+        if key in out:
+            lines.append(f"  {what}, {vs}: {iv(out[key])}")
+    lines.append(f"  median survival: {arms(out['median'], 'not reached')}")
+    for key, what in (
+        ("mean", "mean survival"),
+        ("mean_survival_years", "mean survival (years)"),
+        ("mean_survival_discounted_years", "mean survival (years, discounted)"),
+    ):
+        same = key == "mean" and unit == "years" and "mean_survival_years" in out
+        if key in out and not same:  # (the mean in years once)
+            lines.append(f"  {what}: {arms(out[key])}")
+    for key, what in (
+        ("life_years_gained", "life-years gained"),
+        ("life_years_gained_discounted", "life-years gained, discounted"),
+    ):
+        if key in out:
+            lines.append(f"  {what}, {vs}: {iv(out[key])}")
+    rm = out.get("rmst") or {}
+    if "to" in rm:
+        text = arms(rm["arms"]) if "arms" in rm else iv(rm)
+        if "difference" in rm:
+            text += f"; difference {iv(rm['difference'])}"
+        lines.append(f"  RMST to {num(rm['to'])}: {text}")
     return "\n".join(lines)
 
 
