@@ -675,6 +675,10 @@ def _pool_part(rep, out, name: str, pr, summary: dict) -> None:
     from bayesurv.sections.pool import checks_table
 
     rep.table(checks_table(pr), caption=f"{name}: checks beside the pooled answer")
+    planned = summary["pool"][name].get("map_prior")
+    if planned:  # plan_events: the MAP prior and the planned trial (sections.pool.planned_trial)
+        table, caption = planned_trial_table(planned)
+        rep.table(table, caption=f"{name}: {caption}")
     if pr.regression is not None:
         from bayesurv.sections.pool import regression_table
 
@@ -683,6 +687,67 @@ def _pool_part(rep, out, name: str, pr, summary: dict) -> None:
             caption=f"{name}: meta-regression on {', '.join(pr.section.covariates)}",
             float_format="{:.3f}",
         )
+
+
+def planned_trial_table(record: dict) -> tuple[pd.DataFrame, str]:
+    """The report's table of a ``[[pool]]`` section's planned trial (summary.json's
+    ``map_prior`` record, :func:`bayesurv.sections.pool.planned_trial`) and its caption: the
+    prior effective sample sizes in events (ELIR) of the MAP and the robust prior, the critical
+    HR, the type I error, the power at every HR the record lists and the probability of
+    success, borrowing through the robust MAP prior beside no borrowing (the vague prior)."""
+    from bayesurv.report_format import percent
+
+    robust, vague = record["planned_trial"], record["planned_trial_without_borrowing"]
+    v = record.get("vague", {})
+    vague_text = f"N({number(v.get('mean', 0))}, {number(v.get('sd', 2))}²)"
+    cols = ("quantity", "borrowing (robust MAP prior)", f"no borrowing ({vague_text} prior)")
+
+    def row(what, a, b):
+        return dict(zip(cols, (what, a, b), strict=True))
+
+    ess = record["ess_events"]
+    rows = [
+        row("prior ESS of the MAP prior, events (ELIR)", number(ess["map"]["elir"]), ""),
+        row(
+            f"prior ESS of the prior used, events (ELIR; robust: weight "
+            f"{number(record['robust_weight'], trim=True)} on the vague prior)",
+            number(robust["prior_ess_events"]["elir"]),
+            number(vague["prior_ess_events"]["elir"]),
+        ),
+        row(
+            "critical HR (success if the observed HR is below)",
+            number(robust["critical_hr"]),
+            number(vague["critical_hr"]),
+        ),
+        row("type I error (true HR 1)", percent(robust["type_one_error"]),
+            percent(vague["type_one_error"])),
+    ]  # fmt: skip
+    without = {float(r["hr"]): r["power"] for r in vague["power"]}
+    for r in robust["power"]:
+        if float(r["hr"]) == 1.0:  # the type I error, above
+            continue
+        rows.append(
+            row(
+                f"power at HR {number(r['hr'], trim=True)}",
+                percent(r["power"]),
+                percent(without[float(r["hr"])]),
+            )
+        )
+    rows.append(
+        row(
+            "probability of success (true HR drawn from the column's prior)",
+            percent(robust["probability_of_success"]),
+            percent(vague["probability_of_success"]),
+        )
+    )
+    events = number(robust["events"])
+    alloc = robust.get("allocation", 1)
+    caption = (
+        f"planned trial with {events} events borrowing through the robust MAP prior "
+        f"(success: {robust['decision']}; allocation {number(alloc, trim=True)}:1, "
+        "experimental : control)"
+    )
+    return pd.DataFrame(rows, columns=list(cols)), caption
 
 
 def _diagnostics_part(rep, fits: list[dict]) -> None:
