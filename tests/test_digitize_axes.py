@@ -56,6 +56,19 @@ def test_open_grey_thin_axes_are_found_and_calibrated(read):
 
 
 @pytest.mark.slow
+def test_upright_y_labels_need_no_pass_over_turned_text(read):
+    """NEJM's y labels (0 ... 100) stand upright: judged by the box the detector drew around
+    each, not by the engine's word box cut to the middle of the glyphs ("40" 14 x 21 px), no
+    word is read from a turned strip. R turns its labels: they are read turned."""
+    _, words, axes = read("nejm")
+    label = next(w for w in words if w.text == "40" and w.cx < axes.frame.left)
+    assert label.width < 0.8 * label.height  # the word box alone would look turned
+    assert not any(w.vertical for w in words)
+    _, r_words, _ = read("r_base")
+    assert sum(w.vertical and w.number() is not None for w in r_words) >= 3
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("style", ["r_base", "survminer"])
 def test_padded_frames_calibrate_from_the_ticks_not_the_frame(read, style):
     """R (4%) and ggplot2 (5%) pad the frame: the frame's edges are not the axis range, and

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -45,6 +45,11 @@ class Word:
     bottom: float
     score: float
     vertical: bool = False
+    line: tuple[float, float, float, float] | None = field(default=None, compare=False)
+    """The box (left, top, right, bottom) the text detector drew around the line holding the
+    word, where the word was read across (None otherwise): the engine's word boxes of short
+    numbers are cut to the middle of their glyphs ("40" 14 px wide in a 29 px box), the line's
+    box is not."""
 
     @property
     def cx(self) -> float:
@@ -148,9 +153,9 @@ the same process, by digitize and then reconstruct or by tests, is not read twic
 
 def read_figure_text(rgb: np.ndarray) -> list[Word]:
     """Every word of a figure: one pass over the whole image, and, where that pass found no
-    column of y tick labels, a second over the strip of text turned along the y axis where the
-    first pass saw tall, narrow words (R's tick labels). Words read both ways keep the turned
-    reading."""
+    column of y tick labels standing upright (by the box the detector drew around each), a
+    second over the strip of text turned along the y axis where the first pass saw tall, narrow
+    words (R's tick labels). Words read both ways keep the turned reading."""
     import hashlib
 
     key = (rgb.shape, hashlib.blake2b(np.ascontiguousarray(rgb).tobytes()).hexdigest())
@@ -166,9 +171,11 @@ def _read_figure_text(rgb: np.ndarray) -> list[Word]:
 
     words = read_words(rgb)
     y_labels = find_y_labels(words, find_x_labels(words))
-    upright = [w for w, _ in y_labels if len(w.text) < 2 or w.height <= 1.1 * w.width]
+    upright = [w for w, _ in y_labels if len(w.text) < 2 or _upright(w)]
     if len(y_labels) >= 3 and len(upright) == len(y_labels):
-        return words  # the y labels read across: no second pass (it costs a third of the time)
+        # The y labels read across: no second pass (it costs a third of the time). A y title
+        # turned along the axis is then not read; the curves say whether they rise.
+        return words
     width = rgb.shape[1]
     tall = [
         w
@@ -214,6 +221,13 @@ def _read_figure_text(rgb: np.ndarray) -> list[Word]:
     ]
     kept += [t for t in turned if not any(overlaps(t, w) for w in kept)]
     return kept
+
+
+def _upright(w: Word) -> bool:
+    """The word's text stands upright: the box the detector drew around its line (else its own
+    box) is no taller than 1.1 x its width. Turned text read across stands in a tall box."""
+    left, top, right, bottom = w.line if w.line is not None else (w.left, w.top, w.right, w.bottom)
+    return bottom - top <= 1.1 * (right - left)
 
 
 def _column_score(labels) -> int:
@@ -287,6 +301,15 @@ def read_words(
         pieces = [(t, s, b) for t, s, b in line_words if str(t).strip()] if line_words else []
         if not pieces or "".join(p[0] for p in pieces).replace(" ", "") != text.replace(" ", ""):
             pieces = [(text, score, line_box)]
+        line = None
+        if not vertical:
+            pts = np.asarray(line_box, dtype=float)
+            line = (
+                float(pts[:, 0].min()) / factor + left,
+                float(pts[:, 1].min()) / factor + top,
+                float(pts[:, 0].max()) / factor + left,
+                float(pts[:, 1].max()) / factor + top,
+            )
         for piece, piece_score, piece_box in pieces:
             if float(piece_score) < min_score or not str(piece).strip():
                 continue
@@ -305,6 +328,7 @@ def read_words(
                     float(rows.max()) / factor + top,
                     float(piece_score),
                     vertical,
+                    line,
                 )
             )
     return _split_glued_numbers(words)
@@ -328,7 +352,9 @@ def _split_glued_numbers(words: list[Word]) -> list[Word]:
             start = w.text.find(t, at)
             at = start + len(t)
             left = w.left + per_char * start
-            out.append(Word(t, left, w.top, left + per_char * len(t), w.bottom, w.score))
+            out.append(
+                Word(t, left, w.top, left + per_char * len(t), w.bottom, w.score, False, w.line)
+            )
     return out
 
 
