@@ -1,25 +1,42 @@
 """Reconstruction uncertainty carried into the posterior.
 
-A reconstructed IPD set is one imputation ``z`` of what the figure does not show: where
-patients were censored between the printed numbers at risk (and, with it, a patient or two of
-rounding in the events per click). The posterior given the figure ``y`` integrates over it, and
-K reconstructions drawn with censoring placed at random (:func:`bayesurv.reconstruct.reconstruct`
-with ``draws=K``) estimate that integral by a mixture of the K fits::
+A reconstructed IPD set is one imputation ``z`` of what the figure does not show: when
+patients were censored between the printed numbers at risk, how many were censored after the
+last printed time (dropout and an analysis cut-off whose start the figure does not give), how
+the events of a drop that the clicks show only as a slope split at a printed time, and when the
+events of unseen steps happened (:func:`bayesurv.reconstruct.reconstruct` with ``draws=K``;
+its module docstring lists each step and its distribution). The posterior given the figure
+``y`` integrates over it, and K reconstructions drawn at random estimate that integral by a
+mixture of the K fits::
 
     p(theta | y) = E_{z | y} p(theta | y, z)  ~  (1/K) sum_k p(theta | y, z_k)
 
-i.e. the K fits' posterior draws are stacked with equal weights. This is the posterior of
-multiple imputation under a flat combination (Gelman et al., BDA3, sec. 18.2; Zhou & Reiter
-2010, Am Stat 64:159, who recommend mixing the draws over Rubin's normal rule for Bayesian
-analyses): its variance is ``W + (1 - 1/K) B`` (W: mean within-fit variance, B: variance of the
-K fits' means), Rubin's ``T = W + (1 + 1/K) B`` differs by ``2B/K``, and unlike Rubin's rule
-it keeps skewed shapes (an HR, an RMST near its bound). :func:`rubin` reports the fraction of
-missing information ``lambda = (1 + 1/K) B / T`` beside it. :func:`widening` states how much
-wider each interval became: ``width(pooled) / width(single reconstruction)``.
+i.e. the K fits' posterior draws are stacked with equal weights.
 
-What is assumed: censoring is uniform within each numbers-at-risk interval (the draws'
-placement); the clicks themselves are taken as read (their noise is not propagated).
-``benchmarks/bench_propagation.py`` checks the coverage of the pooled intervals by simulation.
+Why the mixture and not Rubin's rules. The mixture is the Monte Carlo estimate of the integral
+above, so it is the posterior itself when the ``z_k`` are draws from ``p(z | y)``, whatever its
+shape; Rubin's rules (Rubin 1987) approximate the same posterior by a normal (or t) with the
+K fits' mean and total variance ``T = W + (1 + 1/K) B`` (W: mean within-fit variance, B:
+variance of the K fits' means). The mixture's variance is ``W + (1 - 1/K) B``: the two differ
+by ``2B/K``, the allowance Rubin's rule makes for estimating the mean from K imputations
+only. Here the fraction of missing information ``(1 + 1/K) B / T`` is small (in the coarse
+design of ``benchmarks/bench_propagation.py``, the worst there, the between-reconstruction SD
+of the log HR is 0.03 against a within-fit SD of 0.15: about 4%), so with K = 10 the two
+variances differ by under 1% (widths by under 0.5%), while the mixture keeps the skewed shapes
+that a normal rule would not (an HR, an RMST near its bound) and needs no degrees of freedom.
+With few reconstructions and much missing information (a small arm, no table) the ``2B/K``
+matters: use more draws, and read :func:`rubin`'s decomposition, reported beside the mixture
+(see also Zhou & Reiter 2010, Am Stat 64:159, on mixing completed-data posterior draws, which
+needs many imputations). :func:`widening` states how much wider each interval became:
+``width(pooled) / width(single reconstruction)``.
+
+What is assumed: the draws' distributions of what the figure does not pin (in particular
+administrative censoring after the last printed time as from uniform entry, with a minimum
+follow-up uniform between that time and the curve's end); click-reading error is not drawn
+(on 150 simulated coarse-design trials, clicks without noise change the spread of the single
+reconstruction's log HR from 0.187 to 0.184, against 0.160 for the true IPD).
+``benchmarks/bench_propagation.py`` checks the coverage of the pooled intervals by
+simulation.
 """
 
 from __future__ import annotations

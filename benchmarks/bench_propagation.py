@@ -8,7 +8,8 @@ noise on a 600 x 400 plot) with a printed numbers-at-risk table, reconstructs th
 
 * ``oracle``: the simulated IPD itself (what the trial saw; the reference for nominal coverage);
 * ``single``: the one reconstruction (censoring spread evenly), as if it were the data;
-* ``pooled``: K random reconstructions (``draws=K``), each fitted, pooled by mixture
+* ``pooled``: K random reconstructions (``draws=K``: what the figure does not pin drawn at
+  random, see ``bayesurv.reconstruct``), each fitted, pooled by mixture
   (``bayesurv.propagation``).
 
 It reports, per design and method, the coverage of the 90% interval of the true HR, the true
@@ -33,20 +34,34 @@ execution layer (``bayesurv.batch``): ``--scheduler local`` runs them on a local
 
     .venv/bin/python benchmarks/bench_propagation.py --reps 200 --draws 10 --scheduler local:2
 
-Measured (``benchmarks/output/propagation_coverage.txt``; 200 trials, K = 10): with a table every
-6 months the single reconstruction covers like the simulated IPD (HR 85.5% vs 86.0%, paired
-difference -0.5 +- 0.5 points); with coarse tables the single reconstruction under-covers
-(HR 77.0% vs 85.5%, -8.5 +- 2.3 points; RMST difference -9.0 +- 2.4) and pooling the K
-censoring-placement draws does not repair it (-0.5 +- 0.5): the width ratio pooled / single is
-1.003-1.005 everywhere, because the error comes from what the draws hold fixed (the censoring
-carried past the last printed number at risk, the events of unseen steps), not from where
-censoring falls inside a printed interval. The simulated IPD itself covers 85.5-88% on these
-200 trials (lifelines' Wald interval of the HR gives the same on 600 trials, 87.2%; other seeds
-give 89.8% and 92.5%: a sample, not a bias).
+Measured (``benchmarks/output/propagation_coverage.txt``; 200 trials per design, K = 10, the
+same trials before and after the draws below; Monte Carlo error of a coverage ~2.5 points, of a
+paired difference in brackets). With a table every 6 months the single reconstruction covers
+like the simulated IPD (HR 85.5% vs 86.0%, paired -0.5 (0.5) points). With numbers at risk at 0
+and 30 months only (``coarse``) the single reconstruction under-covers (HR 77.0% vs 85.5%, RMST
+difference 76.0% vs 85.0%): it is too narrow, not shifted (log HR bias -0.003 vs the IPD's
+-0.005, but its spread over trials 0.187 vs 0.159 while its posterior SD is 0.147 vs 0.154 on
+150 of the trials), because it carries the dropout hazard of [0, 30) past 30 and misses the
+cut-off's censoring from 36, so it has 7-10 events too many per arm after 30 (of ~21), and
+because it puts all of a slope straddling 30 after it. The draws now vary both (the censoring
+after the last printed time per patient with an unknown minimum follow-up, the split of a slope
+at each printed time; ``bayesurv.reconstruct``), and pooling them brings coarse HR coverage from
+76.5% to 81.5% (pooled - single +4.5 (2.2) points, pooled - IPD -4.0 (1.9)), the RMST difference
+from 75.5% to 81.0% (-4.0 (1.9) from the IPD's), control RMST from 80.5% to 82.5% (-5.0 (1.8)).
+Still short of the IPD's coverage: the pooled log HR's spread over trials is 0.169 against the
+IPD's 0.159 while its interval is only 1.7% wider (0.357 vs 0.351), i.e. the draws represent a
+between-reconstruction SD of 0.029 of the 0.040 by which the pooled centre misses the IPD's; and
+the pooled control RMST sits 0.14 months above the IPD's on average (0.08 with a table every 12
+months, where the clicks are as sparse). With a table every 12 months (``sparse``) the pooled HR
+covers 85.5% against the IPD's 86.5% (-1.0 (1.2)); before 83.5%. The simulated IPD itself covers
+85.5-88% on these trials (lifelines' Wald interval of the HR gives the same on 600 trials,
+87.2%; other seeds give 89.8% and 92.5%: a sample, not a bias), so "nominal" here is the IPD's
+coverage, not 90%.
 
-Runtime: 7.6 s per replicate task with K = 10 at load ~10 on 2 cores (600 tasks: 38 min on
-``local:2``); ``--reps 1000 --draws 20`` (MC error 0.9 points at 90%, paired differences ~0.5)
-is 3000 tasks of ~15 s: ~6 h on this loaded machine, ~1.5 h quiet, ~8 min on 100 workers.
+Runtime: 1.1 s per replicate task with K = 10 on 2 cores at load 1-7 (600 tasks: 6 min on
+``local:2``; 7.6 s and 38 min at load ~10); ``--reps 1000 --draws 20`` (MC error 0.9 points at
+90%, paired differences ~0.5) is 3000 tasks of ~15 s: ~6 h on this loaded machine, ~1.5 h quiet,
+~8 min on 100 workers.
 """
 
 from __future__ import annotations
