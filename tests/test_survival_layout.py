@@ -28,11 +28,8 @@ RANK = {
     "compare": 8,
     "calibration": 8,
 }
-#: private names imported across modules today, in modules other sessions own (to be removed;
-#: nothing may be added here)
-KNOWN_PRIVATE = {
-    ("bayesurv/digitize/panels.py", "_lines"),
-}
+#: private names imported across modules (none is left; nothing may be added here)
+KNOWN_PRIVATE: set[tuple[str, str]] = set()
 
 
 def _imports(path: Path):

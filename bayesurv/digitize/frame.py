@@ -127,7 +127,7 @@ def longest_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class _Line:
+class LineRun:
     lo: int  # first row (or column) of the line's cluster
     hi: int  # last row (or column)
     start: int  # where the run starts along the line
@@ -139,25 +139,25 @@ class _Line:
         return 0.5 * (self.lo + self.hi)
 
 
-def _lines(mask: np.ndarray, min_length: int) -> list[_Line]:
+def line_runs(mask: np.ndarray, min_length: int) -> list[LineRun]:
     """Clusters of adjacent rows whose longest run is at least ``min_length``."""
     length, first, last = longest_runs(mask)
     rows = np.flatnonzero(length >= min_length)
-    lines: list[_Line] = []
+    lines: list[LineRun] = []
     if rows.size == 0:
         return lines
     groups = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
     for group in groups:
         best = group[np.argmax(length[group])]
         lines.append(
-            _Line(
+            LineRun(
                 int(group[0]), int(group[-1]), int(first[best]), int(last[best]), int(length[best])
             )
         )
     return lines
 
 
-def _centroid(darkness: np.ndarray, line: _Line, span: tuple[int, int]) -> float:
+def _centroid(darkness: np.ndarray, line: LineRun, span: tuple[int, int]) -> float:
     """Sub-pixel position of a line: median over its middle half of per-slice centroids."""
     a, b = span
     quarter = (b - a) // 4
@@ -199,8 +199,8 @@ def find_frame(rgb: np.ndarray, source: str = "figure") -> Frame:
     grey, chroma = grey_levels(rgb)
     dark = (grey < DARK_GREY) & (chroma < GREY_CHROMA)
     darkness = np.where(chroma < GREY_CHROMA, 255.0 - grey, 0.0)
-    h_lines = _lines(dark, max(40, int(0.2 * width)))
-    v_lines = _lines(dark.T, max(40, int(0.2 * height)))
+    h_lines = line_runs(dark, max(40, int(0.2 * width)))
+    v_lines = line_runs(dark.T, max(40, int(0.2 * height)))
     failure = InputError(
         f"{source}: no plot frame found (no long dark axis lines meeting at a corner); "
         "crop the image to the plot with its axis lines, or give --x-calib and --y-calib."
@@ -226,7 +226,7 @@ def find_frame(rgb: np.ndarray, source: str = "figure") -> Frame:
     faint = (grey < FAINT_GREY) & (chroma < GREY_CHROMA)
     rights = [
         ln
-        for ln in _lines(faint.T, max(40, int(0.2 * height)))
+        for ln in line_runs(faint.T, max(40, int(0.2 * height)))
         if ln.lo > left.hi + 0.2 * bottom.length
         and ln.start <= left.start + tol
         and abs(ln.end - left.end) <= tol
@@ -234,7 +234,7 @@ def find_frame(rgb: np.ndarray, source: str = "figure") -> Frame:
     right = max(rights, key=lambda ln: ln.hi) if rights else None
     tops = [
         ln
-        for ln in _lines(faint, max(40, int(0.2 * width)))
+        for ln in line_runs(faint, max(40, int(0.2 * width)))
         if ln.hi < bottom.lo - 0.2 * left.length
         and abs(ln.start - bottom.start) <= tol
         and ln.end >= bottom.end - tol

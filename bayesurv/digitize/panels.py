@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayesurv.digitize.frame import _lines, grey_levels
+from bayesurv.digitize.frame import grey_levels, line_runs
 
 
 def _plots(rgb: np.ndarray) -> list[tuple[float, float, float, float]]:
     grey, chroma = grey_levels(rgb)
     ink = (grey < 200) & (chroma < 60)
     height, width = ink.shape
-    h_lines = _lines(ink, max(30, int(0.15 * width)))
-    v_lines = _lines(ink.T, max(30, int(0.15 * height)))
+    h_lines = line_runs(ink, max(30, int(0.15 * width)))
+    v_lines = line_runs(ink.T, max(30, int(0.15 * height)))
     plots = []
     for v in v_lines:
         for h in h_lines:
