@@ -6,6 +6,10 @@ quantiles of the posterior draws (``arviz_stats.eti``), next to the posterior me
 ``--ci``, a spec's ``ci``); functions that report intervals take ``ci=None`` and read it here.
 Infinite draws (a mean survival that does not exist) sort last and stay infinite.
 
+xarray, pandas and arviz_stats are imported by the functions that use them, not by this
+module, so that :func:`check_ci` and :func:`width` (read by ``bayesurv reconstruct`` and the
+other commands) do not pull them in at start-up.
+
 Examples
 --------
 >>> import numpy as np
@@ -20,14 +24,18 @@ True
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
 from bayesurv.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
 
 #: the width of every interval unless set otherwise
 DEFAULT_CI = 0.95
@@ -61,7 +69,15 @@ def ci_width(ci: float | None) -> Iterator[float]:
         _current.pop()
 
 
+def _is_data_array(x) -> bool:
+    """Whether ``x`` is an ``xarray.DataArray`` (never true while xarray is not imported)."""
+    xr = sys.modules.get("xarray")
+    return xr is not None and isinstance(x, xr.DataArray)
+
+
 def _as_draws(x, dims) -> tuple[xr.DataArray, tuple[str, ...]]:
+    import xarray as xr
+
     if isinstance(x, xr.DataArray):
         use = tuple(d for d in dims if d in x.dims)
         return x, use
@@ -72,6 +88,7 @@ def _as_draws(x, dims) -> tuple[xr.DataArray, tuple[str, ...]]:
 def interval(x, ci: float | None = None, dims=SAMPLE_DIMS) -> xr.Dataset:
     """Posterior ``median``, ``lower`` and ``upper`` of draws over ``dims`` (other dims kept)."""
     import arviz_stats as azs
+    import xarray as xr
 
     da, use = _as_draws(x, dims)
     big = np.finfo(float).max  # infinite draws sort last and come back infinite
@@ -91,7 +108,7 @@ def interval(x, ci: float | None = None, dims=SAMPLE_DIMS) -> xr.Dataset:
 
 def summary(x, ci: float | None = None) -> dict[str, float]:
     """``{"median", "lower", "upper", "mean"}`` of all the draws in ``x`` (plain floats)."""
-    v = np.asarray(x.values if isinstance(x, xr.DataArray) else x, dtype=float).ravel()
+    v = np.asarray(x.values if _is_data_array(x) else x, dtype=float).ravel()
     v = v[~np.isnan(v)]
     q = interval(v, ci)
     out = {k: float(q[k]) for k in ("median", "lower", "upper")}
@@ -102,6 +119,8 @@ def summary(x, ci: float | None = None) -> dict[str, float]:
 
 def table(da: xr.DataArray, ci: float | None = None, dims=SAMPLE_DIMS) -> pd.DataFrame:
     """A tidy table of ``da``: one row per value of its other dims, then median, lower, upper."""
+    import pandas as pd
+
     q = interval(da, ci, dims)
     if not q["median"].dims:
         return pd.DataFrame({k: [float(q[k])] for k in ("median", "lower", "upper")})
