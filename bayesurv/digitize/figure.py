@@ -187,8 +187,12 @@ def digitize(
             "(S = 1 - F); check the overlay."
         )
     named = [e for e in legend if e.color is not None]
+    # The table is read before the curves: a table with more rows than the legend has entries
+    # (a legend key too faint or too short to be found) says the legend's count is short.
+    table = read_risk_table(rgb, words, axes) if axes is not None and words else None
     from_legend = False
-    if n_arms is None and colors is None and len(named) >= 2:
+    n_rows = len(table.rows) if table is not None else 0
+    if n_arms is None and colors is None and len(named) >= 2 and n_rows <= len(named):
         n_arms, from_legend = len(named), True
 
     try:
@@ -218,9 +222,6 @@ def digitize(
         )
 
     # Names: given, else legend/labels by colour and style, else the table's rows, else order.
-    table = None
-    if axes is not None and words:
-        table = read_risk_table(rgb, words, axes)
     arm_names, named_by = _name_arms(arms, traces, names, named, table, frame, x_map, y_map)
     for arm, name in zip(arms, arm_names, strict=True):
         arm.name = name
@@ -486,7 +487,8 @@ def _name_arms(arms, traces, names, named, table, frame, x_map, y_map):
                     result[i] = labels[j].label
                     how[labels[j].label] = "table row fit to the curve"
     # A name read short in the legend ("Grade" for "Grade III") is completed by the one table
-    # row label that starts with it and names no other arm.
+    # row label whose first words are its words and names no other arm (by words: "Stage I"
+    # is no start of "Stage IV").
     if table is not None:
         for i, name in enumerate(result):
             if name is None:
@@ -494,7 +496,9 @@ def _name_arms(arms, traces, names, named, table, frame, x_map, y_map):
             longer = [
                 r.label
                 for r in table.rows
-                if r.label.startswith(name) and len(r.label) > len(name) and r.label not in result
+                if _starts_with_words(r.label, name)
+                and len(r.label.split()) > len(name.split())
+                and r.label not in result
             ]
             if len(longer) == 1 and not any(r.label == name for r in table.rows):
                 how[longer[0]] = how.pop(name, "legend") + " + table row label"
@@ -506,6 +510,12 @@ def _name_arms(arms, traces, names, named, table, frame, x_map, y_map):
             name += "'"
         out.append(name)
     return out, how
+
+
+def _starts_with_words(text: str, start: str) -> bool:
+    """``text``'s first words are the words of ``start``."""
+    words, first = text.split(), start.split()
+    return bool(first) and words[: len(first)] == first
 
 
 def _best_fit(traces, rows, y_map, x_map, frame, k) -> tuple[int, ...]:

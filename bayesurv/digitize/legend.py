@@ -39,6 +39,11 @@ class LegendEntry:
         return None if self.color is None else "#{:02x}{:02x}{:02x}".format(*self.color)
 
 
+INK_CHROMA = 60.0
+"""Colour this far from grey (max - min of RGB) is ink, whatever its grey level."""
+PALE_CHROMA = 25.0
+"""A pastel key drawn thin and antialiased keeps only this much chroma (grey level >= 200)."""
+
 STATISTICS = re.compile(
     r"\b(hr|hazard|ci|p\s*[=<>]|log.?rank|median|events?|no\.? at risk|number)\b|95\s*%",
     re.IGNORECASE,
@@ -65,9 +70,11 @@ def is_text(word: Word) -> bool:
     return word.score >= 0.8 and (letters >= 2 or digits >= 2)
 
 
-def _sample(rgb: np.ndarray, line: list[Word], words: list[Word]):
+def _sample(rgb: np.ndarray, line: list[Word], words: list[Word], pale: bool = False):
     """The line sample left of a text line: (colour, style, box) or None (also where the ink
-    left of the line is other text)."""
+    left of the line is other text). ``pale``: ink is colour of chroma 25 or more (a thin
+    pastel key, antialiased to 25-60), and the sample must then be a thin line
+    (:func:`_short_sample`) whatever its length."""
     left, top, right, bottom = line_box(line)
     h = bottom - top
     cy = 0.5 * (top + bottom)
@@ -78,7 +85,8 @@ def _sample(rgb: np.ndarray, line: list[Word], words: list[Word]):
         return None
     part = rgb[r0:r1, c0:c1].astype(float)
     grey, chroma = grey_levels(part)
-    ink = (grey < 200) | (chroma > 60)
+    chroma_min = PALE_CHROMA if pale else INK_CHROMA
+    ink = (grey < 200) | (chroma > chroma_min)
     cols = ink.any(axis=0)
     if not cols.any():
         return None
@@ -94,7 +102,9 @@ def _sample(rgb: np.ndarray, line: list[Word], words: list[Word]):
         else:
             break
     length = end - start + 1
-    if length < 1.2 * h:
+    if (pale or length < 1.2 * h) and not _short_sample(
+        rgb, line, (c0 + start, c0 + end), length, chroma_min
+    ):
         return None
     # Solid: no gap of two pixels or more along the sample; dashes and dots leave several.
     along = cols[start : end + 1]
@@ -112,6 +122,41 @@ def _sample(rgb: np.ndarray, line: list[Word], words: list[Word]):
         if w.left < box[2] and w.right > box[0] and w.top < box[3] and w.bottom > box[1]:
             return None
     return color, style, box
+
+
+def _ink_rows(rgb: np.ndarray, box, chroma_min: float = INK_CHROMA) -> np.ndarray:
+    """Rows of ``box`` (left, top, right, bottom) that hold ink, as a boolean per row."""
+    left, top, right, bottom = (int(round(v)) for v in box)
+    part = rgb[max(top, 0) : bottom + 1, max(left, 0) : right + 1].astype(float)
+    if part.size == 0:
+        return np.zeros(0, dtype=bool)
+    grey, chroma = grey_levels(part)
+    return ((grey < 200) | (chroma > chroma_min)).any(axis=1)
+
+
+def _short_sample(
+    rgb: np.ndarray,
+    line: list[Word],
+    cols: tuple[int, int],
+    length: int,
+    chroma_min: float = INK_CHROMA,
+) -> bool:
+    """A sample shorter than 1.2 x the text's box is still one where it is a thin line as long
+    as the letters are tall at least: the detector's word boxes are up to twice the glyphs'
+    height (legend keys of 14 px beside 12 px capitals in 27 px boxes), while a glyph or word
+    left unread, which has to be told apart from a sample, is as thick as the letters."""
+    left, top, right, bottom = line_box(line)
+    letters = _ink_rows(rgb, (left, top, right, bottom))
+    if not letters.any():
+        return False
+    idx = np.flatnonzero(letters)
+    tall = int(idx[-1] - idx[0] + 1)
+    rows = _ink_rows(rgb, (cols[0], top, cols[1], bottom), chroma_min)
+    if not rows.any():
+        return False
+    idx = np.flatnonzero(rows)
+    thick = int(idx[-1] - idx[0] + 1)
+    return tall >= 6 and length >= 0.6 * tall and thick <= 0.35 * tall
 
 
 def _text_color(rgb: np.ndarray, line: list[Word]) -> tuple[int, int, int] | None:
@@ -143,7 +188,7 @@ def read_legend(
             continue
         if not _is_name(text):
             continue
-        sample = _sample(rgb, line, words)
+        sample = _sample(rgb, line, words) or _sample(rgb, line, words, pale=True)
         if sample is not None:
             color, style, sbox = sample
             entries.append(LegendEntry(text, color, style, box, "legend", sbox))

@@ -27,6 +27,9 @@ NUMBER = re.compile(r"^[-\u2212]?\d+(?:[.,\u00b7]\d+)?%?$")
 GLUED_LABEL = re.compile(r"^([A-Za-z][A-Za-z)+\-]*[A-Za-z)])(\d{2,})$")
 """Letters run into a number of two or more digits, as OCR reads ``Stage IV 2674`` tightly set."""
 
+LEADING_DASH = re.compile(r"^[-\u2010-\u2015_~]+(?=[A-Za-z])")
+"""Dashes read in front of a word's letters: a line sample's end, never part of a name."""
+
 # Glyphs OCR takes for digits in small figure text.
 _DIGIT_LIKE = str.maketrans(
     {"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "|": "1", "i": "1",
@@ -301,6 +304,12 @@ def read_words(
         pieces = [(t, s, b) for t, s, b in line_words if str(t).strip()] if line_words else []
         if not pieces or "".join(p[0] for p in pieces).replace(" ", "") != text.replace(" ", ""):
             pieces = [(text, score, line_box)]
+        elif len(pieces) > 1:
+            # The engine pairs its k-th word with the confidence of the line's k-th character
+            # (``zip(words, char_confs)``), so "-Stage IV" gave "-Stage" the 0.38 of its "-"
+            # and the word was dropped. The line's score, the mean over its characters, is the
+            # confidence each of its words is read with.
+            pieces = [(t, score, b) for t, _, b in pieces]
         line = None
         if not vertical:
             pts = np.asarray(line_box, dtype=float)
@@ -336,13 +345,23 @@ def read_words(
 
 def _split_glued_numbers(words: list[Word]) -> list[Word]:
     """``"Placebo 21"``, ``"216 (0)"`` or ``"IV2674"`` read as one word: split it, each piece's
-    box in proportion to its characters' place in the text."""
+    box in proportion to its characters' place in the text. A dash run into the letters of a
+    word (``"-Stage"``: the end of a legend's line sample caught in the text's box) is no part
+    of it and is dropped, its box with it."""
     out: list[Word] = []
     for w in words:
         tokens = []
         for t in w.text.split():
+            t = LEADING_DASH.sub("", t)
             glued = GLUED_LABEL.match(t)  # "IV2674": a row label read into its first number
             tokens += [glued.group(1), glued.group(2)] if glued else [t]
+        if tokens and tokens[0] != w.text.split()[0] and len(tokens) == 1 and not w.vertical:
+            # One word that lost its leading dash: its box starts where its letters do.
+            per_char = w.width / max(len(w.text), 1)
+            start = w.text.find(tokens[0])
+            left = w.left + per_char * start
+            out.append(Word(tokens[0], left, w.top, w.right, w.bottom, w.score, False, w.line))
+            continue
         if len(tokens) < 2 or w.vertical:
             out.append(w)
             continue

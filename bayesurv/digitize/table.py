@@ -339,6 +339,17 @@ def assign_rows(
             continue
         rows[i].arm, rows[i].assigned_by = arm_names[j], "row label"
         free.remove(j)
+    # A label read short ("Stage" for "Stage I", its last word lost): the one free arm whose
+    # name starts with the label's words. Several such arms decide nothing.
+    for r in rows:
+        if r.arm is not None or not r.label.split():
+            continue
+        words = r.label.split()
+        starts = [j for j in free if arm_names[j].split()[: len(words)] == words]
+        others = [q for q in rows if q is not r and q.arm is None and q.label.split() == words]
+        if len(starts) == 1 and not others:
+            r.arm, r.assigned_by = arm_names[starts[0]], "row label (first words)"
+            free.remove(starts[0])
     # By colour.
     if arm_colors is not None and len(arm_colors) == len(arm_names):
         pairs = []
