@@ -324,6 +324,19 @@ def _answers_part(rep: Report, spec, summary: dict, pools: dict, nmas: dict, fit
         rep.text("The spec asks no questions ([queries] statements); the results follow.")
     sentence, bad = convergence_sentence(fits)
     (rep.note if bad else rep.text)(sentence)
+    for w in warnings_shown(summary.get("warnings") or []):
+        rep.note(w)
+
+
+def warnings_shown(notes: list[str], most: int = 8) -> list[str]:
+    """The warnings an analysis raised (identifiability, queries, convergence, one chain), as
+    the report shows them under its answers: each once, the first ``most``, then how many more
+    summary.json holds."""
+    shown = [f"Warning: {n}" for n in dict.fromkeys(notes)]
+    if len(shown) > most:
+        rest = len(shown) - most
+        shown = shown[:most] + [f"{rest} more warning{'s' if rest != 1 else ''}: see summary.json."]
+    return shown
 
 
 def _rests_on_part(rep, spec, summary, surv_fits, pools, ipd_runs, nmas) -> None:

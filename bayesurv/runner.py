@@ -188,13 +188,10 @@ def run(
         warnings.simplefilter("always", IdentifiabilityWarning)
         warnings.simplefilter("always", QueryWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        summary = _run(spec, spec_path, spec_text, files, out, progress, sched, resume, jobs)
-    kinds = (ConvergenceWarning, IdentifiabilityWarning, QueryWarning)
-    notes = sorted({str(w.message) for w in caught if issubclass(w.category, kinds)})
-    if spec.sampling.chains < 2:  # no R-hat (null in every fit's diagnostics): say why once
-        from bayesurv.report_format import RHAT_NOTE
-
-        notes.append(RHAT_NOTE)
+        summary = _run(
+            spec, spec_path, spec_text, files, out, progress, sched, resume, jobs, caught
+        )
+    notes = run_warnings(caught, spec)
     for n in notes:
         progress.say(f"[yellow]warning[/]: {n}")
     summary["warnings"] = notes
@@ -229,11 +226,25 @@ def quantities_from_results(folder: str | Path) -> xr.Dataset:
     return xr.Dataset(out)
 
 
-def _run(spec, spec_path, spec_text, files, out, progress, sched, resume, jobs) -> dict:
+def run_warnings(caught, spec) -> list[str]:
+    """The analysis' warnings in words, once each: convergence, identifiability and query
+    warnings recorded while it ran, and with one chain the note that R-hat needs more."""
+    kinds = (ConvergenceWarning, IdentifiabilityWarning, QueryWarning)
+    notes = sorted({str(w.message) for w in caught if issubclass(w.category, kinds)})
+    if spec.sampling.chains < 2:  # no R-hat (null in every fit's diagnostics): say why once
+        from bayesurv.report_format import RHAT_NOTE
+
+        notes.append(RHAT_NOTE)
+    return notes
+
+
+def _run(spec, spec_path, spec_text, files, out, progress, sched, resume, jobs, caught) -> dict:
     from bayesurv.intervals import ci_width
 
     with ci_width(spec.ci):  # the width of every interval of the analysis
-        return _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, jobs)
+        return _sections(
+            spec, spec_path, spec_text, files, out, progress, sched, resume, jobs, caught
+        )
 
 
 def _plans(spec, files, progress) -> list[tuple]:
@@ -332,7 +343,9 @@ def _check_tasks(tasks, shared, names) -> None:
             continue
 
 
-def _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, jobs) -> dict:
+def _sections(
+    spec, spec_path, spec_text, files, out, progress, sched, resume, jobs, caught=()
+) -> dict:
     from bayesurv.analysis_report import build_report
     from bayesurv.query import probability, quantities_from_tree
 
@@ -466,6 +479,7 @@ def _sections(spec, spec_path, spec_text, files, out, progress, sched, resume, j
         summary["queries"] = [probability(q, ds) for q in spec.queries.statements]
     summary["provenance"] = provenance(seed=spec.seed, inputs=files, spec=spec_text)
     progress.say("writing figures and the report")
+    summary["warnings"] = run_warnings(caught, spec)  # so far: the report lists them
     build_report(out, spec, summary, surv_fits, pools, ipd_runs, nmas=nmas)
     progress.say("report written")  # `out` is the staging folder; the CLI names the final one
     return summary
