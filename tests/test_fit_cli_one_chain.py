@@ -20,12 +20,9 @@ from bayesurv.report_format import RHAT_NOTE
 
 runner = CliRunner()
 ONE = ["--draws", "60", "--tune", "50", "--chains", "1", "--seed", "4"]
-QUIET = pytest.mark.filterwarnings(
-    "ignore::bayesurv.survival.fit.IdentifiabilityWarning",
-    # numpy's, from bayesurv.sampling's max over one chain's R-hats (all NaN); the command
-    # drops it (cli.common), pytest's "error" filter would raise it when the command replays it
-    "ignore:All-NaN slice:RuntimeWarning",
-)
+# one chain raises no numpy All-NaN warning any more (sampling computes no R-hat for it), so
+# only the identifiability note of these short fits is expected
+QUIET = pytest.mark.filterwarnings("ignore::bayesurv.survival.fit.IdentifiabilityWarning")
 
 
 def strict(path):
