@@ -167,14 +167,27 @@ def _mark_half_height(marks, ticks: np.ndarray) -> float:
     return float(np.median(halves)) if halves else 0.0
 
 
-def _final_drop(residual, last_col: float, last_row: float, w: float, bottom: float, gap: int = 1):
+def _final_drop(
+    residual,
+    last_col: float,
+    last_row: float,
+    w: float,
+    bottom: float,
+    gap: int = 1,
+    right: float | None = None,
+    plateau_from: float | None = None,
+):
     """(column, row) where a last drop (to zero, say), with no plateau after it, ends; or None.
 
     The drop's stroke is followed down from the last reading, as far as it runs unbroken (by
     more than ``gap`` rows: a dashed curve's drop is dashed too); it
     must be at least ``w + 2`` pixels long unless it runs into the bottom axis (a short last
     drop to 0). A vertical line that also runs on above the curve (the frame's edge, a grid
-    line) is no drop.
+    line) is no drop. On the frame's ``right`` edge (the curve runs to the axis' end) the drop
+    is clipped by the frame: half a stroke with no plateau after it, so where the last plateau
+    (read from column ``plateau_from``) runs to the edge two rows of it are
+    enough, and it ends where its ink does (a drop of 2 events in 170 on a 358-pixel axis is
+    3 pixels: Stata's ``sts graph`` to the last time).
     """
     c0, c1 = max(int(last_col - w), 0), int(last_col + 2 * w) + 1
     r0 = int(np.ceil(last_row + w / 2.0 + 1))
@@ -188,9 +201,20 @@ def _final_drop(residual, last_col: float, last_row: float, w: float, bottom: fl
         return None
     end_row = r0 + stroke[-1] - w / 2.0
     to_axis = bottom - (r0 + stroke[-1]) < w + 2.5
-    if stroke.size < w + 2 and not to_axis:
-        return None
     stroke_cols = np.flatnonzero(tail[stroke].any(axis=0)) + c0
+    # on the edge, at the end of a plateau at least w + 2 columns long (just after a drop read,
+    # a stroke there is that drop's cap, the line going on at its level)
+    at_edge = (
+        right is not None
+        and plateau_from is not None
+        and last_col >= right - w - 1.0
+        and stroke_cols.max() >= right - 1.0
+        and last_col - plateau_from >= w + 2.0
+    )
+    if at_edge:
+        end_row = float(r0 + stroke[-1])
+    if stroke.size < (2 if at_edge else w + 2) and not to_axis:
+        return None
     above = residual[: max(int(last_row - 2 * w - 2), 0), stroke_cols.min() : stroke_cols.max() + 1]
     if above.shape[0] > 2 * w and above.any(axis=1).mean() > 0.5:
         return None
@@ -496,7 +520,16 @@ def trace_arm(
             points += [(at, y_a), (at, y_b)]
         points.append((b, y_b))
     gap = int(np.ceil(3 * w)) + 3 if dashed else 1
-    final = _final_drop(residual, cols[-1], rows[-1], w, frame.bottom - row0, gap)
+    final = _final_drop(
+        residual,
+        cols[-1],
+        rows[-1],
+        w,
+        frame.bottom - row0,
+        gap,
+        right=frame.right - col0,
+        plateau_from=float(cols[rows >= rows[-1] - 0.5][0]),
+    )
     if final is not None:
         points += [(final[0], rows[-1]), final]
     pix = np.array(points) + np.array([col0, row0])
