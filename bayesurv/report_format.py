@@ -273,27 +273,3 @@ RHAT_NOTE = (
     "R-hat needs 2 or more chains and this fit ran one, so convergence is judged by ESS alone; "
     "run 4 chains (the default) for a result to report"
 )
-
-
-def one_chain(diagnostics):
-    """A fit's diagnostics for strict JSON and for people: with one chain, ``rhat_max`` null and
-    ``rhat_note`` saying why (not NaN, and not "R-hat is nan" among the problems); any other
-    non-finite number null. Anything that is not a diagnostics dict comes back as it was.
-
-    >>> one_chain({"rhat_max": float("nan"), "ess_bulk_min": 245.0, "chains": 1,
-    ...            "problems": ["R-hat is nan (should be <= 1.01)", "bulk ESS is 245"]})["problems"]
-    ['bulk ESS is 245']
-    """
-    if not isinstance(diagnostics, dict):
-        return diagnostics
-    out = {
-        k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-        for k, v in diagnostics.items()
-    }
-    chains = out.get("chains")
-    if chains is not None and int(chains) < 2:
-        out["rhat_max"] = None
-        out["rhat_note"] = RHAT_NOTE
-        if isinstance(out.get("problems"), list):
-            out["problems"] = [p for p in out["problems"] if not str(p).startswith("R-hat")]
-    return out

@@ -13,7 +13,6 @@ tests do); on failure only the sentence is printed.
 from __future__ import annotations
 
 import functools
-import re
 import sys
 import warnings
 from pathlib import Path
@@ -85,7 +84,7 @@ def _replay(caught, outer_filters) -> None:
     seen = set()
 
     def show(message, category, filename, lineno, file=None, line=None):
-        text = _without_nan_rhat(str(message))
+        text = str(message)
         if category.__module__.startswith("bayesurv") and text and text not in seen:
             seen.add(text)
             click.echo(f"bayesurv: warning: {_sentence(text)}", err=True)
@@ -101,29 +100,6 @@ def _replay(caught, outer_filters) -> None:
     finally:
         warnings.filters[:] = saved_filters
         warnings.showwarning = saved_show
-
-
-_NAN_RHAT = re.compile(r"R-hat is nan \(should be <= [\d.]+\)")
-
-
-def _without_nan_rhat(text: str) -> str:
-    """A convergence warning without its "R-hat is nan" (one chain: the command says so in a
-    note); "" when nothing else was wrong.
-
-    >>> _without_nan_rhat("the fit may not have converged: R-hat is nan (should be <= 1.01); "
-    ...     "bulk ESS is 245 (should be >= 400) - run more draws.")
-    'the fit may not have converged: bulk ESS is 245 (should be >= 400) - run more draws.'
-    >>> _without_nan_rhat("the fit may not have converged: R-hat is nan (should be <= 1.01) - x")
-    ''
-    """
-    if not _NAN_RHAT.search(text):
-        return text
-    head, sep, rest = text.partition(": ")
-    problems, dash, tail = rest.partition(" - ")
-    kept = [p for p in problems.split("; ") if not _NAN_RHAT.fullmatch(p.strip())]
-    if not sep or not kept:
-        return ""
-    return f"{head}{sep}{'; '.join(kept)}{dash}{tail}"
 
 
 app = typer.Typer(

@@ -20,7 +20,6 @@ import typer
 from bayesurv.cli.common import app, figure_option, guard, parse_numbers, seed_option  # noqa: F401
 from bayesurv.errors import InputError
 from bayesurv.lifetable import LifeTableWarning
-from bayesurv.report_format import one_chain
 
 Opt = typer.Option
 
@@ -338,8 +337,6 @@ def fit_command(
         result = one(spec.hazard)
     with ci_width(ci):
         out = O.summary(result, list(grid) or None)
-        if "diagnostics" in out:
-            out["diagnostics"] = one_chain(out["diagnostics"])
         if extended and extended not in out.get("notes", []):
             out["notes"] = [*out.get("notes", []), extended]
         cycles = O.cycle_table(result, cycle, n_draws=cycle_draws, seed=seed) if cycle else None
@@ -471,9 +468,6 @@ def _tsd14(results: dict, times, data: dict | None = None) -> dict:
 
     table = compare(results, data)
     summaries = {name: O.summary(r, times) for name, r in results.items()}
-    for s in summaries.values():
-        if "diagnostics" in s:
-            s["diagnostics"] = one_chain(s["diagnostics"])
     rows = []
     for rec in table.to_dict("records"):
         s = summaries[rec["model"]]

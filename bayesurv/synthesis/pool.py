@@ -484,7 +484,6 @@ def mcmc_result(
     """A sampled hierarchical posterior (``mu``, ``tau``, ``theta[study]``, ``theta_new``) as a
     :class:`PoolResult`: the queryable ``derived`` group, provenance and checked diagnostics, the
     same for every model of this family (two-stage pool, one-stage IPD + aggregate data)."""
-    from bayesurv.report_format import one_chain
     from bayesurv.sampling import check, diagnostics
 
     idata["derived"] = xr.DataTree(pool_derived(idata["posterior"].to_dataset()))
@@ -506,8 +505,8 @@ def mcmc_result(
         tau=Draws(post["tau"].values),
         theta_new=Draws(post["theta_new"].values),
         theta=[Draws(th.sel(study=name).values) for name in studies],
-        # one chain: rhat_max null with a note, not NaN and "R-hat is nan" (strict JSON)
-        diagnostics=one_chain({**diag.as_dict(), "problems": diag.problems, **(extra or {})}),
+        # one chain: as_dict gives rhat_max null with a note, and problems no R-hat (strict JSON)
+        diagnostics={**diag.as_dict(), "problems": diag.problems, **(extra or {})},
         idata=idata,
     )
 
