@@ -62,3 +62,41 @@ def mock_nuts(monkeypatch, values: dict | None = None, sd: float = 0.02, seed: i
     monkeypatch.setattr(bayesurv.survival.builder, "compiled", compiled)
     monkeypatch.setattr(bayesurv.sampling, "sample", sample)
     return used
+
+
+def write_two_arm_weibull_ipd(path, seed: int = 3, n: int = 160):
+    """``time,event,arm`` of a simulated two-arm Weibull trial (shape 1.3, scale 2 in control and
+    3 in treated, censoring uniform on [1, 5]) written to ``path``, for CLI fits on known draws."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    arm = np.repeat(["control", "treated"], n // 2)
+    t = rng.weibull(1.3, n) * np.where(arm == "treated", 3.0, 2.0)
+    c = rng.uniform(1, 5, n)
+    pd.DataFrame(
+        {"time": np.minimum(t, c).round(3), "event": (t <= c).astype(int), "arm": arm}
+    ).to_csv(path, index=False)
+    return path
+
+
+def one_chain_ipd_run(tmp_path, monkeypatch):
+    """``bayesurv run`` on known draws of a one-chain, 100-draw spec: an ``[[ipd]]`` section of
+    60 simulated patients fitted as exponential. Returns the CLI result and the results folder."""
+    from typer.testing import CliRunner
+
+    from bayesurv.cli import app
+
+    mock_nuts(monkeypatch, {})
+    rng = np.random.default_rng(5)
+    t = rng.exponential(20.0, 60).round(2) + 0.1
+    rows = "".join(f"{x},{int(x < 30)},{'ab'[i % 2]}\n" for i, x in enumerate(t.clip(max=30)))
+    (tmp_path / "ipd.csv").write_text("time,event,arm\n" + rows)
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        'title = "t"\nseed = 1\n[sampling]\ndraws = 100\ntune = 100\nchains = 1\n'
+        '[[ipd]]\nname = "g"\nipd = "ipd.csv"\nfamilies = ["exponential"]\nhorizon = 60\n'
+    )
+    out = tmp_path / "res"
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, ["run", str(spec), "--out", str(out), "--scheduler", "serial"])
+    return r, out

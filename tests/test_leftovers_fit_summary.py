@@ -10,9 +10,8 @@ import math
 import re
 
 import numpy as np
-import pandas as pd
 import pytest
-from known_draws import mock_nuts
+from known_draws import mock_nuts, write_two_arm_weibull_ipd
 from scipy import stats
 from scipy.special import expit
 from typer.testing import CliRunner
@@ -25,16 +24,7 @@ NUM = r"-?[\d,]+(?:\.\d+)?|not reached"
 
 @pytest.fixture(scope="module")
 def ipd_csv(tmp_path_factory):
-    rng = np.random.default_rng(3)
-    n = 160
-    arm = np.repeat(["control", "treated"], n // 2)
-    t = rng.weibull(1.3, n) * np.where(arm == "treated", 3.0, 2.0)
-    c = rng.uniform(1, 5, n)
-    path = tmp_path_factory.mktemp("fit") / "ipd.csv"
-    pd.DataFrame(
-        {"time": np.minimum(t, c).round(3), "event": (t <= c).astype(int), "arm": arm}
-    ).to_csv(path, index=False)
-    return path
+    return write_two_arm_weibull_ipd(tmp_path_factory.mktemp("fit") / "ipd.csv")
 
 
 def _value(text: str) -> float:

@@ -10,9 +10,7 @@ import arviz as az
 import numpy as np
 import pytest
 import xarray as xr
-from typer.testing import CliRunner
 
-from bayesurv.cli import app
 from bayesurv.report_format import RHAT_NOTE
 from bayesurv.sampling import check, diagnostics
 
@@ -72,22 +70,9 @@ def test_a_one_chain_run_says_no_rhat_nan(tmp_path, monkeypatch):
     """No MCMC (known draws, tests/known_draws.py). ``bayesurv run`` with ``chains = 1``: no
     "R-hat is nan" on the terminal or in summary.json's warnings, the IPD fit's diagnostics
     hold rhat_max null with the note, and the ESS warning (100 draws < 400) is still there."""
-    from known_draws import mock_nuts
+    from known_draws import one_chain_ipd_run
 
-    mock_nuts(monkeypatch, {})
-    ipd = tmp_path / "ipd.csv"
-    rng = np.random.default_rng(5)
-    t = rng.exponential(20.0, 60).round(2) + 0.1
-    rows = "".join(f"{x},{int(x < 30)},{'ab'[i % 2]}\n" for i, x in enumerate(t.clip(max=30)))
-    ipd.write_text("time,event,arm\n" + rows)
-    spec = tmp_path / "s.toml"
-    spec.write_text(
-        'title = "t"\nseed = 1\n[sampling]\ndraws = 100\ntune = 100\nchains = 1\n'
-        '[[ipd]]\nname = "g"\nipd = "ipd.csv"\nfamilies = ["exponential"]\nhorizon = 60\n'
-    )
-    out = tmp_path / "res"
-    monkeypatch.chdir(tmp_path)
-    r = CliRunner().invoke(app, ["run", str(spec), "--out", str(out), "--scheduler", "serial"])
+    r, out = one_chain_ipd_run(tmp_path, monkeypatch)
     assert r.exit_code == 0, r.output
     assert "R-hat is nan" not in r.output and "nan" not in r.output.lower().split()
     text = Path(out / "summary.json").read_text()

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from lifelines.datasets import load_gbsg2, load_leukemia, load_rossi
+from trials import staggered_two_arm_trial
 
 from bayesurv.digitize.styles import load_dataset
 from bayesurv.emulate import at_risk_table, emulate_clicks, round_trip
@@ -444,12 +445,7 @@ def test_draws_cover_the_truth_where_the_table_does_not_pin_censoring():
     and 70%."""
     z = []
     for rep in range(20):
-        rng = np.random.default_rng(100 + rep)
-        arms = []
-        for hr in (1.0, 0.7):
-            ev = rng.exponential(24 / hr, 200)
-            c = np.minimum(60 - rng.uniform(0, 36, 200), rng.exponential(150, 200))
-            arms.append((np.minimum(ev, c), (ev <= c).astype(int)))
+        arms = staggered_two_arm_trial(100 + rep)
         t = np.concatenate([a[0] for a in arms])
         e = np.concatenate([a[1] for a in arms])
         truth = cox_hazard_ratio(t, e, np.repeat([0, 1], 200))["log_hr"]

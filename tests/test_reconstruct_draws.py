@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import integrate
+from trials import staggered_two_arm_trial
 
 from bayesurv.emulate import at_risk_table, emulate_clicks
 from bayesurv.reconstruct import (
@@ -159,12 +160,7 @@ def test_draws_cover_the_ipd_hr_with_a_table_every_36_months(total, least):
 
     inside = []
     for rep in range(40):
-        rng = np.random.default_rng(100 + rep)
-        arms = []
-        for hr in (1.0, 0.7):
-            ev = rng.exponential(24 / hr, 200)
-            c = np.minimum(60 - rng.uniform(0, 36, 200), rng.exponential(150, 200))
-            arms.append((np.minimum(ev, c), (ev <= c).astype(int)))
+        arms = staggered_two_arm_trial(100 + rep)
         t = np.concatenate([a[0] for a in arms])
         e = np.concatenate([a[1] for a in arms])
         truth = cox_hazard_ratio(t, e, np.repeat([0, 1], 200))["log_hr"]

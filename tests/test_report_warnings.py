@@ -4,12 +4,9 @@ only in summary.json and on the terminal (a committee reads the page)."""
 import html
 import json
 
-import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from bayesurv.analysis_report import warnings_shown
-from bayesurv.cli import app
 from bayesurv.report_format import RHAT_NOTE
 
 
@@ -26,21 +23,9 @@ def test_a_runs_warnings_are_in_its_report(tmp_path, monkeypatch):
     """No MCMC (known draws): a one-chain run with 100 draws warns that R-hat needs more chains
     and that the bulk ESS is below 400; both sentences are in report.html, as summary.json
     holds them, before the evidence section."""
-    from known_draws import mock_nuts
+    from known_draws import one_chain_ipd_run
 
-    mock_nuts(monkeypatch, {})
-    rng = np.random.default_rng(5)
-    t = rng.exponential(20.0, 60).round(2) + 0.1
-    rows = "".join(f"{x},{int(x < 30)},{'ab'[i % 2]}\n" for i, x in enumerate(t.clip(max=30)))
-    (tmp_path / "ipd.csv").write_text("time,event,arm\n" + rows)
-    spec = tmp_path / "s.toml"
-    spec.write_text(
-        'title = "t"\nseed = 1\n[sampling]\ndraws = 100\ntune = 100\nchains = 1\n'
-        '[[ipd]]\nname = "g"\nipd = "ipd.csv"\nfamilies = ["exponential"]\nhorizon = 60\n'
-    )
-    out = tmp_path / "res"
-    monkeypatch.chdir(tmp_path)
-    r = CliRunner().invoke(app, ["run", str(spec), "--out", str(out), "--scheduler", "serial"])
+    r, out = one_chain_ipd_run(tmp_path, monkeypatch)
     assert r.exit_code == 0, r.output
     notes = json.loads((out / "summary.json").read_text())["warnings"]
     assert RHAT_NOTE in notes and any("bulk ESS is" in n for n in notes)
