@@ -937,6 +937,7 @@ def reconstruct(
         ).reset_index(drop=True)
 
     ipd = one(None, warnings)
+    agreement = _agreement(ipd, cleaned, reading_error, unit)
     extra, redrawn = [], 0
     if draws:
         if method != "bayesurv":
@@ -945,7 +946,7 @@ def reconstruct(
         # a draw is one the figure allows: where the reconstruction follows the curve, a draw
         # whose KM leaves it (too few left at risk late for the drops) is drawn again, up to
         # MAX_REDRAWS times (the draws are then the prior's conditioned on the clicks)
-        follows = _agreement(ipd, cleaned, reading_error, unit)["ok"]
+        follows = agreement["ok"]
         for _ in range(int(draws)):
             x = one(rng, [])
             for _ in range(MAX_REDRAWS if follows else 0):
@@ -967,7 +968,7 @@ def reconstruct(
     if extra:
         report["uncertainty"] = _uncertainty(extra, report["rmst"]["to"], seed, level)
         report["uncertainty"]["redrawn"] = redrawn
-    report["agreement"] = _agreement(ipd, cleaned, reading_error, unit)
+    report["agreement"] = agreement
     if not report["agreement"]["ok"]:
         warnings.append(f"{source}: {report['agreement']['text']}")
         report["warnings"] = list(warnings)
