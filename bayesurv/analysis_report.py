@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bayesurv.report import Report
-from bayesurv.report_format import interval, number, percent
+from bayesurv.report_format import interval, level_percent, number, percent
 
 SUMMARY_ONLY = (
     "These survival results rest on reported summaries only: Kaplan-Meier estimates at a landmark "
@@ -47,18 +47,16 @@ CHECKS = "R-hat ≤ 1.01, bulk and tail ESS ≥ 400, no divergent transitions"
 
 def _pct() -> str:
     """The analysis's interval width as a percentage (``"95%"``; ``"90%"`` with ``ci = 0.9``):
-    the width in force (:func:`bayesurv.intervals.width`), which :func:`build_report` sets from
-    the spec's ``ci``. Posterior intervals follow it; the trials' published CIs stay 95%."""
-    from bayesurv.intervals import width
-
-    return f"{number(100 * width(), trim=True)}%"
+    the width in force, which :func:`build_report` sets from the spec's ``ci``. Posterior
+    intervals follow it; the trials' published CIs stay 95%."""
+    return level_percent()
 
 
 def _upper_pct() -> str:
     """The quantile of an equal-tailed interval's upper limit (``"97.5%"`` for a 95% one)."""
     from bayesurv.intervals import width
 
-    return f"{number(100 * (1 + width()) / 2, trim=True)}%"
+    return level_percent((1 + width()) / 2)
 
 
 def _save(fig, out: Path, name: str) -> None:

@@ -273,3 +273,17 @@ RHAT_NOTE = (
     "R-hat needs 2 or more chains and this fit ran one, so convergence is judged by ESS alone; "
     "run 4 chains (the default) for a result to report"
 )
+
+
+def level_percent(level: float | None = None) -> str:
+    """An interval's width as a percentage label: ``90%``, ``95%``, ``97.5%`` (default the width
+    in force, :func:`bayesurv.intervals.width`).
+
+    >>> level_percent(0.975), level_percent(0.9)
+    ('97.5%', '90%')
+    """
+    if level is None:
+        from bayesurv.intervals import width
+
+        level = width()
+    return f"{100 * level:.4g}%"

@@ -15,6 +15,7 @@ MODULES = [
     "bayesurv.provenance",
     "bayesurv.query",
     "bayesurv.report",
+    "bayesurv.report_format",
     "bayesurv.survival.splines",
     "bayesurv.survival.cure",
     "bayesurv.survival.evidence",

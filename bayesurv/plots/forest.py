@@ -8,16 +8,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bayesurv.intervals import width
+from bayesurv.report_format import level_percent
 
 
 def _hr_text(median: float, lower: float, upper: float) -> str:
     """A hazard ratio with its interval, as printed beside a forest plot's row."""
     return f"{median:.2f} ({lower:.2f}, {upper:.2f})"
-
-
-def _pct(level: float) -> str:
-    """An interval's width as a percentage: ``90%``, ``95%``, ``97.5%``."""
-    return f"{100 * level:.4g}%"
 
 
 def _beside(ax, y: float, text: str, **style) -> None:
@@ -67,7 +63,7 @@ def forest(result, level: float | None = None, title: str | None = None, ax=None
         mfc="white",
         color="0.55",
         capsize=2,
-        label=f"observed ({_pct(level)} CI from its se)",  # PoolResult.table's y +- z se
+        label=f"observed ({level_percent(level)} CI from its se)",  # PoolResult.table's y +- z se
     )
     ax.errorbar(
         np.exp(studies["median"]),
@@ -107,7 +103,7 @@ def forest(result, level: float | None = None, title: str | None = None, ax=None
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_yticks([*ys, 1.5, 0.8], [*studies["study"], "pooled", "new trial"])
-    ax.set_xlabel(f"hazard ratio (median and {_pct(level)} interval)")
+    ax.set_xlabel(f"hazard ratio (median and {level_percent(level)} interval)")
     ax.set_ylim(0.3, n + 3)
     ax.legend(
         loc="upper center",
@@ -171,7 +167,7 @@ def nma_forest(
     ax.set_yticks(ys, others)
     ax.set_ylim(-0.8, n - 0.3)
     extra = "; blue: a new trial's prediction interval" if result.effects == "random" else ""
-    ax.set_xlabel(f"hazard ratio vs {ref} (median and {_pct(level)} interval{extra})")
+    ax.set_xlabel(f"hazard ratio vs {ref} (median and {level_percent(level)} interval{extra})")
     ax.set_title(
         title or f"{result.effects} effects network meta-analysis ({result.method})", fontsize=10
     )

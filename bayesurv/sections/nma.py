@@ -17,6 +17,7 @@ import pandas as pd
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bayesurv.report_format import level_percent
 from bayesurv.sections.common import Progress, derived_seed
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -191,7 +192,7 @@ def report_part(rep, out, name: str, run: NmaRun, save) -> None:
 
     res, doc = run.result, run.doc
     level = doc.get("level") or width()  # the width the section's numbers were computed at
-    pct = f"{100 * level:.4g}%"
+    pct = level_percent(level)
     rep.section(f"{name}: network meta-analysis")
     ref = res.network.reference
     lines = []
