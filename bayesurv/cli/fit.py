@@ -525,7 +525,7 @@ def _fit_text(out: dict) -> str:
     with their intervals at the JSON's width, per arm: the cure fraction and its difference
     (cure models), the arm effect (HR, time ratio or odds ratio), the median, the mean survival
     (in years and discounted where a time unit is known), the life-years gained and the RMST."""
-    from bayesurv.report_format import number
+    from bayesurv.report_format import level_percent, number
 
     def num(x, infinite: str | None = None) -> str:
         if isinstance(x, str):  # "inf" as the JSON writes it
@@ -551,7 +551,7 @@ def _fit_text(out: dict) -> str:
     cure = "" if out.get("cure", "none") == "none" else f" {out['cure']}-cure"
     unit = out.get("time_unit") or "time units"
     lines = [
-        f"{out['family']}{cure} model; posterior median ({number(100 * out['ci'], trim=True)}% "
+        f"{out['family']}{cure} model; posterior median ({level_percent(out['ci'])} "
         f"interval), times in {unit}:"
     ]
     if "cure_fraction" in out:
