@@ -88,3 +88,18 @@ def test_interval_still_imports_what_it_uses():
         "assert abs(s['median'] - 50.0) < 1e-12 and abs(s['lower'] - 2.5) < 1e-12, s\n"
     )
     assert {"arviz_stats", "xarray"} <= set(_loaded_after(code))
+
+
+def test_reconstructing_a_figure_pulls_in_no_statistics_stack(tmp_path):
+    """The whole figure path (OCR, tracing, reconstruction, the report and the overlay PNG)
+    imports none of HEAVY: the overlay's labels use Pillow's own font, not matplotlib's."""
+    from bayesurv.digitize.styles import render_style
+
+    figure = tmp_path / "lancet.png"
+    render_style("lancet", figure)  # drawn here, with matplotlib, before the fresh process
+    out = tmp_path / "ipd.csv"
+    assert _loaded_after(_cli(["reconstruct", str(figure), "--out", str(out)])) == []
+    overlay = out.with_suffix(".overlay.png")
+    assert overlay.stat().st_size > 10_000  # the overlay was drawn, with its text
+    lines = out.read_text().splitlines()
+    assert lines[0] == "time,event,arm" and len(lines) > 100

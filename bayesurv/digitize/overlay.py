@@ -24,13 +24,9 @@ BAD = (220, 0, 0)
 
 
 def _font(size: int):
-    try:
-        from matplotlib import font_manager
-
-        path = font_manager.findfont("DejaVu Sans")
-        return ImageFont.truetype(path, size)
-    except (OSError, ValueError):  # pragma: no cover - matplotlib ships DejaVu Sans
-        return ImageFont.load_default()
+    """Pillow's own TrueType face (Aileron, shipped in the wheel since Pillow 10.1) at ``size``
+    pixels: no font search, and no matplotlib import (~0.5 s in a fresh process)."""
+    return ImageFont.load_default(size=size)
 
 
 def draw_overlay(
