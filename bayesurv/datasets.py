@@ -28,10 +28,12 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from bayesurv.errors import InputError
+
+if TYPE_CHECKING:  # pandas is imported where a table is read: `bayesurv --help` needs none
+    import pandas as pd
 
 #: the reconstruction example's folder (emulated clicks of GBSG-2's KM curves)
 GBSG2 = "data/examples/gbsg2"
@@ -109,6 +111,8 @@ def names() -> list[str]:
 
 def _read(name: str) -> pd.DataFrame:
     # round_trip: the life table's 17 significant digits give R's doubles exactly
+    import pandas as pd
+
     return pd.read_csv(path(name), comment="#", skipinitialspace=True, float_precision="round_trip")
 
 
@@ -139,6 +143,8 @@ def load_gbsg2_clicks() -> pd.DataFrame:
         df = _read(f"{GBSG2}/clicks_{arm}.csv")
         df["arm"] = arm
         arms.append(df)
+    import pandas as pd
+
     return pd.concat(arms, ignore_index=True)
 
 

@@ -19,7 +19,6 @@ import typer
 
 from bayesurv.cli.common import app, figure_option, guard, parse_numbers, seed_option  # noqa: F401
 from bayesurv.errors import InputError
-from bayesurv.lifetable import LifeTableWarning
 
 Opt = typer.Option
 
@@ -135,6 +134,7 @@ def fit_command(
     """Fit a survival model to IPD; write survival, RMST, medians, means, effects (and cure
     fractions, life-years, landmarks against the KM where they apply) as JSON."""
     from bayesurv.intervals import check_ci, ci_width
+    from bayesurv.lifetable import LifeTableWarning
     from bayesurv.outputs import OutputPlan
     from bayesurv.survival import outputs as O
     from bayesurv.survival.data import External
