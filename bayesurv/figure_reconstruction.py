@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,9 +88,20 @@ class FigureReconstruction:
             lines.append(
                 f"{arm}: {c['n']} patients, {c['events']} events; curve {c['seen_share']:.0%} "
                 f"seen; {nar}; reconstructed KM within {c['max_abs_diff']:.3f} of the curve "
-                f"(mean {c['mean_abs_diff']:.4f}) - {c['verdict']}"
+                f"(mean {c['mean_abs_diff']:.4f}) - {_short_verdict(c)}"
             )
         return "\n".join(lines)
+
+
+def _short_verdict(c: dict) -> str:
+    """The verdict for the terminal's line per arm; where the reconstruction departs from the
+    curve, the warning below says where and by how much."""
+    if c.get("agreement_time") is None:
+        return c["verdict"]
+    return (
+        f"reconstructed KM departs from the curve read near t = {c['agreement_time']:g} "
+        "(see the warning)"
+    )
 
 
 def reconstruct_figure(
@@ -152,7 +164,7 @@ def reconstruct_figure(
     arms = list(digitized.curves)
     given = _given_at_risk(at_risk, arms) if at_risk is not None else {}
     parts, recs, confidence, tables = [], {}, {}, []
-    warnings = list(digitized.report.get("warnings", []))
+    warnings, table_said = _table_warnings(digitized.report.get("warnings", []), arms)
     y_span = abs(digitized.axes.y.slope) * READING_PX if digitized.axes is not None else 0.01
     full = 100.0 if digitized.report["y_axis"]["unit"] == "percent" else 1.0
     reading_error = float(y_span / full)
@@ -190,9 +202,18 @@ def reconstruct_figure(
         if nar is not None:
             tables.append(nar.assign(arm=arm))
         confidence[arm] = _confidence(arm, digitized, rec, reading_error, read_from)
-        warnings += [f"{arm}: {w}" for w in rec.report.get("warnings", [])]
-        if confidence[arm]["verdict"] != "reconstruction matches the curve read":
-            warnings.append(f"{arm}: {confidence[arm]['verdict']}")
+        said, notes = arm_warnings(
+            arm,
+            rec.report.get("warnings", []),
+            table_said.pop(arm, []),
+            prefix=f"{source} ({arm}): ",
+            reading_error=reading_error,
+            agreement=rec.report.get("agreement"),
+            t_end=float(curve["time"].max()),
+        )
+        warnings += said
+        if notes:
+            confidence[arm]["notes"] = notes
     ipd = pd.concat(parts, ignore_index=True)[["time", "event", "arm"]]
     at_risk_used = (
         pd.concat(tables, ignore_index=True)
@@ -206,6 +227,7 @@ def reconstruct_figure(
         "digitize": digitized.report,
         "reconstruction": {arm: recs[arm].report for arm in arms},
         "warnings": warnings,
+        "notes": {arm: confidence[arm]["notes"] for arm in arms if confidence[arm].get("notes")},
     }
     return FigureReconstruction(
         ipd, arms, recs, digitized, at_risk_used, confidence, warnings, report
@@ -289,5 +311,175 @@ def _confidence(arm: str, digitized, rec, reading_error: float, read_from: str) 
         "mean_abs_diff": float(acc["mean_abs_diff"]),
         "reading_error": reading_error,
         "verdict": verdict,
+        "agreement_time": None if agreement.get("ok", True) else float(agreement["time"]),
     }
     return out
+
+
+_CANNOT = re.compile(
+    r"^numbers at risk the curve cannot support: in \[(?P<lo>[^,]+), (?P<hi>[^)]+)\) the curve "
+    r"falls from (?P<sa>[\d.]+) to (?P<sb>[\d.]+), which with (?P<n>\d+) at risk means at least "
+    r"\d+ events, leaving at most (?P<most>\d+) at risk at [^,]+, but the table says "
+    r"(?P<table>\d+); the curve was followed \(\d+ at risk\), so check the clicks near this "
+    r"interval and the table$"
+)
+""":func:`bayesurv.reconstruct.reconstruct`'s sentence for one interval the table cannot hold."""
+_MOVED = re.compile(
+    r"^moved onto the numbers-at-risk time \(the table cannot hold them otherwise\): (?P<items>.+)$"
+)
+_MOVED_ITEM = re.compile(r"^(?P<k>\d+) drop\(s\) just before (?P<t>\S+)$")
+_ZERO_TAIL = re.compile(r"^dropped numbers at risk of 0 after the last click \(time [^)]+\): .+$")
+_TABLE = re.compile(
+    r"^between t = (?P<a>\S+) and (?P<b>\S+) the curve falls by (?P<fall>\d+)% but the table "
+    r"\((?P<na>\d+) -> (?P<nb>\d+) at risk\) allows at most (?P<allowed>\d+)%$"
+)
+""":func:`bayesurv.digitize.table.check_against_curve`'s sentence, after its ``arm: ``."""
+
+
+def _table_warnings(said: list[str], arms: list[str]) -> tuple[list[str], dict[str, list[dict]]]:
+    """The digitizer's warnings, less its table-against-curve checks, which are taken out per
+    arm (``{arm: [interval, ...]}``) to be said once with the reconstruction's own."""
+    kept, by_arm = [], {}
+    for w in said:
+        arm = next((a for a in arms if w.startswith(f"{a}: ")), None)
+        m = _TABLE.match(w[len(arm) + 2 :]) if arm is not None else None
+        if m is None:
+            kept.append(w)
+            continue
+        by_arm.setdefault(arm, []).append(
+            {
+                "lo": float(m["a"]),
+                "hi": float(m["b"]),
+                "text": f"the curve falls {m['fall']}%, the table ({m['na']} -> {m['nb']}) "
+                f"allows {m['allowed']}%",
+            }
+        )
+    return kept, by_arm
+
+
+def arm_warnings(
+    arm: str,
+    said: list[str],
+    table_checks: list[dict],
+    *,
+    prefix: str = "",
+    reading_error: float = 0.01,
+    agreement: dict | None = None,
+    t_end: float | None = None,
+) -> tuple[list[str], list[str]]:
+    """One arm's warnings, one per cause, and the notes that are no warning.
+
+    ``said`` are :func:`bayesurv.reconstruct.reconstruct`'s warnings for the arm (``prefix``,
+    the source it names, is dropped: the arm is named in front), ``table_checks`` the intervals
+    where the digitizer found the curve falling faster than the table allows.
+
+    * Every interval where the table holds more patients than the curve's fall leaves (the
+      reconstruction's sentences, one per interval, and the digitizer's) becomes one warning
+      naming the intervals. An interval where the gap is within what the reading error of the
+      curve allows (``reading_error`` on each of the interval's two levels moves the patients
+      the curve leaves by ``n x e x (1/S_a + S_b/S_a^2)``) is no warning on its own: where every
+      interval is so, the sentence is a note.
+    * Drops moved onto a printed time (they lay a hair before it) are said in that warning, else
+      noted.
+    * Where the reconstructed KM departs from the curve (``agreement``, its sentence in
+      ``said``) just before a printed time whose drops were moved onto it (within
+      ``BOUNDARY_TOLERANCE`` x ``t_end``), the move is the cause: it is said in the same
+      warning, which then stands even where every interval is within the reading error.
+    * A table's 0 at risk after the curve's end is what a table prints: a note.
+
+    Every other sentence is kept as it is.
+    """
+    from bayesurv.reconstruct import BOUNDARY_TOLERANCE
+
+    warnings, notes = [], []
+    gaps, moved, moved_at = [], 0, []
+    departs = agreement.get("text") if agreement and not agreement.get("ok", True) else None
+    departs_said = False
+    for w in said:
+        if prefix and w.startswith(prefix):
+            w = w[len(prefix) :]
+        if departs is not None and w == departs:
+            departs_said = True
+            continue
+        m = _CANNOT.match(w)
+        if m is not None:
+            n, sa, sb = int(m["n"]), float(m["sa"]), float(m["sb"])
+            excess = int(m["table"]) - int(m["most"])
+            tolerance = n * reading_error * (1.0 / sa + sb / sa**2) if sa > 0 else np.inf
+            gaps.append(
+                {
+                    "lo": float(m["lo"]),
+                    "hi": float(m["hi"]),
+                    "text": f"table {m['table']}, curve at most {m['most']}",
+                    "beyond": excess > tolerance,
+                }
+            )
+            continue
+        m = _MOVED.match(w)
+        if m is not None:
+            items = [_MOVED_ITEM.match(p.strip()) for p in m["items"].split(";")]
+            if all(items):
+                moved += sum(int(i["k"]) for i in items)
+                moved_at += [float(i["t"]) for i in items]
+                continue
+        if _ZERO_TAIL.match(w):
+            notes.append(w)
+            continue
+        warnings.append(f"{arm}: {w}")
+    known = {(g["lo"], g["hi"]) for g in gaps}
+    for c in table_checks:  # the digitizer's check where the reconstruction found no gap
+        if (c["lo"], c["hi"]) not in known:
+            gaps.append({**c, "beyond": True})
+    moved_text = f"put {moved} drop(s) read just before a printed time on it" if moved else ""
+    # The KM's departure from the curve, where it comes from those moved drops.
+    window = BOUNDARY_TOLERANCE * (t_end if t_end is not None else 0.0)
+    moved_to = None
+    if departs_said:
+        at = float(agreement["time"])
+        moved_to = next((t for t in sorted(moved_at) if t - window - 1e-9 <= at <= t), None)
+        if moved_to is None:
+            warnings.insert(0, f"{arm}: {departs}")
+        else:
+            moved_text += (
+                f", so its KM is {agreement['km']:.3f} at t = {at:g}, just before "
+                f"{moved_to:g}, where the curve read is {agreement['curve']:.3f} (one patient's "
+                f"step and the reading error allow {agreement['allowed']:.3f})"
+            )
+    if gaps:
+        gaps.sort(key=lambda g: g["lo"])
+        where = "; ".join(f"[{g['lo']:g}, {g['hi']:g}) {g['text']}" for g in gaps)
+        beyond = [g for g in gaps if g["beyond"]]
+        text = (
+            f"{arm}: the table holds more patients at risk than the curve's fall leaves in "
+            f"{len(gaps)} interval(s): {where}"
+        )
+        if beyond or moved_to is not None:
+            text += (
+                (
+                    "; more than the curve's reading error allows in "
+                    + ", ".join(f"[{g['lo']:g}, {g['hi']:g})" for g in beyond)
+                    if beyond
+                    else f", each within the curve's reading error ({reading_error:.3f})"
+                )
+                + "; the reconstruction followed the curve"
+                + (f" and {moved_text}" if moved else "")
+                + "; check the curve and the table there"
+            )
+            warnings.insert(0, text)
+        else:
+            text += (
+                f", each within the curve's reading error ({reading_error:.3f}); the "
+                "reconstruction followed the curve" + (f" and {moved_text}" if moved else "")
+            )
+            notes.insert(0, text)
+    elif moved_to is not None:
+        warnings.insert(
+            0,
+            f"{arm}: the table cannot hold the curve as read: the reconstruction {moved_text}; "
+            "check the curve and the table there",
+        )
+    elif moved:
+        notes.insert(
+            0, f"{arm}: the reconstruction {moved_text} (the table cannot hold them otherwise)"
+        )
+    return warnings, notes
