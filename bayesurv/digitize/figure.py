@@ -33,7 +33,13 @@ from bayesurv.digitize.frame import (
     find_frame,
 )
 from bayesurv.digitize.image import load_image
-from bayesurv.digitize.legend import LegendEntry, exclusion_mask, read_legend
+from bayesurv.digitize.legend import (
+    LegendEntry,
+    exclusion_mask,
+    match_colors,
+    printed_statistics,
+    read_legend,
+)
 from bayesurv.digitize.overlay import draw_overlay
 from bayesurv.digitize.table import RiskTable, check_against_curve, read_risk_table
 from bayesurv.digitize.trace import trace_arm
@@ -176,7 +182,8 @@ def digitize(
     scale = 100.0 if percent else 1.0
 
     # Legend, labels and what is not a curve.
-    legend = read_legend(rgb, words, frame, table_top=_table_top(words, axes)) if words else []
+    table_top = _table_top(words, axes)
+    legend = read_legend(rgb, words, frame, table_top=table_top) if words else []
     keep = axes.label_words if axes is not None else []
     exclude = exclusion_mask(rgb.shape[:2], words, frame, legend, keep=keep) if words else None
     if axes is not None and not rising and curves_start_low(rgb, axes, exclude):
@@ -225,6 +232,8 @@ def digitize(
     arm_names, named_by = _name_arms(arms, traces, names, named, table, frame, x_map, y_map)
     for arm, name in zip(arms, arm_names, strict=True):
         arm.name = name
+    stats = printed_statistics(rgb, words, frame, table_top=table_top) if words else []
+    printed = _printed_statistics(arms, legend, stats)
 
     curves: dict[str, pd.DataFrame] = {}
     marks: list[pd.DataFrame] = []
@@ -259,6 +268,7 @@ def digitize(
                 else stretches.round(3).to_dict(orient="records"),
                 "time_end": float(curve["time"].iloc[-1]),
                 "survival_end": float(curve["survival"].iloc[-1]),
+                **({"printed": printed[arm.name]} if arm.name in printed else {}),
             }
         )
         if trace.hidden > 0.3:
@@ -288,6 +298,8 @@ def digitize(
                 "assigned_by": row.assigned_by,
             }
 
+    if names is None and len(arms) >= 2 and all(named_by.get(a.name) is None for a in arms):
+        warnings.append(_unnamed(arms, printed, table))
     censor_marks = (
         pd.concat(marks, ignore_index=True)
         if marks
@@ -510,6 +522,39 @@ def _name_arms(arms, traces, names, named, table, frame, x_map, y_map):
             name += "'"
         out.append(name)
     return out, how
+
+
+def _printed_statistics(arms, legend: list[LegendEntry], stats) -> dict[str, str]:
+    """Arm name -> the median (interval) printed for it: after its name in the legend or a
+    label, or alone in the arm's colour (:func:`.legend.match_colors`)."""
+    out = {
+        e.name: e.statistic for e in legend if e.statistic and any(a.name == e.name for a in arms)
+    }
+    free = [a for a in arms if a.name not in out]
+    if stats and free:
+        match = match_colors([s.color for s in stats], [a.color for a in free])
+        if match is not None:
+            for s, j in zip(stats, match, strict=True):
+                out[free[j].name] = s.text
+    return out
+
+
+def _unnamed(arms, printed: dict[str, str], table: RiskTable | None) -> str:
+    """The warning for arms the figure names nowhere: what tells them apart, and the fix."""
+    parts = []
+    for a in arms:
+        what = [f"line {a.hex}"]
+        if a.name in printed:
+            what.append(f"printed {printed[a.name]!r}")
+        row = None if table is None else next((r for r in table.rows if r.arm == a.name), None)
+        first = None if row is None else next((c for c in row.cells if c.at_risk is not None), None)
+        if first is not None:
+            what.append(f"{first.at_risk} at risk at {first.time:g}")
+        parts.append(f"{a.name} ({', '.join(what)})")
+    return (
+        "no arm name was read (no legend, label in the plot or table row label): the arms are "
+        f"called {'; '.join(parts)}; give their names with --names, in this order"
+    )
 
 
 def _starts_with_words(text: str, start: str) -> bool:

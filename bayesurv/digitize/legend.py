@@ -4,8 +4,14 @@ must be kept out of the curves (text, legend samples).
 A legend entry is a line of text with a short line sample just left of it: its colour is the
 arm's line colour, and a sample broken into dashes (a gap of two pixels or more along it) marks
 a dashed or dotted arm. A label printed inside the plot in a curve's colour (NEJM style) names
-that curve. The exclusion mask covers every word in and around the plot and every legend
-sample, widened by two pixels, so that the curve reader never takes text for a curve.
+that curve. A median with its interval printed after a name (``Pembrolizumab 10.4 mo
+(5.9-18.3)``, a colour-coded box of medians) is no part of the name: the name is the text
+before it, and the line names an arm by its colour wherever it stands in the legend's search
+region. A line that is only such a statistic (``10.4 mo (5.9-18.3)``) names nothing; it is
+returned by :func:`printed_statistics`, with its colour, to say which arm it belongs to.
+
+The exclusion mask covers every word in and around the plot and every legend sample, widened by
+two pixels, so that the curve reader never takes text for a curve.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class LegendEntry:
     box: tuple[float, float, float, float]
     kind: str  # "legend" or "label"
     sample_box: tuple[float, float, float, float] | None = None
+    statistic: str = ""  # a median (interval) printed after the name
 
     @property
     def hex(self) -> str | None:
@@ -49,6 +56,40 @@ STATISTICS = re.compile(
     re.IGNORECASE,
 )
 """Text that reports a statistic (HR, CI, p, medians) or heads the table: never an arm."""
+
+
+_NUM = r"(?:\d+(?:[.,\u00b7]\d+)?|NR|NE|NA|not reached)"
+STATISTIC_TAIL = re.compile(
+    r"(?:^|[\s:;,=]+)(?P<stat>(?:median\s*[:=]?\s*)?" + _NUM + r"\s*"
+    r"(?:mo|mos|months?|m|wk|wks|weeks?|yr|yrs|years?|d|days?)?\.?\s*"
+    r"[(\[]\s*"
+    + _NUM
+    + r"\s*(?:-|\u2010|\u2011|\u2012|\u2013|\u2014|to|,|;)\s*"
+    + _NUM
+    + r"\s*[)\]])\s*$",
+    re.IGNORECASE,
+)
+"""A median and its interval closing a line: ``10.4 (5.9-18.3)``, ``10.4 mo (5.9-18.3)``,
+``NR (12.1-NR)``, ``median: 8.0 months [5.1, 9.9]``."""
+_COUNT_TAIL = re.compile(r"[\s:;,]*\(\s*n\s*=\s*\d+\s*\)\s*$", re.IGNORECASE)
+
+
+def split_statistic(text: str) -> tuple[str, str]:
+    """``(name, statistic)`` of a line that may end in a median with its interval: the
+    statistic and what stands between it and the name (``:``, ``(n = 53)``) are cut off.
+
+    >>> split_statistic("Pembrolizumab: 10.4 mo (5.9-18.3)")
+    ('Pembrolizumab', '10.4 mo (5.9-18.3)')
+    >>> split_statistic("10.4 mo (5.9-18.3)")
+    ('', '10.4 mo (5.9-18.3)')
+    >>> split_statistic("Fulvestrant 500 mg")
+    ('Fulvestrant 500 mg', '')
+    """
+    m = STATISTIC_TAIL.search(text)
+    if m is None:
+        return text.strip(), ""
+    name = _COUNT_TAIL.sub("", text[: m.start()]).strip().rstrip(":;,=-").strip()
+    return name, m["stat"].strip()
 
 
 def _is_name(text: str) -> bool:
@@ -186,19 +227,87 @@ def read_legend(
         cx, cy = 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3])
         if not (frame.left - 5 <= cx and cy < floor - 2):
             continue
-        if not _is_name(text):
+        name, statistic = split_statistic(text)
+        if not _is_name(name):
             continue
         sample = _sample(rgb, line, words) or _sample(rgb, line, words, pale=True)
         if sample is not None:
             color, style, sbox = sample
-            entries.append(LegendEntry(text, color, style, box, "legend", sbox))
+            entries.append(LegendEntry(name, color, style, box, "legend", sbox, statistic))
             continue
         inside = frame.left < box[0] and box[2] < frame.right + 5 and frame.top < cy < frame.bottom
-        if inside:
+        if inside or statistic:
+            # A name with its median printed in colour is an arm's entry wherever it stands,
+            # in colour as faint as a small JPEG leaves it.
             color = _text_color(rgb, line)
-            if color is not None and max(color) - min(color) >= 60:
-                entries.append(LegendEntry(text, color, "", box, "label"))
+            chroma = INK_CHROMA if not statistic else PALE_CHROMA
+            if color is not None and max(color) - min(color) >= chroma:
+                entries.append(LegendEntry(name, color, "", box, "label", None, statistic))
     return entries
+
+
+@dataclass
+class Statistic:
+    """A line that is only a median with its interval, printed in an arm's colour."""
+
+    text: str
+    color: tuple[int, int, int]
+    box: tuple[float, float, float, float]
+
+
+def printed_statistics(
+    rgb: np.ndarray, words: list[Word], frame: Frame, table_top: float | None = None
+) -> list[Statistic]:
+    """Lines in the legend's search region (:func:`read_legend`) that are a median with its
+    interval and nothing else, printed in colour (a colour-coded box of medians without
+    names): each belongs to the arm of its colour (:func:`match_colors`)."""
+    lines = text_lines([w for w in words if not w.vertical], gap=0.9)
+    floor = table_top if table_top is not None else rgb.shape[0]
+    out = []
+    for line in lines:
+        box = line_box(line)
+        cx, cy = 0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3])
+        if not (frame.left - 5 <= cx and cy < floor - 2):
+            continue
+        name, statistic = split_statistic(line_text(line))
+        if name or not statistic or min(w.score for w in line) < 0.8:
+            continue
+        color = _text_color(rgb, line)
+        if color is not None and max(color) - min(color) >= PALE_CHROMA:
+            out.append(Statistic(statistic, color, box))
+    return out
+
+
+def match_colors(
+    texts: list[tuple[int, int, int]], curves: list[tuple[int, int, int]], margin: float = 2.0
+) -> list[int] | None:
+    """Which curve each text colour is (``result[i]`` indexes ``curves``), or None when the
+    match is not clear.
+
+    Text is antialiased toward the paper: its colour is lighter and greyer than the line's
+    but of the same hue, so colours are compared less their grey level (each colour minus the
+    mean of its channels, summed absolute differences). The best one-to-one assignment must
+    cost at most ``1/margin`` of the next best, and there must be at least two texts (one text
+    and one curve decide nothing by colour).
+    """
+    from itertools import permutations
+
+    if len(texts) < 2 or len(texts) > len(curves) or len(curves) > 6:
+        return None
+
+    def centred(c):
+        c = np.asarray(c, dtype=float)
+        return c - c.mean()
+
+    t = [centred(c) for c in texts]
+    k = [centred(c) for c in curves]
+    costs = sorted(
+        (sum(float(np.abs(t[i] - k[j]).sum()) for i, j in enumerate(perm)), perm)
+        for perm in permutations(range(len(curves)), len(texts))
+    )
+    if len(costs) > 1 and costs[0][0] * margin > costs[1][0]:
+        return None
+    return list(costs[0][1])
 
 
 def exclusion_mask(
