@@ -4,7 +4,9 @@ Cells are the numbers below the x tick labels; each belongs to the column of the
 stands under, ``t = x(col)`` snapped to the nearest tick (or to half a tick step where the
 table is printed between ticks), and to the row of cells at its height. A cell printed as
 ``216 (12)`` gives 216 at risk (the count in parentheses, censored, is kept apart). The words
-left of a row's first cell are its label.
+left of a row's first cell are its label; where ink stands unread between them and the cell (the
+thin pale "I" of "Stage I"), the label is read again, its ink made dark and enlarged, and a
+last word read ``1`` beside sibling rows ending in Roman numerals is ``I``.
 
 Rows are assigned to arms, in order of preference, by their label (fuzzy match with the arm
 names of the legend), by the colour they are printed in (the arm's line colour), else by order
@@ -228,6 +230,7 @@ def read_risk_table(
         return None
 
     rows: list[Row] = []
+    reread: set[int] = set()  # rows whose label the second reading made longer
     for g in groups:
         by_time: dict[float, Cell] = {}
         for w, t, at_risk, censored, lenient in sorted(g, key=lambda c: c[0].cx):
@@ -268,11 +271,17 @@ def read_risk_table(
             if abs(w.cy - row_y) <= 0.6 * max(height, w.height) and w.right <= first_left + 1
         ]
         label = " ".join(line_text(ln) for ln in text_lines(label_words)) if label_words else ""
+        if label_words and _unread_glyph(rgb, label_words, first_left):
+            again = _reread_label(rgb, label_words, first_left, label)
+            if again != label:
+                reread.add(len(rows))
+                label = again
         colors = [_ink_color(rgb, c.box) for c in row_cells[:6]]
         colors = [c for c in colors if c is not None]
         color = tuple(int(v) for v in np.median(np.array(colors), axis=0)) if colors else None
         rows.append(Row(label.strip(), color, row_cells, row_y))
 
+    _roman_ones(rows, reread)
     times = sorted({c.time for r in rows for c in r.cells})
     warnings: list[str] = []
     for r in rows:
@@ -285,6 +294,83 @@ def read_risk_table(
     table = RiskTable(rows, times, title, warnings)
     assign_rows(table, arm_names, arm_colors)
     return table
+
+
+PALE_INK = 25.0
+"""Chroma from which pale coloured ink (a pastel label, antialiased) is ink."""
+
+
+def _ink(part: np.ndarray) -> np.ndarray:
+    from bayesurv.digitize.frame import grey_levels
+
+    grey, chroma = grey_levels(part.astype(float))
+    return (grey < 200) | (chroma > PALE_INK)
+
+
+def _unread_glyph(rgb: np.ndarray, label_words: list[Word], first_left: float) -> bool:
+    """Ink between a row label's last word and the row's first cell that OCR left unread: a
+    glyph (ink within the words' rows, none just above or below them, so no table rule), as
+    the thin pale "I" of "Stage I"."""
+    top = int(np.floor(min(w.top for w in label_words)))
+    bottom = int(np.ceil(max(w.bottom for w in label_words)))
+    c0 = int(np.ceil(max(w.right for w in label_words))) + 1
+    c1 = int(np.floor(first_left)) - 1
+    if c1 - c0 < 2 or top < 3 or bottom + 4 > rgb.shape[0]:
+        return False
+    inside = _ink(rgb[top : bottom + 1, c0:c1])
+    edges = _ink(np.concatenate([rgb[top - 3 : top, c0:c1], rgb[bottom + 1 : bottom + 4, c0:c1]]))
+    glyph_cols = inside.any(axis=0) & ~edges.any(axis=0)
+    rows = inside[:, glyph_cols].any(axis=1)
+    return bool(glyph_cols.any() and rows.sum() >= 0.25 * (bottom - top))
+
+
+def _reread_label(rgb: np.ndarray, label_words: list[Word], first_left: float, label: str) -> str:
+    """The label read again where ink was left unread after it: its box up to the first cell,
+    its ink made dark (a pastel label read as dark text) and enlarged twice. Taken when it
+    reads the same words and more, each added word letters or digits; else the label stays as
+    it was."""
+    from bayesurv.digitize.frame import grey_levels
+    from bayesurv.digitize.ocr import read_words
+
+    top = max(int(np.floor(min(w.top for w in label_words))) - 4, 0)
+    bottom = min(int(np.ceil(max(w.bottom for w in label_words))) + 4, rgb.shape[0])
+    left = max(int(np.floor(min(w.left for w in label_words))) - 8, 0)
+    right = int(np.floor(first_left)) - 1
+    part = rgb[top:bottom, left:right]
+    if part.size == 0:
+        return label
+    # Ink = darkness or colour, whichever is more, scaled so the strongest ink is black; the
+    # antialiased edges stay grey (a black-and-white cut loses the thin glyphs' shape).
+    grey, chroma = grey_levels(part.astype(float))
+    ink = np.maximum(255.0 - grey, chroma)
+    ink = np.clip(ink / max(float(np.quantile(ink, 0.99)), 1.0), 0.0, 1.0)
+    dark = (255.0 * (1.0 - ink)).astype(np.uint8)[..., None].repeat(3, axis=2)
+    words = read_words(np.ascontiguousarray(dark), upscale=2.0)
+    again = " ".join(line_text(ln) for ln in text_lines(words)).split()
+    old = label.split()
+    added = again[len(old) :]
+    if again[: len(old)] != old or not added:
+        return label
+    if not all(re.fullmatch(r"[A-Za-z0-9+]+", t) for t in added):
+        return label
+    return " ".join(old + added)
+
+
+_ONE = {"1", "l", "|", "i"}
+
+
+def _roman_ones(rows: list[Row], reread: set[int]) -> None:
+    """The last word of a label the second reading made longer (rows ``reread``) is ``I``
+    where OCR read it as ``1``/``l`` and another row's label is the same words ending in a
+    Roman numeral (``Stage II``)."""
+    for k in sorted(reread):
+        words = rows[k].label.split()
+        if words[-1] not in _ONE:
+            continue
+        siblings = [q.label.split() for j, q in enumerate(rows) if j != k]
+        if any(q[:-1] == words[:-1] and ROMAN.match(q[-1]) for q in siblings if q):
+            words[-1] = "I"
+            rows[k].label = " ".join(words)
 
 
 def _mark_row(row: Row, times: list[float]) -> None:
