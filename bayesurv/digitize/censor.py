@@ -6,7 +6,12 @@ right at 45 and 60 degrees for '/') are either the vertical drops of the step cu
 A drop runs down from the level on its left to the level on its right; it never rises above
 the first nor reaches below the second. A stroke that reaches clearly above the level on its
 left or below the level on its right is therefore a tick (also where a tick sits on a drop, as
-it does when a patient is censored at an event time).
+it does when a patient is censored at an event time). "Clearly" is more than 1.5 pixels past the
+line's edge (half its thickness ``w`` from the level). A stroke that sticks out on *both* sides
+of the line (above the level on its left and below the level on its right) needs only to clear
+the line's one-pixel anti-aliased edge (more than 0.5 pixel past ``w / 2``): no drop does that,
+since a drop reaches neither past its upper level nor past its lower one, while a tick on a
+plateau sticks out by ``(h - w) / 2`` each way, only 2 rows for a 7-row tick on a 3-pixel line.
 
 Ticks so dense that they touch make one run of columns. A run much wider than a single tick
 holds several: ``n = round(width / w_1)`` marks spread evenly over it (once the run is at least
@@ -124,7 +129,8 @@ def find_censor_marks(
     labels, n = ndimage.label(stroked, structure=np.ones((3, 3), bool))
     if n == 0:
         return [], tick_pixels
-    margin = line_width / 2.0 + 1.5
+    margin = line_width / 2.0 + 1.5  # one side: clearly past the line's edge
+    both = line_width / 2.0 + 0.5  # both sides: past the line's anti-aliased edge
     for index, box in enumerate(ndimage.find_objects(labels), start=1):
         rows, cols = box
         piece = labels[box] == index
@@ -147,6 +153,12 @@ def find_censor_marks(
             # Below the level after the drop: a tick centred on that lower level.
             above = piece & (row_index > lower + margin)
             on_drop = True
+        if not above.any():
+            # a tick on a plateau sticks out on both sides of the line; a drop never does
+            up = piece & (row_index < upper - both)
+            down = piece & (row_index > (upper if lower is None else lower) + both)
+            if up.any() and down.any():
+                above, on_drop = up | down, False
         if not above.any():
             continue
         if symmetric:
