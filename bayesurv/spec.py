@@ -119,14 +119,15 @@ class Population(_Strict):
 
     Ages: ``age`` (every patient), ``age_column`` (an IPD column) or ``age_distribution``
     (``uniform`` on ``age_min``-``age_max``, or ``normal`` with ``age_mean``, ``age_sd`` within
-    them). Sex: ``male`` (a share of men) or ``sex_column``. One SMR rule: ``smr >= 1`` fixed, or
-    ``smr_prior = "lognormal(mu, sigma)"`` (truncated at 1)."""
+    them). Sex: ``male`` (a share of men) or ``sex_column``. One SMR rule: any positive
+    ``smr``, fixed, or ``smr_prior = "lognormal(mu, sigma)"`` (below 1 is allowed and noted in
+    the result; :mod:`bayesurv.survival.population` says why)."""
 
     life_table: str = Field(description="life table CSV (bayesurv.lifetable), or 'us'")
     year: int | None = Field(None, ge=1900, le=2100, description="calendar year of the rates")
-    smr: float = Field(1.0, ge=1, le=100, description="excess mortality of cured patients")
+    smr: float = Field(1.0, gt=0, le=100, description="SMR on the life table's hazard (> 0)")
     smr_prior: Annotated[str | None, _prior(None)] = Field(
-        None, description="a prior on the SMR instead, e.g. 'lognormal(0.2, 0.1)' (truncated at 1)"
+        None, description="a prior on the SMR instead, e.g. 'lognormal(0.2, 0.1)'"
     )
     age: float | None = Field(None, ge=0, le=110, description="age at entry of every patient")
     age_column: str | None = Field(None, description="column of the IPD with each patient's age")

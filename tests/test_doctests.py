@@ -22,7 +22,6 @@ MODULES = [
     "bayesurv.priors",
     "bayesurv.intervals",
     "bayesurv.survival.waning",
-    "bayesurv.survival.background",
     "bayesurv.survival.simulate",
     "bayesurv.plots.extrapolation",
 ]

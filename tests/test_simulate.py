@@ -10,7 +10,7 @@ import bayesurv.survival.simulate as simulate
 from bayesurv.errors import InputError
 from bayesurv.lifetable import LifeTable, us_life_table
 from bayesurv.nonparametric import kaplan_meier
-from bayesurv.survival.background import background_survival, cohort_from_ages
+from bayesurv.survival.population import background_survival, cohort_from_ages
 from bayesurv.survival.simulate import background_death_times, simulate_cure
 
 LT = us_life_table(2014)

@@ -153,9 +153,9 @@ def test_ipd_and_reported_terms_load(tmp_path, monkeypatch):
             IPD.replace(
                 'families = ["weibull"]',
                 'families = ["weibull"]\n'
-                'background = { life_table = "us", age = 50, male = 0.5, smr = 0.5 }',
+                'background = { life_table = "us", age = 50, male = 0.5, smr = 0 }',
             ),
-            "greater than or equal to 1",
+            "greater than 0",
         ),
         (
             IPD.replace(
@@ -247,8 +247,8 @@ def test_scenarios_override_their_section(tmp_path, monkeypatch):
             "families, ",
         ),
         (
-            'name = "a"\nsection = "EFS"\nsmr = 0.5',
-            r"\[\[scenario\]\] a.smr: .*equal to 1 \(got 0.5\)",
+            'name = "a"\nsection = "EFS"\nsmr = 0',
+            r"\[\[scenario\]\] a.smr: Input should be greater than 0\.",
         ),
         ('name = "a"\nsection = "EFS"\nfamily = "weibul"', r"a.family: 'weibul' is not allowed"),
         ('name = "a"\nsection = "pool"\nmethod = "exakt"', r"a.method: 'exakt' is not allowed"),

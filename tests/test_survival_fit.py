@@ -887,8 +887,7 @@ def test_a_one_sex_cohort_needs_only_that_sex_in_the_life_table(monkeypatch):
     """A men-only cohort on a men-only life table: the saved cohort group asked the table
     for women's rates too and the fit failed ("sex 'female' is not in the life table")."""
     from bayesurv.lifetable import LifeTable
-    from bayesurv.survival.background import background_survival, cohort_from_ages
-    from bayesurv.survival.population import Population
+    from bayesurv.survival.population import Population, background_survival, cohort_from_ages
 
     ages = list(range(0, 111))
     men = LifeTable.from_frame(pd.DataFrame({"age": ages, "sex": "male", "hazard": 0.02}), "m.csv")

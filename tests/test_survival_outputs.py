@@ -14,11 +14,10 @@ from scipy import integrate, stats
 from bayesurv.errors import InputError
 from bayesurv.lifetable import us_life_table
 from bayesurv.survival import outputs as O
-from bayesurv.survival.background import background_survival, cohort_from_ages
 from bayesurv.survival.data import Summaries
 from bayesurv.survival.evidence import ReportedArm, check_landmarks
 from bayesurv.survival.fit import IdentifiabilityWarning, Outputs, Sampler, fit
-from bayesurv.survival.population import Population
+from bayesurv.survival.population import Population, background_survival, cohort_from_ages
 
 QUICK = Sampler(draws=300, tune=100, chains=2)
 QUIET = pytest.mark.filterwarnings("ignore::bayesurv.survival.fit.IdentifiabilityWarning")

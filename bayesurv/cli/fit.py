@@ -93,10 +93,8 @@ def fit_command(
     time_unit: Annotated[
         str | None, Opt(help="Unit of the time column: days, weeks, months or years.")
     ] = None,
-    smr: Annotated[float, Opt(help="Excess-mortality ratio on the life table (>= 1).")] = 1.0,
-    smr_prior: Annotated[
-        str | None, Opt(help='Uncertain SMR: "lognormal(mu, sigma)", truncated at 1.')
-    ] = None,
+    smr: Annotated[float, Opt(help="SMR on the life table (> 0; below 1 is noted).")] = 1.0,
+    smr_prior: Annotated[str | None, Opt(help='Uncertain SMR: "lognormal(mu, sigma)".')] = None,
     waning: Annotated[
         str | None,
         Opt(help="Treatment-effect waning: abrupt:T1, linear_loghr:T1:T2 or linear_hazard:T1:T2."),

@@ -76,10 +76,7 @@ def _rv(p, prior, loc=None):
     kw = prior.kwargs
     if loc is not None:  # a default normal prior centred on the data's scale
         kw = {**kw, "mu": kw["mu"] + loc}
-    dims = p.dim
-    if p.name == "smr":
-        return pm.Truncated("smr", pm.LogNormal.dist(**kw), lower=1.0)
-    return getattr(pm, DISTRIBUTIONS[prior.family][0])(p.name, **kw, dims=dims)
+    return getattr(pm, DISTRIBUTIONS[prior.family][0])(p.name, **kw, dims=p.dim)
 
 
 def build(spec: ModelSpec, d: dict) -> pm.Model:

@@ -161,6 +161,12 @@ def fit(
         warnings.warn(note, IdentifiabilityWarning, stacklevel=2)
     if extended:
         notes.append(extended)
+    if population is not None and spec.smr_prior is None and float(population.smr) < 1:
+        notes.append(
+            f"the SMR is {float(population.smr):g}, below 1: patients (the cured included) die "
+            "of other causes less than the general population of their age and sex; justify it "
+            "(e.g. a trial population selected for fitness) or use 1."
+        )
     result.attrs["notes"] = json.dumps(notes)
     return result
 

@@ -81,8 +81,7 @@ class Fitted:
 def fitted(result: xr.DataTree) -> Fitted:
     """Read a result's spec, posterior draws (flattened) and cohort."""
     from bayesurv.lifetable import LifeTable
-    from bayesurv.survival.background import Members
-    from bayesurv.survival.population import Population, units_per_year
+    from bayesurv.survival.population import Members, Population, units_per_year
 
     spec = ModelSpec.from_json(result.attrs["spec"])
     post = result["posterior" if "posterior" in result.children else "prior"].to_dataset()

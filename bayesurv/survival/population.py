@@ -1,4 +1,4 @@
-"""The one population concept: a life table plus who the patients are.
+"""The one population concept: a life table plus who the patients are, and the one SMR rule.
 
 General-population mortality enters every model the same way: each patient (or each node of a
 cohort) ``j`` entering at age ``a_j`` with probability ``m_j`` of being male has::
@@ -7,30 +7,187 @@ cohort) ``j`` entering at age ``a_j`` with probability ``m_j`` of being male has
     h_pop,j(t) = -d log S_pop,j(t) / dt          (per model time unit; k units per year)
 
 with ``H_sex(a, t) = integral_a^{a + t / k} h_table(u, sex) du``
-(:meth:`bayesurv.lifetable.LifeTable.background_cumhaz`), all scaled by one SMR rule: a fixed
-``smr >= 1`` (cured patients do not die less than their peers), or a log-normal prior on it
-truncated at 1 (:class:`bayesurv.survival.structure.ModelSpec`). Who the patients are comes from
-the IPD (an age column or one age; a sex column or a share of men) or, for a trial known only
-by its reported summaries, from an age distribution (uniform, or normal within a range). A
-cohort's curves average over *nodes*: patients grouped by covariate pattern, age (to
-:data:`AGE_STEP` years) and sex, weighted by their share (Ederer I:
-:mod:`bayesurv.survival.background`).
+(:meth:`bayesurv.lifetable.LifeTable.background_cumhaz`), all multiplied by the standardized
+mortality ratio. Who the patients are comes from the IPD (an age column or one age; a sex
+column or a share of men) or, for a trial known only by its reported summaries, from an age
+distribution (uniform, or normal within a range). A cohort's curves average over *nodes*:
+patients grouped by covariate pattern, age (to :data:`AGE_STEP` years) and sex, weighted by
+their share ``w_j`` (Ederer I, R's ``survexp(~1, ratetable=survexp.us)``)::
+
+    S_bg(t) = sum_j w_j exp(-H_j(t))
+    h_bg(t) = sum_j w_j S_j(t) h_j(t) / S_bg(t)            (= -d log S_bg / dt)
+
+**One SMR rule** (:func:`check_smr`, used by :class:`Population`, the curves here and the
+simulator): the SMR is any finite positive number, fixed, or estimated under a log-normal prior
+(``ModelSpec.smr_prior``, on (0, inf), not truncated). Values below 1 are allowed on purpose:
+trial populations are selected (performance status, no serious comorbidity) and can die of
+other causes less than the general population of their age and sex (the healthy-volunteer
+effect), and relative-survival tools take any positive multiplier (popEpi's ``r``; flexsurv
+and survextrap take the background hazard as given). An SMR below 1 makes cured patients
+outlive their peers, which an appraisal has to justify, so a fit with a fixed SMR below 1 says
+so in its notes; the prior is the place to state belief about it.
+
+Time ``t`` is in model units; ``time_scale`` (``k``) is the number of model units per year (12
+for months). The life table's year is fixed along follow-up (see :mod:`bayesurv.lifetable`).
+
+Examples
+--------
+>>> from bayesurv.lifetable import us_life_table
+>>> c = cohort_from_ages([60.0, 70.0], ["male", "female"])
+>>> background_survival([0.0, 120.0], c, us_life_table(2014), time_scale=12).round(4).tolist()
+[1.0, 0.8173]
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from bayesurv.errors import InputError
+from bayesurv.errors import InputError, where
 from bayesurv.lifetable import SEX_ALIASES, UNITS_PER_YEAR, LifeTable
-from bayesurv.survival.background import Members, member_curves
 from bayesurv.survival.evidence import number
 
 #: ages are grouped to this width (years) for a cohort's nodes
 AGE_STEP = 0.25
+
+
+@dataclass(frozen=True)
+class Members:
+    """Ages at entry (years), sexes and weights (summing to 1) of a cohort's members or nodes."""
+
+    age: np.ndarray
+    sex: np.ndarray
+    weight: np.ndarray
+
+
+def _sex_labels(sex, n: int, source: str | None = None) -> np.ndarray:
+    sx = np.broadcast_to(np.asarray(sex, dtype=object), (n,))
+    out = np.empty(n, dtype=object)
+    for i, s in enumerate(sx):
+        lab = SEX_ALIASES.get(str(s).strip().lower())
+        if lab is None:
+            raise InputError(f"{where(source, i + 1)}sex {s!r} is not known; write male or female.")
+        out[i] = lab
+    return out
+
+
+def _check_ages(age: np.ndarray, source: str | None, col: str = "age") -> None:
+    for i, a in enumerate(age):
+        if not (math.isfinite(a) and 0 <= a <= 130):
+            raise InputError(
+                f"{where(source, i + 1)}{col} {a:g} is not an age in years from 0 to 130; give "
+                "the age at entry in years."
+            )
+
+
+def cohort_from_ages(age, sex) -> Members:
+    """A cohort of individual patients (equal weights): ages at entry in years and sexes.
+
+    Examples
+    --------
+    >>> cohort_from_ages([50, 60], "female").weight.tolist()
+    [0.5, 0.5]
+    """
+    a = np.atleast_1d(np.asarray(age, dtype=float))
+    if a.ndim != 1 or a.size == 0:
+        raise InputError("cohort: give at least one age at entry, as a flat list of years.")
+    _check_ages(a, "cohort")
+    return Members(
+        age=a, sex=_sex_labels(sex, a.size, "cohort"), weight=np.full(a.size, 1 / a.size)
+    )
+
+
+def check_smr(smr) -> float:
+    """The one SMR rule: a finite number above 0 (see the module docstring for why below 1 is
+    allowed)."""
+    try:
+        s = float(smr)
+    except (TypeError, ValueError):
+        s = math.nan
+    if not (math.isfinite(s) and s > 0):
+        raise InputError(
+            f"smr {smr!r} is not a positive number; give the standardized mortality ratio "
+            "(1 = general-population mortality)."
+        )
+    return s
+
+
+def member_curves(t, cohort: Members, table, year, time_scale, smr=1.0):
+    """``H_i(t)`` and ``h_i(t)`` (per model unit) of each member, shape ``(len(t), n_members)``."""
+    s = check_smr(smr)
+    tt = np.atleast_1d(np.asarray(t, dtype=float))[:, None]
+    H = s * table.background_cumhaz(tt, cohort.age[None, :], cohort.sex[None, :], year, time_scale)
+    att = cohort.age[None, :] + tt / time_scale
+    h = s * table.hazard_per_unit(att, cohort.sex[None, :], year, time_scale)
+    return H, h
+
+
+def background_survival(
+    t,
+    cohort: Members,
+    table: LifeTable,
+    year: int | None = None,
+    time_scale: float = 1.0,
+    smr: float = 1.0,
+) -> np.ndarray:
+    """The cohort's marginal background survival ``S_bg(t) = sum_i w_i exp(-H_i(t))``.
+
+    ``t`` in model units (a 1-D grid); returns an array of the same length.
+    """
+    H, _ = member_curves(t, cohort, table, year, time_scale, smr)
+    return np.exp(-H) @ cohort.weight
+
+
+def background_hazard(
+    t,
+    cohort: Members,
+    table: LifeTable,
+    year: int | None = None,
+    time_scale: float = 1.0,
+    smr: float = 1.0,
+) -> np.ndarray:
+    """The cohort's marginal background hazard per model unit, ``sum w_i S_i h_i / S_bg``."""
+    H, h = member_curves(t, cohort, table, year, time_scale, smr)
+    logw = np.log(np.maximum(cohort.weight, 1e-300))[None, :] - H
+    logw = logw - logw.max(axis=1, keepdims=True)  # stable when S_i underflows
+    w = np.exp(logw) * (cohort.weight[None, :] > 0)
+    return (w * h).sum(axis=1) / w.sum(axis=1)
+
+
+def patient_background(
+    t,
+    age0,
+    sex,
+    table: LifeTable,
+    year: int | None = None,
+    time_scale: float = 1.0,
+    smr: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each patient's background hazard (per model unit) and cumulative hazard at time ``t_i``.
+
+    ``t``: follow-up times (model units); ``age0``: ages at entry (years); ``sex``: labels (or one
+    label). Returns ``(h_bg, H_bg)``, arrays like ``t``: the data a relative-survival likelihood
+    needs (:func:`bayesurv.survival.predictor.total`).
+
+    Examples
+    --------
+    >>> from bayesurv.lifetable import us_life_table
+    >>> h, H = patient_background([12.0, 24.0], [70, 70], "male", us_life_table(2014),
+    ...                           time_scale=12)
+    >>> (h * 12).round(4).tolist(), H.round(4).tolist()
+    ([0.0252, 0.0277], [0.023, 0.0482])
+    """
+    s = check_smr(smr)
+    t = np.asarray(t, dtype=float)
+    a0 = np.broadcast_to(np.asarray(age0, dtype=float), t.shape)
+    sx = _sex_labels(sex, t.size, "patients").reshape(t.shape)
+    _check_ages(a0.ravel(), "patients")
+    H = s * table.background_cumhaz(t, a0, sx, year, time_scale)
+    h = s * table.hazard_per_unit(a0 + t / time_scale, sx, year, time_scale)
+    return h, H
 
 
 def units_per_year(time_unit: str | None) -> float:
@@ -73,12 +230,7 @@ class Population:
                 f"unknown life-table extension {self.extend!r}; the one rule is 'constant' (the "
                 "hazard of the last age for every older age)."
             )
-        smr = float(self.smr)
-        if not (np.isfinite(smr) and smr >= 1):
-            raise InputError(
-                f"smr {smr:g} must be at least 1: cured patients do not die less than their "
-                "peers (1 = general-population mortality)."
-            )
+        check_smr(self.smr)
         if sum(x is not None for x in (self.age, self.age_column, self.ages)) != 1:
             raise InputError(
                 "general-population mortality needs the patients' ages at entry; give one of "
@@ -156,8 +308,6 @@ class Population:
 
     def patient_curves(self, t, ages, male, time_scale: float):
         """Each patient's ``log h_pop`` (per model unit) and ``H_pop`` at times ``t`` (SMR 1)."""
-        from bayesurv.survival.background import patient_background
-
         t = np.asarray(t, dtype=float)
         h_S, S = 0.0, 0.0
         for sex, w in (("male", male), ("female", 1.0 - male)):

@@ -14,7 +14,7 @@ the mixture model); a hazard ratio multiplies the second arm's ``S_u`` hazard (p
 hazards, families closed under PH only). The mean over ``i`` runs over the simulated patients of
 the arm, so the truth is the expected Kaplan-Meier curve of *this* cohort (for the background
 part R's Ederer I expected survival,
-:func:`~bayesurv.survival.background.background_survival`).
+:func:`~bayesurv.survival.population.background_survival`).
 
 How times are drawn (all exact, vectorized over patients):
 
@@ -59,15 +59,15 @@ from bayesurv.errors import InputError
 #: model time units per year (as the analysis specs use)
 from bayesurv.lifetable import UNITS_PER_YEAR as TIME_UNITS  # noqa: E402
 from bayesurv.lifetable import LifeTable
-from bayesurv.survival.background import (
+from bayesurv.survival.evidence import number
+from bayesurv.survival.families import Family, get_family
+from bayesurv.survival.population import (
     Members,
     background_hazard,
     background_survival,
     check_smr,
     cohort_from_ages,
 )
-from bayesurv.survival.evidence import number
-from bayesurv.survival.families import Family, get_family
 
 CURE_KINDS = ("mixture", "non-mixture")
 

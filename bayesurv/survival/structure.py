@@ -301,9 +301,7 @@ class ModelSpec:
                 )
         if self.smr_prior is not None:
             if self.smr_prior.family != "lognormal":
-                raise InputError(
-                    "the SMR prior must be lognormal(mu, sigma) (it is truncated at 1)."
-                )
+                raise InputError("the SMR prior must be lognormal(mu, sigma): the SMR is positive.")
         if self.waning is not None and (self.arms or not self.arm):
             if not self.two_arms:
                 raise InputError(
@@ -453,5 +451,5 @@ def prior_table(spec: ModelSpec, shifts: dict[str, float]) -> dict[str, str]:
         shift = shifts.get(p.name, 0.0) if dict(spec.priors).get(p.name) is None else 0.0
         if shift and prior.family == "normal":
             prior = Prior("normal", (round(prior.params[0] + shift, 6), prior.params[1]))
-        out[p.name] = prior.text + (" truncated at 1" if p.name == "smr" else "")
+        out[p.name] = prior.text
     return out

@@ -1,4 +1,5 @@
-"""Background mortality of a cohort: closed forms, quadrature and R's survexp."""
+"""The population: a cohort's background mortality (closed forms, quadrature and R's survexp)
+and the one SMR rule."""
 
 import shutil
 import subprocess
@@ -10,13 +11,13 @@ from scipy import integrate
 
 from bayesurv.errors import InputError
 from bayesurv.lifetable import LifeTable, us_life_table
-from bayesurv.survival.background import (
+from bayesurv.survival.population import (
+    Population,
     background_hazard,
     background_survival,
+    check_smr,
     cohort_from_ages,
-    cohort_from_groups,
     patient_background,
-    read_cohort,
 )
 
 needs_r = pytest.mark.skipif(
@@ -151,84 +152,14 @@ def test_matches_live_r_survexp():
     np.testing.assert_allclose(patient_background(FUTIME, AGES, SEXES, lt)[1], ind, rtol=1e-12)
 
 
-def test_age_groups_spread_uniformly():
-    lt = _const_table((0.02, 0.05))
-    g = pd.DataFrame(
-        {
-            "age_lower": [40, 60],
-            "age_upper": [50, 70],
-            "sex": ["male", "female"],
-            "proportion": [0.3, 0.7],
-        }
-    )
-    c = cohort_from_groups(g, nodes_per_year=2)
-    assert c.age.size == 40 and c.weight.sum() == pytest.approx(1.0)
-    np.testing.assert_allclose(
-        background_survival([10.0], c, lt), 0.3 * np.exp(-0.2) + 0.7 * np.exp(-0.5), rtol=1e-13
-    )
-    exact = cohort_from_groups(pd.DataFrame({"age": [61.2], "sex": ["m"], "proportion": [1.0]}))
-    assert exact.age.tolist() == [61.2] and exact.sex.tolist() == ["male"]
-
-
-def test_read_cohort(tmp_path):
-    p = tmp_path / "cohort.csv"
-    p.write_text(
-        "# baseline ages\nage_lower,age_upper,sex,proportion\n60,62,male,0.55\n60,61,female,0.45\n"
-    )
-    c = read_cohort(p)
-    assert c.age.tolist() == [60.5, 61.5, 60.5] and c.weight.sum() == pytest.approx(1.0)
-    bad = tmp_path / "bad.csv"
-    bad.write_text("age,sex,proportion\n60,male,0.5\n70,female,0.4\n")
-    with pytest.raises(InputError, match="bad.csv: the proportions sum to 0.9, not 1"):
-        read_cohort(bad)
-    # the shared reader: ';' with decimal commas reads as the plain file; a NUL is refused
-    semi = tmp_path / "semi.csv"
-    semi.write_text("age_lower;age_upper;sex;proportion\n60;62;male;0,55\n60;61;female;0,45\n")
-    again = read_cohort(semi)
-    assert again.age.tolist() == c.age.tolist() and again.weight.tolist() == c.weight.tolist()
-    nul = tmp_path / "nul.csv"
-    nul.write_text("age,sex,proportion\n6\x000,male,1\n")
-    with pytest.raises(InputError, match="nul.csv, line 2: holds a NUL byte"):
-        read_cohort(nul)
-
-
-@pytest.mark.parametrize(
-    "df, match",
-    [
-        (pd.DataFrame({"age": [50], "sex": ["m"], "proportion": [0.5]}), "sum to 0.5, not 1"),
-        (
-            pd.DataFrame({"age": [50, 60], "sex": ["m", "x"], "proportion": [0.5, 0.5]}),
-            "row 2: sex 'x'",
-        ),
-        (
-            pd.DataFrame({"age": [50, 60], "sex": "m", "proportion": [1.5, -0.5]}),
-            "row 2: proportion -0.5",
-        ),
-        (pd.DataFrame({"age": [250], "sex": "m", "proportion": [1.0]}), "row 1: age 250 is not"),
-        (
-            pd.DataFrame({"age_lower": [50], "age_upper": [40], "sex": "m", "proportion": [1.0]}),
-            "row 1: age_upper 40 is not above age_lower 50",
-        ),
-        (
-            pd.DataFrame({"age_lower": [50], "sex": "m", "proportion": [1.0]}),
-            "'age_upper' is missing",
-        ),
-        (
-            pd.DataFrame({"age": ["x"], "sex": "m", "proportion": [1.0]}),
-            "row 1: column 'age' holds 'x'",
-        ),
-    ],
-)
-def test_bad_cohort_tables(df, match):
-    with pytest.raises(InputError, match=match):
-        cohort_from_groups(df, source="cohort.csv")
-
-
 def test_bad_smr_and_times():
     lt = us_life_table(2014)
     c = cohort_from_ages([50.0], "male")
-    with pytest.raises(InputError, match="smr"):
-        background_survival([1.0], c, lt, smr=0.0)
+    for bad in (0.0, -1.0, float("nan"), float("inf"), "x"):
+        with pytest.raises(InputError, match="is not a positive number"):
+            background_survival([1.0], c, lt, smr=bad)
+        with pytest.raises(InputError, match="is not a positive number"):
+            Population(lt, smr=bad, age=50.0, male=0.5)
     with pytest.raises(InputError, match=">= 0"):
         patient_background([-1.0], [50.0], "male", lt)
     with pytest.raises(InputError, match="at least one age"):
@@ -240,7 +171,43 @@ def test_docstring_examples():
     import importlib
 
     res = doctest.testmod(
-        importlib.import_module("bayesurv.survival.background"),
+        importlib.import_module("bayesurv.survival.population"),
         optionflags=doctest.NORMALIZE_WHITESPACE,
     )
     assert res.attempted > 0 and res.failed == 0
+
+
+def test_one_smr_rule_allows_an_smr_below_1():
+    """An SMR below 1 (a trial population selected for fitness) is any other multiplier: the
+    closed form exp(-smr h t) of a constant-hazard table, in Population and the curves alike."""
+    lt = _const_table((0.02, 0.05))
+    assert check_smr(0.7) == 0.7 and Population(lt, smr=0.7, age=50.0, male=1.0).smr == 0.7
+    t = np.array([0.0, 12.0, 120.0])  # months
+    s = background_survival(t, cohort_from_ages([50.0], "female"), lt, time_scale=12, smr=0.7)
+    np.testing.assert_allclose(s, np.exp(-0.7 * 0.05 * t / 12), rtol=1e-13)
+    h, H = patient_background(t[1:], [50.0, 50.0], "male", lt, time_scale=12, smr=0.7)
+    np.testing.assert_allclose(H, 0.7 * 0.02 * t[1:] / 12, rtol=1e-13)
+    np.testing.assert_allclose(h, 0.7 * 0.02 / 12, rtol=1e-13)
+
+
+def test_a_fit_with_an_smr_below_1_says_so_in_its_notes(monkeypatch):
+    import json
+
+    from known_draws import mock_nuts
+
+    from bayesurv.survival.fit import Sampler, fit
+
+    mock_nuts(monkeypatch)
+    rng = np.random.default_rng(4)
+    t, c = rng.exponential(20.0, 120), rng.uniform(5, 30, 120)
+    ipd = pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int)})
+    notes = {}
+    for smr in (0.8, 1.0):
+        pop = Population(us_life_table(2014), smr=smr, age=60.0, male=0.5)
+        res = fit(
+            ipd, "exponential", seed=1, population=pop, time_unit="months",
+            sampler=Sampler(200, 50, 4),
+        )  # fmt: skip
+        notes[smr] = json.loads(res.attrs["notes"])
+    assert any("the SMR is 0.8, below 1" in n for n in notes[0.8])
+    assert not any("below 1" in n for n in notes[1.0])
