@@ -214,6 +214,8 @@ def reconstruct_figure(
         warnings += said
         if notes:
             confidence[arm]["notes"] = notes
+    for arm, checks in table_said.items():  # an arm not reconstructed: said as it was
+        warnings += [f"{arm}: {c['said']}" for c in checks]
     ipd = pd.concat(parts, ignore_index=True)[["time", "event", "arm"]]
     at_risk_used = (
         pd.concat(tables, ignore_index=True)
@@ -352,6 +354,7 @@ def _table_warnings(said: list[str], arms: list[str]) -> tuple[list[str], dict[s
                 "hi": float(m["b"]),
                 "text": f"the curve falls {m['fall']}%, the table ({m['na']} -> {m['nb']}) "
                 f"allows {m['allowed']}%",
+                "said": w[len(arm) + 2 :],
             }
         )
     return kept, by_arm
