@@ -128,5 +128,6 @@ def test_arms_the_figure_names_nowhere_are_said_with_what_tells_them_apart():
     assert text == (
         "no arm name was read (no legend, label in the plot or table row label): the arms are "
         "called arm1 (line #4d837d, printed '10.4 mo (5.9-18.3)', 53 at risk at 0); "
-        "arm2 (line #542d37, 55 at risk at 0); give their names with --names, in this order"
+        "arm2 (line #542d37, 55 at risk at 0); give their names, in this order (reconstruct "
+        "--arms A,B; digitize --names A,B)"
     )

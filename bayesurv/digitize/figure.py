@@ -553,7 +553,8 @@ def _unnamed(arms, printed: dict[str, str], table: RiskTable | None) -> str:
         parts.append(f"{a.name} ({', '.join(what)})")
     return (
         "no arm name was read (no legend, label in the plot or table row label): the arms are "
-        f"called {'; '.join(parts)}; give their names with --names, in this order"
+        f"called {'; '.join(parts)}; give their names, in this order (reconstruct --arms A,B; "
+        "digitize --names A,B)"
     )
 
 
