@@ -6,7 +6,10 @@ summaries, external evidence and a population, with one result schema:
   twin of the model's likelihood (:mod:`bayesurv.survival.terms`);
 * ``observed_data`` / ``constant_data`` in ArviZ's censored layout (times observed, the event
   indicator under the same name, ``arm`` and ``entry`` beside it) and ``reported`` numbers;
-* ``posterior_predictive``: replicated event times (uncensored) and reported numbers;
+* ``posterior_predictive``: replicated event times (uncensored) and reported numbers; when the
+  per-patient log-likelihood is left out (above :data:`MAX_POINTWISE` values, with a
+  :class:`PointwiseWarning`, or ``pointwise=False``), for a seeded subset of draws, said in the
+  group's ``thinned`` attr and the result's ``left_out`` attr and notes;
 * ``cohort``: the covariate patterns, their shares and the population nodes the outputs average
   over; ``derived``: :func:`bayesurv.survival.outputs.derived`;
 * attrs: ``spec`` (:class:`ModelSpec` as JSON, data-derived fields filled) and
@@ -35,8 +38,16 @@ from bayesurv.survival.families import NP
 from bayesurv.survival.population import Population
 from bayesurv.survival.structure import ModelSpec, parameters, prior_table
 
-#: above this many (draws x patients) values the per-patient groups are left out (memory)
+#: above this many (draws x patients) values the per-patient log-likelihood is left out and the
+#: replicated times are kept for a seeded subset of draws (memory)
 MAX_POINTWISE = 20_000_000
+#: at most this many draws (all chains together) of replicated times in a thinned
+#: posterior_predictive (enough for plot_ppc_censored and the KM-band plots)
+PPC_DRAWS = 200
+
+
+class PointwiseWarning(UserWarning):
+    """The per-patient log-likelihood was left out of a large fit; the message says why."""
 
 
 class IdentifiabilityWarning(UserWarning):
@@ -132,13 +143,32 @@ def fit(
     groups.update(_data_groups(spec, d, cohort))
     groups["cohort"] = _cohort_group(spec, d, cohort, population, horizon)
     n_pat = len(d.get("t", ()))
+    asked = pointwise
+    size = n_pat * post.sizes["chain"] * post.sizes["draw"]
     if pointwise is None:
-        pointwise = n_pat * post.sizes["chain"] * post.sizes["draw"] <= MAX_POINTWISE
-    ll, rep = _pointwise(spec, post, d, seed, pointwise, cohort, population)
+        pointwise = size <= MAX_POINTWISE
+    ll, rep, thinned = _pointwise(spec, post, d, seed, pointwise, cohort, population)
     if ll:
         groups["log_likelihood"] = xr.Dataset(ll)
     if rep:
         groups["posterior_predictive"] = xr.Dataset(rep)
+        if thinned:
+            groups["posterior_predictive"].attrs["thinned"] = thinned
+    left_out = None
+    if n_pat and not pointwise:
+        why = (
+            "pointwise=False was asked for"
+            if asked is False
+            else f"{n_pat} patients x {size // n_pat} draws = {size:,} values is above "
+            f"MAX_POINTWISE ({MAX_POINTWISE:,})"
+        )
+        left_out = (
+            f"the per-patient log-likelihood (log_likelihood/time) was left out because {why}, "
+            "so LOO/WAIC and compare() need a refit with pointwise=True (or fewer draws); "
+            f"posterior_predictive/time holds {thinned}."
+        )
+        if asked is None:
+            warnings.warn(left_out, PointwiseWarning, stacklevel=2)
     result = xr.DataTree.from_dict(groups)
     shifts = {
         p.name: float(d["log_t_ref"]) * (1 if p.role == "log_time" else -1)
@@ -161,6 +191,9 @@ def fit(
         warnings.warn(note, IdentifiabilityWarning, stacklevel=2)
     if extended:
         notes.append(extended)
+    if left_out:
+        notes.append(left_out)
+        result.attrs["left_out"] = left_out
     if population is not None and spec.smr_prior is None and float(population.smr) < 1:
         notes.append(
             f"the SMR is {float(population.smr):g}, below 1: patients (the cured included) die "
@@ -340,7 +373,13 @@ def _observed_reported(d) -> np.ndarray:
 
 
 def _pointwise(spec, post, d, seed, pointwise, cohort, population):
-    """Per-patient and per-reported-number log-likelihood and predictive draws (NumPy twin)."""
+    """Per-patient and per-reported-number log-likelihood and predictive draws (NumPy twin),
+    and what a thinned posterior_predictive holds (``None`` when it holds every draw).
+
+    Without ``pointwise`` the per-patient log-likelihood is left out and the replicated times
+    (and, to keep one draw axis, the replicated reported numbers) are drawn for the same
+    seeded subset of draws in every chain, at most :data:`PPC_DRAWS` in all and at most
+    :data:`MAX_POINTWISE` values; the per-reported-number log-likelihood is always whole."""
     S = post.sizes["chain"] * post.sizes["draw"]
     raw = {p.name: post[p.name].values.reshape(S, -1) for p in parameters(spec)}
     rng = np.random.default_rng([seed, 7])
@@ -355,6 +394,7 @@ def _pointwise(spec, post, d, seed, pointwise, cohort, population):
         values = np.reshape(values, shape + (-1,))
         return xr.DataArray(values, dims=(*dims, dim), coords={**coords, **(labels or {})})
 
+    thinned, pick = None, None
     if n and pointwise:
         parts = [
             terms.loglik(NP, spec, {k: v[i : i + step] for k, v in raw.items()}, d, True)["ipd"]
@@ -362,6 +402,24 @@ def _pointwise(spec, post, d, seed, pointwise, cohort, population):
         ]
         ll["time"] = per_draw(np.concatenate(parts), "patient")
         rep["time"] = per_draw(predictive_times(spec, raw, d, cohort, population, rng), "patient")
+    elif n:
+        C, D = shape
+        per_chain = min(D, max(1, min(PPC_DRAWS, MAX_POINTWISE // n) // C))
+        pick = np.sort(np.random.default_rng([seed, 8]).choice(D, per_chain, replace=False))
+        rows = (np.arange(C)[:, None] * D + pick[None, :]).ravel()
+        times = predictive_times(
+            spec, {k: v[rows] for k, v in raw.items()}, d, cohort, population, rng
+        )
+        rep["time"] = xr.DataArray(
+            times.reshape(C, pick.size, n),
+            dims=(*dims, "patient"),
+            coords={"chain": coords["chain"], "draw": coords["draw"][pick]},
+        )
+        thinned = (
+            f"replicated times for {pick.size} of {D} draws in each of {C} chains (the same "
+            f"draws in every chain, chosen by numpy default_rng([seed, 8]) with seed {seed}; "
+            "their draw numbers are the coordinate)"
+        )
     if cohort["reported"]:
         pp = terms.profiles(NP, spec, raw, d)
         qs = terms.parts(NP, spec, raw, pp, d, terms.smr_of(raw, d))
@@ -382,7 +440,9 @@ def _pointwise(spec, post, d, seed, pointwise, cohort, population):
         names = {"reported_number": cohort["reported"]}
         ll["reported"] = per_draw(np.concatenate(vals, -1), "reported_number", names)
         rep["reported"] = per_draw(np.concatenate(draws, -1), "reported_number", names)
-    return ll, rep
+        if pick is not None:
+            rep["reported"] = rep["reported"].isel(draw=pick)
+    return ll, rep, thinned
 
 
 def predictive_times(spec, raw, d, cohort, population, rng) -> np.ndarray:
@@ -577,7 +637,7 @@ def prior_predictive(
         warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
         pp = pm.sample_prior_predictive(draws=draws, random_seed=seed, var_names=names)
     prior = _natural_params(_relabel(pp["prior"].to_dataset(), spec), spec, d)
-    _, rep = _pointwise(spec, prior, d, seed, True, cohort, population)
+    _, rep, _ = _pointwise(spec, prior, d, seed, True, cohort, population)
     groups = {"prior": prior, "cohort": _cohort_group(spec, d, cohort, population, horizon)}
     if rep:
         groups["prior_predictive"] = xr.Dataset(rep)
