@@ -32,11 +32,30 @@ needs many imputations). :func:`widening` states how much wider each interval be
 
 What is assumed: the draws' distributions of what the figure does not pin (in particular
 administrative censoring after the last printed time as from uniform entry, with a minimum
-follow-up uniform between that time and the curve's end); click-reading error is not drawn
-(on 150 simulated coarse-design trials, clicks without noise change the spread of the single
-reconstruction's log HR from 0.187 to 0.184, against 0.160 for the true IPD).
-``benchmarks/bench_propagation.py`` checks the coverage of the pooled intervals by
-simulation.
+follow-up uniform between that time and the curve's end). ``benchmarks/bench_propagation.py``
+checks the coverage of the pooled intervals by simulation. What the draws leave fixed, measured
+on its coarse design (numbers at risk at 0 and 30 months, sparse clicks, the minimum follow-up
+36 months; 60 trials, K = 20; the pooled centre of the log HR misses the true IPD's by SD
+0.042, mean -0.017, where the draws' own SD is 0.031):
+
+* click-reading error: not drawn, and it does not matter there: with every censoring time
+  given (censor marks) the miss is SD 0.0232 with 1-pixel noise, 0.0235 without;
+* censoring within [0, 30) (its placement; the table pins its count) and the split of the
+  slope at 30: the true censoring times given there, or no split, leave the miss at 0.043 and
+  0.044 (both move ~2 events per arm between [0, 30) and after it, not the HR);
+* events' times between sparse clicks: not drawing them leaves the miss at 0.044;
+* the censoring after 30: its count is centred on the truth in the control arm (21.3 drawn vs
+  21.5) and 3 short in the treated arm (32.0 vs 35.2; the prior's minimum follow-up is centred
+  mid-way where the truth is 6 months after 30, so it under-draws the heavier censoring), with
+  a spread about twice the miss (truth - mean over SD: SD 0.5-0.65). This is the mean -0.017:
+  the treated arm keeps too many late events. Nothing in a figure without a later table pins
+  the minimum follow-up, so no prior is right for every trial.
+
+Weighting the draws by how well their KM follows the clicks (importance weights, 1-pixel
+Gaussian reading error) was tried and not kept: the weights favour draws with fewer censored
+(more at risk fit the sequential rounding better), the weighted mean count moved away from the
+truth (treated 25.8 vs 31.5 unweighted, truth 35.4) and the effective number of draws was 1.6
+of 20.
 """
 
 from __future__ import annotations
