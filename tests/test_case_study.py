@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import optimize, stats
 from typer.testing import CliRunner
 
 from bayesurv.browser import chromium, render
@@ -54,9 +55,10 @@ def test_pooled_and_trial_hrs_consistent_with_published(demo):
             hi = np.exp(st["observed"]["log_hr"] + 1.96 * st["observed"]["se"])
             assert st["hr"]["lower"] < hi and st["hr"]["upper"] > lo, (name, st["study"])
             assert lo < obs < hi
-        # the pooled HR lies between the smallest and largest published HR
-        obs = [np.exp(st["observed"]["log_hr"]) for st in ex["studies"]]
-        assert min(obs) <= ex["pooled"]["hr"]["median"] <= max(obs)
+        # the pooled HR's median is that of a brute-force grid posterior of the published
+        # estimates (models/case_study.toml: normal(0, 4) on mu, halfnormal(0.5) on tau)
+        want = np.exp(_GridPool(ex["studies"]).median())
+        assert ex["pooled"]["hr"]["median"] == pytest.approx(want, rel=1e-3)
         # MCMC and exact agree within 0.1 posterior sd on the pooled log HR
         mc = s["pool"][name]["mcmc"]["pooled"]["log_hr"]
         sd = (ex["pooled"]["log_hr"]["upper"] - ex["pooled"]["log_hr"]["lower"]) / 3.92
@@ -91,10 +93,47 @@ def test_queries_are_answered(demo):
     out, _ = demo
     s = json.loads((out / "case_study" / "summary.json").read_text())
     assert len(s["queries"]) == 8
-    for q in s["queries"]:
-        assert 0.0 <= q["probability"] <= 1.0 and q["mcse"] >= 0.0
-    p = {q["statement"]: q["probability"] for q in s["queries"]}
+    # the pool's queries, answered from draws, against the brute-force grid posterior: within
+    # 4 Monte Carlo standard errors (and one draw)
+    q = {x["statement"]: x for x in s["queries"]}
+    for statement, name, what, hr in (
+        ("P(efs_across_paediatric_trials_pooled_hr < 1)", "EFS", "pooled", 1.0),
+        ("P(efs_across_paediatric_trials_pooled_hr < 0.8)", "EFS", "pooled", 0.8),
+        ("P(efs_across_paediatric_trials_predictive_hr < 1)", "EFS", "predictive", 1.0),
+        ("P(os_across_paediatric_trials_pooled_hr < 0.8)", "OS", "pooled", 0.8),
+    ):
+        grid = _GridPool(s["pool"][f"{name} across paediatric trials"]["exact"]["studies"])
+        want = grid.cdf(np.log(hr), predictive=what == "predictive")
+        got = q[statement]
+        assert abs(got["probability"] - want) < 4 * got["mcse"] + 1 / got["draws"], (got, want)
+    p = {x["statement"]: x["probability"] for x in s["queries"]}
     assert p["P(efs_surv_diff(60) > 0.10)"] > 0.9  # published: 57.8% vs 27.6% at 5 years
+
+
+class _GridPool:
+    """The normal-normal random-effects posterior of published log HRs (y_i, se_i) with
+    mu ~ N(0, 4^2) and tau ~ halfnormal(0.5), on a brute-force (mu, tau) grid (scipy only)."""
+
+    def __init__(self, studies):
+        y = np.array([st["observed"]["log_hr"] for st in studies])
+        se = np.array([st["observed"]["se"] for st in studies])
+        M, T = np.meshgrid(np.linspace(-5, 3, 1601), np.linspace(1e-4, 3.0, 1000), indexing="ij")
+        logp = stats.norm.logpdf(M, 0, 4) + stats.halfnorm.logpdf(T, scale=0.5)
+        for yi, si in zip(y, se, strict=True):
+            logp = logp + stats.norm.logpdf(yi, M, np.sqrt(si**2 + T**2))
+        w = np.exp(logp - logp.max())
+        keep = w > 1e-12
+        self.w, self.mu, self.tau = w[keep] / w[keep].sum(), M[keep], T[keep]
+
+    def cdf(self, x, predictive=False):
+        """P(mu < x), or P(theta_new < x) for a new trial's effect."""
+        if predictive:
+            return float(np.sum(self.w * stats.norm.cdf(x, self.mu, self.tau)))
+        # mu is continuous: each grid cell's mass spread over its width (8 / 1600)
+        return float(np.sum(self.w * np.clip((x - self.mu) / 0.005 + 0.5, 0, 1)))
+
+    def median(self):
+        return optimize.brentq(lambda x: self.cdf(x) - 0.5, -5, 3, xtol=1e-10)
 
 
 @pytest.mark.skipif(
