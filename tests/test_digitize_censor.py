@@ -193,7 +193,7 @@ def test_opening_by_shifts_equals_scipy_binary_opening():
 # --------------------------------------------------------------------------------------------
 # thin ticks: a 7-row tick on a 3-pixel line sticks out by 2 rows each way
 # --------------------------------------------------------------------------------------------
-def _step_with_ticks(bulge: bool):
+def _step_with_ticks(bulge: bool, upper: float = 38.0, lower: float = 60.0):
     """A 3-pixel step line (level row 38, a drop at columns 60-62 to level row 60), 1-pixel
     ticks 7 rows tall at columns 30 (upper plateau) and 90 (lower plateau); with ``bulge`` the
     drop's ends stick out by one anti-aliased row past both lines."""
@@ -209,19 +209,20 @@ def _step_with_ticks(bulge: bool):
         mask[36, 60:63] = True
         mask[62, 60:63] = True
     cols = np.r_[np.arange(0, 60), np.arange(63, 120)].astype(float)
-    rows = np.where(cols < 60, 38.0, 60.0)
-    return mask, *_level_function(cols, rows, 38.0)
+    rows = np.where(cols < 60, upper, lower)  # the levels as traced (fractional when smoothed)
+    return mask, *_level_function(cols, rows, upper)
 
 
+@pytest.mark.parametrize("levels", [(38.0, 60.0), (38.4, 59.6), (38.45, 59.55), (37.6, 60.4)])
 @pytest.mark.parametrize("bulge", [False, True])
-def test_short_ticks_on_a_thick_line_are_found_and_the_drop_is_not(bulge):
+def test_short_ticks_on_a_thick_line_are_found_and_the_drop_is_not(bulge, levels):
     # the tick test asked 3 rows past a 3-pixel line's edge on one side: these ticks reach 2
     # rows past it on both sides, which no drop does (it ends at its two levels)
     from bayesurv.digitize.censor import find_censor_marks
 
-    mask, level_at, next_level_at = _step_with_ticks(bulge)
+    mask, level_at, next_level_at = _step_with_ticks(bulge, *levels)
     marks, ticks = find_censor_marks(mask, level_at, next_level_at, 3.0)
-    assert [(round(c, 6), r) for c, r in marks] == [(30.0, 38.0), (90.0, 60.0)]
+    assert [(round(c, 6), r) for c, r in marks] == [(30.0, levels[0]), (90.0, levels[1])]
     assert not ticks[:, 60:63].any()  # the drop stays in the curve
 
 

@@ -130,7 +130,8 @@ def find_censor_marks(
     if n == 0:
         return [], tick_pixels
     margin = line_width / 2.0 + 1.5  # one side: clearly past the line's edge
-    both = line_width / 2.0 + 0.5  # both sides: past the line's anti-aliased edge
+    both = line_width / 2.0 + 1.0  # both sides: past the line's anti-aliased edge, with a
+    # drop's anti-aliased end one row past a fractional level still inside
     for index, box in enumerate(ndimage.find_objects(labels), start=1):
         rows, cols = box
         piece = labels[box] == index
