@@ -101,7 +101,12 @@ def _int(x):
 
 def uncured(m, spec, raw, pp, x, idx, arm):
     """log h_u, H_u of the uncured at design ``x`` (times ``x["t"]``) for profiles ``idx``."""
-    eta = take(m, pp["eta"], idx)
+    if m.name != "numpy" and _eta_is_arm(spec):
+        # eta depends on the arm alone: b * arm at the points, not a gather of the profiles'
+        # eta (an n-long gather and, in the gradient, an n-long scatter-add; same numbers)
+        eta = raw[spec.arm_effect] * arm
+    else:
+        eta = take(m, pp["eta"], idx)
     t = x["t"]
     if spec.flexible:
         return _flexible(m, spec.basis, x, raw, eta, pp["delta"], arm)
@@ -112,6 +117,17 @@ def uncured(m, spec, raw, pp, x, idx, arm):
         return lh - eta, -lS
     lh, lS = fam.log_hazard_survival(m, t, **nat)
     return lh + eta, -lS * m.exp(eta)
+
+
+def _eta_is_arm(spec) -> bool:
+    """Whether every point's ``eta`` is ``b arm`` (no covariates, no waning's control-profile
+    look-ups; cure models keep the gather, whose sampler trajectories their tests pin down)."""
+    return (
+        bool(spec.arm_effect)
+        and not spec.covariates
+        and spec.waning is None
+        and (spec.cure == "none")
+    )
 
 
 def aft_time(m, t, eta):
