@@ -227,9 +227,18 @@ def quantities_from_results(folder: str | Path) -> xr.Dataset:
 
 
 def run_warnings(caught, spec) -> list[str]:
-    """The analysis' warnings in words, once each: convergence, identifiability and query
-    warnings recorded while it ran, and with one chain the note that R-hat needs more."""
-    kinds = (ConvergenceWarning, IdentifiabilityWarning, QueryWarning)
+    """The analysis' warnings in words, once each: convergence, identifiability, query,
+    left-out pointwise groups and population (a fixed SMR below 1) warnings recorded while it
+    ran, and with one chain the note that R-hat needs more."""
+    from bayesurv.survival.fit import PointwiseWarning, PopulationWarning
+
+    kinds = (
+        ConvergenceWarning,
+        IdentifiabilityWarning,
+        QueryWarning,
+        PointwiseWarning,
+        PopulationWarning,
+    )
     notes = sorted({str(w.message) for w in caught if issubclass(w.category, kinds)})
     if spec.sampling.chains < 2:  # no R-hat (null in every fit's diagnostics): say why once
         from bayesurv.report_format import RHAT_NOTE

@@ -201,13 +201,27 @@ def test_a_fit_with_an_smr_below_1_says_so_in_its_notes(monkeypatch):
     rng = np.random.default_rng(4)
     t, c = rng.exponential(20.0, 120), rng.uniform(5, 30, 120)
     ipd = pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int)})
-    notes = {}
+    import warnings
+
+    from bayesurv.runner import run_warnings
+    from bayesurv.survival.fit import PopulationWarning
+
+    notes, said = {}, {}
     for smr in (0.8, 1.0):
         pop = Population(us_life_table(2014), smr=smr, age=60.0, male=0.5)
-        res = fit(
-            ipd, "exponential", seed=1, population=pop, time_unit="months",
-            sampler=Sampler(200, 50, 4),
-        )  # fmt: skip
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = fit(
+                ipd, "exponential", seed=1, population=pop, time_unit="months",
+                sampler=Sampler(200, 50, 4),
+            )  # fmt: skip
         notes[smr] = json.loads(res.attrs["notes"])
+        said[smr] = [w for w in caught if issubclass(w.category, PopulationWarning)]
+        # what `bayesurv run` lists in summary.json and report.html
+        spec = type("Spec", (), {"sampling": type("S", (), {"chains": 4})()})()
+        said[smr] = (said[smr], run_warnings(caught, spec))
     assert any("the SMR is 0.8, below 1" in n for n in notes[0.8])
     assert not any("below 1" in n for n in notes[1.0])
+    assert len(said[0.8][0]) == 1 and not said[1.0][0]  # a warning too, so the runner lists it
+    assert any("the SMR is 0.8, below 1" in n for n in said[0.8][1])
+    assert not any("below 1" in n for n in said[1.0][1])

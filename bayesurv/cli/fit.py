@@ -351,8 +351,11 @@ def fit_command(
     typer.echo(_fit_text(out))
     typer.echo(f"wrote {json_out}")
     _reference_note(arm_column, reference_arm, out.get("arms", []))
+    from bayesurv.survival.fit import smr_note
+
+    warned = {extended, smr_note(float(population.smr)) if population is not None else None}
     for note in out.get("notes", []):
-        if note != extended:  # that one is already a warning line
+        if note not in warned:  # those are already warning lines
             typer.echo(f"note: {note}", err=True)
 
 

@@ -46,6 +46,19 @@ MAX_POINTWISE = 20_000_000
 PPC_DRAWS = 200
 
 
+class PopulationWarning(UserWarning):
+    """A background-mortality choice the user should justify (a fixed SMR below 1)."""
+
+
+def smr_note(smr: float) -> str:
+    """The note (and :class:`PopulationWarning`) of a fit with a fixed SMR below 1."""
+    return (
+        f"the SMR is {smr:g}, below 1: patients (the cured included) die of other causes less "
+        "than the general population of their age and sex; justify it (e.g. a trial population "
+        "selected for fitness) or use 1."
+    )
+
+
 class PointwiseWarning(UserWarning):
     """The per-patient log-likelihood was left out of a large fit; the message says why."""
 
@@ -195,11 +208,8 @@ def fit(
         notes.append(left_out)
         result.attrs["left_out"] = left_out
     if population is not None and spec.smr_prior is None and float(population.smr) < 1:
-        notes.append(
-            f"the SMR is {float(population.smr):g}, below 1: patients (the cured included) die "
-            "of other causes less than the general population of their age and sex; justify it "
-            "(e.g. a trial population selected for fitness) or use 1."
-        )
+        notes.append(smr_note(float(population.smr)))
+        warnings.warn(notes[-1], PopulationWarning, stacklevel=2)
     result.attrs["notes"] = json.dumps(notes)
     return result
 
