@@ -84,12 +84,39 @@ def split_statistic(text: str) -> tuple[str, str]:
     ('', '10.4 mo (5.9-18.3)')
     >>> split_statistic("Fulvestrant 500 mg")
     ('Fulvestrant 500 mg', '')
+
+    A name that merely ends in numbers in parentheses stays whole: the value must lie inside its
+    interval, and be printed as a median is (a decimal, a time unit, NR/NE or the word median).
+
+    >>> split_statistic("Cohort 2 (2005-2010)")
+    ('Cohort 2 (2005-2010)', '')
+    >>> split_statistic("Age 65 (60-70)")
+    ('Age 65 (60-70)', '')
     """
     m = STATISTIC_TAIL.search(text)
-    if m is None:
+    if m is None or not _is_median(m["stat"]):
         return text.strip(), ""
     name = _COUNT_TAIL.sub("", text[: m.start()]).strip().rstrip(":;,=-").strip()
     return name, m["stat"].strip()
+
+
+def _is_median(stat: str) -> bool:
+    """``stat`` reads as a median with its interval: the value inside the interval (NR, NE, NA
+    and 'not reached' as infinity) and written as one (a decimal, a unit, NR/NE, 'median')."""
+    values = [
+        np.inf
+        if v.lower() in ("nr", "ne", "na", "not reached")
+        else float(re.sub(r"[,\u00b7]", ".", v))
+        for v in re.findall(_NUM, stat, flags=re.IGNORECASE)
+    ]
+    if len(values) < 3:
+        return False
+    mid, lo, hi = values[-3:]
+    if not lo <= mid <= hi:
+        return False
+    looks = re.search(r"\d[.,\u00b7]\d|\b(nr|ne|na|not reached|median)\b", stat, re.IGNORECASE)
+    unit = re.search(r"\d\s*(mo|mos|months?|m|wk|wks|weeks?|yr|yrs|years?|d|days?)\b", stat, re.I)
+    return bool(looks or unit)
 
 
 def _is_name(text: str) -> bool:
