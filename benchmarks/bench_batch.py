@@ -239,7 +239,11 @@ def main(argv=None) -> int:
             "--families", ",".join(fams), "--draws", "50", "--tune", "50",
             "--chains", str(args.chains), "--out", str(tmp / "warmup.txt"),
         ]  # fmt: skip
-        subprocess.run(warm, check=True, capture_output=True)
+        done = subprocess.run(warm, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(done.stderr, file=sys.stderr)
+            print("bench_batch: the warm-up run failed (its output is above).", file=sys.stderr)
+            return 2
         say(
             "disk compile cache filled first, in a separate process: "
             f"{time.perf_counter() - t0:.1f} s (each family compiled, or loaded if an earlier "
