@@ -59,9 +59,9 @@ STATISTICS = re.compile(
 
 
 _NUM = r"(?:\d+(?:[.,\u00b7]\d+)?|NR|NE|NA|not reached)"
+_UNIT = r"(?:mo|mos|months?|m|wk|wks|weeks?|yr|yrs|years?|d|days?)"
 STATISTIC_TAIL = re.compile(
-    r"(?:^|[\s:;,=]+)(?P<stat>(?:median\s*[:=]?\s*)?" + _NUM + r"\s*"
-    r"(?:mo|mos|months?|m|wk|wks|weeks?|yr|yrs|years?|d|days?)?\.?\s*"
+    r"(?:^|[\s:;,=]+)(?P<stat>(?:median\s*[:=]?\s*)?" + _NUM + r"\s*" + _UNIT + r"?\.?\s*"
     r"[(\[]\s*"
     + _NUM
     + r"\s*(?:-|\u2010|\u2011|\u2012|\u2013|\u2014|to|,|;)\s*"
@@ -115,7 +115,7 @@ def _is_median(stat: str) -> bool:
     if not lo <= mid <= hi:
         return False
     looks = re.search(r"\d[.,\u00b7]\d|\b(nr|ne|na|not reached|median)\b", stat, re.IGNORECASE)
-    unit = re.search(r"\d\s*(mo|mos|months?|m|wk|wks|weeks?|yr|yrs|years?|d|days?)\b", stat, re.I)
+    unit = re.search(r"\d\s*" + _UNIT + r"\b", stat, re.IGNORECASE)
     return bool(looks or unit)
 
 
