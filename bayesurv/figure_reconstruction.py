@@ -205,7 +205,7 @@ def reconstruct_figure(
         said, notes = arm_warnings(
             arm,
             rec.report.get("warnings", []),
-            table_said.pop(arm, []),
+            table_said.get(arm, []),
             prefix=f"{source} ({arm}): ",
             reading_error=reading_error,
             agreement=rec.report.get("agreement"),
@@ -214,8 +214,6 @@ def reconstruct_figure(
         warnings += said
         if notes:
             confidence[arm]["notes"] = notes
-    for arm, checks in table_said.items():  # an arm not reconstructed: said as it was
-        warnings += [f"{arm}: {c['said']}" for c in checks]
     ipd = pd.concat(parts, ignore_index=True)[["time", "event", "arm"]]
     at_risk_used = (
         pd.concat(tables, ignore_index=True)
