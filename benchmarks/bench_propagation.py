@@ -30,7 +30,9 @@ Fits are the Laplace approximation (``bayesurv.laplace``: flat priors, MCMC-free
 hundreds of replicates fit on a loaded 2-core machine; ``--fit nuts`` uses the survival core's
 NUTS fit instead (``bayesurv.batch.fits.fit_task``; ~100x slower). Replicates are tasks of the
 execution layer (``bayesurv.batch``): ``--scheduler local`` runs them on a local Dask cluster,
-``--scheduler tcp://...`` on a cluster, ``--out DIR --resume`` picks up a killed run.
+``--scheduler tcp://...`` on a cluster, ``--out DIR --resume`` picks up a killed run (a task's
+key names its design, methods and replicate, so runs with different ``--methods`` share a folder
+without overwriting each other; its seed does not depend on the methods).
 
     .venv/bin/python benchmarks/bench_propagation.py --reps 200 --draws 10 --scheduler local:2
 
@@ -256,6 +258,14 @@ def paired_table(results: list[dict]) -> pd.DataFrame:
     the Monte Carlo error of a paired difference, sd(d_i) / sqrt(R)."""
     rows = []
     have = [m for m in METHODS if all(m in r for r in results)]
+    if not results or not have:
+        raise ValueError(
+            "paired_table: the replicates share no method (got "
+            + ", ".join(
+                sorted({"+".join(m for m in METHODS if m in r) for r in results}) or ["none"]
+            )
+            + "); pair only replicates fitted with the same --methods."
+        )
     for r in results:
         for q in r[have[0]]:
             rows.append(
@@ -316,9 +326,14 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 2
+    from bayesurv.batch.tasks import task_seed
+
+    # The key names the methods, so that runs with different --methods keep apart in one --out
+    # folder (each resumes its own tasks instead of re-running, and overwriting, the other's);
+    # the seed stays the one of "design/rep", so a trial's fits do not depend on --methods.
     tasks = [
         Task(
-            f"{d}/{rep:04d}",
+            f"{d}/{'+'.join(methods)}/{rep:04d}",
             replicate,
             {
                 "rep": rep,
@@ -328,6 +343,7 @@ def main(argv=None) -> int:
                 "fit_seed_base": args.seed,
                 "methods": methods,
             },
+            seed=task_seed(args.seed, f"{d}/{rep:04d}"),
             threads=2 if args.fit == "nuts" else 1,
             structure=d,
         )
@@ -348,11 +364,14 @@ def main(argv=None) -> int:
     wall = time.perf_counter() - t0
     print(res.summary())
     results = [res[k] for k in res.keys]
+    if not results:
+        print("bench_propagation: no replicate finished (the failures are above).", file=sys.stderr)
+        return 2
     tab = coverage_table(results)
-    paired = paired_table(results)
     with pd.option_context("display.width", 160, "display.max_rows", 200):
         print(tab.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         if len(methods) > 1:
+            paired = paired_table(results)
             print("\ncoverage differences on the same trials (paired MC error):")
             print(paired.to_string(index=False, float_format=lambda x: f"{x:+.3f}"))
     busy = res.records.loc[~res.records["resumed"], "seconds"]
