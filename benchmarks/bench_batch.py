@@ -226,32 +226,32 @@ def main(argv=None) -> int:
         f"load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} at the start"
     )
     rows, ref, comp = [], None, {}
-    tmp = Path(tempfile.mkdtemp(prefix="bench_batch_"))
-    if not args.cold:
-        # Compiled models are cached on disk (PyTensor's compiledir, numba's cache beside it), so
-        # whichever configuration ran first used to pay the compilation for all the others
-        # (gengamma 60.5 s first in serial, 16.0 s on the worker after it). Fill the disk cache
-        # in a separate process first: every configuration then starts from the same state, a
-        # second run on this machine, with its in-process caches empty.
-        t0 = time.perf_counter()
-        warm = [
-            sys.executable, __file__, "--configs", "serial", "--repeats", "1", "--cold",
-            "--families", ",".join(fams), "--draws", "50", "--tune", "50",
-            "--chains", str(args.chains), "--out", str(tmp / "warmup.txt"),
-        ]  # fmt: skip
-        done = subprocess.run(warm, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            print(done.stderr, file=sys.stderr)
-            print("bench_batch: the warm-up run failed (its output is above).", file=sys.stderr)
-            return 2
-        say(
-            "disk compile cache filled first, in a separate process: "
-            f"{time.perf_counter() - t0:.1f} s (each family compiled, or loaded if an earlier "
-            "run cached it, and fitted once)"
-        )
     procs = []
     o_sched = float("nan")
-    try:
+    tmp = Path(tempfile.mkdtemp(prefix="bench_batch_"))
+    try:  # the folder goes however the run ends (a failed warm-up included)
+        if not args.cold:
+            # Compiled models are cached on disk (PyTensor's compiledir, numba's cache beside
+            # it), so whichever configuration ran first used to pay the compilation for all the
+            # others (gengamma 60.5 s first in serial, 16.0 s on the worker after it). Fill the
+            # disk cache in a separate process first: every configuration then starts from the
+            # same state, a second run on this machine, with its in-process caches empty.
+            t0 = time.perf_counter()
+            warm = [
+                sys.executable, __file__, "--configs", "serial", "--repeats", "1", "--cold",
+                "--families", ",".join(fams), "--draws", "50", "--tune", "50",
+                "--chains", str(args.chains), "--out", str(tmp / "warmup.txt"),
+            ]  # fmt: skip
+            done = subprocess.run(warm, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                print(done.stderr, file=sys.stderr)
+                print("bench_batch: the warm-up run failed (its output is above).", file=sys.stderr)
+                return 2
+            say(
+                "disk compile cache filled first, in a separate process: "
+                f"{time.perf_counter() - t0:.1f} s (each family compiled, or loaded if an earlier "
+                "run cached it, and fitted once)"
+            )
         for cfg in [c for c in args.configs.split(",") if c]:
             if cfg == "cluster":
                 t0 = time.perf_counter()

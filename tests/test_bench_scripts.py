@@ -1,12 +1,13 @@
 """Review leftovers of the benchmark scripts: ``bench_propagation --resume`` keeps runs with
-different ``--methods`` apart (and their fits the same), and ``paired_table`` on replicates
-sharing no method is one sentence."""
+different ``--methods`` apart (and their fits the same), ``paired_table`` on replicates sharing
+no method is one sentence, and ``bench_batch``'s failed warm-up leaves no temporary folder."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,17 @@ def test_paired_table_without_a_common_method_is_one_sentence():
     # one method alone, or two: a table with the differences that exist
     alone = bp.paired_table([{"rep": 0, "design": "coarse", "oracle": cell}])
     assert list(alone.columns) == ["design", "quantity", "R"]
+
+
+def test_bench_batch_failed_warmup_leaves_no_temporary_folder(tmp_path, monkeypatch, capsys):
+    bb = _load("bench_batch")
+
+    class Failed:
+        returncode, stdout, stderr = 1, "", "warm-up child: boom"
+
+    monkeypatch.setattr(bb.subprocess, "run", lambda *a, **k: Failed())
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert bb.main(["--families", "exponential", "--out", str(tmp_path / "b.txt")]) == 2
+    err = capsys.readouterr().err
+    assert "boom" in err and "the warm-up run failed" in err
+    assert not list(tmp_path.glob("bench_batch_*"))
