@@ -21,7 +21,9 @@ object's string and box. Then:
    XObjects) on a curve are censor marks; a mark in another colour (black ticks on coloured
    curves) goes to the curve it sits on.
 4. **Names.** A legend sample (a short flat stroke in a curve's style) with a text object to its
-   right names that curve.
+   right names that curve. A median printed after the name (``Pembrolizumab 10.4 mo
+   (5.9-18.3)``) is cut off as in a raster legend (:func:`.legend.split_statistic`) and kept in
+   the arm's report as ``printed``.
 
 Precision: pdfium returns single-precision coordinates (about 1.5e-5 pt on a 400-pt page), so a
 curve is exact to about 1e-6 of the axis range (1e-6 weeks on a 40-week axis drawn 446 pt wide).
@@ -503,7 +505,7 @@ def read_vector_pdf(
             f"{source}: some curves of the PDF fall and some rise; read survival and "
             "cumulative incidence figures separately."
         )
-    names = _legend_names(strokes, texts, [c[0] for c in curves_raw])
+    names, printed = _legend_names(strokes, texts, [c[0] for c in curves_raw])
     curves: dict[str, pd.DataFrame] = {}
     colors: dict[str, str] = {}
     styles: dict[str, str] = {}
@@ -535,6 +537,7 @@ def read_vector_pdf(
                 "time_end": float(time.max()),
                 "survival_end": float(surv[-1]),
                 "bands": len(bands.get(name, [])),
+                **({"printed": printed[style]} if style in printed else {}),
             }
         )
     marks = _censor_marks(small, curves, colors, to_data, scale, not all(rising) or not rising)
@@ -613,14 +616,23 @@ def _line_of(first: Text, texts: list[Text]) -> str:
         current = following
 
 
-def _legend_names(strokes, texts, styles) -> dict[tuple, str]:
+def _legend_names(strokes, texts, styles) -> tuple[dict[tuple, str], dict[tuple, str]]:
     """A legend sample in a curve's style names that curve; else a word printed in the colour
-    of exactly one curve (labels beside the curves, a coloured table's row labels)."""
+    of exactly one curve (labels beside the curves, a coloured table's row labels). A median
+    printed after the name is cut off as in a raster legend (:func:`.legend.split_statistic`):
+    returns ``(names, printed)``, style -> name and style -> the median (interval)."""
+    from bayesurv.digitize.legend import split_statistic
+
     names: dict[tuple, str] = {}
+    printed: dict[tuple, str] = {}
     samples = _legend_samples(strokes, texts)
     for s in strokes:
         if id(s) in samples and s.style in styles and s.style not in names:
-            names[s.style] = samples[id(s)]
+            name, statistic = split_statistic(samples[id(s)])
+            if name:
+                names[s.style] = name
+            if statistic:
+                printed[s.style] = statistic
     colours = [st[0] for st in styles]
     for style in styles:
         if style in names or colours.count(style[0]) != 1 or max(style[0]) - min(style[0]) < 60:
@@ -631,8 +643,12 @@ def _legend_names(strokes, texts, styles) -> dict[tuple, str]:
             if t.color == style[0] and t.number() is None and any(c.isalpha() for c in t.text)
         ]
         if words:  # the one nearest the top of the page (a label in the plot before the table)
-            names[style] = max(words, key=lambda t: t.box[3]).text
-    return names
+            name, statistic = split_statistic(max(words, key=lambda t: t.box[3]).text)
+            if name:
+                names[style] = name
+            if statistic and style not in printed:
+                printed[style] = statistic
+    return names, printed
 
 
 def _censor_marks(small, curves, colors, to_data, scale, falls) -> pd.DataFrame:
