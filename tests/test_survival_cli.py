@@ -584,3 +584,48 @@ def test_several_families_show_one_progress_bar_on_a_terminal_only(tmp_path, mon
     assert "fitting" not in loud.output  # the bar is not in standard output
     a, b = (json.loads((tmp_path / f).read_text()) for f in ("a.json", "b.json"))
     assert a["comparison"] == b["comparison"]  # the bar changes nothing
+
+
+@QUIET
+@pytest.mark.filterwarnings("default::bayesurv.lifetable.LifeTableWarning")
+@pytest.mark.filterwarnings("default::bayesurv.survival.fit.PopulationWarning")
+def test_several_families_keep_every_fits_notes(tmp_path, monkeypatch):
+    """``--family weibull,exponential`` with a fixed SMR of 0.5 and a life table extended by
+    the constant rule: the JSON's notes were the extension's alone, the SMR note of every fit
+    lost; now they hold each distinct note of the fits once, beside the extension's, every
+    model keeps its own, and each is said once on the terminal."""
+    from bayesurv.survival.fit import smr_note
+
+    mock_nuts(monkeypatch, {})
+    ipd, table, out = _one_arm_ipd(tmp_path), _infant_table(tmp_path), tmp_path / "o.json"
+    r = invoke(
+        "fit", ipd, "--family", "weibull,exponential", "--life-table", table,
+        "--life-table-extend", "constant", "--age", "60", "--sex", "male", "--smr", "0.5",
+        "--time-unit", "years", "--json", out, *SMALL,
+    )  # fmt: skip
+    js = json.loads(out.read_text())
+    smr = smr_note(0.5)
+    assert js["notes"].count(smr) == 1
+    assert sum("rule: constant hazard beyond the last age" in n for n in js["notes"]) == 1
+    assert all(smr in js["models"][fam]["notes"] for fam in ("weibull", "exponential"))
+    said = " ".join(r.output.split())
+    assert said.count("the SMR is 0.5, below 1") == 1, r.output
+    assert said.count("takes the hazard of age 1") == 1
+
+
+def test_grid_notes_name_the_models_a_note_is_about():
+    """A note every model carries is written once as it is; one of only some models names
+    them; the extension rule comes first and once."""
+    from bayesurv.cli.fit import _grid_notes
+
+    models = {
+        "weibull": {"notes": ["rule", "smr", "left out"]},
+        "gompertz": {"notes": ["smr"]},
+        "exponential": {"notes": ["rule", "smr", "left out"]},
+    }
+    assert _grid_notes(models, "rule") == [
+        "rule",
+        "smr",
+        "weibull, exponential: left out",
+    ]
+    assert _grid_notes({"weibull": {}, "gompertz": {"notes": []}}, None) == []

@@ -316,8 +316,9 @@ def fit_command(
         with ci_width(ci):
             data = {fam: arrays(fam) for fam in families} if (population or external) else None
             out = _tsd14(results, list(grid) or None, data)
-            if extended:
-                out["notes"] = [extended]
+            notes = _grid_notes(out["models"], extended)
+            if notes:
+                out["notes"] = notes
             drawn = _model_figures(results, horizon) if figs else {}
         with plan.writing():
             plan.json(j, out)
@@ -327,6 +328,7 @@ def fit_command(
         typer.echo(_table_text(out))
         typer.echo(f"wrote {json_out}")
         _reference_note(arm_column, reference_arm, next(iter(out["models"].values()))["arms"])
+        _echo_notes(out, extended, population)
         return
     from bayesurv.cli.common import stderr_console
     from bayesurv.progress import sampling_progress
@@ -351,11 +353,33 @@ def fit_command(
     typer.echo(_fit_text(out))
     typer.echo(f"wrote {json_out}")
     _reference_note(arm_column, reference_arm, out.get("arms", []))
+    _echo_notes(out, extended, population)
+
+
+def _grid_notes(models: dict, extended: str | None) -> list[str]:
+    """The notes of several fits, for the JSON's top level: the life table's extension rule,
+    then each distinct note of the fits once (the SMR's, a left-out log-likelihood's, ...); one
+    that only some of the models carry names them (``"weibull, gompertz: ..."``). Each model's
+    own notes stay in its summary."""
+    about: dict[str, list[str]] = {}
+    for name, summary in models.items():
+        for note in summary.get("notes", []):
+            about.setdefault(note, []).append(name)
+    out = [extended] if extended else []
+    for note, names in about.items():
+        if note != extended:
+            out.append(note if len(names) == len(models) else f"{', '.join(names)}: {note}")
+    return out
+
+
+def _echo_notes(out: dict, extended: str | None, population) -> None:
+    """The JSON's notes on standard error, but those already said as warning lines (the life
+    table's extension and a fixed SMR below 1)."""
     from bayesurv.survival.fit import smr_note
 
     warned = {extended, smr_note(float(population.smr)) if population is not None else None}
     for note in out.get("notes", []):
-        if note not in warned:  # those are already warning lines
+        if note not in warned and note.partition(": ")[2] not in warned:
             typer.echo(f"note: {note}", err=True)
 
 
