@@ -172,16 +172,11 @@ def test_fit_with_the_us_life_table_from_the_wheel(installed, tmp_path):
     mean = j["mean_survival_years"]
     # the simulation's truth: Weibull(shape 1.3, scale 4 years) alone, mean 4 Gamma(1 + 1/1.3)
     # = 3.69 years (the population's hazard at 60, about 0.01 a year, barely lowers it), inside
-    # the 95% interval; and no mean can exceed a 60-year-old US man's life expectancy (the
-    # integral of the 2014 table's survival, by the trapezoid rule on a monthly grid)
+    # the 95% interval (the model's hazard is never below the population's, so its mean is below
+    # the life expectancy by construction: not a check)
     from scipy.special import gamma
 
-    from bayesurv.lifetable import us_life_table
-
     assert mean["lower"] < 4 * gamma(1 + 1 / 1.3) < mean["upper"]
-    t = np.arange(0, 70 * 12 + 1) / 12
-    e60 = np.trapezoid(np.exp(-us_life_table(2014).background_cumhaz(t, 60.0, "male")), t)
-    assert mean["upper"] < e60
     assert j["horizon_years"] > 0
     assert sorted(p.name for p in work.iterdir()) == ["fit.json", "ipd.csv"]
 
