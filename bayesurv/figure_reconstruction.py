@@ -168,6 +168,7 @@ def reconstruct_figure(
     y_span = abs(digitized.axes.y.slope) * READING_PX if digitized.axes is not None else 0.01
     full = 100.0 if digitized.report["y_axis"]["unit"] == "percent" else 1.0
     reading_error = float(y_span / full)
+    time_error = abs(digitized.axes.x.slope) * READING_PX if digitized.axes is not None else 0.0
     for arm in arms:
         curve = digitized.curves[arm]
         nar = given.get(arm)
@@ -202,6 +203,16 @@ def reconstruct_figure(
         if nar is not None:
             tables.append(nar.assign(arm=arm))
         confidence[arm] = _confidence(arm, digitized, rec, reading_error, read_from)
+        printed = next(
+            (a.get("printed") for a in digitized.report["arms"] if a["arm"] == arm), None
+        )
+        median = (
+            median_check(printed, rec.ipd, reading_error=reading_error, time_error=time_error)
+            if printed
+            else None
+        )
+        if median is not None:
+            confidence[arm]["median"] = median
         said, notes = arm_warnings(
             arm,
             rec.report.get("warnings", []),
@@ -210,6 +221,7 @@ def reconstruct_figure(
             reading_error=reading_error,
             agreement=rec.report.get("agreement"),
             t_end=float(curve["time"].max()),
+            median=median,
         )
         warnings += said
         if notes:
@@ -367,6 +379,7 @@ def arm_warnings(
     reading_error: float = 0.01,
     agreement: dict | None = None,
     t_end: float | None = None,
+    median: dict | None = None,
 ) -> tuple[list[str], list[str]]:
     """One arm's warnings, one per cause, and the notes that are no warning.
 
@@ -387,6 +400,8 @@ def arm_warnings(
       ``BOUNDARY_TOLERANCE`` x ``t_end``), the move is the cause: it is said in the same
       warning, which then stands even where every interval is within the reading error.
     * A table's 0 at risk after the curve's end is what a table prints: a note.
+    * A median printed in the figure that the reconstructed KM cannot have (``median``,
+      :func:`median_check`) is one warning.
 
     Every other sentence is kept as it is.
     """
@@ -483,4 +498,78 @@ def arm_warnings(
         notes.insert(
             0, f"{arm}: the reconstruction {moved_text} (the table cannot hold them otherwise)"
         )
+    if median is not None and not median["ok"]:
+        warnings.append(f"{arm}: {median['text']}")
     return warnings, notes
+
+
+def median_check(
+    printed: str, ipd: pd.DataFrame, *, reading_error: float, time_error: float
+) -> dict | None:
+    """The median printed for an arm (legend, labels, medians box) against its reconstructed KM.
+
+    The curve's levels are known to ``reading_error`` (two pixels of the y axis) and the
+    reconstructed KM follows them to that plus one patient's step (``S / n at risk`` where it
+    crosses 0.5). So the KM's median is only known to lie between the first time its level is
+    at most ``0.5 + e`` and the first time it is at most ``0.5 - e`` (``e`` = both): short where
+    the curve falls steeply through 0.5, a whole plateau where it lingers there. The printed
+    median agrees when it lies in that window widened by the time axis's reading error
+    (``time_error``, two pixels of the x axis) and half a unit of its last printed digit (10.4 is
+    10.35-10.45). A median printed as not reached (NR) agrees unless the KM falls to ``0.5 - e``.
+    A wider rule (one interval between printed times of the table) would let a median printed
+    for the other arm pass where two arms' medians are a few months apart.
+
+    Returns None when ``printed`` reads as no median, else ``{"printed", "reconstructed", "from",
+    "to", "tolerance", "ok", "text"}`` (``from``/``to``: the window, None where it is open;
+    ``text``: the warning, None where the median agrees).
+    """
+    from bayesurv.digitize.legend import median_value
+    from bayesurv.nonparametric import kaplan_meier, step_median
+
+    value = median_value(printed)
+    if value is None:
+        return None
+    target, rounding = value
+    km = kaplan_meier(ipd["time"].to_numpy(float), ipd["event"].to_numpy(int))
+    times, surv, risk = (km[c].to_numpy(float) for c in ("time", "survival", "at_risk"))
+    rec = step_median(times, surv)
+    cross = int(np.argmax(surv <= 0.5)) if np.any(surv <= 0.5) else len(surv) - 1
+    step = 0.5 / max(risk[cross], 1.0)
+    e = reading_error + step
+    upper, lower = np.flatnonzero(surv <= 0.5 + e), np.flatnonzero(surv <= 0.5 - e)
+    lo = float(times[upper[0]]) if upper.size else None
+    hi = float(times[lower[0]]) if lower.size else None
+    tol = time_error + rounding
+    if np.isinf(target):
+        ok = hi is None
+    else:
+        ok = lo is not None and lo - tol <= target and (hi is None or target <= hi + tol)
+    shown = "not reached" if np.isinf(target) else f"{target:g}"
+    recd = "not reached" if not np.isfinite(rec) else f"{rec:.3g}"
+    near = f"{e:.3f} of 0.5 (the reading error and one patient's step)"
+    if ok:
+        where = None
+    elif lo is None:
+        where = f"the KM never comes within {near}"
+    elif np.isinf(target):
+        where = f"the KM falls more than {near} below it at t = {hi:.3g}"
+    else:
+        until = f"to {hi:.3g}" if hi is not None else "on"
+        where = (
+            f"the KM is within {near} only from t = {lo:.3g} {until}, +/- {tol:.3g} for the "
+            "time axis's reading and the printed rounding"
+        )
+    text = where and (
+        f"the median printed in the figure ({printed!r}: {shown}) is not the reconstructed KM's "
+        f"({recd}): {where}; check that the median belongs to this arm, and its curve and "
+        "table row"
+    )
+    return {
+        "printed": None if np.isinf(target) else float(target),
+        "reconstructed": None if not np.isfinite(rec) else float(rec),
+        "from": lo,
+        "to": hi,
+        "tolerance": float(tol),
+        "ok": bool(ok),
+        "text": text,
+    }

@@ -100,6 +100,27 @@ def split_statistic(text: str) -> tuple[str, str]:
     return name, m["stat"].strip()
 
 
+def median_value(stat: str) -> tuple[float, float] | None:
+    """The median of a statistic cut off by :func:`split_statistic` and half a unit of its last
+    printed digit (the rounding it was printed with): ``(inf, 0)`` for NR/NE/NA/'not reached',
+    None when ``stat`` reads as no median.
+
+    >>> median_value("10.4 mo (5.9-18.3)")
+    (10.4, 0.05)
+    >>> median_value("NR (12.1-NR)")
+    (inf, 0.0)
+    >>> median_value("Fulvestrant 500 mg")
+    """
+    if not _is_median(stat):
+        return None
+    value = re.findall(_NUM, stat, flags=re.IGNORECASE)[-3]
+    if value.lower() in ("nr", "ne", "na", "not reached"):
+        return float("inf"), 0.0
+    value = re.sub(r"[,\u00b7]", ".", value)
+    decimals = len(value.partition(".")[2])
+    return float(value), 0.5 * 10.0**-decimals
+
+
 def _is_median(stat: str) -> bool:
     """``stat`` reads as a median with its interval: the value inside the interval (NR, NE, NA
     and 'not reached' as infinity) and written as one (a decimal, a unit, NR/NE, 'median')."""
