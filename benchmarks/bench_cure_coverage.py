@@ -18,7 +18,7 @@ Each run draws a new cohort and trial (seed ``[seed, run]``) and fits, with
 :func:`bayesurv.survival.fit.fit` (4 chains x 1000 draws after 1000 tuning), (a)
 the Weibull mixture-cure model and (b) a Weibull without cure, both with the life table. The
 truth is the cohort's S(20 years) (mean over its patients of S_bg,i(20) x (pi + (1 - pi)
-S_u(20)), :mod:`bayesurv.survival.simulate`); we record whether each model's 90% equal-tailed
+S_u(20)), :mod:`bayesurv.simulation.simulate`); we record whether each model's 90% equal-tailed
 credible interval covers it. The issue asks for (a) coverage >= 85% of 100 runs, (b) not.
 
 Writes ``benchmarks/output/cure_coverage.csv`` (one row per run and model, rewritten as runs
@@ -65,7 +65,7 @@ MODELS = {"cure": "mixture", "no cure": "none"}
 def simulate_run(run: int, n: int, seed: int):
     """The cohort and trial of one run (seeded by ``[seed, run]``)."""
     from bayesurv.lifetable import us_life_table
-    from bayesurv.survival.simulate import simulate_cure
+    from bayesurv.simulation.simulate import simulate_cure
 
     sc = SCENARIO
     rng = np.random.default_rng([seed, run])

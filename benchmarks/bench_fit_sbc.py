@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bayesurv.survival.calibration import SBC_PRIORS, sbc_ranks, uniformity_pvalue
+from bayesurv.simulation.calibration import SBC_PRIORS, sbc_ranks, uniformity_pvalue
 
 
 def main() -> None:

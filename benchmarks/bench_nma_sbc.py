@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bayesurv.survival.calibration import uniformity_pvalue
+from bayesurv.simulation.calibration import uniformity_pvalue
 from bayesurv.synthesis.calibration import sbc_nma
 
 if __name__ == "__main__":

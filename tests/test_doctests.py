@@ -22,7 +22,8 @@ MODULES = [
     "bayesurv.priors",
     "bayesurv.intervals",
     "bayesurv.survival.waning",
-    "bayesurv.survival.simulate",
+    "bayesurv.survival.population",
+    "bayesurv.simulation.simulate",
     "bayesurv.plots.extrapolation",
 ]
 

@@ -6,12 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import bayesurv.survival.simulate as simulate
+import bayesurv.simulation.simulate as simulate
 from bayesurv.errors import InputError
 from bayesurv.lifetable import LifeTable, us_life_table
 from bayesurv.nonparametric import kaplan_meier
-from bayesurv.survival.population import background_survival, cohort_from_ages
-from bayesurv.survival.simulate import background_death_times, simulate_cure
+from bayesurv.simulation.simulate import simulate_cure
+from bayesurv.survival.population import (
+    background_death_times,
+    background_survival,
+    cohort_from_ages,
+)
 
 LT = us_life_table(2014)
 WEIBULL = {"shape": 1.3, "scale": 2.0}

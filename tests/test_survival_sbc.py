@@ -9,7 +9,7 @@ times stretched by 1.5 (a wrong model) must give non-uniform ranks.
 import numpy as np
 import pytest
 
-from bayesurv.survival.calibration import (
+from bayesurv.simulation.calibration import (
     SBC_PRIORS,
     sbc_ranks,
     sbc_ranks_cure,
@@ -46,7 +46,7 @@ def test_sbc_detects_a_wrong_model():
 @pytest.mark.parametrize(("cure", "background"), [("mixture", True), ("non-mixture", False)])
 def test_sbc_cure_models_are_calibrated(cure, background):
     """60 replications x 200 patients: Weibull cure model (with US 2014 mortality for patients
-    aged 50-70 in the mixture case), data from bayesurv.survival.simulate."""
+    aged 50-70 in the mixture case), data from bayesurv.simulation.simulate."""
     ranks = sbc_ranks_cure(cure, background=background, n_rep=60, seed=23)
     for name, r in ranks.items():
         assert len(r) >= 58

@@ -3,7 +3,7 @@ uniform ranks of d and tau over simulated networks, and a negative control that 
 
 import pytest
 
-from bayesurv.survival.calibration import uniformity_pvalue
+from bayesurv.simulation.calibration import uniformity_pvalue
 from bayesurv.synthesis.calibration import sbc_nma
 
 pytestmark = [pytest.mark.mcmc, pytest.mark.slow]

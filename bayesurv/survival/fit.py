@@ -459,7 +459,7 @@ def predictive_times(spec, raw, d, cohort, population, rng) -> np.ndarray:
     """Replicated event times of every patient (no censoring), one per draw: the excess time
     solving ``H_exc(t) = E`` (the family's inverse; for flexible hazards and waning a log-time
     grid of 129 points with log-log interpolation; infinite past a cure plateau), the background
-    death time exactly (:func:`bayesurv.survival.simulate.background_death_times`), the first of
+    death time exactly (:func:`bayesurv.survival.population.background_death_times`), the first of
     the two; with delayed entry both conditional on the patient's entry."""
     from bayesurv.survival import predictor as P
 
@@ -521,8 +521,7 @@ def _invert(spec, pp, idx, e, rng=None):
 def _with_background(out, spec, raw, d, cohort, population, rng):
     S, n = out.shape
     if population is not None:
-        from bayesurv.survival.population import units_per_year
-        from bayesurv.survival.simulate import background_death_times
+        from bayesurv.survival.population import background_death_times, units_per_year
 
         smr = raw["smr"] if "smr" in raw else float(population.smr)
         Eb = rng.exponential(size=(S, n)) / smr

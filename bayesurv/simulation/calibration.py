@@ -104,13 +104,13 @@ def sbc_ranks_cure(
 ) -> dict[str, np.ndarray]:
     """SBC ranks of a Weibull cure model, optionally with US 2014 general-population mortality
     for patients aged 50-70 (women), data simulated by
-    :func:`bayesurv.survival.simulate.simulate_cure` (5-year follow-up after a 3-year accrual),
+    :func:`bayesurv.simulation.simulate.simulate_cure` (5-year follow-up after a 3-year accrual),
     fixed priors :data:`SBC_CURE_PRIORS`. ``fit_background=False`` with ``background=True`` fits
     a model that ignores the simulated background deaths: a negative control whose ranks must
     fail."""
     from bayesurv.lifetable import us_life_table
+    from bayesurv.simulation.simulate import simulate_cure
     from bayesurv.survival.population import Population
-    from bayesurv.survival.simulate import simulate_cure
     from bayesurv.survival.structure import ModelSpec
 
     rng = np.random.default_rng(seed)

@@ -20,7 +20,8 @@ How times are drawn (all exact, vectorized over patients):
 
 * background: ``E_i ~ Exp(1)`` and ``T_bg,i`` solves ``smr * H_table,i(T) = E_i``; the life
   table's cumulative hazard from birth is piecewise linear in age, so the solution is a sorted
-  search for the age interval plus one linear step (:func:`background_death_times`);
+  search for the age interval plus one linear step
+  (:func:`bayesurv.survival.population.background_death_times`);
 * excess, mixture: cured with probability ``pi`` (``T_exc = inf``), else ``T_exc ~ S_u``;
 * excess, non-mixture: ``E ~ Exp(1)``; ``T_exc = inf`` if ``E >= -log(pi)``, else
   ``T_exc = F_u^-1(E / -log(pi))``;
@@ -63,62 +64,13 @@ from bayesurv.survival.evidence import number
 from bayesurv.survival.families import Family, get_family
 from bayesurv.survival.population import (
     Members,
+    background_death_times,
     background_hazard,
     background_survival,
-    check_smr,
     cohort_from_ages,
 )
 
 CURE_KINDS = ("mixture", "non-mixture")
-
-
-# --------------------------------------------------------------------------------------------
-# background death times
-# --------------------------------------------------------------------------------------------
-def background_death_times(
-    age,
-    sex,
-    table: LifeTable,
-    exp_draws,
-    *,
-    year: int | None = None,
-    time_scale: float = 1.0,
-    smr: float = 1.0,
-) -> np.ndarray:
-    """Times (model units) at which ``smr * H_table`` from age ``age`` reaches ``exp_draws``.
-
-    With ``exp_draws ~ Exp(1)`` these are background death times. ``Lambda(a)``, the table's
-    cumulative hazard from birth, is linear between whole ages; the age at death solves
-    ``Lambda(a_d) = Lambda(age) + E / smr``: find the interval by a sorted search over the
-    whole-age knots, then step linearly (exact; ``inf`` where the oldest hazard is 0).
-
-    Examples
-    --------
-    >>> lt = LifeTable.from_frame(pd.DataFrame({"age": [0, 1], "sex": "male",
-    ...                                         "hazard": [0.1, 0.2]}))
-    >>> background_death_times([0.5], "male", lt, [0.25], time_scale=12).round(6).tolist()
-    [18.0]
-    """
-    a = np.atleast_1d(np.asarray(age, dtype=float))
-    e = np.broadcast_to(np.asarray(exp_draws, dtype=float), a.shape)
-    sx = np.broadcast_to(np.asarray(sex, dtype=object), a.shape)
-    if np.any(~np.isfinite(e)) or np.any(e < 0):
-        raise InputError("background_death_times: exp_draws must be finite and >= 0.")
-    smr = check_smr(smr)
-    knots = np.append(table.ages, table.ages[-1] + 1.0)
-    out = np.empty(a.shape)
-    labels = sorted({str(s) for s in sx.ravel()})
-    for lab in labels:
-        sel = sx.astype(str) == lab
-        cum = table.cumhaz_from_birth(knots, lab, year)  # Lambda at the whole-age knots
-        h = table.hazard(knots[:-1], lab, year)  # annual hazard on [knot k, knot k + 1)
-        target = table.cumhaz_from_birth(a[sel], lab, year) + e[sel] / float(smr)
-        k = np.searchsorted(cum, target, side="right") - 1  # cum[k] <= target (< cum[k + 1])
-        hk = h[np.minimum(k, h.size - 1)]  # beyond the last knot the oldest hazard extends
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(target > cum[k], (target - cum[k]) / hk, 0.0)
-        out[sel] = (knots[k] + step - a[sel]) * float(time_scale)
-    return out
 
 
 # --------------------------------------------------------------------------------------------
