@@ -55,6 +55,7 @@ pwexp the last rate.
 Examples
 --------
 >>> import numpy as np
+>>> from bayesurv.survival.families import NP
 >>> rng = np.random.default_rng(1)
 >>> time = rng.weibull(1.5, 200) * 10.0
 >>> basis = choose_basis("pwexp", time, np.ones(200), df=3)
@@ -62,7 +63,7 @@ Examples
 (2, ['pwexp_log_rate0', 'pwexp_sd', 'pwexp_z'])
 >>> raw = {"pwexp_log_rate0": np.array([np.log(0.1)]), "pwexp_sd": np.array([1.0]),
 ...        "pwexp_z": np.zeros((1, 2))}
->>> basis.cum_hazard(NP, basis.design(np.array([0.0, 5.0])), raw).round(6).tolist()
+>>> basis.curves(NP, basis.design(np.array([0.0, 5.0])), raw)[1].round(6).tolist()
 [[0.0, 0.5]]
 """
 
@@ -74,7 +75,6 @@ import numpy as np
 from scipy.interpolate import BSpline
 
 from bayesurv.errors import InputError
-from bayesurv.survival.families import NP
 
 SPLINE_KINDS = ("mspline", "rp", "pwexp")
 #: Royston-Parmar scales: s(log t) is log H (hazard), log((1 - S) / S) (odds), -probit S (normal)
@@ -325,32 +325,6 @@ class HazardBasis:
             log_H = m.log(m.maximum(H, 1e-300))
             log_ratio = -0.5 * s_ * s_ - 0.5 * np.log(2 * np.pi) - log_S - log_H
         return log_H + log_ratio + floor - logt, pos * H
-
-    def log_hazard(self, m, design: dict, raw: dict):
-        """log h at the design's times: (n,) with PyTensor, (..., n) with NumPy."""
-        return self.curves(m, design, raw)[0]
-
-    def cum_hazard(self, m, design: dict, raw: dict):
-        """H at the design's times (0 at t = 0)."""
-        return self.curves(m, design, raw)[1]
-
-    def loglik(self, m, design: dict, raw: dict, event):
-        """Per-patient right-censored log-likelihood ``d log h(t) - H(t)``."""
-        lh, H = self.curves(m, design, raw)
-        return event * lh - H
-
-    def hazard_params(self, raw: dict) -> dict[str, np.ndarray]:
-        """NumPy: the interpretable coefficients (mspline eta, p; pwexp rates)."""
-        c = self.coefficients(NP, raw)
-        if self.kind == "mspline":
-            w = np.exp(c + self.design(np.zeros(1))["c0"])
-            return {
-                "eta": np.exp(np.asarray(raw["mspline_log_eta"])),
-                "p": w / w.sum(-1, keepdims=True),
-            }
-        if self.kind == "pwexp":
-            return {"rate": np.exp(c)}
-        return {k: np.asarray(v) for k, v in raw.items()}
 
 
 def _last(m, v):

@@ -19,8 +19,7 @@ hazards ``linear_loghr`` is the usual "HR wanes linearly to 1". The cumulative h
 hazards (integration by parts, then Gauss-Legendre on ``[t1, min(t, t2)]`` of a smooth
 integrand), which is exact for ``abrupt`` and accurate to rounding for smooth ``H``; it runs with
 NumPy and with PyTensor (``m`` = ``bayesurv.survival.families.NP``/``PT``, or numpy /
-pytensor.tensor). :func:`waned_curves` is the NumPy convenience on a time grid (hazards as
-callables or arrays on the grid; trapezoid on a grid that contains ``t1`` and ``t2``). The
+pytensor.tensor). The
 likelihood and the outputs apply :func:`waned_log_hazard` and :func:`waned_cumhaz` to the
 treated profiles (:func:`bayesurv.survival.predictor.excess`).
 
@@ -226,90 +225,3 @@ def waned_cumhaz(
         integral = half * (H_control(s) * m.exp(bn * ws) * v).sum(axis=-1)
         mid = m.exp(b * wu) * H_control(u) - m.exp(b) * H_control(t1_) + b * integral / D
     return H_treated(lo) + mid + H_control(m.maximum(t, t2)) - H_control(t2 + 0.0 * t)
-
-
-def waned_curves(
-    t,
-    h_control,
-    h_treated,
-    scheme: str,
-    t1: float,
-    t2: float | None = None,
-    n_fine: int = 4000,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Treated-arm hazard and cumulative hazard with waning on a time grid (NumPy).
-
-    ``t``: increasing grid starting at 0 (model units). ``h_control``, ``h_treated``: callables
-    of time, or arrays of the hazards on ``t``. Returns ``(h, H)`` on ``t``; ``h`` is
-    right-continuous (the control hazard at ``t1`` for ``abrupt``). ``H`` is the trapezoid rule
-    applied piece by piece: callables are evaluated on ``t`` plus ``n_fine`` equally spaced
-    points plus ``t1`` and ``t2``; arrays are used as given and then ``t1`` (and ``t2``) must be
-    grid points. For hazards infinite at 0 (e.g. Weibull shape < 1) use :func:`waned_cumhaz`.
-
-    Examples
-    --------
-    >>> h, H = waned_curves(np.linspace(0, 6, 7), lambda s: 0.1 + 0 * s, lambda s: 0.05 + 0 * s,
-    ...                     "abrupt", 3.0)
-    >>> h.round(6).tolist()[2:5], round(float(H[-1]), 12)
-    ([0.05, 0.1, 0.1], 0.45)
-    """
-    scheme, t1, t2 = check_waning(scheme, t1, t2)
-    t = np.asarray(t, dtype=float)
-    if t.ndim != 1 or t.size < 2 or t[0] != 0 or np.any(np.diff(t) <= 0):
-        raise InputError(
-            "waning: the time grid must be increasing and start at 0; give e.g. "
-            "numpy.linspace(0, horizon, n)."
-        )
-    _check_times(t)
-    ends = [t1] + ([t2] if t2 is not None else [])
-    if callable(h_control) != callable(h_treated):
-        raise InputError("waning: give both hazards as callables or both as arrays on the grid.")
-    if callable(h_control):
-        s = np.unique(
-            np.concatenate([t, np.linspace(0.0, t[-1], n_fine), [e for e in ends if e <= t[-1]]])
-        )
-        hc = np.asarray(h_control(s), dtype=float) + 0 * s
-        ht = np.asarray(h_treated(s), dtype=float) + 0 * s
-        b = float(np.log(h_treated(t1) / h_control(t1))) if scheme == "linear_loghr" else None
-    else:
-        s, hc, ht = t, np.asarray(h_control, dtype=float), np.asarray(h_treated, dtype=float)
-        if hc.shape != t.shape or ht.shape != t.shape:
-            raise InputError(
-                f"waning: the hazard arrays have shapes {hc.shape} and {ht.shape}, not that of "
-                f"the grid {t.shape}; give one hazard per grid time."
-            )
-        for e in ends:
-            if e < t[-1] and not np.any(np.isclose(t, e, rtol=0, atol=1e-12)):
-                raise InputError(
-                    f"waning: t = {e:g} is not a point of the time grid; add it so the "
-                    "cumulative hazard is exact at the change."
-                )
-        b = None
-        if scheme == "linear_loghr":
-            k = int(np.argmin(np.abs(t - t1)))
-            b = float(np.log(ht[k] / hc[k])) if t1 <= t[-1] else 0.0
-    if np.any(~np.isfinite(hc)) or np.any(~np.isfinite(ht)) or np.any(hc < 0) or np.any(ht < 0):
-        raise InputError(
-            "waning: a hazard is negative or not finite on the grid (e.g. infinite at 0); "
-            "use waned_cumhaz with the cumulative hazards instead."
-        )
-
-    def piece_of(x):  # 0 before t1, 1 while waning, 2 after (right-continuous)
-        after = x >= (t2 if t2 is not None else t1)
-        return np.where(x < t1, 0, np.where(after, 2, 1))
-
-    def value(p, x, hcj, htj):
-        if t2 is None:
-            w = np.where(p == 0, 1.0, 0.0)
-        else:
-            w = np.where(p == 0, 1.0, np.where(p == 1, (t2 - x) / (t2 - t1), 0.0))
-        if scheme == "linear_loghr":
-            return np.where(p == 0, htj, hcj * np.exp(b * w))
-        return w * htj + (1 - w) * hcj
-
-    piece = piece_of((s[:-1] + s[1:]) / 2)  # each interval lies inside one piece
-    left = value(piece, s[:-1], hc[:-1], ht[:-1])
-    right = value(piece, s[1:], hc[1:], ht[1:])
-    Hs = np.concatenate([[0.0], np.cumsum(np.diff(s) * (left + right) / 2)])
-    idx = np.searchsorted(s, t)
-    return value(piece_of(t), t, hc[idx], ht[idx]), Hs[idx]
