@@ -91,7 +91,7 @@ def events(ev: dict) -> pd.DataFrame:
 def hazard_ratios(ev: dict) -> pd.DataFrame:
     """Every published HR of the trial (experimental vs control), with its CI and p-value as
     printed ("<0.001" stays a bound) and the follow-up of its data cut where the evidence gives
-    one. Whether a row can enter a likelihood is decided by bayesurv (survival.evidence
+    one. Whether a row can enter a likelihood is decided by bayesurv (evidence.reported
     .hazard_ratio_terms), not here: a row is kept even when it gives no standard error."""
     rows = []
     for an in ev["analysis"]:

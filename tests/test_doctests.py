@@ -18,7 +18,7 @@ MODULES = [
     "bayesurv.report_format",
     "bayesurv.survival.splines",
     "bayesurv.survival.cure",
-    "bayesurv.survival.evidence",
+    "bayesurv.evidence.reported",
     "bayesurv.priors",
     "bayesurv.intervals",
     "bayesurv.survival.waning",

@@ -1,5 +1,5 @@
 """Reported and external evidence: the binomial equivalent of a landmark, registry counts, and
-the readers' checks (bayesurv.survival.evidence); the terms' log-likelihoods are
+the readers' checks (bayesurv.evidence.reported); the terms' log-likelihoods are
 bayesurv.survival.terms.term_loglik."""
 
 import re
@@ -11,18 +11,17 @@ import pytest
 from scipy import optimize, stats
 
 from bayesurv.errors import InputError
-from bayesurv.survival.evidence import (
+from bayesurv.evidence.reported import (
     Z95,
     check_landmarks,
     check_medians,
-    cox_nodes,
-    followup_nodes,
     hazard_ratio_terms,
     landmark_binomial,
     read_landmarks,
     read_registry,
     validate_landmarks,
 )
+from bayesurv.survival.evidence import cox_nodes, followup_nodes
 from bayesurv.survival.families import NP
 from bayesurv.survival.terms import term_loglik
 

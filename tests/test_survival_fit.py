@@ -571,8 +571,8 @@ def test_mixture_cure_posterior_matches_an_independent_sampler_of_the_same_poste
 @pytest.mark.mcmc
 @QUIET
 def test_an_external_landmark_pulls_the_tail():
+    from bayesurv.evidence.reported import validate_landmarks
     from bayesurv.survival.data import External
-    from bayesurv.survival.evidence import validate_landmarks
 
     ipd = _mixture_cure_data()
     kw = dict(arm="arm", cure="mixture", time_unit="years", seed=11, sampler=Sampler(500, 400, 2))
@@ -663,8 +663,9 @@ def _km_median_with_ci(t, e):
 def _reported_cure_trial(seed, cures, n=400, shape=1.2, scale=20.0):
     """Each arm's KM landmark at 60 (log-log CI) and events at the cut-off of a simulated
     mixture-cure Weibull trial, potential follow-up uniform on [20, 80]."""
+    from bayesurv.evidence.reported import check_landmarks
     from bayesurv.survival.data import Summaries
-    from bayesurv.survival.evidence import ReportedArm, check_landmarks
+    from bayesurv.survival.evidence import ReportedArm
 
     rng = np.random.default_rng(seed)
     arms = {}

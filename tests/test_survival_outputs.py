@@ -12,10 +12,11 @@ from known_draws import mock_nuts
 from scipy import integrate, stats
 
 from bayesurv.errors import InputError
+from bayesurv.evidence.reported import check_landmarks
 from bayesurv.lifetable import us_life_table
 from bayesurv.survival import outputs as O
 from bayesurv.survival.data import Summaries
-from bayesurv.survival.evidence import ReportedArm, check_landmarks
+from bayesurv.survival.evidence import ReportedArm
 from bayesurv.survival.fit import IdentifiabilityWarning, Outputs, Sampler, fit
 from bayesurv.survival.population import Population, background_survival, cohort_from_ages
 

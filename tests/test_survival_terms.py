@@ -10,16 +10,12 @@ import pytest
 from pytensor.compile.mode import Mode
 from scipy import integrate, stats
 
+from bayesurv.evidence.reported import check_landmarks, validate_landmarks, validate_registry
 from bayesurv.lifetable import us_life_table
 from bayesurv.survival import terms
 from bayesurv.survival.builder import build
 from bayesurv.survival.data import External, Summaries, prepare
-from bayesurv.survival.evidence import (
-    ReportedArm,
-    check_landmarks,
-    validate_landmarks,
-    validate_registry,
-)
+from bayesurv.survival.evidence import ReportedArm
 from bayesurv.survival.families import NP
 from bayesurv.survival.population import Population
 from bayesurv.survival.structure import SHIFTED, ModelSpec, parameters, prior_of

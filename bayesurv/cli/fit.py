@@ -215,7 +215,7 @@ def fit_command(
         raise InputError("--life-table-extend needs --life-table.")
     external = None
     if external_landmarks or external_registry:
-        from bayesurv.survival.evidence import read_landmarks, read_registry
+        from bayesurv.evidence.reported import read_landmarks, read_registry
 
         external = External(
             read_landmarks(external_landmarks) if external_landmarks else None,

@@ -347,7 +347,7 @@ def plot_extrapolation(
                 gid=f"landmark:{r['arm']}",
             )
         # a fixed published convention, not the analysis's width: landmark lower/upper are read
-        # as the 95% CI the trial reported (bayesurv.survival.evidence takes no other level)
+        # as the 95% CI the trial reported (bayesurv.evidence.reported takes no other level)
         ax.plot([], [], "o", color="0.5", mec="k", label="published KM estimate, 95% CI")
     _follow_up_line(ax, fu, ts, 1.01, transform=ax.transData)
     ax.set_ylim(0, 1.05)

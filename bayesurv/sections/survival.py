@@ -46,7 +46,8 @@ def _read_rows(path, sec: Survival, analyses, kind: str) -> pd.DataFrame:
     medians) for the section's endpoint and data cuts, read by :func:`bayesurv.tables.read_table`
     (one sentence for a bad file); the index is the file's 1-based data row. A kept row of an
     arm other than control or experimental is refused (it would be dropped silently)."""
-    from bayesurv.survival.evidence import ARMS, read_reported
+    from bayesurv.evidence.reported import read_reported
+    from bayesurv.survival.evidence import ARMS
 
     df = read_reported(path, kind)
     if df["endpoint"].notna().any():
@@ -69,14 +70,13 @@ def reported_arms(sec: Survival, files: dict, k: int):
     """The reported summaries of survival section ``k`` (1-based) per arm: returns
     ``({arm: ReportedArm}, landmarks, events, hazard_ratios)``, each checked; the hazard-ratio
     table has every row of the endpoint with ``used`` and ``reason`` (why a row is not used)."""
-    from bayesurv.survival.evidence import (
-        ARMS,
-        ReportedArm,
+    from bayesurv.evidence.reported import (
         check_events,
         check_landmarks,
         check_medians,
         hazard_ratio_terms,
     )
+    from bayesurv.survival.evidence import ARMS, ReportedArm
 
     lm_cols = ["time", "survival", "lower", "upper"]
     lm = pd.DataFrame(columns=["arm", *lm_cols])

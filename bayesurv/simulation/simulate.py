@@ -56,11 +56,11 @@ import numpy as np
 import pandas as pd
 
 from bayesurv.errors import InputError
+from bayesurv.evidence.reported import number
 
 #: model time units per year (as the analysis specs use)
 from bayesurv.lifetable import UNITS_PER_YEAR as TIME_UNITS  # noqa: E402
 from bayesurv.lifetable import LifeTable
-from bayesurv.survival.evidence import number
 from bayesurv.survival.families import Family, get_family
 from bayesurv.survival.population import (
     Members,

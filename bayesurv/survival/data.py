@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bayesurv.errors import InputError
+from bayesurv.evidence import reported as R
 from bayesurv.survival import evidence as E
 from bayesurv.survival.population import Population, units_per_year
 from bayesurv.survival.splines import choose_basis
@@ -28,7 +29,7 @@ from bayesurv.survival.structure import Covariate, ModelSpec
 class Summaries:
     """A trial's reported numbers: per arm (``control``, ``experimental``) landmarks, events and
     medians (:class:`bayesurv.survival.evidence.ReportedArm`), the hazard ratios (rows of
-    :func:`~bayesurv.survival.evidence.hazard_ratio_terms`), and which kinds enter."""
+    :func:`~bayesurv.evidence.reported.hazard_ratio_terms`), and which kinds enter."""
 
     arms: dict
     hazard_ratios: pd.DataFrame | None = None
@@ -37,7 +38,7 @@ class Summaries:
 
 @dataclass(frozen=True)
 class External:
-    """Long-term evidence (:mod:`bayesurv.survival.evidence`): landmark survival and registry
+    """Long-term evidence (:mod:`bayesurv.evidence.reported`): landmark survival and registry
     counts, each with an optional ``arm`` column (default: the reference arm)."""
 
     landmarks: pd.DataFrame | None = None
@@ -392,7 +393,7 @@ def _reported(s: Summaries, spec: ModelSpec, d: dict, add, names: list) -> None:
                 ev["d"].append(float(row.events))
                 names["events"].append(f"events {arm} n={int(row.n)}")
         if "medians" in s.use and len(rep.medians):
-            m = rep.medians if "used" in rep.medians else E.check_medians(rep.medians)
+            m = rep.medians if "used" in rep.medians else R.check_medians(rep.medians)
             m = m[m["used"].astype(bool)]
             if len(m):
                 t = np.exp(m["log_median"].to_numpy(float))
@@ -408,11 +409,11 @@ def _reported(s: Summaries, spec: ModelSpec, d: dict, add, names: list) -> None:
             d.update({pre + k: v for k, v in join.items()})
     hrs = s.hazard_ratios
     if "hazard_ratios" in s.use and hrs is not None and len(hrs):
-        hrs = hrs if "used" in hrs else E.hazard_ratio_terms(hrs)
+        hrs = hrs if "used" in hrs else R.hazard_ratio_terms(hrs)
         hrs = hrs[hrs["used"].astype(bool)]
         if len(hrs) and spec.two_arms:
             rows = [
-                E.cox_nodes(float(r.median_followup), E.number(getattr(r, "max_followup", np.nan)))
+                E.cox_nodes(float(r.median_followup), R.number(getattr(r, "max_followup", np.nan)))
                 for r in hrs.itertuples()
             ]
             t = np.stack([x[0] for x in rows]) if len({x[0].size for x in rows}) == 1 else None

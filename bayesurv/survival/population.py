@@ -47,8 +47,8 @@ import numpy as np
 import pandas as pd
 
 from bayesurv.errors import InputError, where
+from bayesurv.evidence.reported import number
 from bayesurv.lifetable import SEX_ALIASES, UNITS_PER_YEAR, LifeTable
-from bayesurv.survival.evidence import number
 
 #: ages are grouped to this width (years) for a cohort's nodes
 AGE_STEP = 0.25
