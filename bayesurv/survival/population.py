@@ -52,6 +52,8 @@ from bayesurv.lifetable import SEX_ALIASES, UNITS_PER_YEAR, LifeTable
 
 #: ages are grouped to this width (years) for a cohort's nodes
 AGE_STEP = 0.25
+#: the one age rule: an age at entry is a finite number of years from 0 to this
+AGE_MAX = 110
 
 
 @dataclass(frozen=True)
@@ -76,10 +78,10 @@ def _sex_labels(sex, n: int, source: str | None = None) -> np.ndarray:
 
 def _check_ages(age: np.ndarray, source: str | None, col: str = "age") -> None:
     for i, a in enumerate(age):
-        if not (math.isfinite(a) and 0 <= a <= 130):
+        if not (math.isfinite(a) and 0 <= a <= AGE_MAX):
             raise InputError(
-                f"{where(source, i + 1)}{col} {a:g} is not an age in years from 0 to 130; give "
-                "the age at entry in years."
+                f"{where(source, i + 1)}{col} {a:g} is outside 0-{AGE_MAX} years; give the age at "
+                "entry in years."
             )
 
 
@@ -293,8 +295,8 @@ class Population:
                 raise InputError(
                     "an age distribution is ('uniform', lo, hi) or ('normal', mean, sd, lo, hi)."
                 )
-            if not 0 <= num[-2] < num[-1] <= 110:
-                raise InputError("the age range must lie within 0-110 years, lowest first.")
+            if not 0 <= num[-2] < num[-1] <= AGE_MAX:
+                raise InputError(f"the age range must lie within 0-{AGE_MAX} years, lowest first.")
 
     def describe(self) -> str:
         who = (
@@ -334,23 +336,11 @@ class Population:
             a = np.full(n, float(self.age))
         else:
             raise InputError("an age distribution describes a cohort, not patients; give ages.")
-        bad = np.flatnonzero(~np.isfinite(a) | (a < 0) | (a > 110))
-        if bad.size:
-            raise InputError(
-                f"{source}, row {bad[0] + 1}: age {a[bad[0]]:g} is outside 0-110 years; give "
-                "the age at entry in years."
-            )
+        _check_ages(a, source)
         if self.sex_column is None:
             return a, np.full(n, self.male_share())
-        raw = _column(ipd, self.sex_column, source).astype(str).str.strip().str.lower()
-        mapped = raw.map(SEX_ALIASES)
-        bad = np.flatnonzero(mapped.isna().to_numpy())
-        if bad.size:
-            raise InputError(
-                f"{source}, row {bad[0] + 1}: sex {ipd[self.sex_column].iloc[bad[0]]!r} is not "
-                "male or female; write male/female (or m/f)."
-            )
-        return a, (mapped == "male").to_numpy(float)
+        sex = _sex_labels(_column(ipd, self.sex_column, source).to_numpy(object), n, source)
+        return a, (sex == "male").astype(float)
 
     def patient_curves(self, t, ages, male, time_scale: float):
         """Each patient's ``log h_pop`` (per model unit) and ``H_pop`` at times ``t`` (SMR 1)."""
