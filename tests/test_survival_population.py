@@ -225,3 +225,33 @@ def test_a_fit_with_an_smr_below_1_says_so_in_its_notes(monkeypatch):
     assert len(said[0.8][0]) == 1 and not said[1.0][0]  # a warning too, so the runner lists it
     assert any("the SMR is 0.8, below 1" in n for n in said[0.8][1])
     assert not any("below 1" in n for n in said[1.0][1])
+
+
+def test_the_lifetime_horizon_follows_the_fits_smr(monkeypatch):
+    """At SMR 0.5 the cohort outlives the SMR-1 horizon: the mean survival is the integral of
+    S(t) = S_pop(t)^0.5 (0.5 + 0.5 S_u(t)) to infinity (monthly trapezoid to 200 years), not to
+    the 45 years at which S_pop falls below 0.001 (that cut it by 0.04 y here)."""
+    import warnings
+
+    from known_draws import mock_nuts
+
+    from bayesurv.survival import outputs as O
+    from bayesurv.survival.fit import Sampler, fit
+    from bayesurv.survival.structure import ModelSpec
+
+    mock_nuts(monkeypatch, {"log_median": np.log(3.0), "log_shape": 0.0, "cure_logit": 0.0}, 1e-6)
+    rng = np.random.default_rng(1)
+    t, c = rng.exponential(5.0, 200), rng.uniform(2, 6, 200)
+    ipd = pd.DataFrame({"time": np.minimum(t, c).round(3), "event": (t <= c).astype(int)})
+    lt = us_life_table(2014)
+    pop = Population(lt, smr=0.5, age=60.0, male=True)
+    spec = ModelSpec("weibull", cure="mixture", time_unit="years")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit(ipd, spec, population=pop, sampler=Sampler(200, 50, 2), seed=1)
+    mean = float(O.mean_survival(res).median())
+    tt = np.arange(0, 200 * 12 + 1) / 12
+    S = np.exp(-0.5 * lt.background_cumhaz(tt, 60.0, "male"))
+    S = S * (0.5 + 0.5 * np.exp(-tt * np.log(2) / 3))
+    assert mean == pytest.approx(np.trapezoid(S, tt), abs=2e-3)
+    assert np.trapezoid(S, tt) - np.trapezoid(S[tt <= 45], tt[tt <= 45]) > 0.03

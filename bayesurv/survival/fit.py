@@ -286,8 +286,12 @@ def _settings(spec, cohort, population, outputs):
     elif population is not None:
         from bayesurv.survival.population import units_per_year
 
+        smr = float(population.smr)
+        if spec.smr_prior is not None:  # the prior's 0.1% quantile: a low SMR lives longest
+            mu, sigma = spec.smr_prior.params[:2]
+            smr = float(np.exp(mu - 3.090232 * sigma))
         horizon = population.lifetime(
-            cohort["members"], units_per_year(spec.time_unit), follow or 0.0
+            cohort["members"], units_per_year(spec.time_unit), follow or 0.0, smr=smr
         )
     elif follow is not None:
         horizon = 5.0 * follow if not O.plain(spec) else float("inf")

@@ -400,11 +400,15 @@ class Population:
         M = (np.asarray(node_pattern)[:, None] == np.arange(n_patterns)[None, :]).astype(float)
         return {"H_pop": H, "h_pop": h, "w": members.weight, "M": M}
 
-    def lifetime(self, members: Members, time_scale: float, follow_up: float) -> float:
-        """Model units until the cohort's population survival falls below 0.001."""
+    def lifetime(
+        self, members: Members, time_scale: float, follow_up: float, smr: float | None = None
+    ) -> float:
+        """Model units until the cohort's population survival at ``smr`` (default: the
+        population's own) falls below 0.001 (at most 130 years)."""
+        s = check_smr(self.smr if smr is None else smr)
         years = np.arange(0.0, 131.0)
         H, _ = self.node_curves(years * time_scale, members, time_scale)
-        S = np.exp(-H) @ members.weight
+        S = np.exp(-s * H) @ members.weight
         below = np.flatnonzero(S < 1e-3)
         end = years[below[0]] if below.size else years[-1]
         return float(max(end * time_scale, follow_up))
