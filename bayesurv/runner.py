@@ -566,10 +566,10 @@ def _scenarios(plans, trees, failed, files, spec, progress, surv_fits, ipd_runs,
 
 def _cycles(out: Path, key: str, sec, tree, spec) -> dict:
     """``<key>/cycles.csv``: the base case's S(t) draws at the start of each model cycle
-    (:func:`bayesurv.survival.outputs.cycle_table`, as ``fit --cycle``), seeded from the spec's
+    (:func:`bayesurv.summaries.cycle_table`, as ``fit --cycle``), seeded from the spec's
     seed and the section's name; returns where it is and what it holds for summary.json."""
     from bayesurv.sections.common import derived_seed
-    from bayesurv.survival.outputs import cycle_table
+    from bayesurv.summaries import cycle_table
 
     seed = derived_seed(spec.seed, sec.name, "cycles")
     table = cycle_table(tree, sec.cycle, n_draws=sec.cycle_draws, seed=seed)

@@ -60,6 +60,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from bayesurv import summaries
 from bayesurv.lifetable import read_life_table
 from bayesurv.plots.extrapolation import plot_extrapolation
 from bayesurv.survival import outputs as O
@@ -363,7 +364,7 @@ with warnings.catch_warnings():
         seed=SEED,
         sampler=Sampler(DRAWS, DRAWS, CHAINS),
     )
-lt_sum = O.summary(lt_fit)
+lt_sum = summaries.summary(lt_fit)
 print("cure fraction:", {r["arm"]: round(r["median"], 3) for r in lt_sum["cure_fraction"]})
 print(
     pd.DataFrame(lt_sum["landmarks"])[["arm", "landmark", "median", "lower", "upper", "km"]]
@@ -377,7 +378,7 @@ print(
 )
 for note in lt_sum["notes"]:
     print("note:", note)
-print(O.cycle_table(lt_fit, "yearly").head(4).to_string(index=False))  # for the economic model
+print(summaries.cycle_table(lt_fit, "yearly").head(4).to_string(index=False))  # economic model
 
 # %%
 fig_lt = plot_extrapolation(lt_fit, title="GBSG-2: Weibull mixture cure, US women aged 53")

@@ -568,7 +568,8 @@ def test_a_section_writes_the_cycle_draws_of_its_base_case(tmp_path, monkeypatch
     import pandas as pd
     from known_draws import mock_nuts
 
-    from bayesurv.survival.outputs import CYCLES, survival
+    from bayesurv.summaries import CYCLES
+    from bayesurv.survival.outputs import survival
 
     root = Path(__file__).resolve().parents[1]
     ipd = tmp_path / "ipd.csv"

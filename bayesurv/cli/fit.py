@@ -3,7 +3,7 @@
 Every flag maps to one field of :class:`bayesurv.survival.structure.ModelSpec` (or of the
 population, the external evidence, the sampler or the outputs), so the model is what the flags
 say and nothing else: ``--plots`` draws figures, it does not change the model. The JSON is
-:func:`bayesurv.survival.outputs.summary` (the design's contract: ``family``, ``survival`` rows,
+:func:`bayesurv.summaries.summary` (the design's contract: ``family``, ``survival`` rows,
 ``rmst``, ``diagnostics``, plus effects, cure fractions, life-years and notes where they apply).
 """
 
@@ -131,10 +131,10 @@ def fit_command(
 ) -> None:
     """Fit a survival model to IPD; write survival, RMST, medians, means, effects (and cure
     fractions, life-years, landmarks against the KM where they apply) as JSON."""
+    from bayesurv import summaries
     from bayesurv.intervals import check_ci, ci_width
     from bayesurv.lifetable import LifeTableWarning
     from bayesurv.outputs import OutputPlan
-    from bayesurv.survival import outputs as O
     from bayesurv.survival.data import External
     from bayesurv.survival.fit import Outputs, Sampler, fit
     from bayesurv.survival.population import Population, units_per_year
@@ -336,10 +336,12 @@ def fit_command(
     with sampling_progress(f"sampling {spec.hazard}", console=stderr_console()):  # terminal only
         result = one(spec.hazard)
     with ci_width(ci):
-        out = O.summary(result, list(grid) or None)
+        out = summaries.summary(result, list(grid) or None)
         if extended and extended not in out.get("notes", []):
             out["notes"] = [*out.get("notes", []), extended]
-        cycles = O.cycle_table(result, cycle, n_draws=cycle_draws, seed=seed) if cycle else None
+        cycles = (
+            summaries.cycle_table(result, cycle, n_draws=cycle_draws, seed=seed) if cycle else None
+        )
         drawn = _figures(result) if figs else {}
     with plan.writing():
         plan.json(j, out)
@@ -488,11 +490,11 @@ def _tsd14(results: dict, times, data: dict | None = None) -> dict:
     ``data``: each family's likelihood arrays, which AIC/BIC need when the model has background
     mortality or external evidence (:func:`bayesurv.survival.compare.compare`); a row whose
     AIC/BIC could not be computed says why in its ``note``."""
-    from bayesurv.survival import outputs as O
+    from bayesurv import summaries
     from bayesurv.survival.compare import compare
 
     table = compare(results, data)
-    summaries = {name: O.summary(r, times) for name, r in results.items()}
+    summaries = {name: summaries.summary(r, times) for name, r in results.items()}
     rows = []
     for rec in table.to_dict("records"):
         s = summaries[rec["model"]]

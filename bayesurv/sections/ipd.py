@@ -314,7 +314,7 @@ def _propagated(plan: IpdPlan, single: xr.DataTree, keys: list[str], trees: dict
 
 def ipd_summary(run_: IpdRun) -> dict:
     from bayesurv.nonparametric import cox_hazard_ratio
-    from bayesurv.survival.outputs import summary
+    from bayesurv.summaries import summary
 
     ipd = run_.ipd
     cox = cox_hazard_ratio(ipd["time"], ipd["event"], (ipd["arm"] != run_.arms[0]).astype(int))

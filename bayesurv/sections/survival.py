@@ -362,9 +362,9 @@ def base_case(fits: list[SurvivalFit]) -> SurvivalFit:
 
 
 def survival_summary(fit: SurvivalFit, times) -> dict:
-    """A model of the grid in summary.json: :func:`bayesurv.survival.outputs.summary` at the
+    """A model of the grid in summary.json: :func:`bayesurv.summaries.summary` at the
     landmark times, the WAIC row and the checks against the published numbers."""
-    from bayesurv.survival.outputs import summary
+    from bayesurv.summaries import summary
 
     horizon = fit.section.horizon_years * UNITS_PER_YEAR[fit.section.time_unit]
     out = summary(fit.tree, [t for t in times if t <= horizon])
