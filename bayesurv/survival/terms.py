@@ -17,7 +17,8 @@ for all the terms)::
     external     log C(n, d) + d log(1 - S_a(t)) - (n - d) H_a(t)  (binomial equivalent)
     registry     log C(n, d) + d log(1 - e^-dH) - (n - d) dH,  dH = H_a(stop) - H_a(start)
 
-(:mod:`bayesurv.survival.evidence` reads the numbers and documents each term's derivation.)
+(:mod:`bayesurv.evidence.reported` reads the numbers and documents each term's derivation;
+:mod:`bayesurv.survival.evidence` builds the arrays these terms take.)
 """
 
 from __future__ import annotations
