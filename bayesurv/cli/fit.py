@@ -494,10 +494,10 @@ def _tsd14(results: dict, times, data: dict | None = None) -> dict:
     from bayesurv.survival.compare import compare
 
     table = compare(results, data)
-    summaries = {name: summaries.summary(r, times) for name, r in results.items()}
+    by_model = {name: summaries.summary(r, times) for name, r in results.items()}
     rows = []
     for rec in table.to_dict("records"):
-        s = summaries[rec["model"]]
+        s = by_model[rec["model"]]
         row = {
             k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in rec.items()
         }
@@ -518,7 +518,7 @@ def _tsd14(results: dict, times, data: dict | None = None) -> dict:
         "families": list(results),
         "best": {"loo": best_loo, "aic": best_aic, "bic": best_bic},
         "comparison": rows,
-        "models": summaries,
+        "models": by_model,
     }
 
 
