@@ -457,12 +457,34 @@ def _gg_log_tail(m, g, qw, Q):
     return m.where(Q > 0, upper, lower)
 
 
+def _gg_exact_log_S_np(g, qw, Qs):
+    """NumPy's log S of the exact branch, each element through the one function it takes:
+    Q(g, u) where Q > 0, P(g, u) where Q < 0, the far-tail formula only where that underflows
+    (the same numbers as the PyTensor ``where``, which evaluates every branch everywhere: in
+    pointwise log-likelihoods and curves this halves the incomplete gamma evaluations)."""
+    g, qw, Qs = np.broadcast_arrays(g, qw, Qs)
+    u = g * np.exp(qw)
+    s_reg = np.empty(u.shape)
+    pos = Qs > 0
+    s_reg[pos] = sc.gammaincc(g[pos], u[pos])
+    s_reg[~pos] = sc.gammainc(g[~pos], u[~pos])
+    ok = s_reg > 1e-250
+    log_S = np.empty(u.shape)
+    log_S[ok] = np.log(s_reg[ok])
+    if not ok.all():
+        bad = ~ok
+        log_S[bad] = _gg_log_tail(NP, g[bad], qw[bad], Qs[bad])
+    return log_S
+
+
 def _gg_exact(m, w, Q, want_S=True):
     Qs = _tiny(m, Q, GENGAMMA_Q_SERIES)
     g = 1.0 / (Qs * Qs)
     qw = Qs * w
     log_S = None
-    if want_S:
+    if want_S and m.name == "numpy":
+        log_S = _gg_exact_log_S_np(g, qw, Qs)
+    elif want_S:
         u = g * m.exp(qw)
         s_reg = m.where(Qs > 0, m.gammaincc(g, u), m.gammainc(g, u))
         ok = s_reg > 1e-250
