@@ -11,8 +11,8 @@ import pytest
 from scipy import optimize, stats
 
 from bayesurv.errors import InputError
+from bayesurv.evidence.ci import Z95
 from bayesurv.evidence.reported import (
-    Z95,
     check_landmarks,
     check_medians,
     hazard_ratio_terms,
@@ -311,7 +311,9 @@ def test_section_files_read_as_pandas_reads_them():
     ref = ref[ref["endpoint"] == "EFS"]
     for arm in ("control", "experimental"):
         want = ref[ref["arm"] == arm][["time_months", "survival", "lower", "upper"]].to_numpy()
-        assert np.array_equal(arms[arm].landmarks.to_numpy(float), want)
+        got = arms[arm].landmarks
+        assert np.array_equal(got[["time", "survival", "lower", "upper"]].to_numpy(float), want)
+        assert got["ci_level"].isna().all()  # no ci_level column in the file: 95% CIs
     ref_ev = pd.read_csv(REPORTED["events"], comment="#")
     ref_ev = ref_ev[ref_ev["endpoint"] == "EFS"]
     assert ev["events"].tolist() == ref_ev["events"].tolist()

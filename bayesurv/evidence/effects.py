@@ -30,11 +30,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from bayesurv.errors import InputError, where
+from bayesurv.evidence.ci import (
+    LEVEL_ALIASES,
+    LEVEL_COLUMN,
+    centre_se,
+    level_text,
+    levels,
+    z_of_level,
+)
 
-Z95 = 1.959963984540054
 MAX_ARM_RATIO = 2.0  # longer/shorter arm of the CI on the log scale
 #: the largest |log HR| and standard error accepted (HR between 2e-9 and 5e8): beyond, the
 #: number is a typing error, a percentage or an HR given as its logarithm twice
@@ -76,7 +82,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "log_hr": ("log_hr", "loghr", "ln_hr", "lnhr", "log_hazard_ratio", "yi"),
     "se": ("se", "se_log_hr", "se_loghr", "sei", "standard_error", "stderr", "se_lnhr"),
-    "ci_level": ("ci_level", "conf_level", "confidence_level"),
+    LEVEL_COLUMN: (LEVEL_COLUMN, *LEVEL_ALIASES),
 }
 _NUMERIC_CELL = re.compile(r"^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*$")
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+([eE][-+]?\d+)?\s*$")
@@ -165,17 +171,6 @@ def read_table(path: str | Path, aliases: dict[str, tuple[str, ...]] = ALIASES) 
     return df.reset_index(drop=True)
 
 
-def z_of_level(level: float, source: str | None = None, row: int | None = None) -> float:
-    """``Phi^-1((1 + level) / 2)``; a level outside (0, 1) is refused in one sentence."""
-    if not (isinstance(level, int | float) and math.isfinite(level) and 0 < level < 1):
-        hint = f" (write {level / 100:g} for {level:g}%)" if 1 < level < 100 else ""
-        raise InputError(
-            f"{where(source, row)}the CI level {level:g} is outside (0, 1){hint}; give it as a "
-            "proportion such as 0.95 or 0.975."
-        )
-    return float(stats.norm.ppf(0.5 + level / 2))
-
-
 def _num(df: pd.DataFrame, col: str, src: str | None, rows) -> np.ndarray:
     out = np.empty(len(df))
     for i, v in enumerate(df[col].tolist()):
@@ -194,17 +189,18 @@ def _num(df: pd.DataFrame, col: str, src: str | None, rows) -> np.ndarray:
     return out
 
 
-def ci_to_log_se(hr, lo, up, levels, src: str | None, rows, label: str = "HR") -> tuple:
+def ci_to_log_se(hr, lo, up, ci_levels, src: str | None, rows, label: str = "HR") -> tuple:
     """Check HRs with their CIs row by row and return ``(log_hr, se)`` arrays.
 
-    ``levels`` holds each row's CI level (a proportion). Used by every reader of reported HRs
-    (effects files and network files), so a CI means the same thing everywhere.
+    ``ci_levels`` holds each row's CI level (a proportion, checked by
+    :func:`bayesurv.evidence.ci.z_of_level`); the standard error is
+    :func:`bayesurv.evidence.ci.centre_se`'s on the log scale. Used by every reader of reported
+    HRs (effects files and network files), so a CI means the same thing everywhere.
     """
-    hr, lo, up, levels = (np.asarray(a, dtype=float) for a in (hr, lo, up, levels))
-    z = np.empty(hr.size)
+    hr, lo, up, ci_levels = (np.asarray(a, dtype=float) for a in (hr, lo, up, ci_levels))
     for i in range(hr.size):
         w = where(src, rows[i])
-        z[i] = z_of_level(float(levels[i]), src, rows[i])
+        z_of_level(float(ci_levels[i]), src, rows[i])
         if hr[i] <= 0 or lo[i] <= 0 or up[i] <= 0:
             raise InputError(
                 f"{w}hr, lower and upper must be positive hazard ratios (got {hr[i]:g}, "
@@ -223,11 +219,13 @@ def ci_to_log_se(hr, lo, up, levels, src: str | None, rows, label: str = "HR") -
         ratio = max(a_lo, a_up) / max(min(a_lo, a_up), 1e-300)
         if ratio > MAX_ARM_RATIO:
             raise InputError(
-                f"{w}the {levels[i]:.0%} CI [{lo[i]:g}, {up[i]:g}] is not centred on the "
-                f"{label} {hr[i]:g} on the log scale (one arm is {ratio:.1f} times the other; "
-                f"at most {MAX_ARM_RATIO:g} is accepted); check the numbers, or give log_hr,se."
+                f"{w}the {level_text(ci_levels[i])} CI [{lo[i]:g}, {up[i]:g}] is not centred on "
+                f"the {label} {hr[i]:g} on the log scale (one arm is {ratio:.1f} times the "
+                f"other; at most {MAX_ARM_RATIO:g} is accepted); check the numbers, or give "
+                "log_hr,se."
             )
-    return np.log(hr), (np.log(up) - np.log(lo)) / (2 * z)
+    log_hr, se = centre_se(hr, lo, up, ci_levels, "log", src, rows)
+    return np.atleast_1d(log_hr), np.atleast_1d(se)
 
 
 def check_se(se, src: str | None, rows) -> None:
@@ -257,24 +255,6 @@ def check_magnitudes(log_hr, se, src: str | None, rows, from_ci: bool = False) -
             f"{where(src, rows[i])}{what}, beyond the {MAX_LOG_HR:g} any trial reports; give the "
             "natural log of the hazard ratio and its standard error (or hr,lower,upper)."
         )
-
-
-def _levels(df: pd.DataFrame, src: str | None, rows) -> np.ndarray:
-    if "ci_level" not in df.columns:
-        return np.full(len(df), 0.95)
-    out = np.empty(len(df))
-    for i, v in enumerate(df["ci_level"].tolist()):
-        if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "":
-            out[i] = 0.95
-            continue
-        try:
-            out[i] = float(v)
-        except (TypeError, ValueError):
-            raise InputError(
-                f"{where(src, rows[i])}column 'ci_level' holds {v!r}, not a number; give the "
-                "CI level as a proportion such as 0.95."
-            ) from None
-    return out
 
 
 def validate_effects(
@@ -328,7 +308,7 @@ def validate_effects(
     df["study"] = studies
     if has_ci:
         hr, lo, up = (_num(df, c, src, rows) for c in ("hr", "lower", "upper"))
-        log_hr, se = ci_to_log_se(hr, lo, up, _levels(df, src, rows), src, rows)
+        log_hr, se = ci_to_log_se(hr, lo, up, levels(df, src, rows), src, rows)
         if has_se:  # both given: they must agree
             given = _num(df, "se", src, rows)
             for i in range(len(df)):

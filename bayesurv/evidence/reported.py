@@ -4,24 +4,27 @@ number's standard error.
 Each becomes one likelihood term on the cohort's ``S_a(t)``: the arrays are made by
 :mod:`bayesurv.survival.data` (with the nodes of :mod:`bayesurv.survival.evidence`), the
 formulas are in :mod:`bayesurv.survival.terms`, the reasons for them in ARCHITECTURE.md ("why
-the terms are written as they are"). Here each number gets its standard error from its 95% CI
-on the term's scale (``cloglog S = log(-log S)``, that of KM log-log CIs):
+the terms are written as they are"). Here each number gets its standard error from its CI on
+the term's scale (``cloglog S = log(-log S)``, that of KM log-log CIs), by the one rule of
+:func:`bayesurv.evidence.ci.centre_se`: a two-sided CI at level ``c`` (the row's ``ci_level``, a
+proportion; 0.95 when the column is absent or blank) has ``z = Phi^-1((1 + c) / 2)`` (1.959964
+for 95%, 1.644854 for 90%, 2.241403 for 97.5%):
 
-* landmark ``S_hat(t)``, CI ``(lo, hi)``: ``se = (cloglog lo - cloglog hi) / (2 * 1.96)``;
+* landmark ``S_hat(t)``, CI ``(lo, hi)``: ``se = (cloglog lo - cloglog hi) / (2 z)``;
 * events ``D`` among ``n`` at a cut-off (median follow-up ``m``, maximum ``M``): the potential
   follow-up ``C`` is uniform on ``[max(0, 2 m - M), M]`` (``[0, 2 m]`` without ``M``), by 24-point
   Gauss-Legendre (:func:`bayesurv.survival.evidence.followup_nodes`; censoring only at the
   cut-off);
-* hazard ratio, CI ``(lo, hi)``: ``se = (log hi - log lo) / (2 * 1.96)``; with a p-value and no
+* hazard ratio, CI ``(lo, hi)``: ``se = (log hi - log lo) / (2 z)``; with a p-value and no
   CI, ``se = |log HR_hat| / z_{1 - p/2}``; a p-value given as a bound ("<0.001"), or without an
   HR, gives no term (:func:`hazard_ratio_terms` says why); the model's HR is weighted over
   2 x 32 nodes on ``[0, 2 m - M]`` and ``[2 m - M, M]``
   (:func:`bayesurv.survival.evidence.cox_nodes`);
-* median ``m_hat``, CI ``(lo, hi)``: ``se = (log hi - log lo) / (2 * 1.96)`` (McGrath et al.
-  2025); an upper limit "not reached" gives ``se = (log m_hat - log lo) / 1.96`` (``one-sided``);
+* median ``m_hat``, CI ``(lo, hi)``: ``se = (log hi - log lo) / (2 z)`` (McGrath et al.
+  2025); an upper limit "not reached" gives ``se = (log m_hat - log lo) / z`` (``one-sided``);
   no lower limit, or a median not reached, gives no term;
 * external landmark ``s``, CI ``[lower, upper]``, on ``g`` = ``cloglog`` (default) or ``logit``:
-  ``se = |g(upper) - g(lower)| / (2 * 1.959964)`` and its *binomial equivalent* ``n``, ``d = n (1 -
+  ``se = |g(upper) - g(lower)| / (2 z)`` and its *binomial equivalent* ``n``, ``d = n (1 -
   s)``, whose binomial estimate ``s`` has that standard error on the ``g`` scale::
 
     cloglog: n = (1 - s) / (s (log s)^2 se^2)        logit: n = 1 / (s (1 - s) se^2)
@@ -36,7 +39,9 @@ sensitivity analyses.
 
 CSV formats (one row per landmark / interval; other columns such as ``arm`` or ``source`` are
 kept): landmarks ``time,survival,lower,upper`` (proportions, not percentages); registry
-``start,stop,n_at_risk,events``. Times are in the model's time unit; nothing is converted.
+``start,stop,n_at_risk,events``. Landmark, hazard-ratio and median files take an optional
+``ci_level`` column (a proportion such as 0.9 or 0.975; a percentage such as 95 is refused in one
+sentence naming the file and row). Times are in the model's time unit; nothing is converted.
 """
 
 from __future__ import annotations
@@ -49,9 +54,16 @@ import numpy as np
 import pandas as pd
 
 from bayesurv.errors import InputError, where
+from bayesurv.evidence.ci import (
+    LEVEL_ALIASES,
+    LEVEL_COLUMN,
+    centre_se,
+    level_text,
+    levels,
+    parse_level,
+)
 from bayesurv.tables import Column, read_table
 
-Z95 = 1.959963984540054
 _MEDIAN_COLUMNS = ["median", "lower", "upper"]
 
 
@@ -72,14 +84,17 @@ def _need(df: pd.DataFrame, need, source: str) -> None:
 
 
 def check_landmarks(df: pd.DataFrame, source: str = "landmarks") -> pd.DataFrame:
-    """Validate landmark rows (``time, survival, lower, upper``), one sentence per problem."""
+    """Validate landmark rows (``time, survival, lower, upper``, optional ``ci_level``), one
+    sentence per problem."""
     need = ["time", "survival", "lower", "upper"]
     _need(df, need, source)
-    for k, row in zip(_rows(df), df[need].itertuples(index=False), strict=True):
+    ci_levels = levels(df, source, _rows(df))
+    for k, lv, row in zip(_rows(df), ci_levels, df[need].itertuples(index=False), strict=True):
         t, s, lo, hi = (float(v) for v in row)
         if not (0 < lo < s < hi < 1):
             raise InputError(
-                f"{source}, row {k}: the estimate {s:g} must lie strictly inside its 95% CI "
+                f"{source}, row {k}: the estimate {s:g} must lie strictly inside its "
+                f"{level_text(lv)} CI "
                 f"({lo:g}, {hi:g}) within (0, 1); check the numbers."
             )
         if t <= 0:
@@ -123,7 +138,8 @@ def number(x) -> float:
 def hazard_ratio_terms(df: pd.DataFrame, source: str = "hazard ratios") -> pd.DataFrame:
     """Which reported hazard ratios can enter the likelihood, and with which standard error.
 
-    ``df`` has ``hr`` and some of ``lower, upper`` (95% CI), ``p`` (two-sided p-value: a number,
+    ``df`` has ``hr`` and some of ``lower, upper`` (a CI at the row's ``ci_level``, default
+    0.95), ``p`` (two-sided p-value: a number,
     or a bound such as ``<0.001``), ``median_followup``, ``max_followup``. Returns the rows with
     ``log_hr``, ``se``, ``se_from`` and ``used`` / ``reason`` (why a row is not used). Bad numbers
     raise :class:`InputError`.
@@ -149,17 +165,20 @@ def hazard_ratio_terms(df: pd.DataFrame, source: str = "hazard ratios") -> pd.Da
         )
         p = number(p_txt)
         fu = number(r.get("median_followup"))
+        lv = parse_level(r.get(LEVEL_COLUMN), source, k)
         out = dict(r, log_hr=np.nan, se=np.nan, se_from="", used=False, reason="")
         if np.isfinite(hr) and hr <= 0:
             raise InputError(
                 f"{source}, row {k}: the hazard ratio {hr:g} must be positive; fix that row."
             )
         if np.isfinite(lo) != np.isfinite(hi):
-            raise InputError(f"{source}, row {k}: give both limits of the 95% CI or neither.")
+            raise InputError(
+                f"{source}, row {k}: give both limits of the {level_text(lv)} CI or neither."
+            )
         if np.isfinite(lo) and np.isfinite(hr) and not (0 < lo < hr < hi):
             raise InputError(
-                f"{source}, row {k}: the hazard ratio {hr:g} must lie strictly inside its 95% CI "
-                f"({lo:g}, {hi:g}); check the numbers."
+                f"{source}, row {k}: the hazard ratio {hr:g} must lie strictly inside its "
+                f"{level_text(lv)} CI ({lo:g}, {hi:g}); check the numbers."
             )
         if p_txt and not np.isfinite(p) and not p_txt.startswith(("<", ">", "≤")):
             raise InputError(
@@ -171,9 +190,8 @@ def hazard_ratio_terms(df: pd.DataFrame, source: str = "hazard ratios") -> pd.Da
         if not np.isfinite(hr):
             out["reason"] = "no hazard ratio published (a p-value alone gives no estimate)"
         elif np.isfinite(lo):
-            out.update(
-                log_hr=np.log(hr), se=(np.log(hi) - np.log(lo)) / (2 * Z95), se_from="95% CI"
-            )
+            log_hr, se = centre_se(hr, lo, hi, lv, "log", source, k)
+            out.update(log_hr=log_hr, se=se, se_from=f"{level_text(lv)} CI")
         elif np.isfinite(p):
             z = stats.norm.isf(p / 2)
             if hr == 1 or z <= 0:
@@ -197,12 +215,14 @@ def hazard_ratio_terms(df: pd.DataFrame, source: str = "hazard ratios") -> pd.Da
 
 
 def check_medians(df: pd.DataFrame, source: str = "medians") -> pd.DataFrame:
-    """Validate median rows (``median, lower, upper``; a blank upper limit = "not reached") and
-    add ``log_median``, ``se`` (log scale), ``se_from``, ``used`` and ``reason``."""
+    """Validate median rows (``median, lower, upper``; a blank upper limit = "not reached";
+    optional ``ci_level``, default 0.95) and add ``log_median``, ``se`` (log scale),
+    ``se_from``, ``used`` and ``reason``."""
     _need(df, _MEDIAN_COLUMNS, source)
     rows = []
     for k, r in zip(_rows(df), df.to_dict(orient="records"), strict=True):
         m, lo, hi = number(r["median"]), number(r["lower"]), number(r["upper"])
+        lv = parse_level(r.get(LEVEL_COLUMN), source, k)
         out = dict(r, log_median=np.nan, se=np.nan, se_from="", used=False, reason="")
         if np.isfinite(m) and m <= 0:
             raise InputError(f"{source}, row {k}: the median {m:g} must be positive; fix that row.")
@@ -210,25 +230,20 @@ def check_medians(df: pd.DataFrame, source: str = "medians") -> pd.DataFrame:
             (np.isfinite(lo) and not 0 < lo < m) or (np.isfinite(hi) and not hi > m)
         ):
             raise InputError(
-                f"{source}, row {k}: the median {m:g} must lie strictly inside its 95% CI "
-                f"({lo:g}, {hi:g}); check the numbers."
+                f"{source}, row {k}: the median {m:g} must lie strictly inside its "
+                f"{level_text(lv)} CI ({lo:g}, {hi:g}); check the numbers."
             )
         if not np.isfinite(m):
             out["reason"] = "median not reached: no term"
         elif not np.isfinite(lo):
             out["reason"] = "no lower confidence limit: no standard error"
-        elif np.isfinite(hi):
+        else:  # a blank upper limit: one-sided on the lower one
+            log_m, se = centre_se(m, lo, hi, lv, "log", source, k)
+            two = np.isfinite(hi)
             out.update(
-                log_median=np.log(m),
-                se=(np.log(hi) - np.log(lo)) / (2 * Z95),
-                se_from="95% CI",
-                used=True,
-            )
-        else:
-            out.update(
-                log_median=np.log(m),
-                se=(np.log(m) - np.log(lo)) / Z95,
-                se_from="one-sided: upper limit not reached",
+                log_median=log_m,
+                se=se,
+                se_from=f"{level_text(lv)} CI" if two else "one-sided: upper limit not reached",
                 used=True,
             )
         rows.append(out)
@@ -258,8 +273,10 @@ def landmark_binomial(
     scale: str = "cloglog",
     source: str | None = None,
     row: int | None = None,
+    level: float = 0.95,
 ) -> tuple[float, float, float]:
-    """Binomial equivalent ``(n_eff, events_eff, se)`` of a landmark survival with its 95% CI.
+    """Binomial equivalent ``(n_eff, events_eff, se)`` of a landmark survival with its CI at
+    ``level`` (a proportion, default 0.95).
 
     ``se`` is the standard error of ``g(S)`` on ``scale`` (see the module docstring).
 
@@ -271,6 +288,7 @@ def landmark_binomial(
     """
     _check_scale(scale)
     w = where(source, row)
+    level = parse_level(level, source, row)
     vals = tuple(number(v) for v in (survival, lower, upper))
     if not all(math.isfinite(v) for v in vals):
         raise InputError(f"{w}survival, lower and upper must be finite numbers; fill them in.")
@@ -303,7 +321,7 @@ def landmark_binomial(
             f"scale (one arm is more than {MAX_ARM_RATIO:g} times the other); check the "
             f"numbers, or try scale={other!r}."
         )
-    se = abs(gl - gu) / (2 * Z95)
+    se = centre_se(survival, lower, upper, level, scale, source, row)[1]
     s = survival
     if scale == "cloglog":
         n = (1 - s) / (s * math.log(s) ** 2 * se**2)
@@ -348,7 +366,8 @@ def _frame(df: pd.DataFrame | None, cols, src, what: str) -> pd.DataFrame:
 def validate_landmarks(
     df: pd.DataFrame, source: str | None = None, scale: str = "cloglog"
 ) -> pd.DataFrame:
-    """Check a landmark table and add ``se``, ``n_eff`` and ``events_eff``; return a new frame.
+    """Check a landmark table (``time, survival, lower, upper``, optional ``ci_level``) and add
+    ``se``, ``n_eff`` and ``events_eff``; return a new frame.
 
     Examples
     --------
@@ -360,6 +379,7 @@ def validate_landmarks(
     cols = ("time", "survival", "lower", "upper")
     d = _frame(df, cols, source, "landmark")
     x = _numbers(d, cols, source)
+    ci_levels = levels(d, source)
     res = []
     for i in range(len(d)):
         if x["time"][i] <= 0:
@@ -368,7 +388,9 @@ def validate_landmarks(
                 "time in the model's time unit."
             )
         res.append(
-            landmark_binomial(x["survival"][i], x["lower"][i], x["upper"][i], scale, source, i + 1)
+            landmark_binomial(
+                x["survival"][i], x["lower"][i], x["upper"][i], scale, source, i + 1, ci_levels[i]
+            )
         )
     for c in cols:
         d[c] = x[c]
@@ -426,6 +448,9 @@ _ARM = Column("arm", kind="text")
 _MEDIAN_FU = Column("median_followup", aliases=("median_followup_months",), lower=0)
 _MAX_FU = Column("max_followup", aliases=("max_followup_months",), lower=0)
 _OPTIONAL = {"required": False, "missing": True}
+#: a row's CI level (a proportion; blank: 0.95), read as text and checked by
+#: :func:`bayesurv.evidence.ci.parse_level` (one message for every reader)
+_LEVEL = Column(LEVEL_COLUMN, aliases=LEVEL_ALIASES, kind="text", **_OPTIONAL)
 REPORTED_COLUMNS: dict[str, tuple[Column, ...]] = {
     "landmarks": (
         *_SELECT,
@@ -434,6 +459,7 @@ REPORTED_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("survival"),
         Column("lower"),
         Column("upper"),
+        _LEVEL,
     ),
     "events": (
         *_SELECT,
@@ -449,6 +475,7 @@ REPORTED_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("lower", required=False, missing=True),
         Column("upper", required=False, missing=True),
         Column("p", kind="text", required=False, missing=True),
+        _LEVEL,
         replace(_MEDIAN_FU, **_OPTIONAL),
         replace(_MAX_FU, **_OPTIONAL),
     ),
@@ -458,6 +485,7 @@ REPORTED_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("median", missing=True),
         Column("lower", missing=True),
         Column("upper", missing=True),
+        _LEVEL,
     ),
 }
 _REPORTED_WHAT = {
@@ -481,14 +509,16 @@ def read_reported(path: str | Path, kind: str) -> pd.DataFrame:
     return df
 
 
-def _read(path: str | Path, cols: tuple[str, ...], what: str) -> tuple[pd.DataFrame, str]:
+def _read(
+    path: str | Path, cols: tuple[str, ...], what: str, extra: tuple[Column, ...] = ()
+) -> tuple[pd.DataFrame, str]:
     p = Path(path)
-    return read_table(p, [Column(c) for c in cols], what=f"{what} table"), str(p)
+    return read_table(p, [*(Column(c) for c in cols), *extra], what=f"{what} table"), str(p)
 
 
 def read_landmarks(path: str | Path, scale: str = "cloglog") -> pd.DataFrame:
-    """Read and validate a landmark CSV (``time,survival,lower,upper``)."""
-    df, name = _read(path, ("time", "survival", "lower", "upper"), "landmark")
+    """Read and validate a landmark CSV (``time,survival,lower,upper``, optional ``ci_level``)."""
+    df, name = _read(path, ("time", "survival", "lower", "upper"), "landmark", (_LEVEL,))
     return validate_landmarks(df.reset_index(drop=True), name, scale)
 
 

@@ -78,7 +78,7 @@ def reported_arms(sec: Survival, files: dict, k: int):
     )
     from bayesurv.survival.evidence import ARMS, ReportedArm
 
-    lm_cols = ["time", "survival", "lower", "upper"]
+    lm_cols = ["time", "survival", "lower", "upper", "ci_level"]
     lm = pd.DataFrame(columns=["arm", *lm_cols])
     if sec.landmarks:
         lm = _read_rows(files[f"survival[{k}].landmarks"], sec, sec.analyses, "landmarks")

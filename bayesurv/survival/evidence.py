@@ -3,7 +3,8 @@ needs beyond the checked numbers.
 
 The reported summaries and external evidence are read and checked, and each number's standard
 error derived, by :mod:`bayesurv.evidence.reported`; :mod:`bayesurv.survival.data` turns them
-into term arrays with the pieces here: each landmark on the cloglog scale
+into term arrays with the pieces here: each landmark on the cloglog scale, its standard error
+from its CI at the row's ``ci_level`` by :func:`bayesurv.evidence.ci.centre_se`
 (:func:`landmark_scale`), the uniform potential follow-up of an events count by 24-point
 Gauss-Legendre (:func:`followup_nodes`), the 2 x 32 nodes weighting the model's HR over a data
 cut (:func:`cox_nodes`), and each arm's share of the patients (:func:`arm_shares`).
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from bayesurv.evidence.reported import Z95
+from bayesurv.evidence.ci import centre_se, levels
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(24)
 ARMS = ("control", "experimental")
@@ -34,20 +35,23 @@ def _empty_medians() -> pd.DataFrame:
 class ReportedArm:
     """What was reported for one arm of one endpoint."""
 
-    landmarks: pd.DataFrame  # time, survival, lower, upper
+    landmarks: pd.DataFrame  # time, survival, lower, upper (ci_level: optional, default 0.95)
     events: pd.DataFrame  # n, events, median_followup, max_followup (may be NaN)
-    medians: pd.DataFrame = field(default_factory=_empty_medians)  # median, lower, upper (NaN: NR)
-
-
-def _cloglog(s):
-    return np.log(-np.log(s))
+    # median, lower, upper (NaN: not reached), optional ci_level
+    medians: pd.DataFrame = field(default_factory=_empty_medians)
 
 
 def landmark_scale(lm: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Each landmark estimate on the cloglog scale and its standard error from the 95% CI."""
-    y = _cloglog(lm["survival"].to_numpy(float))
-    se = (_cloglog(lm["lower"].to_numpy(float)) - _cloglog(lm["upper"].to_numpy(float))) / (2 * Z95)
-    return y, se
+    """Each landmark estimate on the cloglog scale and its standard error from its CI at the
+    row's ``ci_level`` (0.95 without one): ``(cloglog lower - cloglog upper) / (2 z)``."""
+    y, se = centre_se(
+        lm["survival"].to_numpy(float),
+        lm["lower"].to_numpy(float),
+        lm["upper"].to_numpy(float),
+        levels(lm),
+        "cloglog",
+    )
+    return np.atleast_1d(y), np.atleast_1d(se)
 
 
 def _followup(median: float, maximum: float | None) -> tuple[float, float]:
