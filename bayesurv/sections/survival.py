@@ -12,6 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from bayesurv.errors import InputError
+from bayesurv.evidence.ci import Z95
 from bayesurv.sections.common import (
     UNITS_PER_YEAR,
     derived_seed,
@@ -154,7 +155,7 @@ def hazard_ratio_check(tree, hrs: pd.DataFrame, ev: pd.DataFrame, shares) -> lis
         m = summary(np.exp(cox_log_hr(tree, mfu, xfu, shares)))
         lo, hi = _f(r.get("lower")), _f(r.get("upper"))
         if not np.isfinite(lo) and np.isfinite(_f(r.get("se"))) and np.isfinite(hr):  # from the p
-            lo, hi = np.exp(np.log(hr) + np.array([-1.0, 1.0]) * 1.959963984540054 * r["se"])
+            lo, hi = np.exp(np.log(hr) + np.array([-1.0, 1.0]) * Z95 * r["se"])
         rows.append(
             {
                 "analysis": r.get("analysis", ""),
