@@ -59,6 +59,17 @@ def test_pointwise_false_is_stated_without_a_warning(monkeypatch, ipd):
     assert rep.shape == (4, F.PPC_DRAWS // 4, N)
 
 
+def test_the_thinned_predictive_holds_at_most_ppc_cells_values(monkeypatch, ipd):
+    mock_nuts(monkeypatch)
+    monkeypatch.setattr(F, "PPC_CELLS", 4_000)  # 20 draws of 200 patients: 5 in each chain
+    res = fit(ipd, "exponential", seed=1, sampler=Sampler(200, 50, 4), pointwise=False)
+    assert res["posterior_predictive"]["time"].shape == (4, 5, N)
+    assert "5 of 200 draws in each of 4 chains" in res["posterior_predictive"].attrs["thinned"]
+    monkeypatch.setattr(F, "PPC_CELLS", 10)  # below one draw per chain: still one in each
+    res = fit(ipd, "exponential", seed=1, sampler=Sampler(200, 50, 4), pointwise=False)
+    assert res["posterior_predictive"]["time"].shape == (4, 1, N)
+
+
 def test_below_max_pointwise_everything_is_kept(monkeypatch, ipd):
     mock_nuts(monkeypatch)
     res = fit(ipd, "exponential", seed=1, sampler=Sampler(200, 50, 4))
