@@ -248,7 +248,8 @@ class Survival(_Model):
     (``analysis, endpoint, arm, n, events, median_followup_months, max_followup_months``),
     ``hazard_ratios`` (``analysis, endpoint, hr, lower, upper, p, median_followup_months,
     max_followup_months``; experimental vs control), ``medians`` (``analysis, endpoint, arm,
-    median, lower, upper``; a blank ``upper`` means "not reached"). ``terms`` switches each
+    median, lower, upper``; a blank ``upper`` means "not reached"). Each file may add a
+    ``ci_level`` column (a proportion such as 0.9; blank or absent: 0.95). ``terms`` switches each
     kind of reported number off for a sensitivity analysis. ``cure`` is a grid (with
     ``families``); ``population`` (or ``cohort``) gives general-population mortality.
     """

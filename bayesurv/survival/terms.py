@@ -9,7 +9,7 @@ for all the terms)::
     ipd          d log h(t) - H(t) + H(entry)                      (h with background: smr h_pop
                                                                      + h_exc; entry 0 adds 0)
                  = d log f(t) + (1 - d) log S(t) + H(entry)         (spec.density_path: summed)
-    landmarks    cloglog S_hat ~ N(log H_a(t), se^2)               (reported KM with a 95% CI)
+    landmarks    cloglog S_hat ~ N(log H_a(t), se^2)               (reported KM with its CI)
     events       D ~ Binomial(n, 1 - sum_k w_k S_a(c_k))           (uniform potential follow-up)
     hazard_ratios log HR_hat ~ N(sum w f (log h_1 - log h_0) / sum w f, se^2)
                  f = r_0 f_0 + r_1 f_1 (the arms' event densities), w = GL weight x P(C > t)

@@ -2,7 +2,7 @@
 
 Model (log hazard ratios)::
 
-    y_i | theta_i ~ N(theta_i, s_i^2)          s_i known (from the reported 95% CI)
+    y_i | theta_i ~ N(theta_i, s_i^2)          s_i known (from the reported CI)
     theta_i | mu, tau ~ N(mu, tau^2)            i = 1..k
     mu ~ N(m0, s0^2) or flat,   tau ~ p(tau)
 
