@@ -237,7 +237,7 @@ def check_medians(df: pd.DataFrame, source: str = "medians") -> pd.DataFrame:
             out["reason"] = "median not reached: no term"
         elif not np.isfinite(lo):
             out["reason"] = "no lower confidence limit: no standard error"
-        else:  # a blank upper limit: one-sided on the lower one
+        else:  # two-sided, or one-sided on the lower limit when the upper is blank
             log_m, se = centre_se(m, lo, hi, lv, "log", source, k)
             two = np.isfinite(hi)
             out.update(

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from bayesurv.errors import InputError, where
+from bayesurv.evidence.ci import parse_level
 from bayesurv.evidence.effects import ALIASES, canonical_columns, check_se, ci_to_log_se
 
 #: aliases of the network columns, on top of the effects file's
@@ -423,11 +424,7 @@ def read_network(
                 )
             if has["hr"] and not _blank(r.get("hr")):
                 hr, lo, up = (_float(r.get(c), c, src, row) for c in ("hr", "lower", "upper"))
-                lv = (
-                    0.95
-                    if _blank(r.get("ci_level"))
-                    else _float(r.get("ci_level"), "ci_level", src, row)
-                )
+                lv = parse_level(r.get("ci_level"), src, row)
                 y, s = ci_to_log_se([hr], [lo], [up], [lv], src, [row])
                 y, s = float(y[0]), float(s[0])
             elif has["log_hr"] and not _blank(r.get("log_hr")):
