@@ -494,26 +494,27 @@ def _gg_exact(m, w, Q, want_S=True):
     return log_S, log_f
 
 
-def _gg_parts(m, t, mu, sigma, Q, want_S=True):
+def _gg_parts(m, t, mu, sigma, Q, want_S=True, want_f=True):
     w = (m.log(t) - mu) / sigma
+    if m.name != "numpy":
+        # one numba Op, each element through its own branch (survival.gengamma_op); the where
+        # below would evaluate every branch everywhere (and its gradient is as large again)
+        from bayesurv.survival.gengamma_op import gg_log_parts
+
+        log_S, log_fw = gg_log_parts(w, Q, want_S, want_f)
+        return log_S, (log_fw - m.log(sigma) - m.log(t) if want_f else None)
     small = m.abs(Q) < GENGAMMA_Q_SERIES
-    if m.name == "numpy":
-        # NumPy knows which branch every element takes: evaluate each on its own elements (the
-        # exact branch's incomplete gamma function is most of the cost of pointwise
-        # log-likelihoods and curves)
-        w, Q, small = np.broadcast_arrays(w, Q, small)
-        log_S, log_f = (np.empty(w.shape) if want_S else None), np.empty(w.shape)
-        for sel, branch in ((small, _gg_edgeworth), (~small, _gg_exact)):
-            if sel.any():
-                ls, log_f[sel] = branch(m, w[sel], Q[sel], want_S)
-                if want_S:
-                    log_S[sel] = ls
-        return log_S, log_f - m.log(sigma) - m.log(t)
-    ls_e, lf_e = _gg_exact(m, w, Q, want_S)
-    ls_s, lf_s = _gg_edgeworth(m, w, m.where(small, Q, 0.0), want_S)
-    log_S = m.where(small, ls_s, ls_e) if want_S else None
-    log_f = m.where(small, lf_s, lf_e) - m.log(sigma) - m.log(t)
-    return log_S, log_f
+    # NumPy knows which branch every element takes: evaluate each on its own elements (the
+    # exact branch's incomplete gamma function is most of the cost of pointwise
+    # log-likelihoods and curves)
+    w, Q, small = np.broadcast_arrays(w, Q, small)
+    log_S, log_f = (np.empty(w.shape) if want_S else None), np.empty(w.shape)
+    for sel, branch in ((small, _gg_edgeworth), (~small, _gg_exact)):
+        if sel.any():
+            ls, log_f[sel] = branch(m, w[sel], Q[sel], want_S)
+            if want_S:
+                log_S[sel] = ls
+    return log_S, log_f - m.log(sigma) - m.log(t)
 
 
 def _gg_log_parts(m, t, *, mu, sigma, Q):
@@ -527,7 +528,7 @@ def _gg_logf(m, t, mu, sigma, Q):
 
 
 def _gg_logS(m, t, *, mu, sigma, Q):
-    return _gg_parts(m, t, mu, sigma, Q)[0]
+    return _gg_parts(m, t, mu, sigma, Q, want_f=False)[0]
 
 
 def _gg_logh(m, t, *, mu, sigma, Q):
