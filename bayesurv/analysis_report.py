@@ -18,12 +18,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from bayesurv.evidence.ci import LEVEL_COLUMN, PER_ROW_LABEL, ci_label, level_text, levels
 from bayesurv.report import Report
 from bayesurv.report_format import interval, level_percent, number, percent
 
 SUMMARY_ONLY = (
     "These survival results rest on reported summaries only: Kaplan-Meier estimates at a landmark "
-    "with their 95% confidence intervals, the number of events at each data cut-off, and hazard "
+    "with their confidence intervals, the number of events at each data cut-off, and hazard "
     "ratios and medians where a standard error could be recovered (the tables below say which "
     "numbers entered the likelihood and which could not, and why). No curve of these sections "
     "was digitized, so no patient-level data were reconstructed for them. The shape of "
@@ -48,7 +49,7 @@ CHECKS = "R-hat ≤ 1.01, bulk and tail ESS ≥ 400, no divergent transitions"
 def _pct() -> str:
     """The analysis's interval width as a percentage (``"95%"``; ``"90%"`` with ``ci = 0.9``):
     the width in force, which :func:`build_report` sets from the spec's ``ci``. Posterior
-    intervals follow it; the trials' published CIs stay 95%."""
+    intervals follow it; the trials' published CIs keep their own levels (:func:`_reported_ci`)."""
     return level_percent()
 
 
@@ -57,6 +58,32 @@ def _upper_pct() -> str:
     from bayesurv.intervals import width
 
     return level_percent((1 + width()) / 2)
+
+
+def _reported_levels(*frames: pd.DataFrame) -> np.ndarray:
+    """The CI level of each row of tables of reported numbers (their ``ci_level``, a blank cell
+    or no such column: 0.95), read by :func:`bayesurv.evidence.ci.levels`."""
+    return np.concatenate([levels(f) for f in frames] or [np.empty(0)])
+
+
+def _cis(label: str) -> str:
+    """``"95% CI"`` -> ``"95% CIs"``, ``"CI (level per row)"`` -> ``"CIs (level per row)"``."""
+    return label.replace("CI", "CIs", 1)
+
+
+def _reported_ci(frame: pd.DataFrame, lower: str, upper: str) -> tuple[pd.DataFrame, str]:
+    """A table of reported numbers as the page shows it, and what its CIs are called
+    (:func:`bayesurv.evidence.ci.ci_label`): the ``lower`` and ``upper`` columns renamed
+    ``lower 97.5% CI``, ``upper 97.5% CI`` when every row has that level; when the rows' levels
+    differ, ``lower CI``, ``upper CI`` and a ``CI level`` column after them with each row's."""
+    lv = levels(frame)
+    label = ci_label(lv)
+    shown = frame.drop(columns=[LEVEL_COLUMN], errors="ignore")
+    if label == PER_ROW_LABEL:
+        at = list(shown.columns).index(upper) + 1 if upper in shown else len(shown.columns)
+        shown.insert(at, "CI level", [level_text(v) for v in lv])
+        return shown.rename(columns={lower: "lower CI", upper: "upper CI"}), label
+    return shown.rename(columns={lower: f"lower {label}", upper: f"upper {label}"}), label
 
 
 def _save(fig, out: Path, name: str) -> None:
@@ -238,12 +265,13 @@ def _rests_on(spec, summary: dict, surv_fits: dict, pools: dict, ipd_runs: dict,
         what, figure = _ipd_source(spec, summary, name, ir)
         (from_figure if figure else as_given).append(name)
         rows.append({"result": f"{name} (survival models on IPD)", "rests on": what})
-    for name in pools:
+    for name, pr in pools.items():
+        if {"lower", "upper"} <= set(pr.effects.columns):
+            what = f"reported hazard ratios and {_cis(ci_label(levels(pr.effects)))}"
+        else:
+            what = "reported log hazard ratios and standard errors"
         rows.append(
-            {
-                "result": f"{name} (pooled HR)",
-                "rests on": "reported hazard ratios and 95% CIs (reported summaries only)",
-            }
+            {"result": f"{name} (pooled HR)", "rests on": f"{what} (reported summaries only)"}
         )
     for n, r in nmas.items():
         rows += nma_part.rests_on_rows(n, r)
@@ -358,10 +386,16 @@ def _rests_on_part(rep, spec, summary, surv_fits, pools, ipd_runs, nmas) -> None
     if not from_figure:
         rep.text("No Kaplan-Meier curve was reconstructed from a figure in this analysis.")
     if pools:
+        with_ci = [pr.effects for pr in pools.values() if "lower" in pr.effects.columns]
+        what = (
+            f"the hazard ratios and {_cis(ci_label(_reported_levels(*with_ci)))} each trial "
+            "reported (standard errors recovered from the CIs on the log scale, each at its level)"
+            if with_ci
+            else "the log hazard ratios and standard errors each trial reported"
+        )
         rep.text(
-            "The pooled hazard ratios rest on the hazard ratios and 95% CIs each trial reported "
-            "(standard errors recovered from the CIs on the log scale); trials marked 'secondary' "
-            "in the evidence table were taken from a summary of the publication, not the paper."
+            f"The pooled hazard ratios rest on {what}; trials marked 'secondary' in the evidence "
+            "table were taken from a summary of the publication, not the paper."
         )
 
 
@@ -371,28 +405,22 @@ def _evidence_part(rep, out, surv_fits, pools, ipd_runs, nmas) -> None:
     rep.section("Evidence")
     for name, fits in surv_fits.items():
         f0 = fits[0]
-        lm = f0.landmark_check[["arm", "time", "published", "published_lower", "published_upper"]]
+        cols = ["arm", "time", "published", "published_lower", "published_upper", LEVEL_COLUMN]
+        lm = f0.landmark_check[[c for c in cols if c in f0.landmark_check.columns]]
+        lm, label = _reported_ci(lm, "published_lower", "published_upper")
         rep.table(
-            lm.rename(
-                columns={
-                    "time": f"time ({f0.section.time_unit})",
-                    "published_lower": "lower 95% CI",
-                    "published_upper": "upper 95% CI",
-                }
-            ),
-            caption=f"{name}: reported Kaplan-Meier estimates (95% CI)",
+            lm.rename(columns={"time": f"time ({f0.section.time_unit})"}),
+            caption=f"{name}: reported Kaplan-Meier estimates ({label})",
         )
     for name, pr in pools.items():
-        cols = [
-            c
-            for c in ("study", "endpoint", "outcome", "hr", "lower", "upper", "tag", "source")
-            if c in pr.effects.columns
-        ]
+        names = ("study", "endpoint", "outcome", "hr", "lower", "upper", LEVEL_COLUMN, "tag")
+        cols = [c for c in (*names, "source") if c in pr.effects.columns]
+        shown, label = _reported_ci(pr.effects[cols], "lower", "upper")
         rep.table(
-            pr.effects[cols].rename(
-                columns={"hr": "HR", "lower": "lower 95% CI", "upper": "upper 95% CI"}
-            ),
-            caption=f"{name}: reported hazard ratios and their sources",
+            shown.rename(columns={"hr": "HR"}),
+            caption=f"{name}: reported hazard ratios"
+            + (f" ({label})" if "lower" in pr.effects.columns else "")
+            + " and their sources",
         )
     for name, nr in nmas.items():
         net = nr.result.network
@@ -459,8 +487,8 @@ def _survival_part(rep, out, name: str, fits: list, summary: dict) -> None:
     _save(fig, out, f"{best.section.name}_extrapolation".replace(" ", "_"))
     rep.figure(
         fig,
-        f"{name}: posterior survival per arm with {_pct()} bands, published estimates (95% CI) and "
-        "general-population survival",
+        f"{name}: posterior survival per arm with {_pct()} bands, published estimates "
+        f"({ci_label(levels(best.landmark_check))}) and general-population survival",
     )
     plt.close(fig)
     gain = "life-years gained" if sec.endpoint.upper() == "OS" else "mean event-free years gained"
@@ -545,6 +573,7 @@ def _ipd_part(rep, out, spec, name: str, ir, summary: dict) -> None:
         f"{number(sum(s['events'].values()))} events. Cox hazard ratio (Efron ties) of "
         f"{', '.join(s['arms'][1:])} vs {s['arms'][0]}: "
         f"{interval({'median': cox['hr'], 'lower': cox['lower'], 'upper': cox['upper']})} "
+        # computed here, not reported: bayesurv.nonparametric.cox_hazard_ratio's 95% Wald CI
         f"(95% CI). Best model by LOO: {s['best']}."
     )
     if ir.comparison is not None:

@@ -167,6 +167,46 @@ def test_survival_plot_with_plain_arrays_as_the_runner_calls_it():
         plot_extrapolation(surv, background=bg[:-1], time_scale=12.0)
 
 
+def _legend_landmark_label(lm: pd.DataFrame) -> str:
+    fig = plot_extrapolation(
+        _tree()["derived"]["survival"], landmarks=lm, time_scale=12.0, follow_up=60.0
+    )
+    said = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    return next(t for t in said if t.startswith("published KM estimate"))
+
+
+def test_landmark_legend_names_the_rows_ci_level():
+    # study 20120215, final 5-year OS (data/case_study/study_20120215_landmarks.csv): 95% CIs
+    lm = pd.DataFrame(
+        {
+            "arm": ["experimental", "control"],
+            "time": [60.0, 60.0],
+            "survival": [0.784, 0.414],
+            "lower": [0.642, 0.263],
+            "upper": [0.874, 0.559],
+        }
+    )
+    assert _legend_landmark_label(lm) == "published KM estimate, 95% CI"
+    assert _legend_landmark_label(lm.assign(ci_level=[np.nan, ""])) == (
+        "published KM estimate, 95% CI"
+    )
+    # the same estimates with the limits of their 97.5% / 90% CI (the published 95% CI's
+    # standard error on the cloglog scale, bayesurv.evidence.ci.centre_se)
+    from bayesurv.evidence.ci import centre_se, z_of_level
+
+    g, se = centre_se(lm["survival"], lm["lower"], lm["upper"], 0.95, "cloglog")
+    at = {}
+    for level, said in ((0.975, "97.5% CI"), (0.9, "90% CI")):
+        z = z_of_level(level)
+        at[level] = lm.assign(
+            lower=np.exp(-np.exp(g + z * se)), upper=np.exp(-np.exp(g - z * se)), ci_level=level
+        )
+        assert _legend_landmark_label(at[level]) == f"published KM estimate, {said}"
+    # experimental as published (95%), control at 97.5%
+    mixed = pd.concat([lm.iloc[:1].assign(ci_level=0.95), at[0.975].iloc[1:]])
+    assert _legend_landmark_label(mixed) == "published KM estimate, CI (level per row)"
+
+
 def test_survival_plot_background_on_its_own_grid():
     tree = _tree()
     t_bg = np.linspace(0, 480, 11)

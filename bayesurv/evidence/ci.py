@@ -47,6 +47,8 @@ Z95 = float(stats.norm.ppf(0.975))
 #: the column that gives a row's CI level, and its other accepted spellings
 LEVEL_COLUMN = "ci_level"
 LEVEL_ALIASES = ("conf_level", "confidence_level")
+#: what :func:`ci_label` calls CIs whose rows are at different levels
+PER_ROW_LABEL = "CI (level per row)"
 #: the scales a CI may be symmetric on
 SCALES = ("log", "cloglog", "logit", "identity")
 
@@ -68,6 +70,20 @@ def z_of_level(level: float, source: str | None = None, row: int | None = None) 
 def level_text(level: float) -> str:
     """``0.975`` -> ``"97.5%"``, for messages and the ``se_from`` of a row."""
     return f"{100 * level:.10g}%"
+
+
+def ci_label(row_levels) -> str:
+    """What a table or figure of reported CIs calls them, from the rows' levels (each a checked
+    proportion, e.g. :func:`levels`): ``"95% CI"`` when every row is at 0.95 (or there are no
+    rows), ``"97.5% CI"`` when every row is at 0.975, ``"CI (level per row)"`` when they differ.
+
+    >>> ci_label([0.975, 0.975]), ci_label([]), ci_label([0.95, 0.975])
+    ('97.5% CI', '95% CI', 'CI (level per row)')
+    """
+    found = sorted({round(float(v), 12) for v in np.atleast_1d(np.asarray(row_levels, float))})
+    if len(found) > 1:
+        return PER_ROW_LABEL
+    return f"{level_text(found[0] if found else DEFAULT_LEVEL)} CI"
 
 
 def _blank(v) -> bool:

@@ -31,6 +31,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from bayesurv.errors import InputError
+from bayesurv.evidence.ci import ci_label, levels
 from bayesurv.intervals import interval, summary, width
 from bayesurv.nonparametric import kaplan_meier
 
@@ -268,7 +269,8 @@ def plot_extrapolation(
     ----------
     surv : a result DataTree (see the module docstring), or survival draws (DataArray with a
         ``time`` coordinate in model units, optional ``arm``; other dims are sample dims).
-    landmarks : DataFrame with ``arm, time, survival, lower, upper`` (published estimates).
+    landmarks : DataFrame with ``arm, time, survival, lower, upper`` (published estimates) and
+        optionally ``ci_level`` (each row's CI level; the legend names it).
     background : the cohort's general-population survival: values on the same time grid or a
         DataArray with its own ``time``; from the DataTree when not given.
     time_scale : model units per year (the x axis is in years); default the DataTree's, else 12.
@@ -346,9 +348,10 @@ def plot_extrapolation(
                 zorder=5,
                 gid=f"landmark:{r['arm']}",
             )
-        # a fixed published convention, not the analysis's width: landmark lower/upper are read
-        # as the 95% CI the trial reported (bayesurv.evidence.reported takes no other level)
-        ax.plot([], [], "o", color="0.5", mec="k", label="published KM estimate, 95% CI")
+        # the trial's own level, not the analysis's width: each row's ci_level (blank or no
+        # column: 0.95), "CI (level per row)" when they differ (bayesurv.evidence.ci.ci_label)
+        label = f"published KM estimate, {ci_label(levels(landmarks))}"
+        ax.plot([], [], "o", color="0.5", mec="k", label=label)
     _follow_up_line(ax, fu, ts, 1.01, transform=ax.transData)
     ax.set_ylim(0, 1.05)
     ax.set_xlim(0, t.max())
