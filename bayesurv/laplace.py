@@ -1,18 +1,23 @@
 """MCMC-free posterior of a two-arm parametric survival model: the Laplace (normal)
 approximation at the mode, for simulation studies and for tasks that must not sample.
 
-On the sampled scale of a family (:mod:`bayesurv.survival.families`: its location, its
-ancillary parameters) plus the arm effect ``beta`` (log HR for families closed under PH, log
-time ratio otherwise), with a flat prior::
+On the sampled scale of the model a NUTS fit samples (:func:`bayesurv.survival.structure.
+parameters` of ``ModelSpec(hazard=family, arm=..., arms=...)``: the family's location, its
+ancillary parameters, then the arm effect ``log_hr`` for families closed under PH or
+``log_tr`` otherwise), with a flat prior::
 
     theta_hat = argmax sum_i [d_i log h(t_i | theta, arm_i) - H(t_i | theta, arm_i)],
     theta | data ~ N(theta_hat, I(theta_hat)^-1),   I = -Hessian of the log-likelihood
 
-(central differences). It is the large-sample limit of the posterior under any prior that is
-flat near the mode (Bernstein-von Mises): with ~100 events per arm the Weibull PH interval of
-the log HR agrees with lifelines' Wald interval to 3 digits (tests/test_laplace.py). The draws
-give the hazard ratio and each arm's RMST, ``RMST_a(tau) = int_0^tau S_a(t) dt`` by 64-point
-Gauss-Legendre, the same way as the NUTS fits' outputs.
+(central differences). The log-likelihood is the IPD term's NumPy twin
+(:func:`bayesurv.survival.terms.loglik` on the arrays of :func:`bayesurv.survival.data.prepare`,
+the one predictor of :mod:`bayesurv.survival.predictor`): the same numbers the NUTS fits, LOO
+and the TSD 14 AIC/BIC use, with no likelihood or PH/AFT rule of its own here. It is the
+large-sample limit of the posterior under any prior that is flat near the mode
+(Bernstein-von Mises): with ~100 events per arm the Weibull PH interval of the log HR agrees
+with lifelines' Wald interval to 3 digits (tests/test_laplace.py). The draws give the hazard
+ratio (or time ratio) and each arm's RMST ``int_0^tau S_a(t) dt`` by
+:func:`bayesurv.survival.outputs.rmst`, the function every NUTS fit's RMST comes from.
 """
 
 from __future__ import annotations
@@ -23,10 +28,10 @@ import scipy.optimize as so
 import xarray as xr
 
 from bayesurv.errors import InputError
+from bayesurv.survival import outputs as O
+from bayesurv.survival import terms
 from bayesurv.survival.families import NP, get_family
-
-_GL_U, _GL_W = np.polynomial.legendre.leggauss(64)
-_GL_U, _GL_W = (_GL_U + 1.0) / 2.0, _GL_W / 2.0
+from bayesurv.survival.structure import ModelSpec, parameters
 
 
 def _arms(ipd: pd.DataFrame, arms, arm: str) -> tuple[str, str]:
@@ -42,13 +47,29 @@ def _arms(ipd: pd.DataFrame, arms, arm: str) -> tuple[str, str]:
     return labels
 
 
-def _params(fam, theta, log_ref, effect):
-    """Natural parameters of (reference, treated) from sampled ``theta`` (last axis)."""
-    raw = {name: theta[..., i] for i, (name, _) in enumerate(fam.sampled)}
-    beta = theta[..., len(fam.sampled)]
-    p0 = fam.natural(NP, raw, log_ref)
-    p1 = fam.ph(p0, beta) if effect == "ph" else fam.aft(p0, beta)
-    return p0, p1
+def model(ipd: pd.DataFrame, family: str, arm: str, labels) -> tuple[ModelSpec, dict, dict]:
+    """The two-arm model of ``family`` (its natural effect: PH where the family allows it, AFT
+    otherwise) and its likelihood arrays: :func:`bayesurv.survival.data.prepare`'s
+    ``(spec, data, cohort)``, the same a NUTS fit of ``ModelSpec(hazard=family, arm=arm,
+    arms=labels)`` builds."""
+    from bayesurv.survival.data import prepare
+
+    return prepare(ModelSpec(hazard=family, arm=arm, arms=tuple(labels)), ipd)
+
+
+def _raw(spec: ModelSpec, theta: np.ndarray) -> dict:
+    """The sampled parameters (:func:`bayesurv.survival.structure.parameters`, in order) from
+    vectors ``theta`` (draws, k) as the predictor takes them: each (draws, 1)."""
+    theta = np.atleast_2d(theta)
+    return {p.name: theta[:, i : i + 1] for i, p in enumerate(parameters(spec))}
+
+
+def ipd_loglik(spec: ModelSpec, data: dict, theta) -> float:
+    """The IPD term's log-likelihood (its NumPy twin, :func:`bayesurv.survival.terms.loglik`)
+    at one parameter vector ``theta``, summed over the patients."""
+    with np.errstate(all="ignore"):
+        ll = terms.loglik(NP, spec, _raw(spec, np.asarray(theta, float)), data, pointwise=True)
+    return float(np.sum(ll["ipd"]))
 
 
 def laplace_fit(
@@ -81,30 +102,24 @@ def laplace_fit(
     labels = _arms(ipd, arms, arm)
     t = ipd["time"].to_numpy(float)
     d = ipd["event"].to_numpy(float)
-    x = (ipd[arm].astype(str).to_numpy() == labels[1]).astype(float)
     if not (np.all(np.isfinite(t)) and np.all(t > 0)):
         raise InputError("every IPD time must be a positive number for a parametric fit.")
     if d.sum() < 2:
         raise InputError("the IPD table has fewer than 2 events; a parametric fit needs more.")
-    effect = "ph" if fam.allows_ph else "aft"
-    log_ref = float(np.log(np.median(t)))
     tau = float(rmst_to) if rmst_to is not None else float(t.max())
     if not (np.isfinite(tau) and tau > 0):
         raise InputError(f"rmst_to must be a positive number, got {rmst_to!r}.")
+    spec, data, cohort = model(ipd, fam.name, arm, labels)
 
     def loglik(theta):
-        p0, p1 = _params(fam, theta, log_ref, effect)
-        p = {k: np.where(x > 0, p1[k], p0[k]) for k in p0}
-        with np.errstate(all="ignore"):
-            return float(np.sum(fam.loglik(NP, t, d, None, **p)))
+        return ipd_loglik(spec, data, theta)
 
     def negll(theta):
         v = loglik(theta)
         return -v if np.isfinite(v) else 1e300
 
-    k = len(fam.sampled) + 1
-    x0 = np.zeros(k)
-    names = [n for n, _ in fam.sampled]
+    names = [p.name for p in parameters(spec)]
+    x0 = np.zeros(len(names))
     x0[0] = float(np.log(np.median(t[d > 0]))) if names[0] in ("log_median", "mu") else 0.0
     if names[0] == "log_rate":  # gompertz: the event rate per unit time
         x0[0] = float(np.log(d.sum() / t.sum()))
@@ -123,17 +138,10 @@ def laplace_fit(
     cov = _covariance(-H, family)
     rng = np.random.default_rng(seed)
     theta = rng.multivariate_normal(mode, cov, size=int(draws), method="cholesky")
-    p0, p1 = _params(fam, theta[:, None, :], log_ref, effect)
-    u = tau * _GL_U[None, :]
-    with np.errstate(all="ignore"):
-        rmst = np.stack(
-            [np.sum(np.exp(fam.log_survival(NP, u, **p)) * _GL_W, axis=1) * tau for p in (p0, p1)],
-            axis=-1,
-        )
+    rmst = O.rmst(_fitted(spec, data, cohort, theta, tau), tau).values[0]
     dims = ("chain", "draw")
     out = {n: (dims, theta[None, :, i]) for i, n in enumerate(names)}
-    beta_name, ratio = ("log_hr", "hr") if effect == "ph" else ("log_tr", "time_ratio")
-    out[beta_name] = (dims, theta[None, :, -1])
+    ratio = {"log_hr": "hr", "log_tr": "time_ratio"}[names[-1]]
     out[ratio] = (dims, np.exp(theta[None, :, -1]))
     out["rmst"] = ((*dims, "arm"), rmst[None])
     out["rmst_diff"] = (dims, (rmst[:, 1] - rmst[:, 0])[None])
@@ -143,14 +151,37 @@ def laplace_fit(
         coords={"chain": [0], "draw": np.arange(int(draws)), "arm": list(labels)},
         attrs={
             "family": fam.name,
-            "effect": effect,
+            "effect": spec.mode,
             "rmst_to": tau,
             "method": "laplace",
             "mode": [float(v) for v in mode],
             "se": [float(v) for v in se],
-            "parameters": [*names, beta_name],
+            "parameters": names,
             "max_loglik": float(-fit.fun),
         },
+    )
+
+
+def _fitted(spec: ModelSpec, data: dict, cohort: dict, theta: np.ndarray, tau: float):
+    """The draws ``theta`` as the outputs read a result (:class:`bayesurv.survival.outputs.
+    Fitted`): one chain, the model's profiles, no general-population mortality."""
+    from bayesurv.survival.population import units_per_year
+
+    n = theta.shape[0]
+    prof = {k: v for k, v in data.items() if k.startswith("prof_") or k == "log_t_ref"}
+    return O.Fitted(
+        spec,
+        _raw(spec, theta),
+        (1, n),
+        {"chain": np.array([0]), "draw": np.arange(n)},
+        prof,
+        np.asarray(cohort["share"], float),
+        None,
+        None,
+        None,
+        units_per_year(spec.time_unit),
+        float(np.max(data["t"])),
+        tau,
     )
 
 

@@ -93,3 +93,40 @@ def test_same_seed_same_draws():
     a = laplace_fit(ipd, seed=5, draws=50)
     assert a.identical(laplace_fit(ipd, seed=5, draws=50))
     assert not a["log_hr"].equals(laplace_fit(ipd, seed=6, draws=50)["log_hr"])
+
+
+@pytest.mark.parametrize("family", ["weibull", "lognormal", "gengamma"])
+def test_max_loglik_is_the_ipd_terms_numpy_twin_at_the_mode(family):
+    """laplace has no likelihood of its own: its maximum is the IPD term's NumPy twin (the one
+    predictor, as NUTS, LOO and AIC/BIC use it) at the mode, and equals the family's own
+    ``event log h + log S`` with the arm effect applied by hand (PH: h0 e^b; AFT: t e^-b)."""
+    from bayesurv.survival import terms
+    from bayesurv.survival.data import prepare
+    from bayesurv.survival.structure import ModelSpec, parameters
+
+    ipd = _trial()
+    post = laplace_fit(ipd, family, seed=1, draws=10)
+    spec, d, _ = prepare(ModelSpec(hazard=family, arm="arm", arms=("control", "treated")), ipd)
+    names = [p.name for p in parameters(spec)]
+    assert post.attrs["parameters"] == names
+    mode = post.attrs["mode"]
+    raw = {n: np.array([[v]]) for n, v in zip(names, mode, strict=True)}
+    twin = float(np.sum(terms.loglik(NP, spec, raw, d, pointwise=True)["ipd"]))
+    assert post.attrs["max_loglik"] == pytest.approx(twin, abs=1e-10)
+    fam = get_family(family)
+    p0 = fam.natural(NP, dict(zip(names[:-1], mode[:-1], strict=True)), np.log(ipd.time.median()))
+    p1 = (fam.ph if post.attrs["effect"] == "ph" else fam.aft)(p0, mode[-1])
+    x = (ipd["arm"] == "treated").to_numpy()
+    t, ev = ipd["time"].to_numpy(float), ipd["event"].to_numpy(float)
+    by_hand = sum(
+        float(np.sum(fam.loglik(NP, t[sel], ev[sel], None, **p))) for sel, p in ((~x, p0), (x, p1))
+    )
+    assert post.attrs["max_loglik"] == pytest.approx(by_hand, abs=1e-10)
+    # and it is the maximum: lifelines' MLE of the same model (Weibull PH = Weibull AFT)
+    if family != "gengamma":
+        from lifelines import LogNormalAFTFitter, WeibullAFTFitter
+
+        ref = {"weibull": WeibullAFTFitter, "lognormal": LogNormalAFTFitter}[family]()
+        ref.fit(ipd.assign(x=x.astype(float)).drop(columns="arm"), "time", "event")
+        assert post.attrs["max_loglik"] == pytest.approx(ref.log_likelihood_, abs=1e-4)
+        assert post.attrs["max_loglik"] >= ref.log_likelihood_ - 1e-9
