@@ -61,14 +61,23 @@ paired difference sd(d_i) / sqrt(R)).
   84.5% (-2.3 (1.2)). Pooling widens the coarse intervals by 3-6% (1.03-1.06), the others by
   1% at most. Without propagation the coarse design under-covers by 5-9 points; with it, it is
   within 2-2.5 MC errors of the IPD.
-* What is left in the coarse design is the censoring after 30 months, which no part of that
-  figure pins: the draws' count is centred on the truth in the control arm and 3 short of it in
-  the treated arm, because the prior's minimum follow-up U(30, curve end) is centred mid-way
-  and the truth is 36, so the treated arm keeps too many late events (the pooled log HR misses
-  the IPD's by a mean -0.017, SD 0.042, against a between-draw SD of 0.031, 60 trials, K = 20).
-  Click-reading noise, the censoring placement within [0, 30), the split at 30 and the unseen
-  steps' times each change that miss by 0.002 at most (``bayesurv.propagation`` gives the
-  measurements).
+* What is left in the coarse design is a bias of the pooled log HR (the draws' mean Weibull MLE
+  minus the simulated IPD's +0.0121, Monte Carlo SE 0.0033, 150 trials ``--seed 2026``, K =
+  10; ``benchmarks/propagation_intervals.py``). It is *not* the minimum-follow-up prior
+  U(30, curve end): fixed at the true 36 months it leaves +0.0093 (0.0020), the cut-off's
+  end at the true 60 +0.0084 (0.0033). Per interval the draws place too few censorings
+  before 30 (control / treated -2.8 / -1.7: spread evenly in time where the truth, dropout,
+  follows the falling number at risk) and the censoring after 30 too late (-4.1 / -8.5 in
+  [30, 50), +4.8 / +7.2 from 50 to the end); placing the censorings before 30 with the
+  curve's density S(t) cuts the first to -1.0 / -0.9 and leaves the bias (+0.0124); the true minimum
+  follow-up corrects the second and removes a quarter of it. The rest is not from where
+  censoring is placed, the unseen steps' times, the split at 30 or the redraws
+  (``bayesurv.propagation`` gives the measurements).
+* Re-run on 150 trials (``--reps 150 --draws 10 --designs coarse --scheduler serial``,
+  the working tree of 2026-12-04, whose ``laplace.py`` had another session's
+  uncommitted refactor): HR IPD / single / pooled 86.0 (2.8) / 78.0 (3.4) / 82.7 (3.1)%,
+  pooled - IPD -3.3 (2.0), pooled - single +4.7 (2.4); RMST difference 85.3 / 76.7 /
+  82.0%.
 
 Runtime: 1.1 s per replicate task with K = 10 on 2 cores at load 1-7 (600 tasks: 6 min on
 ``local:2``; 7.6 s and 38 min at load ~10); ``--reps 1000 --draws 20`` (MC error 0.9 points at
