@@ -41,6 +41,8 @@ def test_landmarks_at_60_months_within_the_published_cis(demo):
             assert len(m["landmark_check"]) == 2
             for row in m["landmark_check"]:
                 assert row["within_published_ci"], (endpoint, model, row)
+                # the row's level travels to the report (the file gives no ci_level: 95%)
+                assert row["ci_level"] == 0.95, (endpoint, model, row)
 
 
 def test_pooled_and_trial_hrs_consistent_with_published(demo):
@@ -82,6 +84,7 @@ def test_model_hrs_consistent_with_the_published_ones(demo):
             assert row["in_likelihood"] is fitted, (endpoint, model, row)
             assert row["within_published_ci"], (endpoint, model, row)
             assert row["published_lower"] < row["model_median"] < row["published_upper"]
+            assert row["ci_level"] == 0.95, (endpoint, model, row)
     # the OS numbers that could not enter say why (the summary keeps every HR row of the file)
     rows = s["survival"]["OS"]["models"]["weibull-mixture"]["hazard_ratio_check"]
     reasons = {r["analysis"]: r["reason"] for r in rows}

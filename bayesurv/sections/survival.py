@@ -12,7 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from bayesurv.errors import InputError
-from bayesurv.evidence.ci import Z95
+from bayesurv.evidence.ci import parse_level, z_of_level
 from bayesurv.sections.common import (
     UNITS_PER_YEAR,
     derived_seed,
@@ -155,7 +155,8 @@ def hazard_ratio_check(tree, hrs: pd.DataFrame, ev: pd.DataFrame, shares) -> lis
         m = summary(np.exp(cox_log_hr(tree, mfu, xfu, shares)))
         lo, hi = _f(r.get("lower")), _f(r.get("upper"))
         if not np.isfinite(lo) and np.isfinite(_f(r.get("se"))) and np.isfinite(hr):  # from the p
-            lo, hi = np.exp(np.log(hr) + np.array([-1.0, 1.0]) * Z95 * r["se"])
+            z = z_of_level(parse_level(r.get("ci_level")))  # the CI at the row's level
+            lo, hi = np.exp(np.log(hr) + np.array([-1.0, 1.0]) * z * r["se"])
         rows.append(
             {
                 "analysis": r.get("analysis", ""),
@@ -163,6 +164,7 @@ def hazard_ratio_check(tree, hrs: pd.DataFrame, ev: pd.DataFrame, shares) -> lis
                 "p": r.get("p"),
                 "published_lower": float(lo),
                 "published_upper": float(hi),
+                "ci_level": parse_level(r.get("ci_level")),
                 "se_log_hr": _f(r.get("se")),
                 "se_from": r.get("se_from", ""),
                 "in_likelihood": bool(r["used"]),
@@ -294,6 +296,7 @@ def assemble_survival_section(plan: SurvivalPlan, trees: dict) -> list[SurvivalF
                     "published": r.survival,
                     "published_lower": r.lower,
                     "published_upper": r.upper,
+                    "ci_level": parse_level(getattr(r, "ci_level", None)),
                     "model_median": med,
                     "model_lower": lo_m,
                     "model_upper": hi_m,
@@ -310,6 +313,7 @@ def assemble_survival_section(plan: SurvivalPlan, trees: dict) -> list[SurvivalF
                         "published": r["median"],
                         "lower": r["lower"],
                         "upper": r["upper"],
+                        "ci_level": parse_level(r.get("ci_level")),
                         "se_log": r["se"],
                         "se_from": r["se_from"],
                         "in_likelihood": bool(r["used"]) and "medians" in use,
