@@ -8,6 +8,7 @@ import pytensor.tensor as pt
 import pytest
 
 from bayesurv.survival import families as F
+from bayesurv.survival import gengamma_op
 from bayesurv.survival.gengamma_op import gg_log_parts
 
 QS = np.array([-2, -0.5, -0.02, -0.011, -1e-4, 0.0, 1e-4, 0.011, 0.02, 0.5, 2.0])
@@ -102,3 +103,10 @@ def test_far_tail_branch_and_its_gradient():
     np.testing.assert_allclose(s, s_ref, rtol=1e-12)
     np.testing.assert_allclose(dw, dw_ref, rtol=1e-9)
     np.testing.assert_allclose(dq, dq_ref, rtol=1e-9)
+
+
+def test_the_op_branches_where_the_graph_does():
+    """The Op keeps its own copy of the Edgeworth threshold (families imports the Op, so the Op
+    cannot import families): the two must be one number."""
+    assert gengamma_op.GENGAMMA_Q_SERIES == F.GENGAMMA_Q_SERIES
+    assert gengamma_op.LOG_2PI == F.LOG_2PI

@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent / "bayesurv"
 #: the survival layer, in order: a module may import only modules of a strictly lower rank
 RANK = {
+    "gengamma_op": -1,  # the generalized gamma's numba kernel, under families
     "families": 0,
     "cure": 0,
     "waning": 0,

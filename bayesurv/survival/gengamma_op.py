@@ -32,8 +32,10 @@ from pytensor.link.numba.dispatch import basic as _nb
 from pytensor.link.numba.dispatch import scalar as _nb_scalar  # noqa: F401  (registers them)
 from pytensor.tensor.elemwise import Elemwise
 
-from bayesurv.survival.families import GENGAMMA_Q_SERIES, LOG_2PI
-
+#: below this |Q| the Edgeworth branch (families.GENGAMMA_Q_SERIES: equal, tested; families
+#: imports this module, so it cannot import families)
+GENGAMMA_Q_SERIES = 0.01
+LOG_2PI = math.log(2.0 * math.pi)
 _SQRT2 = math.sqrt(2.0)
 _EPS = float(np.finfo(np.float64).eps)
 _LOG_TINY = math.log(float(np.finfo(np.float64).tiny))
