@@ -23,6 +23,7 @@ import pandas as pd
 import pymc as pm
 
 from bayesurv.errors import InputError
+from bayesurv.synthesis.nma_model import pwe_cells
 from bayesurv.synthesis.priors import Prior, as_prior
 
 
@@ -51,20 +52,7 @@ def pwe_counts(time, event, arm, n_intervals: int = 10):
     >>> float(D.sum()), round(float(E.sum()), 6)
     (3.0, 10.0)
     """
-    t = np.asarray(time, dtype=float)
-    e = np.asarray(event, dtype=float)
-    a = np.asarray(arm, dtype=int)
-    ev_t = np.sort(t[e == 1])
-    k = max(1, min(n_intervals, ev_t.size))
-    inner = np.quantile(ev_t, np.linspace(0, 1, k + 1)[1:-1]) if k > 1 else np.array([])
-    cuts = np.concatenate([[0.0], np.unique(inner), [np.inf]])
-    k = cuts.size - 1
-    lo, hi = cuts[:-1], cuts[1:]
-    expo = np.clip(t[:, None] - lo[None, :], 0.0, (hi - lo)[None, :])  # (n, K)
-    idx = np.clip(np.searchsorted(cuts, t, side="left") - 1, 0, k - 1)  # interval of each time
-    onehot = (idx[:, None] == np.arange(k)[None, :]) * e[:, None]
-    arm_mat = np.stack([a == 0, a == 1]).astype(float)  # (2, n)
-    return arm_mat @ onehot, arm_mat @ expo, cuts
+    return pwe_cells(time, event, arm, 2, n_intervals)  # the NMA's cells with two arms
 
 
 def build_ipd_agd_model(
