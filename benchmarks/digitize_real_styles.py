@@ -20,7 +20,9 @@ HR of the automatic reconstruction in published-CI half-widths on the log scale,
 numbers at risk read against the published ones.
 
 Run: ``python benchmarks/digitize_real_styles.py [--styles a,b] [--no-real]``; the table is
-also written to ``benchmarks/output/digitize_real_styles.txt``.
+also written to ``benchmarks/output/digitize_real_styles.txt`` (a run of some styles or with
+``--no-real`` to ``digitize_real_styles.partial.txt``), keeping the notes (lines that start with
+``#``) of the file it replaces.
 """
 
 from __future__ import annotations
@@ -267,8 +269,20 @@ def main() -> None:
                 f"n {r['n']}; arms {r['arms_read']}; {r['seconds']:.1f} s; "
                 f"{len(r['warnings'])} warnings"
             )
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text("\n".join(lines) + "\n")
+    write_table(lines, partial=bool(args.styles) or args.no_real)
+
+
+def write_table(lines: list[str], partial: bool, out: Path = OUT) -> Path:
+    """Write the run's table, keeping the notes of the file it replaces (its lines that start
+    with ``#``, in order, after the table). A run of some styles or without the real figures
+    goes to ``*.partial.txt`` beside it, so it never replaces the full table."""
+    out.parent.mkdir(exist_ok=True)
+    target = out.with_suffix(".partial.txt") if partial else out
+    notes = []
+    if target.exists():
+        notes = [x for x in target.read_text().splitlines() if x.startswith("#")]
+    target.write_text("\n".join(lines + ([""] + notes if notes else [])) + "\n")
+    return target
 
 
 if __name__ == "__main__":

@@ -88,3 +88,17 @@ def test_bench_batch_failed_warmup_leaves_no_temporary_folder(tmp_path, monkeypa
     err = capsys.readouterr().err
     assert "boom" in err and "the warm-up run failed" in err
     assert not list(tmp_path.glob("bench_batch_*"))
+
+
+def test_digitize_benchmark_keeps_the_notes_of_the_table_it_replaces(tmp_path):
+    """A rerun of digitize_real_styles writes the new table and keeps the file's notes (lines
+    that start with ``#``); a run of some styles goes beside it, never over the full table."""
+    bench = _load("digitize_real_styles")
+    out = tmp_path / "digitize_real_styles.txt"
+    out.write_text("old table\nnejm 0.0016\n\n# 2026-12-03: a note\n# another note\n")
+    assert bench.write_table(["new table", "nejm 0.0015"], partial=False, out=out) == out
+    assert out.read_text() == "new table\nnejm 0.0015\n\n# 2026-12-03: a note\n# another note\n"
+    part = bench.write_table(["nejm only"], partial=True, out=out)
+    assert part.name == "digitize_real_styles.partial.txt"
+    assert part.read_text() == "nejm only\n"
+    assert "# another note" in out.read_text()
