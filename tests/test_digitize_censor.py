@@ -250,3 +250,24 @@ def test_four_arms_thin_ticks_are_found_at_censoring_times():
         )
         found += int((gaps.min(axis=0) <= 2 * px_time).sum())
     assert found >= 0.7 * total, (found, total)
+
+
+def test_four_arms_drops_under_another_arm_are_read_once_at_their_time(tmp_path):
+    """four_arms read as a user reads it (reconstruct_figure), Stage I: its drop at 4.0 years
+    lies under Stage II's drop at the same time, and at 3.5 Stage II's line crosses the drop's
+    stroke. The corner columns of a drop whose far end is hidden were read as plateau (4.0 read
+    at 4.03), and follow_under split the stroke where other ink crossed it (3.5 read as 3.47 +
+    3.52). Each is now one drop within half a pixel of its time."""
+    from bayesurv import reconstruct_figure
+    from bayesurv.digitize.styles import STYLES, render_style
+
+    path = tmp_path / f"four_arms.{STYLES['four_arms'].fmt}"
+    truth = render_style("four_arms", path).truth
+    px_time = (truth.x_range[1] - truth.x_range[0]) / (truth.plot_px[2] - truth.plot_px[0])
+    curve = reconstruct_figure(path).digitized.curves["Stage I"]
+    t, s = curve["time"].to_numpy(), curve["survival"].to_numpy()
+    drops = t[1:][np.diff(s) < -1e-9]
+    for true in (3.5, 4.0):
+        near = drops[np.abs(drops - true) <= 4 * px_time]
+        assert near.size == 1, (true, near)
+        assert abs(near[0] - true) <= 0.5 * px_time, (true, near)

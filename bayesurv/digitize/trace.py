@@ -133,6 +133,38 @@ def _readings(
     return cols[single].astype(float), 0.5 * (starts[single] + ends[single]).astype(float)
 
 
+def _corner_of_hidden_drop(
+    crop: np.ndarray, other: np.ndarray, plateaus: np.ndarray, cols: np.ndarray, w: float
+) -> np.ndarray:
+    """Readings (True) that are the corner of a drop whose other end is hidden under another arm.
+
+    A drop's corner columns hold both plateau bands, so they give no reading; where another arm
+    is drawn over the drop's foot (or head), they hold one band, from which the arm's own stroke
+    hangs down (or rises) into the other arm's pixels. Read as plateau, that corner pushes the
+    drop to the far side of its stroke (1.5 pixels late on a 3-pixel line: four_arms, stage I
+    at 4.0 years under stage II's drop at the same time, read at 4.03).
+    """
+    corner = np.zeros(cols.size, bool)
+    height = crop.shape[0]
+    for i, c in enumerate(cols.astype(int)):
+        band = np.flatnonzero(plateaus[:, c])
+        if not band.size:
+            continue
+        top, bottom = int(band[0]), int(band[-1])
+        run_top, run_bottom = top, bottom
+        while run_top > 0 and crop[run_top - 1, c]:
+            run_top -= 1
+        while run_bottom < height - 1 and crop[run_bottom + 1, c]:
+            run_bottom += 1
+        below, above = run_bottom - bottom, top - run_top
+        lo, hi = run_bottom + 1, run_top - 1
+        if below >= 2 and above <= 1 and lo < height and other[lo : lo + 2, c].any():
+            corner[i] = True
+        elif above >= 2 and below <= 1 and hi >= 0 and other[max(hi - 1, 0) : hi + 1, c].any():
+            corner[i] = True
+    return corner
+
+
 def _level_function(cols: np.ndarray, rows: np.ndarray, start_row: float):
     def level_at(col: float) -> float:
         i = np.searchsorted(cols, col, side="right") - 1
@@ -284,6 +316,7 @@ def follow_under(
     start: tuple[float, float],
     cover: np.ndarray | None = None,
     strokes: np.ndarray | None = None,
+    own: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Readings where the arm is hidden under another arm's plateaus.
 
@@ -316,6 +349,13 @@ def follow_under(
             s0, s1 = max(c1 - int(np.ceil(w)) - 2, 0), min(c1 + 2, strokes.shape[1])
             r0, r1 = max(int(np.floor(y_a - half)), 0), int(np.floor(y_b - w / 2.0))
             column = strokes[r0:r1, s0:s1].any(axis=1)
+            in_stroke = strokes[r0:r1, s0:s1].any(axis=0)
+            if in_stroke.any() and own is not None:
+                # where another arm's line crosses the stroke, or hides its foot, the stroke
+                # goes on through that ink (and through the arm's own ink in the stroke's
+                # columns: a corner shorter than the opening)
+                across = (cover[r0:r1, s0:s1] | own[r0:r1, s0:s1])[:, in_stroke]
+                column = column | across.any(axis=1)
             if column.size and column[-1]:
                 run = np.flatnonzero(~column[::-1])
                 top = r1 - (run[0] if run.size else column.size)
@@ -414,6 +454,9 @@ def trace_arm(
     opening = np.ones((1, int(round(w)) + 2), bool)
     plateaus = ndimage.binary_opening(crop, structure=opening)
     cols, rows = _readings(plateaus)
+    if cols.size:
+        corner = _corner_of_hidden_drop(crop, other, plateaus, cols, w)
+        cols, rows = cols[~corner], rows[~corner]
     if dashed:
         # dots and short dashes are shorter than the opening: a column holding one short run
         # (no longer than a dot is thick, so not a drop's stroke) reads the curve's level
@@ -496,7 +539,9 @@ def trace_arm(
     for edge in (frame.top - row0, frame.bottom - row0):  # the frame's lines hide a curve too
         cover[max(int(np.floor(edge - 1.5)), 0) : int(np.ceil(edge + 1.5)) + 1] = True
     vertical = ndimage.binary_opening(crop & ~ticks, structure=np.ones((int(w) + 2, 1), bool))
-    hid_c, hid_r = follow_under(cols, rows, under, w, (left, start_row), cover, vertical)
+    hid_c, hid_r = follow_under(
+        cols, rows, under, w, (left, start_row), cover, vertical, own=crop & ~ticks
+    )
     if hid_c.size:
         c_all = np.r_[cols, hid_c]
         r_all = np.r_[rows, hid_r]
