@@ -271,3 +271,16 @@ def test_four_arms_drops_under_another_arm_are_read_once_at_their_time(tmp_path)
         near = drops[np.abs(drops - true) <= 4 * px_time]
         assert near.size == 1, (true, near)
         assert abs(near[0] - true) <= 0.5 * px_time, (true, near)
+
+
+def test_shaded_bands_where_they_overlap_give_no_censor_marks(tmp_path):
+    """bands_shaded draws no censor marks. Where its two shaded bands overlap, the grey (~196)
+    passed as mark ink, and a drop touching such a solid patch was read as a crowd of ticks: 12
+    false marks (11 on hormone therapy at 6.6-8.6 years). Solid pale-grey patches are not ink."""
+    from bayesurv import reconstruct_figure
+    from bayesurv.digitize.styles import STYLES, render_style
+
+    path = tmp_path / f"bands_shaded.{STYLES['bands_shaded'].fmt}"
+    render_style("bands_shaded", path)
+    assert not STYLES["bands_shaded"].censor_marker
+    assert reconstruct_figure(path).digitized.censor_marks.empty

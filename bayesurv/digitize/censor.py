@@ -223,7 +223,8 @@ def mark_ink(rgb: np.ndarray, box: tuple[slice, slice], arm_masks, exclude=None)
     Ink is any pixel darker or more coloured than the background (grey level below 200 or
     chroma above 60) outside every arm's mask (and ``exclude``); only its straight strokes (at
     least 5 pixels, see :func:`strokes`) no taller than 8% of the box (and no wider than 5%) are
-    kept: grid lines, axis lines and drop-lines run on. Returns a whole-image mask.
+    kept: grid lines, axis lines and drop-lines run on, and solid pale-grey patches (shaded
+    confidence bands where they overlap) are dropped. Returns a whole-image mask.
     """
     crop = rgb[box].astype(np.float32)
     grey = crop.mean(axis=-1)
@@ -237,11 +238,20 @@ def mark_ink(rgb: np.ndarray, box: tuple[slice, slice], arm_masks, exclude=None)
     # ticks are short: grid lines, axis lines and drop-lines run on
     labels, _ = ndimage.label(stroked, structure=np.ones((3, 3), bool))
     height, width = stroked.shape
+    # a solid patch of pale grey is where two shaded confidence bands overlap (bands_shaded:
+    # 12 x 15 pixels of grey ~196, which a drop it touches turned into a crowd of 11 ticks);
+    # ticks, even crowded ones, are drawn in dark or coloured ink
+    solid = ndimage.binary_erosion(stroked, structure=np.ones((5, 5), bool))
     keep = [0]
     for index, sl in enumerate(ndimage.find_objects(labels), start=1):
         if sl[0].stop - sl[0].start <= max(12, 0.08 * height) and (
             sl[1].stop - sl[1].start <= max(12, 0.05 * width)
         ):
+            piece = labels[sl] == index
+            if solid[sl][piece].any() and (
+                np.median(grey[sl][piece]) > 170 and np.median(chroma[sl][piece]) < 60
+            ):
+                continue
             keep.append(index)
     out = np.zeros(rgb.shape[:2], bool)
     out[box] = np.isin(labels, keep) & stroked
