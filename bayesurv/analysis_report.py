@@ -521,11 +521,25 @@ def _survival_part(rep, out, name: str, fits: list, summary: dict) -> None:
         lt[["years"] + [c for c in lt.columns if c not in ("time", "years")]],
         caption=f"{name}: survival at landmarks, base case (posterior median, {_pct()} CrI)",
     )
+    _check_tables(rep, name, best)
+    if "cure_fraction" in s["models"][best.label]:
+        fig = plot_cure_fractions(best.tree, f"{name}: cure fraction ({best.label})")
+        _save(fig, out, f"{best.section.name}_cure".replace(" ", "_"))
+        rep.figure(fig, f"{name}: posterior of the cure fraction per arm")
+        plt.close(fig)
+
+
+def _check_tables(rep, name: str, best) -> None:
+    """The model against what was published: landmark, hazard-ratio and median checks of the
+    chosen fit, the published limits labelled at the level their rows carry
+    (:func:`_reported_ci`: ``lower 95% CI`` or a ``CI level`` column when rows differ)."""
+    lm, label = _reported_ci(best.landmark_check, "published_lower", "published_upper")
     rep.table(
-        best.landmark_check, caption=f"{name}: model against the published landmark estimates"
+        lm,
+        caption=f"{name}: model ({_pct()} CrI) against the published landmark estimates ({label})",
     )
     if len(best.hr_check):
-        hr = best.hr_check.copy()
+        hr, label = _reported_ci(best.hr_check, "published_lower", "published_upper")
         if "within_published_ci" in hr:
             hr["within_published_ci"] = hr["within_published_ci"].map(
                 {True: "yes", False: "no", None: "no CI"}
@@ -533,22 +547,19 @@ def _survival_part(rep, out, name: str, fits: list, summary: dict) -> None:
         rep.table(
             hr,
             caption=(
-                f"{name}: published hazard ratios (experimental vs control) and the model's, "
-                "as a Cox fit of that data cut would see it (event-weighted average of the log "
-                "hazard ratio over follow-up); 'reason' says why a row did not enter the likelihood"
+                f"{name}: published hazard ratios ({label}, experimental vs control) and the "
+                "model's, as a Cox fit of that data cut would see it (event-weighted average of "
+                "the log hazard ratio over follow-up); 'reason' says why a row did not enter the "
+                "likelihood"
             ),
         )
     if len(best.median_check):
+        med, label = _reported_ci(best.median_check, "lower", "upper")
         rep.table(
-            best.median_check,
-            caption=f"{name}: published medians; the model's S at each "
+            med,
+            caption=f"{name}: published medians ({label}); the model's S at each "
             "(0.5 when the model reproduces it)",
         )
-    if "cure_fraction" in s["models"][best.label]:
-        fig = plot_cure_fractions(best.tree, f"{name}: cure fraction ({best.label})")
-        _save(fig, out, f"{best.section.name}_cure".replace(" ", "_"))
-        rep.figure(fig, f"{name}: posterior of the cure fraction per arm")
-        plt.close(fig)
 
 
 def _ipd_part(rep, out, spec, name: str, ir, summary: dict) -> None:

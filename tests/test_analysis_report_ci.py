@@ -172,3 +172,44 @@ def test_published_hazard_ratio_cis_are_labelled_at_their_level(tmp_path):
     # the shipped paediatric file states no level: its rows are 95% CIs, as before
     text = _page(pools={"EFS": read_effects(CSV, {"set": "pediatric", "outcome": "event-free"})})
     assert "hazard ratios and 95% CIs" in text and "lower 95% CI" in text
+
+
+def _checks(level=None, hr_level=None) -> str:
+    """report.html's check tables of a [[survival]] fit (analysis_report._check_tables) for the
+    study 20120215 OS landmarks and its OS HR 0.35 (95% CI 0.17 to 0.70, FDA approval summary,
+    Clin Cancer Res 2025, Table 5), the model columns left out (not what is checked here)."""
+    from types import SimpleNamespace
+
+    from bayesurv.analysis_report import _check_tables
+    from bayesurv.report import Report
+
+    lm = _landmark_check(level)
+    hr = pd.DataFrame(
+        {
+            "analysis": ["regulator"],
+            "published": [0.35],
+            "published_lower": [0.17],
+            "published_upper": [0.70],
+            "within_published_ci": [True],
+        }
+    )
+    if hr_level is not None:
+        hr["ci_level"] = hr_level
+    rep = Report("t")
+    best = SimpleNamespace(landmark_check=lm, hr_check=hr, median_check=pd.DataFrame())
+    _check_tables(rep, "OS", best)
+    return committee.visible_text(rep.render())
+
+
+def test_model_check_tables_name_the_published_level_not_a_ci_level_column():
+    text = _checks(level=0.95)
+    assert "OS: model (95% CrI) against the published landmark estimates (95% CI)" in text
+    assert "lower 95% CI" in text and "upper 95% CI" in text
+    assert "ci level" not in text.lower() and "0.95" not in text  # no raw ci_level column
+    text = _checks(level=0.975, hr_level=0.975)
+    assert "landmark estimates (97.5% CI)" in text and "lower 97.5% CI" in text
+    assert "published hazard ratios (97.5% CI, experimental vs control)" in text
+    assert "95% CI" not in text
+    mixed = _checks(level=[0.95, 0.975])
+    assert "landmark estimates (CI (level per row))" in mixed
+    assert re.search(r"lower CI upper CI CI level .*95% .*97\.5%", mixed), mixed
