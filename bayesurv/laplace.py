@@ -57,18 +57,22 @@ def model(ipd: pd.DataFrame, family: str, arm: str, labels) -> tuple[ModelSpec, 
     return prepare(ModelSpec(hazard=family, arm=arm, arms=tuple(labels)), ipd)
 
 
-def _raw(spec: ModelSpec, theta: np.ndarray) -> dict:
-    """The sampled parameters (:func:`bayesurv.survival.structure.parameters`, in order) from
-    vectors ``theta`` (draws, k) as the predictor takes them: each (draws, 1)."""
+def _raw(spec: ModelSpec, theta: np.ndarray, names=None) -> dict:
+    """The sampled parameters (:func:`bayesurv.survival.structure.parameters`, in order; their
+    ``names`` when the caller has them) from vectors ``theta`` (draws, k) as the predictor takes
+    them: each (draws, 1)."""
     theta = np.atleast_2d(theta)
-    return {p.name: theta[:, i : i + 1] for i, p in enumerate(parameters(spec))}
+    names = [p.name for p in parameters(spec)] if names is None else names
+    return {n: theta[:, i : i + 1] for i, n in enumerate(names)}
 
 
-def ipd_loglik(spec: ModelSpec, data: dict, theta) -> float:
+def ipd_loglik(spec: ModelSpec, data: dict, theta, names=None) -> float:
     """The IPD term's log-likelihood (its NumPy twin, :func:`bayesurv.survival.terms.loglik`)
-    at one parameter vector ``theta``, summed over the patients."""
+    at one parameter vector ``theta``, summed over the patients (``names``: the spec's
+    parameter names, built once per fit by :func:`laplace_fit`)."""
     with np.errstate(all="ignore"):
-        ll = terms.loglik(NP, spec, _raw(spec, np.asarray(theta, float)), data, pointwise=True)
+        raw = _raw(spec, np.asarray(theta, float), names)
+        ll = terms.loglik(NP, spec, raw, data, pointwise=True)
     return float(np.sum(ll["ipd"]))
 
 
@@ -110,15 +114,15 @@ def laplace_fit(
     if not (np.isfinite(tau) and tau > 0):
         raise InputError(f"rmst_to must be a positive number, got {rmst_to!r}.")
     spec, data, cohort = model(ipd, fam.name, arm, labels)
+    names = [p.name for p in parameters(spec)]
 
     def loglik(theta):
-        return ipd_loglik(spec, data, theta)
+        return ipd_loglik(spec, data, theta, names)
 
     def negll(theta):
         v = loglik(theta)
         return -v if np.isfinite(v) else 1e300
 
-    names = [p.name for p in parameters(spec)]
     x0 = np.zeros(len(names))
     x0[0] = float(np.log(np.median(t[d > 0]))) if names[0] in ("log_median", "mu") else 0.0
     if names[0] == "log_rate":  # gompertz: the event rate per unit time

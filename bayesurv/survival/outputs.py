@@ -36,8 +36,10 @@ from bayesurv.survival.structure import ModelSpec, parameters
 
 _GL_U, _GL_W = np.polynomial.legendre.leggauss(96)
 _GL_U, _GL_W = (_GL_U + 1.0) / 2.0, _GL_W / 2.0
-#: draws x points x patterns evaluated at once (memory)
-CHUNK = 4_000_000
+#: draws x points x patterns evaluated at once: 512 KB per temporary, so that a block's
+#: temporaries stay in the L2 cache (4,000 draws x 96 RMST nodes in one block ran 1.3-1.6x
+#: slower for the light families; every element is computed as before, bit for bit)
+CHUNK = 65_536
 
 
 @dataclass
